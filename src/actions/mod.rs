@@ -1,0 +1,2 @@
+//! Side effects the operator triggers: rollback, kill switch, maintenance, the hook
+//! runner and notifications. Every one writes the ledger first (SPEC §1 "Audit is law").

@@ -1,0 +1,263 @@
+//! Command line (SPEC §7 and §9): clap derive. Global flags are accepted before or
+//! after the subcommand (`global = true`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "lumen", version, about = "Lumen — the HQ operations console", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// HQ root directory (default: `hq_root` from the config file, else the current directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub hq: Option<PathBuf>,
+    /// Config file (default: config.yaml in the platform config directory)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Operator identity: an Ed25519 private key (PKCS#8 PEM, mode 0600)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print machine-readable JSON (SPEC §9) where the command prints data
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Theme name (dark, light, high-contrast, colorblind, or a user theme)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Open the console read-only: no action keys, nothing written
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Skip the typed confirmation (required when standard input is not a terminal)
+    #[arg(long, global = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Console on an embedded, self-running demo HQ
+    Demo(DemoArgs),
+    /// The demo's exporter, health endpoints and event generator, headless
+    Simulate(SimulateArgs),
+    /// Scaffold an HQ root from the shipped template
+    Init(InitArgs),
+    /// Check files, schemas, keys and sources; print a report with a fix for each finding
+    Doctor,
+    /// Poll an exporter once and print what was parsed
+    Scrape(ScrapeArgs),
+    /// New signer key; prints the keys.json entry
+    Keygen(KeygenArgs),
+    /// Ledger tools: verify, stats, prove, checkpoint, append
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Monthly billing export: billing/YYYY-MM/<branch>.json + summary.csv
+    Billing(BillingArgs),
+    /// Roll back a deploy (headless)
+    Rollback(RollbackArgs),
+    /// Revert the newest rule change
+    RuleRollback,
+    /// Turn the kill switch on or off
+    Killswitch(KillswitchArgs),
+    /// Put a branch in or out of maintenance mode
+    Maintenance(MaintenanceArgs),
+    /// Key-ceremony rehearsals
+    #[command(subcommand)]
+    Ceremony(CeremonyCommand),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed for the simulated world
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address for the exporter and health endpoints
+    #[arg(long, default_value = "127.0.0.1:9108")]
+    pub listen: String,
+    /// Ledger events appended per second
+    #[arg(long, default_value_t = 2.0)]
+    pub events_per_sec: f64,
+    /// Stop after this many seconds (default: run until interrupted)
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Seed for the simulated world
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create the HQ root in
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScrapeArgs {
+    /// Exporter URL, e.g. http://127.0.0.1:9108/metrics
+    pub url: String,
+    /// Request timeout in seconds
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Largest body accepted, in bytes
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key (PKCS#8 PEM, mode 0600)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Signer id for keys.json
+    #[arg(long, default_value = "operator")]
+    pub id: String,
+    /// Role for keys.json
+    #[arg(long, default_value = "hq_admin")]
+    pub role: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check rejects, hash chain, signatures and checkpoints
+    Verify,
+    /// Per-branch counts by event, tokens and cost
+    Stats(LedgerStatsArgs),
+    /// RFC 6962 audit path for one entry
+    Prove(LedgerProveArgs),
+    /// Append a signed tree head to hq/ledger/checkpoints.jsonl
+    Checkpoint,
+    /// Append one chained, signed entry
+    Append(LedgerAppendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerStatsArgs {
+    /// Only entries of this month (YYYY-MM)
+    #[arg(long)]
+    pub month: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerProveArgs {
+    /// The entry's id
+    #[arg(long)]
+    pub id: String,
+    /// Tree size (default: every complete line)
+    #[arg(long)]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerAppendArgs {
+    #[arg(long)]
+    pub event: String,
+    #[arg(long)]
+    pub branch: String,
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub target: Option<String>,
+    #[arg(long, default_value = "operator")]
+    pub actor: String,
+    #[arg(long)]
+    pub tokens: Option<u64>,
+    #[arg(long)]
+    pub cost: Option<f64>,
+    /// Extra field, k=v (repeatable)
+    #[arg(long = "field", value_name = "K=V")]
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BillingArgs {
+    /// Month to bill, YYYY-MM
+    #[arg(long)]
+    pub month: String,
+    /// Output directory (default: the HQ root)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The deploy TXN to roll back
+    #[arg(long)]
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct KillswitchArgs {
+    pub state: OnOff,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceArgs {
+    pub branch: String,
+    pub state: OnOff,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CeremonyCommand {
+    /// List the available scenarios
+    List(ScenarioDirsArgs),
+    /// Run a rehearsal headless from an answer script
+    Run(CeremonyRunArgs),
+    /// Verify a transcript's hash chain and signatures
+    Verify(CeremonyVerifyArgs),
+    /// Validate scenario files (all known scenarios when DIR is omitted)
+    Check(CeremonyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioDirsArgs {
+    /// Extra scenario directory (repeatable)
+    #[arg(long = "scenarios", value_name = "DIR")]
+    pub scenario_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CeremonyRunArgs {
+    #[arg(long)]
+    pub scenario: String,
+    /// Answer script (YAML, SPEC §9)
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub dirs: ScenarioDirsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CeremonyVerifyArgs {
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CeremonyCheckArgs {
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub dirs: ScenarioDirsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,1 @@
+//! `lumen actions` (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+//! `lumen billing` (placeholder until its issue lands).

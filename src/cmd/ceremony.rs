@@ -1,0 +1,1 @@
+//! `lumen ceremony` (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+//! `lumen doctor` (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+//! `lumen keygen` (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+//! `lumen ledger` (placeholder until its issue lands).

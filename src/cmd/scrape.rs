@@ -1,0 +1,1 @@
+//! `lumen scrape` (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+//! `lumen sim` (placeholder until its issue lands).

@@ -1,0 +1,13 @@
+//! Pure domain logic: no ratatui, no tokio, no file or network I/O beyond reading
+//! the bytes handed in. Every parser of untrusted input lives here and is fuzzed.
+
+pub mod ceremony;
+pub mod cost;
+pub mod exposition;
+pub mod hq;
+pub mod ledger;
+pub mod merkle;
+pub mod policy;
+pub mod rhythm;
+pub mod sanitize;
+pub mod signing;

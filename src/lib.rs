@@ -1,0 +1,18 @@
+//! Lumen — the HQ operations console. The library holds everything so that
+//! `tests/` and `benches/` can build the app, the panes and the sources.
+
+pub mod action;
+pub mod actions;
+pub mod app;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod domain;
+pub mod keymap;
+pub mod ledger;
+pub mod logging;
+pub mod sim;
+pub mod sources;
+pub mod theme;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,40 @@
+//! `lumen`: parse the command line, install hooks, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use lumen::cli::{Cli, Command};
+use lumen::cmd::{self, CmdError, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = lumen::logging::init();
+    let result = dispatch(cli);
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("lumen: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> cmd::CmdResult {
+    let g = cli.global;
+    match cli.command {
+        None => Err(CmdError::usage(
+            "the console lands with the foundation issue",
+        )),
+        Some(Command::Completions(a)) => {
+            let mut c = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());
+            Ok(Outcome::Ok)
+        }
+        Some(_) => {
+            let _ = g;
+            Err(CmdError::usage("not built yet"))
+        }
+    }
+}

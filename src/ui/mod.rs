@@ -1,0 +1,1 @@
+//! Drawing: a pure function of `App` and `Theme`. No I/O here.
