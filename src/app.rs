@@ -1,1 +1,1103 @@
-//! Placeholder.
+//! `App`: the console's state and `update`. Sources report facts (`Msg`), the keymap
+//! turns keys into `Action`s, and `update` folds both into state. Time comes in from
+//! outside (`Tick(now)` and the `at` of every message) so tests inject a clock.
+//! Drawing (`crate::ui`) reads this state and never changes it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use crate::action::{Action, HealthResult, LedgerRecord, Msg, SourceId};
+use crate::domain::exposition::Sample;
+use crate::domain::hq::{FileError, HqSnapshot, Tier};
+use crate::domain::ledger::{Entry, RejectReason};
+use crate::domain::rhythm::{GaugePoint, RuleChange};
+use crate::keymap::Keymap;
+use crate::theme::Theme;
+
+/// The five panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Health,
+    Ledger,
+    Cost,
+    Rhythm,
+    Ceremony,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Health,
+        Pane::Ledger,
+        Pane::Cost,
+        Pane::Rhythm,
+        Pane::Ceremony,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Health => "Branch health",
+            Pane::Ledger => "Ledger stream",
+            Pane::Cost => "Cost meter",
+            Pane::Rhythm => "Rhythm map",
+            Pane::Ceremony => "Ceremony simulator",
+        }
+    }
+
+    fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    fn offset(self, by: isize) -> Pane {
+        let n = Pane::ALL.len() as isize;
+        let i = (self.index() as isize + by).rem_euclid(n) as usize;
+        Pane::ALL.get(i).copied().unwrap_or(Pane::Health)
+    }
+}
+
+/// Freshness of one data source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceStatus {
+    pub last_ok: Option<DateTime<Utc>>,
+    pub last_error: Option<(DateTime<Utc>, String)>,
+}
+
+impl SourceStatus {
+    /// Failing now: the newest event is an error.
+    pub fn failing(&self) -> bool {
+        match (&self.last_ok, &self.last_error) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(ok), Some((err, _))) => err > ok,
+        }
+    }
+}
+
+/// A branch's status as shown in the health pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HealthStatus {
+    Up,
+    Degraded,
+    Down,
+    Maintenance,
+    Unknown,
+}
+
+impl HealthStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            HealthStatus::Up => "up",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Down => "down",
+            HealthStatus::Maintenance => "maintenance",
+            HealthStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// Escalation after consecutive failures (whitepaper §12, SPEC §5): every third
+/// consecutive failure climbs one level — retry → rollback proposed → hq_admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Escalation {
+    None,
+    Retry,
+    RollbackProposed,
+    HqAdmin,
+}
+
+impl Escalation {
+    pub fn from_failures(n: u32) -> Self {
+        match n {
+            0 => Escalation::None,
+            1..=2 => Escalation::Retry,
+            3..=5 => Escalation::RollbackProposed,
+            _ => Escalation::HqAdmin,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Escalation::None => "—",
+            Escalation::Retry => "retry",
+            Escalation::RollbackProposed => "rollback proposed",
+            Escalation::HqAdmin => "hq_admin",
+        }
+    }
+}
+
+/// Latency at or above this counts as degraded.
+pub const SLOW: Duration = Duration::from_millis(1000);
+/// Error ratio (from the exporter) above this counts as degraded.
+pub const ERROR_RATIO_DEGRADED: f64 = 0.05;
+
+/// What the console knows about one branch's health, merged from every source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BranchHealth {
+    pub last_http: Option<HealthResult>,
+    /// Recent latencies in ms, oldest first (for the sparkline).
+    pub latencies: VecDeque<u64>,
+    pub consecutive_failures: u32,
+    /// From the exporter's `hq_branch_up`.
+    pub exporter_up: Option<bool>,
+    pub exporter_latency: Option<f64>,
+    pub error_ratio: Option<f64>,
+    pub exporter_at: Option<DateTime<Utc>>,
+}
+
+const LATENCY_HISTORY: usize = 40;
+
+impl BranchHealth {
+    pub fn status(&self, maintenance: bool) -> HealthStatus {
+        if maintenance {
+            return HealthStatus::Maintenance;
+        }
+        if let Some(r) = &self.last_http {
+            if !r.ok {
+                return HealthStatus::Down;
+            }
+            let slow = r.latency.is_some_and(|l| l >= SLOW);
+            let erroring = self.error_ratio.is_some_and(|e| e > ERROR_RATIO_DEGRADED);
+            return if slow || erroring {
+                HealthStatus::Degraded
+            } else {
+                HealthStatus::Up
+            };
+        }
+        match self.exporter_up {
+            Some(false) => HealthStatus::Down,
+            Some(true) if self.error_ratio.is_some_and(|e| e > ERROR_RATIO_DEGRADED) => {
+                HealthStatus::Degraded
+            }
+            Some(true) => HealthStatus::Up,
+            None => HealthStatus::Unknown,
+        }
+    }
+
+    /// Which source the status came from.
+    pub fn source(&self) -> &'static str {
+        if self.last_http.is_some() {
+            "http"
+        } else if self.exporter_up.is_some() {
+            "exporter"
+        } else {
+            "—"
+        }
+    }
+
+    pub fn last_check(&self) -> Option<DateTime<Utc>> {
+        match (&self.last_http, self.exporter_at) {
+            (Some(r), Some(e)) => Some(r.at.max(e)),
+            (Some(r), None) => Some(r.at),
+            (None, e) => e,
+        }
+    }
+
+    fn record(&mut self, r: HealthResult) {
+        if r.ok {
+            self.consecutive_failures = 0;
+        } else {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        }
+        if let Some(l) = r.latency {
+            self.latencies
+                .push_back(l.as_millis().min(u64::MAX as u128) as u64);
+            while self.latencies.len() > LATENCY_HISTORY {
+                self.latencies.pop_front();
+            }
+        }
+        self.last_http = Some(r);
+    }
+}
+
+/// Event class for the ledger's flow histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventClass {
+    Deploy,
+    Failure,
+    Llm,
+    Operator,
+}
+
+impl EventClass {
+    pub const ALL: [EventClass; 4] = [
+        EventClass::Deploy,
+        EventClass::Failure,
+        EventClass::Llm,
+        EventClass::Operator,
+    ];
+
+    pub fn of(event: &str, status: Option<&str>) -> Option<EventClass> {
+        if event.contains("fail") || status == Some("failed") || event == "cost_limit_exceeded" {
+            return Some(EventClass::Failure);
+        }
+        if event.starts_with("deploy") || event == "pr_opened" {
+            return Some(EventClass::Deploy);
+        }
+        if event.starts_with("llm") {
+            return Some(EventClass::Llm);
+        }
+        if event.starts_with("rollback")
+            || event.starts_with("kill_switch")
+            || event.starts_with("maintenance")
+            || event == "rule_rollback"
+            || event == "ceremony_rehearsal"
+        {
+            return Some(EventClass::Operator);
+        }
+        None
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventClass::Deploy => "deploy",
+            EventClass::Failure => "failure",
+            EventClass::Llm => "llm",
+            EventClass::Operator => "operator",
+        }
+    }
+}
+
+/// Width of one histogram bucket (15 min) and how many make a day.
+pub const FLOW_BUCKET_SECS: i64 = 900;
+pub const FLOW_BUCKETS: i64 = 96;
+
+/// A rejected line, for the rejects view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectRow {
+    pub line: u64,
+    pub offset: u64,
+    pub reason: RejectReason,
+    pub excerpt: String,
+}
+
+/// The ledger as the console sees it: a window of recent lines plus running totals.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerState {
+    /// The most recent lines (entries and rejects), oldest first.
+    pub recent: VecDeque<LedgerRecord>,
+    pub entries: u64,
+    pub rejects: u64,
+    pub reject_rows: VecDeque<RejectRow>,
+    pub signed: u64,
+    pub unchained: u64,
+    pub pending_bytes: u64,
+    pub last_line: u64,
+    /// Flow histogram: 15-minute bucket index (unix secs / 900) → counts per class.
+    pub flow: BTreeMap<i64, [u32; 4]>,
+    /// Per-branch failures (`deploy_failed`, `health_fail`) with their time, for 24 h counts.
+    pub failures: BTreeMap<String, VecDeque<DateTime<Utc>>>,
+    /// Per-branch latest deploy id (for a rollback from a branch row).
+    pub latest_deploy: BTreeMap<String, String>,
+    pub resets: u64,
+}
+
+/// How many recent lines the console keeps in memory for the stream view.
+pub const RECENT_LINES: usize = 5_000;
+const REJECT_ROWS: usize = 1_000;
+
+impl LedgerState {
+    fn ingest(&mut self, records: Vec<LedgerRecord>, now: DateTime<Utc>) {
+        for r in records {
+            self.last_line = self.last_line.max(r.line);
+            match &r.parsed {
+                Ok(e) => {
+                    self.entries += 1;
+                    if e.signed {
+                        self.signed += 1;
+                    }
+                    if !e.chained {
+                        self.unchained += 1;
+                    }
+                    self.count_entry(e, now);
+                }
+                Err(reason) => {
+                    self.rejects += 1;
+                    self.reject_rows.push_back(RejectRow {
+                        line: r.line,
+                        offset: r.offset,
+                        reason: reason.clone(),
+                        excerpt: r.excerpt.clone(),
+                    });
+                    while self.reject_rows.len() > REJECT_ROWS {
+                        self.reject_rows.pop_front();
+                    }
+                }
+            }
+            self.recent.push_back(r);
+        }
+        while self.recent.len() > RECENT_LINES {
+            self.recent.pop_front();
+        }
+        self.prune(now);
+    }
+
+    fn count_entry(&mut self, e: &Entry, now: DateTime<Utc>) {
+        let ts = e.timestamp.with_timezone(&Utc);
+        if let Some(class) = EventClass::of(&e.event, e.status.as_deref()) {
+            let bucket = ts.timestamp().div_euclid(FLOW_BUCKET_SECS);
+            let slot = self.flow.entry(bucket).or_insert([0; 4]);
+            let i = EventClass::ALL
+                .iter()
+                .position(|c| *c == class)
+                .unwrap_or(0);
+            if let Some(c) = slot.get_mut(i) {
+                *c = c.saturating_add(1);
+            }
+        }
+        if (e.event == "deploy_failed" || e.event == "health_fail")
+            && now - ts < chrono::Duration::hours(24)
+        {
+            self.failures
+                .entry(e.branch.clone())
+                .or_default()
+                .push_back(ts);
+        }
+        if e.event == "deploy" && e.status.as_deref() != Some("failed") {
+            self.latest_deploy.insert(e.branch.clone(), e.id.clone());
+        }
+    }
+
+    fn prune(&mut self, now: DateTime<Utc>) {
+        let oldest = now.timestamp().div_euclid(FLOW_BUCKET_SECS) - FLOW_BUCKETS;
+        self.flow = self.flow.split_off(&oldest);
+        let day_ago = now - chrono::Duration::hours(24);
+        for q in self.failures.values_mut() {
+            while q.front().is_some_and(|t| *t < day_ago) {
+                q.pop_front();
+            }
+        }
+    }
+
+    pub fn failures_24h(&self, branch: &str) -> usize {
+        self.failures.get(branch).map_or(0, |q| q.len())
+    }
+
+    /// Entries of today (UTC) per class, for the totals line.
+    pub fn today_total(&self, now: DateTime<Utc>) -> u32 {
+        let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+        let Some(m) = midnight else { return 0 };
+        let from = m.timestamp().div_euclid(FLOW_BUCKET_SECS);
+        self.flow
+            .range(from..)
+            .map(|(_, c)| c.iter().sum::<u32>())
+            .sum()
+    }
+}
+
+/// View state of the ledger pane (scroll, follow, detail, rejects view).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerView {
+    /// Following the tail (newest line at the bottom).
+    pub follow: bool,
+    /// Selected line, as an index into `LedgerState::recent` counted from the newest (0).
+    pub from_newest: usize,
+    /// Lines that arrived while paused.
+    pub new_while_paused: u64,
+    pub detail: bool,
+    pub rejects: bool,
+}
+
+/// Time windows of the rhythm chart, in seconds.
+pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];
+
+/// Rhythm gauges over time, plus the newest exporter values.
+#[derive(Debug, Clone, Default)]
+pub struct RhythmState {
+    /// Points sorted by time, pruned to a day.
+    pub points: VecDeque<GaugePoint>,
+    pub rules: Vec<RuleChange>,
+    pub bad_rules: usize,
+    pub bad_rows: usize,
+    /// `lumen_gateway_status` 0–4.
+    pub gateway_status: Option<f64>,
+    /// Newest value of every other series, by name+labels, for the series browser.
+    pub other: BTreeMap<String, f64>,
+    /// Time of the newest point that came live from an exporter.
+    pub last_live: Option<f64>,
+}
+
+const HISTORY_SECS: f64 = 86_400.0;
+
+impl RhythmState {
+    fn push_live(&mut self, p: GaugePoint) {
+        if self.points.back().is_some_and(|b| b.t >= p.t) {
+            return;
+        }
+        self.points.push_back(p);
+        self.last_live = Some(p.t);
+        self.prune(p.t);
+    }
+
+    /// History rows (CSV). They fill time before the first live point, and stand in
+    /// for the exporter while it is silent.
+    fn push_history(&mut self, mut rows: Vec<GaugePoint>, now: f64) {
+        let live_recent = self.last_live.is_some_and(|t| now - t < 3.0);
+        rows.retain(|p| p.t.is_finite());
+        rows.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let first = self.points.front().map(|p| p.t);
+        let last = self.points.back().map(|p| p.t);
+        let mut before: Vec<GaugePoint> = Vec::new();
+        for p in rows {
+            match (first, last) {
+                (Some(f), _) if p.t < f => before.push(p),
+                (_, Some(l)) if p.t > l && !live_recent => self.points.push_back(p),
+                (None, None) => self.points.push_back(p),
+                _ => {}
+            }
+        }
+        for p in before.into_iter().rev() {
+            self.points.push_front(p);
+        }
+        self.prune(now);
+    }
+
+    fn prune(&mut self, now: f64) {
+        while self
+            .points
+            .front()
+            .is_some_and(|p| now - p.t > HISTORY_SECS)
+        {
+            self.points.pop_front();
+        }
+    }
+}
+
+/// A one-line notice (alerts, results, refusals) shown in the banner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub at: DateTime<Utc>,
+    pub level: ToastLevel,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+const TOAST_TTL: i64 = 8;
+
+/// Terminal-independent input to `update`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Housekeeping tick with the current time.
+    Tick(DateTime<Utc>),
+    Msg(Msg),
+}
+
+/// The console.
+pub struct App {
+    pub now: DateTime<Utc>,
+    pub started: DateTime<Utc>,
+    pub focus: Pane,
+    pub zoom: bool,
+    pub help: bool,
+    pub theme: Theme,
+    pub themes: Vec<Theme>,
+    pub keymap: Keymap,
+    pub readonly: bool,
+    /// Shown in the header: what HQ root this is.
+    pub hq_label: String,
+    pub hq: Option<HqSnapshot>,
+    pub registry_error: Option<FileError>,
+    pub sources: BTreeMap<SourceId, SourceStatus>,
+    /// Exporter URLs, by index, for messages.
+    pub exporter_urls: Vec<String>,
+    pub health: BTreeMap<String, BranchHealth>,
+    pub health_sel: usize,
+    pub ledger: LedgerState,
+    pub ledger_view: LedgerView,
+    pub rhythm: RhythmState,
+    pub window: usize,
+    /// Pan offset of the rhythm chart, seconds back from now.
+    pub pan: i64,
+    pub marker_sel: Option<usize>,
+    pub scenarios: Vec<ScenarioSummary>,
+    pub scenario_sel: usize,
+    pub toasts: VecDeque<Toast>,
+    pub dirty: bool,
+    pub should_quit: bool,
+    pub size: (u16, u16),
+    /// When each branch was first seen with an outdated protocol version.
+    pub first_outdated: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// A ceremony scenario as listed in the pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioSummary {
+    pub id: String,
+    pub title: String,
+    pub steps: usize,
+    pub anomalies: usize,
+    pub roles: Vec<String>,
+}
+
+impl App {
+    pub fn new(now: DateTime<Utc>, theme: Theme, keymap: Keymap) -> Self {
+        App {
+            now,
+            started: now,
+            focus: Pane::Health,
+            zoom: false,
+            help: false,
+            themes: vec![theme.clone()],
+            theme,
+            keymap,
+            readonly: true,
+            hq_label: String::new(),
+            hq: None,
+            registry_error: None,
+            sources: BTreeMap::new(),
+            exporter_urls: Vec::new(),
+            health: BTreeMap::new(),
+            health_sel: 0,
+            ledger: LedgerState::default(),
+            ledger_view: LedgerView {
+                follow: true,
+                ..Default::default()
+            },
+            rhythm: RhythmState::default(),
+            window: 1,
+            pan: 0,
+            marker_sel: None,
+            scenarios: Vec::new(),
+            scenario_sel: 0,
+            toasts: VecDeque::new(),
+            dirty: true,
+            should_quit: false,
+            size: (0, 0),
+            first_outdated: BTreeMap::new(),
+        }
+    }
+
+    pub fn update(&mut self, ev: Event) {
+        match ev {
+            Event::Key(k) => self.handle_key(k),
+            Event::Mouse(m) => self.handle_mouse(m),
+            Event::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+            }
+            Event::Tick(now) => self.tick(now),
+            Event::Msg(m) => self.handle_msg(m),
+        }
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>) {
+        // Ages on screen are in whole seconds: redraw when the second changes.
+        if now.timestamp() != self.now.timestamp() {
+            self.dirty = true;
+        }
+        self.now = now;
+        let before = self.toasts.len();
+        self.toasts
+            .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
+        if self.toasts.len() != before {
+            self.dirty = true;
+        }
+    }
+
+    fn handle_key(&mut self, k: KeyEvent) {
+        if k.kind == crossterm::event::KeyEventKind::Release {
+            return;
+        }
+        // Ctrl-C always quits, whatever the keymap says.
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            self.should_quit = true;
+            return;
+        }
+        if let Some(a) = self.keymap.action_for(&k) {
+            self.apply(a);
+        }
+    }
+
+    /// Apply a named action. Overlays see it first.
+    pub fn apply(&mut self, a: Action) {
+        self.dirty = true;
+        if self.help {
+            if matches!(a, Action::ToggleHelp | Action::Back) {
+                self.help = false;
+            } else if a == Action::Quit {
+                self.should_quit = true;
+            }
+            return;
+        }
+        match a {
+            Action::Quit => self.should_quit = true,
+            Action::ToggleHelp => self.help = true,
+            Action::FocusNext => self.focus = self.focus.offset(1),
+            Action::FocusPrev => self.focus = self.focus.offset(-1),
+            Action::FocusHealth => self.focus = Pane::Health,
+            Action::FocusLedger => self.focus = Pane::Ledger,
+            Action::FocusCost => self.focus = Pane::Cost,
+            Action::FocusRhythm => self.focus = Pane::Rhythm,
+            Action::FocusCeremony => self.focus = Pane::Ceremony,
+            Action::ToggleZoom => self.zoom = !self.zoom,
+            Action::CycleTheme => self.cycle_theme(),
+            Action::Back => self.back(),
+            _ => self.pane_action(a),
+        }
+    }
+
+    fn back(&mut self) {
+        if self.ledger_view.detail || self.ledger_view.rejects {
+            self.ledger_view.detail = false;
+            self.ledger_view.rejects = false;
+        } else if self.zoom {
+            self.zoom = false;
+        }
+    }
+
+    fn cycle_theme(&mut self) {
+        if self.themes.is_empty() {
+            return;
+        }
+        let i = self
+            .themes
+            .iter()
+            .position(|t| t.name == self.theme.name)
+            .unwrap_or(0);
+        let next = (i + 1) % self.themes.len();
+        if let Some(t) = self.themes.get(next) {
+            self.theme = t.clone();
+            self.toast(ToastLevel::Info, format!("theme: {}", self.theme.name));
+        }
+    }
+
+    fn pane_action(&mut self, a: Action) {
+        match self.focus {
+            Pane::Health => self.health_action(a),
+            Pane::Ledger => self.ledger_action(a),
+            Pane::Rhythm => self.rhythm_action(a),
+            Pane::Ceremony => self.ceremony_action(a),
+            Pane::Cost => {}
+        }
+        match a {
+            Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
+                self.refuse_action(a)
+            }
+            Action::ShowRejects => {
+                self.focus = Pane::Ledger;
+                self.ledger_view.rejects = !self.ledger_view.rejects;
+                self.ledger_view.detail = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// Operator actions are not wired in this build: say so instead of doing nothing.
+    fn refuse_action(&mut self, a: Action) {
+        let why = if self.readonly {
+            "read-only console: start with --key FILE to act"
+        } else {
+            "operator actions are not available in this build yet"
+        };
+        self.toast(ToastLevel::Warn, format!("{}: {why}", a.describe()));
+    }
+
+    fn health_action(&mut self, a: Action) {
+        let n = self.branch_order().len();
+        self.health_sel = move_sel(self.health_sel, n, a, 10);
+    }
+
+    fn ledger_action(&mut self, a: Action) {
+        let n = self.ledger.recent.len();
+        let v = &mut self.ledger_view;
+        match a {
+            Action::Up => {
+                v.follow = false;
+                v.from_newest = (v.from_newest + 1).min(n.saturating_sub(1));
+            }
+            Action::PageUp => {
+                v.follow = false;
+                v.from_newest = (v.from_newest + 20).min(n.saturating_sub(1));
+            }
+            Action::Down => {
+                v.from_newest = v.from_newest.saturating_sub(1);
+            }
+            Action::PageDown => v.from_newest = v.from_newest.saturating_sub(20),
+            Action::Top => {
+                v.follow = false;
+                v.from_newest = n.saturating_sub(1);
+            }
+            Action::Bottom => {
+                v.follow = true;
+                v.from_newest = 0;
+                v.new_while_paused = 0;
+            }
+            Action::ToggleFollow => {
+                v.follow = !v.follow;
+                if v.follow {
+                    v.from_newest = 0;
+                    v.new_while_paused = 0;
+                }
+            }
+            Action::Select => {
+                v.detail = !v.detail;
+                v.rejects = false;
+            }
+            _ => {}
+        }
+    }
+
+    fn rhythm_action(&mut self, a: Action) {
+        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
+        match a {
+            Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS.len() - 1),
+            Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
+            Action::Left => self.pan = (self.pan + w / 4).min(86_400),
+            Action::Right => self.pan = (self.pan - w / 4).max(0),
+            Action::Bottom => self.pan = 0,
+            Action::Up | Action::Down => {
+                let n = self.rhythm.rules.len();
+                if n == 0 {
+                    self.marker_sel = None;
+                } else {
+                    let cur = self.marker_sel.unwrap_or(n - 1);
+                    self.marker_sel = Some(if a == Action::Up {
+                        cur.saturating_sub(1)
+                    } else {
+                        (cur + 1).min(n - 1)
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn ceremony_action(&mut self, a: Action) {
+        self.scenario_sel = move_sel(self.scenario_sel, self.scenarios.len(), a, 5);
+    }
+
+    fn handle_mouse(&mut self, m: MouseEvent) {
+        let pos = Position {
+            x: m.column,
+            y: m.row,
+        };
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let screen = crate::ui::layout(area, self);
+        let hit = screen
+            .panes
+            .iter()
+            .find(|(_, r)| r.contains(pos))
+            .map(|(p, _)| *p);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(p) = hit {
+                    self.focus = p;
+                    self.dirty = true;
+                }
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                if let Some(p) = hit {
+                    self.focus = p;
+                }
+                let a = if m.kind == MouseEventKind::ScrollUp {
+                    Action::Up
+                } else {
+                    Action::Down
+                };
+                self.apply(a);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        self.toasts.push_back(Toast {
+            at: self.now,
+            level,
+            text: text.into(),
+        });
+        while self.toasts.len() > 3 {
+            self.toasts.pop_front();
+        }
+        self.dirty = true;
+    }
+
+    fn source_ok(&mut self, s: SourceId, at: DateTime<Utc>) {
+        self.sources.entry(s).or_default().last_ok = Some(at);
+    }
+
+    fn handle_msg(&mut self, m: Msg) {
+        self.dirty = true;
+        match m {
+            Msg::MetricsScraped {
+                source,
+                at,
+                samples,
+                unreadable,
+            } => {
+                if unreadable > 0 {
+                    self.sources.entry(source.clone()).or_default().last_error = Some((
+                        at,
+                        format!("{unreadable} unreadable line(s) in the last scrape"),
+                    ));
+                }
+                self.source_ok(source, at);
+                self.ingest_samples(&samples, at);
+            }
+            Msg::SourceFailed { source, at, error } => {
+                self.sources.entry(source).or_default().last_error = Some((at, error));
+            }
+            Msg::LedgerAppended { records, at } => {
+                let n = records.len() as u64;
+                if !self.ledger_view.follow {
+                    self.ledger_view.new_while_paused += n;
+                    self.ledger_view.from_newest =
+                        (self.ledger_view.from_newest + n as usize).min(RECENT_LINES - 1);
+                }
+                self.ledger.ingest(records, self.now.max(at));
+                self.source_ok(SourceId::Ledger, at);
+            }
+            Msg::LedgerPending { bytes } => self.ledger.pending_bytes = bytes,
+            Msg::LedgerReset { reason } => {
+                self.ledger = LedgerState {
+                    resets: self.ledger.resets + 1,
+                    ..Default::default()
+                };
+                self.ledger_view.from_newest = 0;
+                self.toast(
+                    ToastLevel::Warn,
+                    format!("ledger: {reason}; reading it again"),
+                );
+            }
+            Msg::RulesAppended { rules, bad, at } => {
+                self.rhythm.rules.extend(rules);
+                self.rhythm.rules.sort_by_key(|r| r.ts);
+                self.rhythm.bad_rules += bad;
+                self.source_ok(SourceId::Rules, at);
+            }
+            Msg::GaugeRows { points, bad, at } => {
+                self.rhythm.bad_rows += bad;
+                self.rhythm
+                    .push_history(points, at.timestamp_millis() as f64 / 1000.0);
+                self.source_ok(SourceId::Metrics, at);
+            }
+            Msg::HealthChecked { results, at } => {
+                for r in results {
+                    self.health.entry(r.branch.clone()).or_default().record(r);
+                }
+                self.source_ok(SourceId::Health, at);
+            }
+            Msg::RegistryReloaded { hq, at } => {
+                self.hq = Some(*hq);
+                self.note_outdated(at);
+                self.registry_error = None;
+                self.source_ok(SourceId::Registry, at);
+            }
+            Msg::RegistryInvalid { error, at } => {
+                self.toast(
+                    ToastLevel::Error,
+                    format!("registry: {error} (keeping the last good one)"),
+                );
+                self.sources
+                    .entry(SourceId::Registry)
+                    .or_default()
+                    .last_error = Some((at, error.to_string()));
+                self.registry_error = Some(error);
+            }
+        }
+    }
+
+    fn ingest_samples(&mut self, samples: &[Sample], at: DateTime<Utc>) {
+        let mut gauges = [f64::NAN; 4];
+        let mut any_gauge = false;
+        for s in samples {
+            let gauge = match s.name.as_str() {
+                "lumen_phase_diff" => Some(0),
+                "lumen_entropy_rate" => Some(1),
+                "lumen_creative_band" => Some(2),
+                "lumen_risk_band" => Some(3),
+                _ => None,
+            };
+            if let Some(i) = gauge {
+                if let Some(g) = gauges.get_mut(i) {
+                    *g = s.value;
+                    any_gauge = true;
+                }
+                continue;
+            }
+            match s.name.as_str() {
+                "lumen_gateway_status" => self.rhythm.gateway_status = Some(s.value),
+                "hq_branch_up" | "hq_branch_latency_seconds" | "hq_branch_error_ratio" => {
+                    if let Some(b) = s.labels.get("branch") {
+                        let h = self.health.entry(b.clone()).or_default();
+                        h.exporter_at = Some(at);
+                        match s.name.as_str() {
+                            "hq_branch_up" => h.exporter_up = Some(s.value >= 0.5),
+                            "hq_branch_latency_seconds" => h.exporter_latency = Some(s.value),
+                            _ => h.error_ratio = Some(s.value),
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !s.name.starts_with("lumen_phase") {
+                self.rhythm.other.insert(series_key(s), s.value);
+            }
+        }
+        if any_gauge {
+            let t = at.timestamp_millis() as f64 / 1000.0;
+            self.rhythm.push_live(GaugePoint { t, values: gauges });
+        }
+    }
+
+    /// Branch ids in sync-plan order: explicit `order` entries first, then by tier in
+    /// the plan's `tiers` order (canary, standard, incubation by default), then by id.
+    pub fn branch_order(&self) -> Vec<String> {
+        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+            return self.health.keys().cloned().collect();
+        };
+        let plan = self.hq.as_ref().and_then(|h| h.sync_plan.as_ref());
+        let order: Vec<String> = plan.map(|p| p.order.clone()).unwrap_or_default();
+        let tiers: Vec<String> = plan
+            .map(|p| p.tiers.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| vec!["canary".into(), "standard".into(), "incubation".into()]);
+        let star = order.iter().position(|o| o == "*").unwrap_or(order.len());
+        let mut ids: Vec<(usize, usize, String)> = reg
+            .branches
+            .iter()
+            .map(|b| {
+                let explicit = order.iter().position(|o| o == &b.id).unwrap_or(star);
+                let tier = b.tier.map(Tier::as_str).unwrap_or("");
+                let t = tiers.iter().position(|x| x == tier).unwrap_or(tiers.len());
+                (explicit, t, b.id.clone())
+            })
+            .collect();
+        ids.sort();
+        ids.into_iter().map(|(_, _, id)| id).collect()
+    }
+
+    /// Whether `branch` is in maintenance (decision engine or registry flag).
+    pub fn in_maintenance(&self, branch: &str) -> bool {
+        let Some(hq) = &self.hq else { return false };
+        if let Some(d) = &hq.decision
+            && let Some(m) = d.maintenance.get(branch)
+        {
+            return *m;
+        }
+        hq.registry
+            .as_ref()
+            .and_then(|r| r.branches.iter().find(|b| b.id == branch))
+            .is_some_and(|b| b.maintenance_mode)
+    }
+
+    pub fn kill_switch(&self) -> bool {
+        self.hq
+            .as_ref()
+            .and_then(|h| h.decision.as_ref())
+            .is_some_and(|d| d.kill_switch)
+    }
+
+    /// Seconds since `t`, for staleness labels.
+    pub fn age(&self, t: DateTime<Utc>) -> i64 {
+        (self.now - t).num_seconds().max(0)
+    }
+}
+
+fn series_key(s: &Sample) -> String {
+    if s.labels.is_empty() {
+        return s.name.clone();
+    }
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{}{{{}}}", s.name, labels.join(","))
+}
+
+/// Move a list selection for an action; other actions leave it.
+fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let last = n - 1;
+    match a {
+        Action::Up => cur.saturating_sub(1),
+        Action::Down => (cur + 1).min(last),
+        Action::PageUp => cur.saturating_sub(page),
+        Action::PageDown => (cur + page).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => cur.min(last),
+    }
+}
+
+/// Human age: "4s", "3m", "2h", "5d".
+pub fn fmt_age(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3_600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+impl App {
+    fn note_outdated(&mut self, at: DateTime<Utc>) {
+        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+            return;
+        };
+        for b in &reg.branches {
+            let outdated = b
+                .hq_protocol_version
+                .as_deref()
+                .is_some_and(|v| version_older(v, &reg.hq_version));
+            if outdated {
+                self.first_outdated.entry(b.id.clone()).or_insert(at);
+            } else {
+                self.first_outdated.remove(&b.id);
+            }
+        }
+    }
+
+    /// Protocol state of a branch (SPEC §3): outdated when its `hqProtocolVersion`
+    /// is older than `hqVersion`; deprecated `deprecateAfterDays` after first seen so.
+    pub fn protocol_state(&self, branch: &str) -> crate::ui::panes::health::ProtocolState {
+        use crate::ui::panes::health::ProtocolState as P;
+        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+            return P::Unknown;
+        };
+        let Some(b) = reg.branches.iter().find(|b| b.id == branch) else {
+            return P::Unknown;
+        };
+        let Some(v) = b.hq_protocol_version.as_deref() else {
+            return P::Unknown;
+        };
+        if !version_older(v, &reg.hq_version) {
+            return P::Current;
+        }
+        let days = reg
+            .migration
+            .as_ref()
+            .and_then(|m| m.deprecate_after_days)
+            .unwrap_or(7);
+        match self.first_outdated.get(branch) {
+            Some(first) if (self.now - *first).num_days() >= i64::from(days) => P::Deprecated,
+            _ => P::Outdated,
+        }
+    }
+
+    /// The cost column of the health pane: the branch's cost escalation state.
+    pub fn cost_state_label(&self, branch: &str) -> (String, ratatui::style::Style) {
+        let _ = branch;
+        ("—".into(), self.theme.dimmed())
+    }
+}
+
+/// "2.0" < "2.1" < "2.10": dotted numeric comparison; non-numeric parts compare as text.
+pub fn version_older(a: &str, b: &str) -> bool {
+    let parse = |s: &str| -> Vec<(u64, String)> {
+        s.trim()
+            .split('.')
+            .map(|p| (p.parse::<u64>().unwrap_or(0), p.to_string()))
+            .collect()
+    };
+    parse(a) < parse(b)
+}

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod keymap;
 pub mod ledger;

@@ -1,1 +1,369 @@
-//! Drawing: a pure function of `App` and `Theme`. No I/O here.
+//! Drawing: a pure function of `App` (and its theme). No I/O, no parsing, no locks.
+//! `layout` is shared with `App` for mouse hit-testing, so what is drawn is what is
+//! clicked.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use crate::action::{Action, SourceId};
+use crate::app::{App, Pane, SourceStatus, ToastLevel, fmt_age};
+
+pub mod panes;
+pub mod widgets;
+
+/// Below this size the panes are tabbed instead of tiled.
+pub const TILE_MIN: (u16, u16) = (120, 32);
+
+/// Where everything goes for a given terminal size and focus.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Screen {
+    pub header: Rect,
+    pub banner: Option<Rect>,
+    pub tabs: Option<Rect>,
+    pub panes: Vec<(Pane, Rect)>,
+    pub footer: Rect,
+}
+
+pub fn layout(area: Rect, app: &App) -> Screen {
+    let mut s = Screen::default();
+    if area.width == 0 || area.height == 0 {
+        return s;
+    }
+    let banner = app.kill_switch() || app.readonly_banner();
+    let [header, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    s.header = header;
+    let rest = if banner && rest.height > 2 {
+        let [b, r] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
+        s.banner = Some(b);
+        r
+    } else {
+        rest
+    };
+    let (body, footer) = if rest.height > 1 {
+        let [b, f] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(rest);
+        (b, f)
+    } else {
+        (rest, Rect::default())
+    };
+    s.footer = footer;
+    let tiled = area.width >= TILE_MIN.0 && area.height >= TILE_MIN.1;
+    if app.zoom {
+        s.panes.push((app.focus, body));
+    } else if tiled {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        let [health, rhythm] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+        let [ledger, right] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .areas(bottom);
+        let [cost, ceremony] =
+            Layout::vertical([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(right);
+        s.panes = vec![
+            (Pane::Health, health),
+            (Pane::Rhythm, rhythm),
+            (Pane::Ledger, ledger),
+            (Pane::Cost, cost),
+            (Pane::Ceremony, ceremony),
+        ];
+    } else if body.height > 1 {
+        let [tabs, pane] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        s.tabs = Some(tabs);
+        s.panes.push((app.focus, pane));
+    } else {
+        s.panes.push((app.focus, body));
+    }
+    s
+}
+
+/// Draw the whole console.
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let screen = layout(area, app);
+    let t = &app.theme;
+    if area.width < 4 || area.height < 1 {
+        frame.render_widget(Paragraph::new("lumen").style(t.text()), area);
+        return;
+    }
+    render_header(frame, app, screen.header);
+    if let Some(b) = screen.banner {
+        render_banner(frame, app, b);
+    }
+    if let Some(tabs) = screen.tabs {
+        render_tabs(frame, app, tabs);
+    }
+    for (pane, rect) in &screen.panes {
+        panes::render(frame, app, *pane, *rect);
+    }
+    render_footer(frame, app, screen.footer);
+    widgets::toast::render(frame, app, area);
+    if app.help {
+        widgets::help::render(frame, app, area);
+    }
+}
+
+/// A pane's frame: numbered title, focus colour, and a staleness note on the right.
+pub fn pane_block<'a>(app: &App, pane: Pane, extra: Option<Line<'a>>) -> Block<'a> {
+    let t = &app.theme;
+    let focused = app.focus == pane;
+    let n = Pane::ALL
+        .iter()
+        .position(|p| *p == pane)
+        .map_or(0, |i| i + 1);
+    let title_style = if focused {
+        t.fg(t.border_focused).add_modifier(Modifier::BOLD)
+    } else {
+        t.fg(t.title)
+    };
+    let mut b = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(t.fg(if focused { t.border_focused } else { t.border }))
+        .title(Line::from(vec![
+            Span::styled(format!(" {n} "), t.dimmed()),
+            Span::styled(pane.title(), title_style),
+            Span::raw(" "),
+        ]));
+    if let Some(e) = extra {
+        b = b.title_top(e.alignment(Alignment::Right));
+    }
+    b
+}
+
+/// "live 2s" / "stale 40s" / "error: …" for a source, styled.
+pub fn staleness<'a>(app: &App, source: &SourceId) -> Line<'a> {
+    let t = &app.theme;
+    let st = app.sources.get(source).cloned().unwrap_or_default();
+    staleness_of(app, &st, t.ok)
+}
+
+pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color) -> Line<'a> {
+    let t = &app.theme;
+    if st.failing() {
+        let (at, err) = st.last_error.clone().unwrap_or((app.now, String::new()));
+        let since = fmt_age(app.age(at));
+        let last = st.last_ok.map_or("never ok".to_string(), |ok| {
+            format!("last ok {} ago", fmt_age(app.age(ok)))
+        });
+        return Line::from(vec![
+            Span::styled(
+                format!(
+                    " ✗ {} ",
+                    crate::domain::sanitize::sanitize(&short(&err, 60))
+                ),
+                t.fg(t.error),
+            ),
+            Span::styled(format!("({since} · {last}) "), t.dimmed()),
+        ]);
+    }
+    match st.last_ok {
+        None => Line::from(Span::styled(" waiting for data ", t.dimmed())),
+        Some(ok) => {
+            let age = app.age(ok);
+            let style = if age > 30 { t.fg(t.warn) } else { t.dimmed() };
+            let word = if age > 30 { "stale" } else { "live" };
+            Line::from(Span::styled(format!(" {word} {} ", fmt_age(age)), style))
+        }
+    }
+}
+
+/// Cut `s` to `max` characters with an ellipsis.
+pub fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn render_header(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![
+        Span::styled(" ◆ lumen ", t.fg(t.accent).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            crate::domain::sanitize::sanitize(&app.hq_label).into_owned(),
+            t.text(),
+        ),
+    ];
+    if let Some(reg) = app.hq.as_ref().and_then(|h| h.registry.as_ref()) {
+        spans.push(Span::styled(
+            format!(
+                "  hq v{} · {} branches",
+                crate::domain::sanitize::sanitize(&reg.hq_version),
+                reg.branches.len()
+            ),
+            t.dimmed(),
+        ));
+    }
+    if app.kill_switch() {
+        spans.push(Span::styled(
+            "  ⏻ KILL SWITCH ON",
+            t.fg(t.error).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if app.readonly {
+        spans.push(Span::styled(
+            "  READ-ONLY",
+            t.fg(t.warn).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let failing: Vec<String> = app
+        .sources
+        .iter()
+        .filter(|(_, s)| s.failing())
+        .map(|(id, _)| id.label())
+        .collect();
+    if !failing.is_empty() {
+        spans.push(Span::styled(
+            format!("  ✗ {}", failing.join(", ")),
+            t.fg(t.error),
+        ));
+    }
+    let clock = format!("{} UTC ", app.now.format("%Y-%m-%d %H:%M:%S"));
+    let left = Line::from(spans);
+    frame.render_widget(Paragraph::new(left), area);
+    if area.width as usize > clock.len() + 40 {
+        frame.render_widget(
+            Paragraph::new(Span::styled(clock, t.dimmed())).alignment(Alignment::Right),
+            area,
+        );
+    }
+}
+
+fn render_banner(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let text = if app.kill_switch() {
+        " ⏻ KILL SWITCH ON — automated deploys are halted. Rollbacks and maintenance remain allowed."
+    } else {
+        " READ-ONLY — start with --key FILE (a key listed in hq/registry/keys.json) to act."
+    };
+    let style = if t.color {
+        Style::new()
+            .fg(t.banner_fg)
+            .bg(t.banner_bg)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+fn render_tabs(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    for (i, p) in Pane::ALL.iter().enumerate() {
+        let style = if *p == app.focus {
+            t.selected()
+        } else {
+            t.dimmed()
+        };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, p.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let hints: &[(Action, &str)] = match app.focus {
+        Pane::Ledger => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::Select, "detail"),
+            (Action::ToggleFollow, "follow"),
+            (Action::ShowRejects, "rejects"),
+            (Action::CycleTheme, "theme"),
+            (Action::Quit, "quit"),
+        ],
+        Pane::Rhythm => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::WiderWindow, "wider"),
+            (Action::NarrowerWindow, "narrower"),
+            (Action::Left, "pan"),
+            (Action::Up, "markers"),
+            (Action::Quit, "quit"),
+        ],
+        _ => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::Up, "select"),
+            (Action::CycleTheme, "theme"),
+            (Action::Quit, "quit"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (a, label) in hints {
+        if let Some(k) = app.keymap.keys_for(*a).first() {
+            spans.push(Span::styled(
+                format!(" {} ", k.label()),
+                t.fg(t.accent).add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::styled(format!("{label} "), t.dimmed()));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// A centered rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Clear `area` and draw a bordered popup with `title`; returns the inner area.
+pub fn popup(frame: &mut Frame, app: &App, area: Rect, title: &str) -> Rect {
+    let t = &app.theme;
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(t.fg(t.border_focused))
+        .title(Span::styled(
+            format!(" {title} "),
+            t.fg(t.title).add_modifier(Modifier::BOLD),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+impl App {
+    /// The read-only banner is shown only when an operator might expect to act.
+    pub fn readonly_banner(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) fn toast_style(app: &App, level: ToastLevel) -> Style {
+    let t = &app.theme;
+    match level {
+        ToastLevel::Info => t.fg(t.info),
+        ToastLevel::Warn => t.fg(t.warn),
+        ToastLevel::Error => t.fg(t.error),
+    }
+}

@@ -1,0 +1,90 @@
+//! The console's run loop: terminal events and source messages in, `App::update`,
+//! and a frame drawn only when something changed (capped at `fps`).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::action::Msg;
+use crate::app::{App, Event};
+use crate::tui::TerminalGuard;
+
+/// Capacity of the sources → app channel. Sources batch, so this is plenty; a full
+/// channel makes a source wait, never the UI.
+pub const CHANNEL: usize = 1024;
+
+/// Run the console until the user quits or a signal arrives. `start` spawns the
+/// sources on the runtime and returns; it gets the sender and a cancel token.
+pub async fn run<F>(mut app: App, start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(mpsc::Sender<Msg>, CancellationToken),
+{
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let cancel = CancellationToken::new();
+    start(tx, cancel.clone());
+
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(Event::Resize(size.width, size.height));
+    app.update(Event::Tick(Utc::now()));
+    guard.terminal.draw(|f| crate::ui::render(f, &app))?;
+    app.dirty = false;
+
+    let mut events = EventStream::new();
+    let fps = app_fps(&app);
+    let mut frame = tokio::time::interval(Duration::from_millis(1000 / u64::from(fps.max(1))));
+    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut house = tokio::time::interval(Duration::from_millis(250));
+    house.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut batch: Vec<Msg> = Vec::with_capacity(256);
+    let mut sources_open = true;
+
+    let result = loop {
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => app.update(Event::Key(k)),
+                Some(Ok(TermEvent::Mouse(m))) => app.update(Event::Mouse(m)),
+                Some(Ok(TermEvent::Resize(w, h))) => app.update(Event::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Err(anyhow::anyhow!("terminal input failed: {e}")),
+                None => break Ok(()),
+            },
+            n = rx.recv_many(&mut batch, 256), if sources_open => {
+                if n == 0 {
+                    // Every source has stopped; keep the UI up with what it has.
+                    sources_open = false;
+                }
+                for m in batch.drain(..) {
+                    app.update(Event::Msg(m));
+                }
+            },
+            _ = house.tick() => app.update(Event::Tick(Utc::now())),
+            _ = frame.tick() => {
+                if app.dirty {
+                    app.now = Utc::now().max(app.now);
+                    guard.terminal.draw(|f| crate::ui::render(f, &app))?;
+                    app.dirty = false;
+                }
+            },
+            _ = sigterm.recv() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
+        }
+        if app.should_quit {
+            break Ok(());
+        }
+    };
+    cancel.cancel();
+    drop(guard);
+    result
+}
+
+fn app_fps(_app: &App) -> u32 {
+    30
+}

@@ -1,0 +1,298 @@
+//! Rhythm map: the four gauges over a selectable, pannable window, threshold lines,
+//! rule-change markers, gaps drawn as gaps, and the gateway status.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+
+use crate::action::SourceId;
+use crate::app::{App, Pane, SourceStatus, WINDOWS};
+use crate::domain::rhythm::GAUGES;
+use crate::domain::sanitize::sanitize;
+use crate::ui::{pane_block, short, staleness_of};
+
+/// Samples further apart than this are a gap, drawn as a break in the line.
+pub const GAP_SECS: f64 = 2.5;
+
+/// Which way is good for each gauge: phase ↓, entropy ↓, creative ↑, risk ↓.
+pub const GOOD: [&str; 4] = ["↓", "↓", "↑", "↓"];
+
+pub fn gateway_name(v: f64) -> &'static str {
+    match v.round() as i64 {
+        1 => "initializing",
+        2 => "binding",
+        3 => "resonating",
+        4 => "locked",
+        _ => "unknown",
+    }
+}
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    // The freshest of the exporters decides the pane's staleness note.
+    let st = app
+        .sources
+        .iter()
+        .filter(|(k, _)| matches!(k, SourceId::Exporter(_)))
+        .map(|(_, v)| v.clone())
+        .max_by_key(|s| s.last_ok)
+        .unwrap_or_else(|| {
+            app.sources
+                .get(&SourceId::Metrics)
+                .cloned()
+                .unwrap_or_default()
+        });
+    let block = pane_block(app, Pane::Rhythm, Some(staleness_of(app, &st, t.ok)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height < 3 {
+        return;
+    }
+    let info_h = if inner.height >= 12 { 2 } else { 0 };
+    let [legend, chart, info] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(info_h),
+    ])
+    .areas(inner);
+    render_legend(frame, app, legend);
+    if app.rhythm.points.is_empty() {
+        let msg = if st == SourceStatus::default() {
+            "no gauge data yet — waiting for the exporter or logs/metrics.csv"
+        } else {
+            "no gauge data yet"
+        };
+        frame.render_widget(Paragraph::new(Span::styled(msg, t.dimmed())), chart);
+    } else {
+        render_chart(frame, app, chart);
+    }
+    if info_h > 0 {
+        render_marker_info(frame, app, info);
+    }
+}
+
+fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let last = app.rhythm.points.back();
+    let mut spans = Vec::new();
+    if let Some(g) = app.rhythm.gateway_status {
+        spans.push(Span::styled(
+            format!("gateway {} ", gateway_name(g)),
+            t.fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
+    }
+    for (i, name) in GAUGES.iter().enumerate() {
+        let v = last.and_then(|p| p.values.get(i).copied());
+        let val = match v {
+            Some(x) if x.is_nan() => "NaN".to_string(),
+            Some(x) if x.is_infinite() => {
+                if x > 0.0 {
+                    "+Inf".into()
+                } else {
+                    "-Inf".into()
+                }
+            }
+            Some(x) if !(0.0..=1.0).contains(&x) => format!("{x:.2}!"),
+            Some(x) => format!("{x:.2}"),
+            None => "—".into(),
+        };
+        let color = t.series.get(i).copied().unwrap_or(t.fg);
+        spans.push(Span::styled("━ ", t.fg(color)));
+        let short_name = name.split('_').next().unwrap_or(name);
+        spans.push(Span::styled(
+            format!("{short_name}{} {val}  ", GOOD.get(i).unwrap_or(&"")),
+            t.text(),
+        ));
+    }
+    let w = WINDOWS.get(app.window).copied().unwrap_or(300);
+    let pan = if app.pan > 0 {
+        format!(" −{}", crate::app::fmt_age(app.pan))
+    } else {
+        String::new()
+    };
+    spans.push(Span::styled(
+        format!("[{}{}]", crate::app::fmt_age(w), pan),
+        t.dimmed(),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
+    let now = app.now.timestamp_millis() as f64 / 1000.0 - app.pan as f64;
+    let (x0, x1) = (now - w, now);
+    // Thin the points to about two per braille column so drawing stays cheap.
+    let cols = (area.width as usize).max(1) * 2;
+    let visible: Vec<_> = app
+        .rhythm
+        .points
+        .iter()
+        .filter(|p| p.t >= x0 && p.t <= x1)
+        .collect();
+    let stride = (visible.len() / cols).max(1);
+    let mut segments: Vec<Vec<Vec<(f64, f64)>>> = vec![Vec::new(); 4];
+    for (g, segs) in segments.iter_mut().enumerate() {
+        let mut cur: Vec<(f64, f64)> = Vec::new();
+        let mut prev_t: Option<f64> = None;
+        for p in visible.iter().step_by(stride) {
+            let v = p.values.get(g).copied().unwrap_or(f64::NAN);
+            let gap = prev_t.is_some_and(|pt| p.t - pt > GAP_SECS * stride as f64);
+            if !v.is_finite() || gap {
+                if cur.len() > 0 {
+                    segs.push(std::mem::take(&mut cur));
+                }
+            }
+            if v.is_finite() {
+                cur.push((p.t - x0, v.clamp(0.0, 1.0)));
+            }
+            prev_t = Some(p.t);
+        }
+        if !cur.is_empty() {
+            segs.push(cur);
+        }
+    }
+    let gw = app
+        .hq
+        .as_ref()
+        .and_then(|h| h.gateway.clone())
+        .unwrap_or_default();
+    let thresholds = [
+        vec![(0.0, gw.creative_band_min), (w, gw.creative_band_min)],
+        vec![(0.0, gw.risk_band_max), (w, gw.risk_band_max)],
+    ];
+    let markers: Vec<(usize, Vec<(f64, f64)>)> = app
+        .rhythm
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let x = r.ts.timestamp_millis() as f64 / 1000.0;
+            (x >= x0 && x <= x1).then(|| (i, vec![(x - x0, 0.0), (x - x0, 1.0)]))
+        })
+        .collect();
+    let mut datasets = Vec::new();
+    for th in &thresholds {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(t.fg(t.threshold))
+                .data(th),
+        );
+    }
+    let sel = app.marker_sel.or(app.rhythm.rules.len().checked_sub(1));
+    for (i, m) in &markers {
+        let style = if Some(*i) == sel {
+            t.fg(t.marker).add_modifier(Modifier::BOLD)
+        } else {
+            t.fg(t.threshold)
+        };
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(m),
+        );
+    }
+    for (g, segs) in segments.iter().enumerate() {
+        let color = t.series.get(g).copied().unwrap_or(t.fg);
+        for s in segs {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(t.fg(color))
+                    .data(s),
+            );
+        }
+    }
+    let label =
+        |secs: f64| Span::styled(format!("-{}", crate::app::fmt_age(secs as i64)), t.dimmed());
+    let chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, w])
+                .labels(vec![
+                    label(w + app.pan as f64),
+                    label(w / 2.0 + app.pan as f64),
+                    Span::styled(
+                        if app.pan == 0 {
+                            "now".to_string()
+                        } else {
+                            format!("-{}", crate::app::fmt_age(app.pan))
+                        },
+                        t.dimmed(),
+                    ),
+                ])
+                .style(t.dimmed()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, 1.0])
+                .labels(vec![
+                    Span::styled("0", t.dimmed()),
+                    Span::styled("0.5", t.dimmed()),
+                    Span::styled("1", t.dimmed()),
+                ])
+                .style(t.dimmed()),
+        )
+        .legend_position(None);
+    frame.render_widget(chart, area);
+}
+
+fn render_marker_info(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let rules = &app.rhythm.rules;
+    let sel = app.marker_sel.or(rules.len().checked_sub(1));
+    let line1 = match sel.and_then(|i| rules.get(i)) {
+        Some(r) => Line::from(vec![
+            Span::styled("◆ ", t.fg(t.marker)),
+            Span::styled(
+                format!("{} {} → {} ", sanitize(&r.rule), r.old, r.new),
+                t.text().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    "by {} at {} — {}",
+                    sanitize(&r.actor),
+                    r.ts.format("%m-%d %H:%M:%S"),
+                    short(&sanitize(r.note.as_deref().unwrap_or("")), 60)
+                ),
+                t.dimmed(),
+            ),
+        ]),
+        None => Line::from(Span::styled(
+            "no rule changes yet (controls/rules_history.jsonl)",
+            t.dimmed(),
+        )),
+    };
+    let gw = app
+        .hq
+        .as_ref()
+        .and_then(|h| h.gateway.clone())
+        .unwrap_or_default();
+    let mut bits = vec![Span::styled(
+        format!(
+            "{} marker(s) · thresholds creative ≥ {} · risk ≤ {}",
+            rules.len(),
+            gw.creative_band_min,
+            gw.risk_band_max
+        ),
+        t.dimmed(),
+    )];
+    if app.rhythm.bad_rows + app.rhythm.bad_rules > 0 {
+        bits.push(Span::styled(
+            format!(
+                " · skipped {} bad csv row(s), {} bad rule line(s)",
+                app.rhythm.bad_rows, app.rhythm.bad_rules
+            ),
+            t.fg(t.warn),
+        ));
+    }
+    frame.render_widget(Paragraph::new(vec![line1, Line::from(bits)]), area);
+}

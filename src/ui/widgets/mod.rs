@@ -1,0 +1,5 @@
+//! Overlays and small widgets shared by the panes.
+
+pub mod help;
+pub mod spark;
+pub mod toast;

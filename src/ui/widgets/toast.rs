@@ -1,0 +1,41 @@
+//! Notices (alerts, results, refusals) drawn at the bottom right, newest last.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use crate::app::{App, ToastLevel};
+use crate::domain::sanitize::sanitize;
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let n = app.toasts.len() as u16;
+    if n == 0 || area.height < n + 3 || area.width < 20 {
+        return;
+    }
+    let w = area.width.min(90);
+    for (i, toast) in app.toasts.iter().enumerate() {
+        let y = area.y + area.height - 2 - (n - i as u16);
+        let rect = Rect {
+            x: area.x + area.width - w,
+            y,
+            width: w,
+            height: 1,
+        };
+        let icon = match toast.level {
+            ToastLevel::Info => "ℹ",
+            ToastLevel::Warn => "⚠",
+            ToastLevel::Error => "✗",
+        };
+        let style = super::super::toast_style(app, toast.level)
+            .add_modifier(ratatui::style::Modifier::REVERSED);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                super::super::short(&format!(" {icon} {} ", sanitize(&toast.text)), w as usize),
+                style,
+            ))),
+            rect,
+        );
+    }
+}

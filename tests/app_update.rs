@@ -1,0 +1,233 @@
+//! `App::update` with an injected clock: focus, zoom, help, follow/pause, escalation,
+//! staleness, registry errors and ledger resets — no terminal.
+
+mod common;
+
+use chrono::Duration;
+use common::{fixture_app, hr, record, t0};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use lumen::action::{Action, Msg, SourceId};
+use lumen::app::{Escalation, Event, HealthStatus, Pane};
+use lumen::domain::hq::FileError;
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+#[test]
+fn tab_cycles_focus_and_wraps() {
+    let mut app = fixture_app();
+    assert_eq!(app.focus, Pane::Health);
+    for expected in [
+        Pane::Ledger,
+        Pane::Cost,
+        Pane::Rhythm,
+        Pane::Ceremony,
+        Pane::Health,
+    ] {
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, expected);
+    }
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+    )));
+    assert_eq!(app.focus, Pane::Ceremony);
+}
+
+#[test]
+fn help_swallows_keys_and_esc_closes_it() {
+    let mut app = fixture_app();
+    app.update(key(KeyCode::Char('?')));
+    assert!(app.help);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(
+        app.focus,
+        Pane::Health,
+        "keys under the help overlay do nothing"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(!app.help);
+}
+
+#[test]
+fn q_and_ctrl_c_quit() {
+    let mut app = fixture_app();
+    app.update(key(KeyCode::Char('q')));
+    assert!(app.should_quit);
+    let mut app = fixture_app();
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn scrolling_up_pauses_and_counts_new_lines() {
+    let mut app = fixture_app();
+    app.apply(Action::FocusLedger);
+    assert!(app.ledger_view.follow);
+    app.apply(Action::Up);
+    assert!(!app.ledger_view.follow);
+    let now = t0();
+    let recs = vec![
+        record(
+            50,
+            r#"{"id":"A","branch":"koosy","event":"deploy","timestamp":"2026-11-22T12:00:01Z"}"#,
+        ),
+        record(
+            51,
+            r#"{"id":"B","branch":"koosy","event":"deploy","timestamp":"2026-11-22T12:00:02Z"}"#,
+        ),
+    ];
+    app.update(Event::Msg(Msg::LedgerAppended {
+        records: recs,
+        at: now,
+    }));
+    assert_eq!(app.ledger_view.new_while_paused, 2);
+    assert_eq!(
+        app.ledger_view.from_newest, 3,
+        "selection stays on the same line"
+    );
+    app.apply(Action::Bottom);
+    assert!(app.ledger_view.follow);
+    assert_eq!(app.ledger_view.new_while_paused, 0);
+}
+
+#[test]
+fn rejects_are_counted_and_listed_without_losing_neighbours() {
+    let app = fixture_app();
+    assert_eq!(app.ledger.rejects, 1);
+    assert_eq!(app.ledger.entries, 40);
+    let row = &app.ledger.reject_rows[0];
+    assert_eq!(row.line, 41);
+    assert!(!row.excerpt.contains('\u{1b}'));
+}
+
+#[test]
+fn three_failures_propose_a_rollback_and_six_call_hq_admin() {
+    let mut app = fixture_app();
+    let at = t0();
+    let fresh = |n: usize, app: &mut lumen::app::App| {
+        for _ in 0..n {
+            app.update(Event::Msg(Msg::HealthChecked {
+                results: vec![hr("atlas", false, 10, at)],
+                at,
+            }));
+        }
+    };
+    fresh(1, &mut app);
+    assert_eq!(
+        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::Retry
+    );
+    fresh(2, &mut app);
+    assert_eq!(
+        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::RollbackProposed
+    );
+    fresh(3, &mut app);
+    assert_eq!(
+        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::HqAdmin
+    );
+    app.update(Event::Msg(Msg::HealthChecked {
+        results: vec![hr("atlas", true, 10, at)],
+        at,
+    }));
+    assert_eq!(app.health["atlas"].consecutive_failures, 0);
+    assert_eq!(app.health["atlas"].status(false), HealthStatus::Up);
+}
+
+#[test]
+fn health_status_rules() {
+    let app = fixture_app();
+    assert_eq!(app.health["papafly"].status(false), HealthStatus::Up);
+    assert_eq!(
+        app.health["koosy"].status(false),
+        HealthStatus::Degraded,
+        "slow is degraded"
+    );
+    assert_eq!(app.health["orbit"].status(false), HealthStatus::Down);
+    assert_eq!(app.health["orbit"].status(true), HealthStatus::Maintenance);
+    assert!(!app.health.contains_key("lumen-lab"));
+}
+
+#[test]
+fn branch_order_follows_the_sync_plan() {
+    let app = fixture_app();
+    assert_eq!(
+        app.branch_order(),
+        vec!["papafly", "koosy", "orbit", "lumen-lab", "atlas"]
+    );
+}
+
+#[test]
+fn source_failure_is_shown_until_it_recovers() {
+    let mut app = fixture_app();
+    let at = t0() + Duration::seconds(5);
+    app.update(Event::Msg(Msg::SourceFailed {
+        source: SourceId::Exporter(0),
+        at,
+        error: "connection refused".into(),
+    }));
+    assert!(app.sources[&SourceId::Exporter(0)].failing());
+    app.update(Event::Msg(Msg::MetricsScraped {
+        source: SourceId::Exporter(0),
+        at: at + Duration::seconds(2),
+        samples: vec![],
+        unreadable: 0,
+    }));
+    assert!(!app.sources[&SourceId::Exporter(0)].failing());
+}
+
+#[test]
+fn invalid_registry_keeps_the_last_good_one() {
+    let mut app = fixture_app();
+    let before = app.branch_order();
+    app.update(Event::Msg(Msg::RegistryInvalid {
+        error: FileError::new("hq/registry/branches.json".as_ref(), 3, 7, "expected `,`"),
+        at: t0(),
+    }));
+    assert_eq!(app.branch_order(), before);
+    assert!(app.registry_error.is_some());
+    assert_eq!(app.toasts.len(), 1);
+}
+
+#[test]
+fn ticks_redraw_only_when_the_second_changes_and_expire_toasts() {
+    let mut app = fixture_app();
+    app.dirty = false;
+    app.update(Event::Tick(t0() + Duration::milliseconds(300)));
+    assert!(!app.dirty, "same second: nothing on screen changes");
+    app.update(Event::Tick(t0() + Duration::seconds(1)));
+    assert!(app.dirty);
+    app.toast(lumen::app::ToastLevel::Info, "hello");
+    app.update(Event::Tick(t0() + Duration::seconds(30)));
+    assert!(app.toasts.is_empty());
+}
+
+#[test]
+fn ledger_reset_starts_over() {
+    let mut app = fixture_app();
+    app.update(Event::Msg(Msg::LedgerReset {
+        reason: "file was truncated".into(),
+    }));
+    assert_eq!(app.ledger.entries, 0);
+    assert_eq!(app.ledger.resets, 1);
+}
+
+#[test]
+fn rhythm_window_and_markers() {
+    let mut app = fixture_app();
+    app.apply(Action::FocusRhythm);
+    app.apply(Action::WiderWindow);
+    assert_eq!(lumen::app::WINDOWS[app.window], 900);
+    app.apply(Action::Left);
+    assert!(app.pan > 0);
+    app.apply(Action::Bottom);
+    assert_eq!(app.pan, 0);
+    app.apply(Action::Up);
+    assert_eq!(app.marker_sel, Some(0));
+}
