@@ -47,6 +47,17 @@ impl Pane {
         }
     }
 
+    /// Short name for tab bars.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Pane::Health => "Health",
+            Pane::Ledger => "Ledger",
+            Pane::Cost => "Cost",
+            Pane::Rhythm => "Rhythm",
+            Pane::Ceremony => "Ceremony",
+        }
+    }
+
     fn index(self) -> usize {
         Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
     }

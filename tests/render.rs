@@ -18,7 +18,7 @@ fn whole_screen_80x24_is_tabbed() {
     let term = draw(&app, 80, 24);
     let text = screen_text(&term);
     assert!(text.contains("1 Branch health"), "{text}");
-    assert!(text.contains("5 Ceremony simulator"), "{text}");
+    assert!(text.contains(" 5 Ceremony "), "{text}");
     insta::assert_snapshot!(term.backend());
 }
 

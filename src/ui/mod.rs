@@ -266,7 +266,8 @@ fn render_tabs(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             t.dimmed()
         };
-        spans.push(Span::styled(format!(" {} {} ", i + 1, p.title()), style));
+        let name = if area.width >= 110 { p.title() } else { p.short_title() };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, name), style));
         spans.push(Span::raw(" "));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
