@@ -24,9 +24,8 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> cmd::CmdResult {
     let g = cli.global;
     match cli.command {
-        None => Err(CmdError::usage(
-            "the console lands with the foundation issue",
-        )),
+        None => cmd::open::run_open(&g),
+        Some(Command::Demo(a)) => cmd::open::run_demo(&a, &g),
         Some(Command::Completions(a)) => {
             let mut c = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());

@@ -10,6 +10,7 @@ pub mod ceremony;
 pub mod doctor;
 pub mod keygen;
 pub mod ledger;
+pub mod open;
 pub mod scrape;
 pub mod sim;
 

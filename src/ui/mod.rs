@@ -266,7 +266,11 @@ fn render_tabs(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             t.dimmed()
         };
-        let name = if area.width >= 110 { p.title() } else { p.short_title() };
+        let name = if area.width >= 110 {
+            p.title()
+        } else {
+            p.short_title()
+        };
         spans.push(Span::styled(format!(" {} {} ", i + 1, name), style));
         spans.push(Span::raw(" "));
     }

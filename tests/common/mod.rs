@@ -1,6 +1,8 @@
 //! Shared test fixtures: an `App` with fixed data and a fixed clock.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
