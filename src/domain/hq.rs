@@ -1,6 +1,11 @@
 //! The HQ root's registry files (SPEC §3): serde models, validation, and errors that
 //! name the file, line and column. `load_*` functions take the file's bytes and path
 //! (for messages) and never panic on bad input.
+//!
+//! Every `parse_*` function runs two passes: a typed serde pass (syntax, types,
+//! required fields, enum values — serde_json's own line/column), then semantic checks
+//! (patterns, uniqueness, ranges) that locate the offending element by borrowing it
+//! as a `RawValue` from the input and taking its byte offset.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -278,4 +283,819 @@ pub struct HqSnapshot {
     pub gateway: Option<Gateway>,
     pub observer: Option<ObserverField>,
     pub errors: Vec<FileError>,
+    /// `policy.json` as a validated RWD matrix (default roles when the file has none
+    /// or is missing). `policy` above keeps the raw JSON.
+    pub rbac: Option<Policy>,
+    pub channels: Option<Channels>,
+    pub notify_rules: Option<NotifyRules>,
+}
+
+// ---------------------------------------------------------------------------
+// Parsing and validation
+// ---------------------------------------------------------------------------
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::domain::policy::{Policy, PolicyRule, RoleRights};
+
+/// 1-based (line, column) of byte `offset` in `text`; the column counts bytes, like
+/// serde_json's own positions, so both kinds of error agree.
+pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or_default();
+    let line = 1 + memchr::memchr_iter(b'\n', before).count();
+    let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    (line, offset - start + 1)
+}
+
+/// A JSON document being validated: knows where every borrowed `RawValue` sits.
+struct Doc<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Doc<'a> {
+    fn new(path: &'a Path, bytes: &'a [u8]) -> Result<Self, FileError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (l, c) = line_col(bytes, e.valid_up_to());
+            FileError::new(path, l, c, "file is not valid UTF-8")
+        })?;
+        Ok(Doc { path, text })
+    }
+
+    /// Position of a value borrowed from `self.text`. `RawValue` borrowed from the
+    /// input is a sub-slice of it, so the pointer difference is its byte offset.
+    fn pos(&self, raw: &RawValue) -> (usize, usize) {
+        let base = self.text.as_ptr() as usize;
+        let at = raw.get().as_ptr() as usize;
+        if at < base || at > base + self.text.len() {
+            return (1, 1);
+        }
+        line_col(self.text.as_bytes(), at - base)
+    }
+
+    fn err(&self, raw: &RawValue, message: impl Into<String>) -> FileError {
+        let (l, c) = self.pos(raw);
+        FileError::new(self.path, l, c, message)
+    }
+
+    fn json_err(&self, e: &serde_json::Error) -> FileError {
+        FileError::new(self.path, e.line(), e.column(), json_message(e))
+    }
+
+    /// Typed pass over the whole file: syntax, types, required fields, enum values.
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, FileError> {
+        serde_json::from_str(self.text).map_err(|e| self.json_err(&e))
+    }
+
+    /// The top-level object's members, borrowed, for locating elements.
+    fn object(&self) -> Result<Members<'a>, FileError> {
+        let root: &'a RawValue = serde_json::from_str(self.text).map_err(|e| self.json_err(&e))?;
+        members(self, root)
+    }
+
+    /// Error at `raw`, or at 1:1 when the element is absent.
+    fn err_at(&self, raw: Option<&RawValue>, message: impl Into<String>) -> FileError {
+        match raw {
+            Some(r) => self.err(r, message),
+            None => FileError::new(self.path, 1, 1, message),
+        }
+    }
+}
+
+type Members<'a> = Vec<(String, &'a RawValue)>;
+
+/// Object members in file order (a JSON object seen as a list of pairs).
+fn members<'a>(doc: &Doc<'a>, raw: &'a RawValue) -> Result<Members<'a>, FileError> {
+    struct V<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de> serde::de::Visitor<'de> for V<'de> {
+        type Value = Vec<(String, &'de RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    struct W<'a>(Members<'a>);
+    impl<'de> Deserialize<'de> for W<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(V(std::marker::PhantomData)).map(W)
+        }
+    }
+    let w: W<'a> = serde_json::from_str(raw.get()).map_err(|e| rel_err(doc, raw, &e))?;
+    Ok(w.0)
+}
+
+fn rel_err(doc: &Doc<'_>, raw: &RawValue, e: &serde_json::Error) -> FileError {
+    let (l0, c0) = doc.pos(raw);
+    let (l, c) = if e.line() <= 1 {
+        (l0, c0 + e.column().saturating_sub(1))
+    } else {
+        (l0 + e.line() - 1, e.column())
+    };
+    FileError::new(doc.path, l, c, json_message(e))
+}
+
+fn get<'a>(m: &Members<'a>, key: &str) -> Option<&'a RawValue> {
+    m.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+}
+
+fn elements<'a>(doc: &Doc<'a>, raw: &'a RawValue) -> Result<Vec<&'a RawValue>, FileError> {
+    serde_json::from_str(raw.get()).map_err(|e| rel_err(doc, raw, &e))
+}
+
+/// serde_json's message without its " at line L column C" suffix (we print our own).
+fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    s.strip_suffix(&suffix).map(str::to_owned).unwrap_or(s)
+}
+
+/// `^[a-z0-9-]+$` (hand-written: a regex crate for one character class is overkill).
+pub fn valid_branch_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A dotted numeric version ("2.1", "2.0.3") as its components.
+pub fn parse_version(v: &str) -> Option<Vec<u64>> {
+    if v.is_empty() {
+        return None;
+    }
+    v.split('.').map(|p| p.parse::<u64>().ok()).collect()
+}
+
+/// Durations as written in HQ files: "250ms", "2s", "5m", "1h", "1d" (a bare number
+/// is seconds). Hand-written: the grammar is five suffixes.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; expected e.g. \"500ms\", \"2s\", \"5m\", \"1h\""))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        u => {
+            return Err(format!(
+                "`{s}`: unknown duration unit `{u}`; expected ms, s, m, h or d"
+            ));
+        }
+    };
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn is_http_url(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
+}
+
+/// `branches.json`.
+pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let reg: Registry = doc.typed()?;
+    let top = doc.object()?;
+    let at_top = |key: &str| get(&top, key);
+    if parse_version(&reg.hq_version).is_none() {
+        return Err(doc.err_at(at_top("hqVersion"), format!("hqVersion `{}` is not a version; expected digits and dots like \"2.1\"", reg.hq_version)));
+    }
+    let Some(branches_raw) = at_top("branches") else {
+        return Err(FileError::new(path, 1, 1, "missing field `branches`"));
+    };
+    let raws = elements(&doc, branches_raw)?;
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (b, raw)) in reg.branches.iter().zip(raws.iter()).enumerate() {
+        let m = members(&doc, raw)?;
+        let field = |k: &str| get(&m, k).unwrap_or(raw);
+        if !valid_branch_id(&b.id) {
+            return Err(doc.err(
+                field("id"),
+                format!("branch id `{}` is invalid; expected only a-z, 0-9 and `-`", b.id),
+            ));
+        }
+        if let Some(first) = seen.insert(&b.id, i) {
+            let (l, _) = doc.pos(raws[first]);
+            return Err(doc.err(
+                field("id"),
+                format!("duplicate branch id `{}` (first defined at line {l}); expected unique ids", b.id),
+            ));
+        }
+        for (k, v) in [("repo", &b.repo), ("domain", &b.domain)] {
+            if v.trim().is_empty() {
+                return Err(doc.err(field(k), format!("`{k}` of branch `{}` is empty; expected a non-empty string", b.id)));
+            }
+        }
+        if let Some(v) = &b.hq_protocol_version
+            && parse_version(v).is_none()
+        {
+            return Err(doc.err(
+                field("hqProtocolVersion"),
+                format!("hqProtocolVersion `{v}` is not a version; expected digits and dots like \"2.1\""),
+            ));
+        }
+        if let Some(h) = &b.health
+            && !is_http_url(h)
+        {
+            return Err(doc.err(field("health"), format!("health URL `{h}` of branch `{}` must start with http:// or https://", b.id)));
+        }
+        if let Some(t) = &b.billing_tier
+            && t.trim().is_empty()
+        {
+            return Err(doc.err(field("billingTier"), "billingTier is empty; expected a cost tier name"));
+        }
+    }
+    if let Some(mraw) = at_top("migration")
+        && let Some(mig) = &reg.migration
+        && let Some(from) = &mig.from
+        && parse_version(from).is_none()
+    {
+        let m = members(&doc, mraw)?;
+        return Err(doc.err(get(&m, "from").unwrap_or(mraw), format!("migration.from `{from}` is not a version")));
+    }
+    Ok(reg)
+}
+
+/// Protocol-version state of a branch (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolState {
+    Current,
+    Outdated,
+    Deprecated,
+    /// The branch does not declare `hqProtocolVersion`.
+    Unknown,
+}
+
+/// Outdated when the branch's version is older than `hqVersion`; deprecated once
+/// `deprecateAfterDays` have passed since `first_seen_outdated` (the caller records
+/// when it first saw the branch outdated). A newer-than-HQ version counts as current.
+pub fn protocol_state(
+    branch_version: Option<&str>,
+    hq_version: &str,
+    deprecate_after_days: Option<u32>,
+    first_seen_outdated: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ProtocolState {
+    let (Some(bv), Some(hv)) = (branch_version.and_then(parse_version), parse_version(hq_version))
+    else {
+        return ProtocolState::Unknown;
+    };
+    if bv >= hv {
+        return ProtocolState::Current;
+    }
+    match (deprecate_after_days, first_seen_outdated) {
+        (Some(days), Some(first)) if now - first >= chrono::Duration::days(i64::from(days)) => {
+            ProtocolState::Deprecated
+        }
+        _ => ProtocolState::Outdated,
+    }
+}
+
+#[derive(Deserialize)]
+struct PolicyFile {
+    #[serde(default)]
+    rules: Vec<PolicyRule>,
+    #[serde(default)]
+    roles: Option<BTreeMap<String, RoleRights>>,
+}
+
+/// `policy.json`: rules and the RWD matrix (default roles when `roles` is absent).
+pub fn parse_policy(path: &Path, bytes: &[u8]) -> Result<Policy, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let f: PolicyFile = doc.typed()?;
+    let top = doc.object()?;
+    if let Some(rules_raw) = get(&top, "rules") {
+        let raws = elements(&doc, rules_raw)?;
+        let mut seen = BTreeMap::new();
+        for (r, raw) in f.rules.iter().zip(raws) {
+            let m = members(&doc, raw)?;
+            if r.id.trim().is_empty() {
+                return Err(doc.err(get(&m, "id").unwrap_or(raw), "rule id is empty; expected a name"));
+            }
+            if seen.insert(r.id.clone(), ()).is_some() {
+                return Err(doc.err(get(&m, "id").unwrap_or(raw), format!("duplicate rule id `{}`; expected unique ids", r.id)));
+            }
+        }
+    }
+    if let (Some(roles), Some(raw)) = (&f.roles, get(&top, "roles")) {
+        let m = members(&doc, raw)?;
+        for (name, r) in &m {
+            if name.trim().is_empty() {
+                return Err(doc.err(r, "role name is empty"));
+            }
+        }
+        if roles.is_empty() {
+            return Err(doc.err(raw, "`roles` is empty; expected at least one role (or omit it for the default roles)"));
+        }
+    }
+    Ok(Policy {
+        rules: f.rules,
+        roles: f.roles.unwrap_or_else(crate::domain::policy::default_roles),
+    })
+}
+
+/// `decision-engine.json`. Unknown fields are kept in `raw`.
+pub fn parse_decision_engine(path: &Path, bytes: &[u8]) -> Result<DecisionEngine, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let raw: serde_json::Map<String, serde_json::Value> = doc.typed()?;
+    let top = doc.object()?;
+    let kill_switch = match raw.get("killSwitch") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(doc.err_at(get(&top, "killSwitch"), "killSwitch must be true or false"));
+        }
+    };
+    let mut maintenance = BTreeMap::new();
+    if let Some(mraw) = get(&top, "maintenanceMode") {
+        let m = members(&doc, mraw)?;
+        for (branch, v) in m {
+            if !valid_branch_id(&branch) {
+                return Err(doc.err(v, format!("maintenanceMode key `{branch}` is not a branch id; expected a-z, 0-9 and `-`")));
+            }
+            match v.get().trim() {
+                "true" => maintenance.insert(branch, true),
+                "false" => maintenance.insert(branch, false),
+                other => return Err(doc.err(v, format!("maintenanceMode.{branch} is `{other}`; expected true or false"))),
+            };
+        }
+    }
+    if let Some(eraw) = get(&top, "escalation") {
+        for (k, v) in members(&doc, eraw)? {
+            let steps: Vec<String> = serde_json::from_str(v.get()).map_err(|e| rel_err(&doc, v, &e))?;
+            if steps.is_empty() {
+                return Err(doc.err(v, format!("escalation.{k} is empty; expected a list of steps")));
+            }
+        }
+    }
+    if let Some(fraw) = get(&top, "fallbackChain") {
+        let _: Vec<serde_json::Value> = serde_json::from_str(fraw.get()).map_err(|e| rel_err(&doc, fraw, &e))?;
+    }
+    Ok(DecisionEngine { kill_switch, maintenance, raw })
+}
+
+/// `keys.json`: trusted signers; public keys must be 32-byte Ed25519 keys.
+pub fn parse_keys(path: &Path, bytes: &[u8]) -> Result<Keys, FileError> {
+    use base64::Engine as _;
+    let doc = Doc::new(path, bytes)?;
+    let keys: Keys = doc.typed()?;
+    let top = doc.object()?;
+    let Some(sraw) = get(&top, "signers") else {
+        return Err(FileError::new(path, 1, 1, "missing field `signers`"));
+    };
+    let raws = elements(&doc, sraw)?;
+    let mut seen = BTreeMap::new();
+    for (s, raw) in keys.signers.iter().zip(raws) {
+        let m = members(&doc, raw)?;
+        let field = |k: &str| get(&m, k).unwrap_or(raw);
+        if s.id.trim().is_empty() {
+            return Err(doc.err(field("id"), "signer id is empty"));
+        }
+        if seen.insert(s.id.clone(), ()).is_some() {
+            return Err(doc.err(field("id"), format!("duplicate signer id `{}`; expected unique ids", s.id)));
+        }
+        if s.role.trim().is_empty() {
+            return Err(doc.err(field("role"), format!("role of signer `{}` is empty", s.id)));
+        }
+        let ok = base64::engine::general_purpose::STANDARD
+            .decode(s.public_key.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .is_some_and(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok());
+        if !ok {
+            return Err(doc.err(field("publicKey"), format!("publicKey of signer `{}` is not a base64 32-byte Ed25519 public key", s.id)));
+        }
+    }
+    Ok(keys)
+}
+
+/// `cost-policy.json`: rates ≥ 0, limits > 0, 0 < throttle ≤ notify ≤ suspend.
+pub fn parse_cost_policy(path: &Path, bytes: &[u8]) -> Result<CostPolicy, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let p: CostPolicy = doc.typed()?;
+    let top = doc.object()?;
+    if let Some(traw) = get(&top, "tiers") {
+        let m = members(&doc, traw)?;
+        if m.is_empty() {
+            return Err(doc.err(traw, "`tiers` is empty; expected at least one cost tier"));
+        }
+        for (name, raw) in &m {
+            let Some(t) = p.tiers.get(name) else { continue };
+            let tm = members(&doc, raw)?;
+            let field = |k: &str| get(&tm, k).unwrap_or(raw);
+            if t.monthly_token_limit == 0 {
+                return Err(doc.err(field("monthlyTokenLimit"), format!("tiers.{name}.monthlyTokenLimit is 0; expected a limit > 0")));
+            }
+            if !(t.rate.is_finite() && t.rate >= 0.0) {
+                return Err(doc.err(field("rate"), format!("tiers.{name}.rate is {}; expected a rate >= 0", t.rate)));
+            }
+        }
+    }
+    if let Some(eraw) = get(&top, "escalation") {
+        let em = members(&doc, eraw)?;
+        let field = |k: &str| get(&em, k).unwrap_or(eraw);
+        let e = &p.escalation;
+        for (k, v) in [("throttle", e.throttle), ("notify", e.notify), ("suspend", e.suspend)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(doc.err(field(k), format!("escalation.{k} is {v}; expected a fraction of the limit > 0 (1.0 = 100 %)")));
+            }
+        }
+        if e.throttle > e.notify {
+            return Err(doc.err(field("notify"), format!("escalation.notify ({}) is below throttle ({}); expected throttle <= notify <= suspend", e.notify, e.throttle)));
+        }
+        if e.notify > e.suspend {
+            return Err(doc.err(field("suspend"), format!("escalation.suspend ({}) is below notify ({}); expected throttle <= notify <= suspend", e.suspend, e.notify)));
+        }
+    }
+    Ok(p)
+}
+
+/// `sync-plan.json`.
+pub fn parse_sync_plan(path: &Path, bytes: &[u8]) -> Result<SyncPlan, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let p: SyncPlan = doc.typed()?;
+    let top = doc.object()?;
+    if let Some(s) = &p.strategy
+        && !matches!(s.as_str(), "canary" | "all" | "sequential")
+    {
+        return Err(doc.err_at(get(&top, "strategy"), format!("unknown strategy `{s}`; expected one of `canary`, `sequential`, `all`")));
+    }
+    if let Some(traw) = get(&top, "tiers") {
+        for (t, raw) in p.tiers.iter().zip(elements(&doc, traw)?) {
+            if !matches!(t.as_str(), "canary" | "standard" | "incubation" | "premium") {
+                return Err(doc.err(raw, format!("unknown tier `{t}`; expected one of `canary`, `standard`, `incubation`, `premium`")));
+            }
+        }
+    }
+    if let Some(oraw) = get(&top, "order") {
+        let mut seen = BTreeMap::new();
+        for (o, raw) in p.order.iter().zip(elements(&doc, oraw)?) {
+            if o != "*" && !valid_branch_id(o) {
+                return Err(doc.err(raw, format!("order entry `{o}` is not a branch id or `*`")));
+            }
+            if seen.insert(o.clone(), ()).is_some() {
+                return Err(doc.err(raw, format!("order entry `{o}` appears twice; expected each branch once")));
+            }
+        }
+    }
+    if let Some(f) = &p.on_failure
+        && !matches!(f.as_str(), "halt" | "continue" | "rollback")
+    {
+        return Err(doc.err_at(get(&top, "onFailure"), format!("unknown onFailure `{f}`; expected one of `halt`, `continue`, `rollback`")));
+    }
+    if let Some(n) = p.max_retries
+        && n > 100
+    {
+        return Err(doc.err_at(get(&top, "maxRetries"), format!("maxRetries is {n}; expected 0..=100")));
+    }
+    Ok(p)
+}
+
+impl HealthCheck {
+    /// Check interval (validated at parse; default 60 s).
+    pub fn interval_duration(&self) -> Duration {
+        self.interval
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(Duration::from_secs(60))
+    }
+    /// Per-request timeout (validated at parse; default 2 s).
+    pub fn timeout_duration(&self) -> Duration {
+        self.timeout
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(Duration::from_secs(2))
+    }
+}
+
+impl RollbackHook {
+    /// Hook timeout (validated at parse; default 60 s).
+    pub fn timeout_duration(&self) -> Duration {
+        self.timeout
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(Duration::from_secs(60))
+    }
+}
+
+fn check_duration(doc: &Doc<'_>, top: &Members<'_>, key: &str, v: Option<&str>) -> Result<(), FileError> {
+    if let Some(s) = v {
+        let raw = get(top, key);
+        match parse_duration(s) {
+            Err(m) => return Err(doc.err_at(raw, format!("{key}: {m}"))),
+            Ok(d) if d.is_zero() => return Err(doc.err_at(raw, format!("{key} is zero; expected a duration > 0"))),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `health-check.json`.
+pub fn parse_health_check(path: &Path, bytes: &[u8]) -> Result<HealthCheck, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let h: HealthCheck = doc.typed()?;
+    let top = doc.object()?;
+    if let Some(eraw) = get(&top, "endpoints") {
+        for (u, raw) in h.endpoints.iter().zip(elements(&doc, eraw)?) {
+            if !is_http_url(u) {
+                return Err(doc.err(raw, format!("endpoint `{u}` must start with http:// or https://")));
+            }
+        }
+    }
+    check_duration(&doc, &top, "interval", h.interval.as_deref())?;
+    check_duration(&doc, &top, "timeout", h.timeout.as_deref())?;
+    if let Some(fraw) = get(&top, "onFailure") {
+        for (s, raw) in h.on_failure.iter().zip(elements(&doc, fraw)?) {
+            if !matches!(s.as_str(), "notify" | "rollback" | "retry" | "escalate" | "hq_admin") {
+                return Err(doc.err(raw, format!("unknown onFailure step `{s}`; expected one of `notify`, `retry`, `rollback`, `escalate`, `hq_admin`")));
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// `rollback-hook.json`: `argv` non-empty, its program non-empty.
+pub fn parse_rollback_hook(path: &Path, bytes: &[u8]) -> Result<RollbackHook, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let h: RollbackHook = doc.typed()?;
+    let top = doc.object()?;
+    let araw = get(&top, "argv");
+    match h.argv.first() {
+        None => return Err(doc.err_at(araw, "argv is empty; expected the program and its arguments, e.g. [\"hq-sync\", \"--rollback\", \"--target\", \"{txn}\"]")),
+        Some(p) if p.trim().is_empty() => {
+            let first = match araw {
+                Some(a) => elements(&doc, a)?.first().copied(),
+                None => None,
+            };
+            return Err(doc.err_at(first, "argv[0] is empty; expected the program to run"));
+        }
+        Some(_) => {}
+    }
+    check_duration(&doc, &top, "timeout", h.timeout.as_deref())?;
+    Ok(h)
+}
+
+/// A webhook URL: a secret. `Debug` never shows it; use `expose()` only to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookUrl(<redacted>)")
+    }
+}
+
+/// `channels.json`: provider → channel name → webhook URL.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Channels {
+    pub providers: BTreeMap<String, BTreeMap<String, WebhookUrl>>,
+}
+
+impl Channels {
+    /// The URL for a rule target like `slack:critical`.
+    pub fn lookup(&self, target: &str) -> Option<&WebhookUrl> {
+        let (p, c) = target.split_once(':')?;
+        self.providers.get(p)?.get(c)
+    }
+}
+
+/// `channels.json`. Messages never include the URLs (they are secrets).
+pub fn parse_channels(path: &Path, bytes: &[u8]) -> Result<Channels, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let typed: BTreeMap<String, BTreeMap<String, String>> = doc.typed().map_err(|mut e| {
+        // serde_json quotes the offending value; it may be a secret.
+        if e.message.starts_with("invalid type: string") {
+            e.message = "invalid type: string, expected a map of channel names to webhook URLs".into();
+        }
+        e
+    })?;
+    let top = doc.object()?;
+    let mut providers = BTreeMap::new();
+    for (p, raw) in &top {
+        let m = members(&doc, raw)?;
+        let mut chans = BTreeMap::new();
+        for (c, vraw) in &m {
+            let Some(url) = typed.get(p).and_then(|x| x.get(c)) else { continue };
+            if !url.starts_with("https://") && !url.starts_with("http://") {
+                return Err(doc.err(vraw, format!("{p}.{c}: webhook URL must start with https:// (value not shown: it is a secret)")));
+            }
+            chans.insert(c.clone(), WebhookUrl(url.clone()));
+        }
+        providers.insert(p.clone(), chans);
+    }
+    Ok(Channels { providers })
+}
+
+/// `rules.json`: event → targets like `slack:critical`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NotifyRules {
+    pub rules: BTreeMap<String, Vec<String>>,
+}
+
+impl NotifyRules {
+    pub fn targets(&self, event: &str) -> &[String] {
+        self.rules.get(event).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `rules.json`. Known events are listed in SPEC §3; other event names are allowed.
+pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    let rules: BTreeMap<String, Vec<String>> = doc.typed()?;
+    let top = doc.object()?;
+    for (event, raw) in &top {
+        let Some(targets) = rules.get(event) else { continue };
+        for (t, traw) in targets.iter().zip(elements(&doc, raw)?) {
+            let ok = t.split_once(':').is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
+            if !ok {
+                return Err(doc.err(traw, format!("target `{t}` of `{event}`; expected `provider:channel` like `slack:critical`")));
+            }
+        }
+    }
+    Ok(NotifyRules { rules })
+}
+
+// ----- YAML files -----
+
+type Sp<T> = serde_saphyr::Spanned<T>;
+
+fn yaml_err(path: &Path, e: &serde_saphyr::Error) -> FileError {
+    let (l, c) = e
+        .location()
+        .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+    let inner = e.without_snippet().to_string();
+    // The message may repeat the position; keep its first line only.
+    let msg = inner.lines().next().unwrap_or("invalid YAML").to_string();
+    FileError::new(path, l, c, msg)
+}
+
+fn sp_err<T>(path: &Path, s: &Sp<T>, msg: impl Into<String>) -> FileError {
+    FileError::new(
+        path,
+        s.referenced.line() as usize,
+        s.referenced.column() as usize,
+        msg,
+    )
+}
+
+/// Parse YAML text with serde-saphyr, errors as `FileError`.
+pub fn from_yaml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, FileError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (l, c) = line_col(bytes, e.valid_up_to());
+        FileError::new(path, l, c, "file is not valid UTF-8")
+    })?;
+    serde_saphyr::from_str(text).map_err(|e| yaml_err(path, &e))
+}
+
+fn fraction(path: &Path, name: &str, v: &Sp<f64>) -> Result<f64, FileError> {
+    if v.value.is_finite() && (0.0..=1.0).contains(&v.value) {
+        Ok(v.value)
+    } else {
+        Err(sp_err(path, v, format!("{name} is {}; expected a fraction in [0, 1]", v.value)))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct GatewayFile {
+    #[serde(default)]
+    gateway: Option<GatewaySection>,
+    #[serde(default, rename = "loop")]
+    loop_: Option<LoopSection>,
+    #[serde(default)]
+    resonance: Option<ResonanceSection>,
+}
+#[derive(Deserialize)]
+struct GatewaySection {
+    #[serde(default)]
+    status: Option<Sp<String>>,
+}
+#[derive(Deserialize)]
+struct LoopSection {
+    #[serde(default)]
+    loop_rate_hz: Option<Sp<f64>>,
+}
+#[derive(Deserialize)]
+struct ResonanceSection {
+    #[serde(default)]
+    thresholds: Option<ResonanceThresholds>,
+}
+#[derive(Deserialize)]
+struct ResonanceThresholds {
+    #[serde(default)]
+    creative_band_min: Option<Sp<f64>>,
+    #[serde(default)]
+    risk_band_max: Option<Sp<f64>>,
+}
+
+/// `gateway_activation.yaml`. Missing values take the SPEC defaults; other keys are ignored.
+pub fn parse_gateway(path: &Path, bytes: &[u8]) -> Result<Gateway, FileError> {
+    let f: Option<GatewayFile> = from_yaml(path, bytes)?;
+    let f = f.unwrap_or_default();
+    let mut g = Gateway::default();
+    if let Some(s) = f.gateway.and_then(|g| g.status) {
+        if !matches!(s.value.as_str(), "initializing" | "binding" | "resonating" | "locked") {
+            return Err(sp_err(path, &s, format!("gateway.status `{}` is unknown; expected one of initializing, binding, resonating, locked", s.value)));
+        }
+        g.status = Some(s.value);
+    }
+    if let Some(r) = f.loop_.and_then(|l| l.loop_rate_hz) {
+        if !(r.value.is_finite() && r.value > 0.0 && r.value <= 1000.0) {
+            return Err(sp_err(path, &r, format!("loop.loop_rate_hz is {}; expected a rate in (0, 1000]", r.value)));
+        }
+        g.loop_rate_hz = r.value;
+    }
+    if let Some(t) = f.resonance.and_then(|r| r.thresholds) {
+        if let Some(v) = &t.creative_band_min {
+            g.creative_band_min = fraction(path, "resonance.thresholds.creative_band_min", v)?;
+        }
+        if let Some(v) = &t.risk_band_max {
+            g.risk_band_max = fraction(path, "resonance.thresholds.risk_band_max", v)?;
+        }
+    }
+    Ok(g)
+}
+
+#[derive(Deserialize, Default)]
+struct ObserverFile {
+    #[serde(default, alias = "weights")]
+    channels: Option<BTreeMap<String, Sp<f64>>>,
+    #[serde(default)]
+    thresholds: Option<ObserverThresholds>,
+}
+#[derive(Deserialize)]
+struct ObserverThresholds {
+    #[serde(default)]
+    coherence_ok: Option<Sp<f64>>,
+    #[serde(default)]
+    phase_warn: Option<Sp<f64>>,
+    #[serde(default)]
+    phase_crit: Option<Sp<f64>>,
+}
+
+/// `observer_field.yaml`: `channels` (alias `weights`) over symmetry / continuity /
+/// entropy / safety, each ≥ 0; `thresholds` with coherence_ok in [0, 1] and
+/// 0 < phase_warn ≤ phase_crit (radians).
+pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, FileError> {
+    let f: Option<ObserverFile> = from_yaml(path, bytes)?;
+    let f = f.unwrap_or_default();
+    let mut o = ObserverField::default();
+    for (k, v) in f.channels.unwrap_or_default() {
+        if !matches!(k.as_str(), "symmetry" | "continuity" | "entropy" | "safety") {
+            return Err(sp_err(path, &v, format!("unknown channel `{k}`; expected symmetry, continuity, entropy or safety")));
+        }
+        if !(v.value.is_finite() && v.value >= 0.0) {
+            return Err(sp_err(path, &v, format!("weight of `{k}` is {}; expected a number >= 0", v.value)));
+        }
+        o.weights.insert(k, v.value);
+    }
+    if let Some(t) = f.thresholds {
+        if let Some(v) = &t.coherence_ok {
+            o.coherence_ok = fraction(path, "thresholds.coherence_ok", v)?;
+        }
+        for (name, v, slot) in [
+            ("thresholds.phase_warn", &t.phase_warn, &mut o.phase_warn),
+            ("thresholds.phase_crit", &t.phase_crit, &mut o.phase_crit),
+        ] {
+            if let Some(v) = v {
+                if !(v.value.is_finite() && v.value > 0.0) {
+                    return Err(sp_err(path, v, format!("{name} is {}; expected a phase > 0", v.value)));
+                }
+                *slot = v.value;
+            }
+        }
+        if o.phase_warn > o.phase_crit {
+            let at = t.phase_crit.as_ref().or(t.phase_warn.as_ref());
+            let msg = format!("phase_warn ({}) is above phase_crit ({}); expected phase_warn <= phase_crit", o.phase_warn, o.phase_crit);
+            return Err(match at {
+                Some(v) => sp_err(path, v, msg),
+                None => FileError::new(path, 1, 1, msg),
+            });
+        }
+    }
+    Ok(o)
 }

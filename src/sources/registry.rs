@@ -1,19 +1,90 @@
-//! Loading an HQ root's registry files into an `HqSnapshot`. Interface stub.
+//! Loading an HQ root's registry files into an `HqSnapshot` (SPEC §3): every file is
+//! optional except `hq/registry/branches.json`.
 
 use std::path::Path;
 
-use crate::domain::hq::{FileError, HqSnapshot, paths};
+use crate::domain::hq::{self, FileError, HqSnapshot, paths};
+
+/// Read an optional file: `Ok(None)` when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FileError::new(path, 0, 0, format!("cannot read: {e}"))),
+    }
+}
+
+/// Parse an optional file with `parse`; a missing file is `None`, an invalid one is
+/// `None` with its error pushed to `errors`.
+fn optional<T>(
+    root: &Path,
+    rel: &str,
+    errors: &mut Vec<FileError>,
+    parse: impl FnOnce(&Path, &[u8]) -> Result<T, FileError>,
+) -> Option<T> {
+    let path = root.join(rel);
+    match read_optional(&path) {
+        Ok(None) => None,
+        Ok(Some(bytes)) => match parse(&path, &bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
 
 /// Load every registry file under `root`. Err only when `branches.json` is missing
 /// or invalid; optional files that are invalid land in `snapshot.errors`.
 pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
     let path = root.join(paths::BRANCHES);
-    let bytes = std::fs::read(&path).map_err(|e| FileError::new(&path, 0, 0, e.to_string()))?;
-    let registry = serde_json::from_slice(&bytes)
-        .map_err(|e| FileError::new(&path, e.line(), e.column(), e.to_string()))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| FileError::new(&path, 0, 0, format!("cannot read: {e}")))?;
+    let registry = hq::parse_registry(&path, &bytes)?;
+
+    let mut errors = Vec::new();
+    let e = &mut errors;
+    let policy_raw = optional(root, paths::POLICY, e, |p, b| {
+        let v = hq::parse_policy(p, b)?;
+        let raw: serde_json::Value = serde_json::from_slice(b)
+            .map_err(|err| FileError::new(p, err.line(), err.column(), err.to_string()))?;
+        Ok((v, raw))
+    });
+    let (rbac, policy) = match policy_raw {
+        Some((v, raw)) => (Some(v), Some(raw)),
+        None => (None, None),
+    };
+    let decision = optional(root, paths::DECISION_ENGINE, e, hq::parse_decision_engine);
+    let keys = optional(root, paths::KEYS, e, hq::parse_keys);
+    let cost_policy = optional(root, paths::COST_POLICY, e, hq::parse_cost_policy);
+    let sync_plan = optional(root, paths::SYNC_PLAN, e, hq::parse_sync_plan);
+    let health_check = optional(root, paths::HEALTH_CHECK, e, hq::parse_health_check);
+    let rollback_hook = optional(root, paths::ROLLBACK_HOOK, e, hq::parse_rollback_hook);
+    let channels = optional(root, paths::CHANNELS, e, hq::parse_channels);
+    let notify_rules = optional(root, paths::NOTIFY_RULES, e, hq::parse_notify_rules);
+    let gateway = optional(root, paths::GATEWAY, e, hq::parse_gateway);
+    let observer = optional(root, paths::OBSERVER_FIELD, e, hq::parse_observer_field);
+
     Ok(HqSnapshot {
         root: root.to_path_buf(),
         registry: Some(registry),
-        ..Default::default()
+        policy,
+        decision,
+        keys,
+        cost_policy,
+        sync_plan,
+        health_check,
+        rollback_hook,
+        gateway,
+        observer,
+        errors,
+        rbac,
+        channels,
+        notify_rules,
     })
 }
