@@ -538,6 +538,12 @@ pub struct App {
     pub size: (u16, u16),
     /// When each branch was first seen with an outdated protocol version.
     pub first_outdated: BTreeMap<String, DateTime<Utc>>,
+    /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
+    pub cost: crate::domain::cost::CostBook,
+    /// `cost` evaluated at `now`, refreshed on ingest and once a second — not in render.
+    pub cost_rows: Vec<crate::domain::cost::BranchCost>,
+    pub cost_totals: Option<crate::domain::cost::HqTotals>,
+    cost_stale: bool,
 }
 
 /// A ceremony scenario as listed in the pane.
@@ -585,6 +591,10 @@ impl App {
             should_quit: false,
             size: (0, 0),
             first_outdated: BTreeMap::new(),
+            cost: crate::domain::cost::CostBook::default(),
+            cost_rows: Vec::new(),
+            cost_totals: None,
+            cost_stale: false,
         }
     }
 
@@ -603,10 +613,14 @@ impl App {
 
     fn tick(&mut self, now: DateTime<Utc>) {
         // Ages on screen are in whole seconds: redraw when the second changes.
-        if now.timestamp() != self.now.timestamp() {
+        let new_second = now.timestamp() != self.now.timestamp();
+        if new_second {
             self.dirty = true;
         }
         self.now = now;
+        if new_second || self.cost_stale {
+            self.refresh_cost();
+        }
         let before = self.toasts.len();
         self.toasts
             .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
@@ -865,6 +879,12 @@ impl App {
                     self.ledger_view.from_newest =
                         (self.ledger_view.from_newest + n as usize).min(RECENT_LINES - 1);
                 }
+                for r in &records {
+                    if let Ok(e) = &r.parsed {
+                        self.cost.ingest(e);
+                    }
+                }
+                self.cost_stale = true;
                 self.ledger.ingest(records, self.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -899,6 +919,13 @@ impl App {
                 self.source_ok(SourceId::Health, at);
             }
             Msg::RegistryReloaded { hq, at } => {
+                let branches = hq
+                    .registry
+                    .as_ref()
+                    .map(|r| r.branches.clone())
+                    .unwrap_or_default();
+                self.cost.set_context(hq.cost_policy.clone(), &branches);
+                self.cost_stale = true;
                 self.hq = Some(*hq);
                 self.note_outdated(at);
                 self.registry_error = None;
@@ -1095,10 +1122,43 @@ impl App {
         }
     }
 
+    /// Re-evaluate the cost book at `now` (once a second, or after new entries).
+    pub fn refresh_cost(&mut self) {
+        self.cost.prune(self.now);
+        let mut rows = self.cost.all(self.now);
+        // Registry branches with no spend yet still get a row.
+        for id in self.branch_order() {
+            if !rows.iter().any(|r| r.branch == id) {
+                rows.push(self.cost.branch(&id, self.now));
+            }
+        }
+        rows.sort_by(|a, b| {
+            b.mtd_cost
+                .total_cmp(&a.mtd_cost)
+                .then_with(|| a.branch.cmp(&b.branch))
+        });
+        self.cost_rows = rows;
+        self.cost_totals = Some(self.cost.totals(self.now));
+        self.cost_stale = false;
+    }
+
     /// The cost column of the health pane: the branch's cost escalation state.
     pub fn cost_state_label(&self, branch: &str) -> (String, ratatui::style::Style) {
-        let _ = branch;
-        ("—".into(), self.theme.dimmed())
+        use crate::domain::cost::Escalation as E;
+        let t = &self.theme;
+        match self.cost_rows.iter().find(|r| r.branch == branch) {
+            None => ("—".into(), t.dimmed()),
+            Some(r) => match r.escalation {
+                E::None if r.will_exceed => ("heading↑".into(), t.fg(t.warn)),
+                E::None => ("ok".into(), t.dimmed()),
+                E::Throttle => ("throttle".into(), t.fg(t.warn)),
+                E::Notify => ("notify".into(), t.fg(t.error)),
+                E::Suspend => (
+                    "suspend".into(),
+                    t.fg(t.error).add_modifier(ratatui::style::Modifier::BOLD),
+                ),
+            },
+        }
     }
 }
 

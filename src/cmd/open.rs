@@ -24,8 +24,17 @@ pub struct Prepared {
 /// alternate screen.
 pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
     let now = Utc::now();
-    let theme = crate::theme::Theme::default();
-    let mut app = App::new(now, theme, crate::keymap::Keymap::default());
+    let mut app = App::new(now, cfg.loaded_theme.clone(), cfg.keymap.clone());
+    // Every theme that loads, for live cycling; the current one first.
+    let mut themes = vec![cfg.loaded_theme.clone()];
+    for name in crate::theme::theme_names(cfg.theme_dir.as_deref()) {
+        if name != cfg.loaded_theme.name
+            && let Ok(t) = crate::theme::load_theme(&name, cfg.theme_dir.as_deref())
+        {
+            themes.push(t);
+        }
+    }
+    app.themes = themes;
     app.hq_label = label;
     app.readonly = cfg.readonly || cfg.key.is_none();
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
@@ -54,12 +63,7 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
 
 /// `lumen [--hq DIR]`.
 pub fn run_open(g: &GlobalArgs) -> CmdResult {
-    let mut cfg = Config::default();
-    if let Some(h) = &g.hq {
-        cfg.hq_root = h.clone();
-    }
-    cfg.key = g.key.clone();
-    cfg.readonly = g.readonly;
+    let cfg = crate::config::load(g).map_err(|e| CmdError::Usage(e.to_string()))?;
     let label = display_root(&cfg.hq_root);
     let prepared = prepare(cfg, label)?;
     let rt = super::runtime()?;
