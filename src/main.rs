@@ -31,6 +31,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
             clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());
             Ok(Outcome::Ok)
         }
+        Some(Command::Scrape(a)) => cmd::scrape::run_scrape(&a, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))

@@ -2,3 +2,5 @@
 //! task, and send `Msg` batches over a bounded channel. They never touch the terminal.
 
 pub mod registry;
+pub mod http;
+pub mod exporter;
