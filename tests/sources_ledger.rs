@@ -126,7 +126,10 @@ async fn pending_partial_line_then_completion() {
     })
     .await;
     assert_eq!(bytes, 20);
-    assert!(skipped.is_empty(), "nothing before the pending report: {skipped:#?}");
+    assert!(
+        skipped.is_empty(),
+        "nothing before the pending report: {skipped:#?}"
+    );
 
     append(&path, rest.as_bytes());
     let (bytes, _) = wait_for(&mut tail.rx, "pending grows", |m| match m {
@@ -142,7 +145,10 @@ async fn pending_partial_line_then_completion() {
     assert_eq!((recs[0].line, recs[0].offset), (1, 0));
     let pending_zero = |m: &Msg| matches!(m, Msg::LedgerPending { bytes: 0 });
     if !others.iter().any(pending_zero) {
-        wait_for(&mut tail.rx, "pending cleared", |m| pending_zero(m).then_some(())).await;
+        wait_for(&mut tail.rx, "pending cleared", |m| {
+            pending_zero(m).then_some(())
+        })
+        .await;
     }
     tail.stop().await;
 }
@@ -202,7 +208,11 @@ async fn delete_then_recreate() {
 
     std::fs::remove_file(&path).unwrap();
     let (error, _) = wait_for(&mut tail.rx, "missing file reported", |m| match m {
-        Msg::SourceFailed { source: SourceId::Ledger, error, .. } => Some(error.clone()),
+        Msg::SourceFailed {
+            source: SourceId::Ledger,
+            error,
+            ..
+        } => Some(error.clone()),
         _ => None,
     })
     .await;

@@ -72,7 +72,14 @@ async fn rules_good_bad_and_blank_lines() {
 
     std::fs::write(&path, good("z")).unwrap();
     wait_for(&mut rx, "reset", |m| {
-        matches!(m, Msg::SourceReset { source: SourceId::Rules, .. }).then_some(())
+        matches!(
+            m,
+            Msg::SourceReset {
+                source: SourceId::Rules,
+                ..
+            }
+        )
+        .then_some(())
     })
     .await;
     let (rules, _) = wait_for(&mut rx, "re-read", |m| match m {
@@ -151,7 +158,10 @@ async fn metrics_backfill_reads_only_the_window_of_a_big_file() {
     assert!(points.windows(2).all(|w| w[0].t < w[1].t));
 
     let t = now();
-    append(&path, format!("{}garbage,row\n{}", row(t), row(t + 0.2)).as_bytes());
+    append(
+        &path,
+        format!("{}garbage,row\n{}", row(t), row(t + 0.2)).as_bytes(),
+    );
     let mut seen = Vec::new();
     let mut bad = 0;
     while seen.len() < 2 {
@@ -206,7 +216,11 @@ async fn metrics_wrong_header_is_reported() {
     cfg.path = path;
     let task = tokio::spawn(metrics_tail::run(cfg, tx, cancel.clone()));
     let (error, _) = wait_for(&mut rx, "header error", |m| match m {
-        Msg::SourceFailed { source: SourceId::Metrics, error, .. } => Some(error.clone()),
+        Msg::SourceFailed {
+            source: SourceId::Metrics,
+            error,
+            ..
+        } => Some(error.clone()),
         _ => None,
     })
     .await;

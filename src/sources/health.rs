@@ -106,13 +106,18 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Probe `targets` with at most `concurrency` in flight; results in input order.
+/// (Owned futures: borrowing closures inside `buffer_unordered` make the task's
+/// future fail the higher-ranked `Send` check of `tokio::spawn`.)
 pub async fn round(
     client: &reqwest::Client,
-    targets: &[HealthTarget],
+    targets: Vec<HealthTarget>,
     concurrency: usize,
 ) -> Vec<HealthResult> {
-    let mut indexed: Vec<(usize, HealthResult)> = futures::stream::iter(targets.iter().enumerate())
-        .map(|(i, t)| async move { (i, probe(client, t).await) })
+    let probes = targets.into_iter().enumerate().map(|(i, t)| {
+        let client = client.clone();
+        async move { (i, probe(&client, &t).await) }
+    });
+    let mut indexed: Vec<(usize, HealthResult)> = futures::stream::iter(probes)
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
@@ -168,7 +173,7 @@ pub async fn run(
         }
         let results = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = round(&client, &targets, cfg.concurrency) => r,
+            r = round(&client, targets, cfg.concurrency) => r,
         };
         let msg = Msg::HealthChecked {
             results,
