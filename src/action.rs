@@ -230,4 +230,7 @@ pub enum Msg {
     },
     /// A registry file changed but is invalid: the last good one stays in use.
     RegistryInvalid { error: FileError, at: DateTime<Utc> },
+    /// A tailed file other than the ledger (rules history, metrics.csv) was truncated
+    /// or replaced: drop what came from it; it is re-read from the start.
+    SourceReset { source: SourceId, reason: String },
 }

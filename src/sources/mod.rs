@@ -1,6 +1,12 @@
 //! Data sources: tokio tasks that poll or tail, parse into domain types inside the
 //! task, and send `Msg` batches over a bounded channel. They never touch the terminal.
 
-pub mod registry;
-pub mod http;
 pub mod exporter;
+pub mod health;
+pub mod http;
+pub mod ledger_tail;
+pub mod metrics_tail;
+pub mod registry;
+pub mod rules_tail;
+pub mod tail;
+pub mod watch;

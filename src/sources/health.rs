@@ -1,0 +1,187 @@
+//! Branch health checker: every `interval`, an HTTP GET per branch endpoint, all
+//! concurrently up to `concurrency` in flight, each bounded by `timeout`; ok = 2xx.
+//! One `Msg::HealthChecked` per round. A command channel asks for an immediate
+//! re-check of some branches (the rollback flow does this).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::action::{HealthResult, Msg, SourceId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthTarget {
+    pub branch: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    pub targets: Vec<HealthTarget>,
+    pub interval: Duration,
+    /// Whole-request timeout (connect + answer headers).
+    pub timeout: Duration,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl HealthConfig {
+    /// Defaults: 2 s timeout, up to 1,024 in flight — so 1,000 endpoints fit in one
+    /// timeout window even when all are slow (SPEC §8).
+    pub fn new(targets: Vec<HealthTarget>, interval: Duration) -> Self {
+        HealthConfig {
+            targets,
+            interval,
+            timeout: Duration::from_secs(2),
+            concurrency: 1_024,
+        }
+    }
+}
+
+/// A client fit for many endpoints: bounded timeouts, few idle connections kept per
+/// host (each branch is usually its own host), no redirect loops.
+pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_max_idle_per_host(4)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("lumen-health/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Probe one endpoint.
+pub async fn probe(client: &reqwest::Client, target: &HealthTarget) -> HealthResult {
+    let started = Instant::now();
+    let answer = client.get(&target.url).send().await;
+    let latency = started.elapsed();
+    let at = Utc::now();
+    match answer {
+        Ok(resp) => {
+            let status = resp.status();
+            HealthResult {
+                branch: target.branch.clone(),
+                at,
+                ok: status.is_success(),
+                status: Some(status.as_u16()),
+                latency: Some(latency),
+                error: (!status.is_success()).then(|| format!("HTTP {status}")),
+            }
+        }
+        Err(e) => HealthResult {
+            branch: target.branch.clone(),
+            at,
+            ok: false,
+            status: None,
+            latency: None,
+            error: Some(describe(&e)),
+        },
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else if e.is_builder() {
+        "invalid URL"
+    } else {
+        "request failed"
+    };
+    // The URL is left out: a health URL may carry a token.
+    let mut text = what.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        text = format!("{what}: {s}");
+        src = s.source();
+    }
+    text
+}
+
+/// Probe `targets` with at most `concurrency` in flight; results in input order.
+/// (Owned futures: borrowing closures inside `buffer_unordered` make the task's
+/// future fail the higher-ranked `Send` check of `tokio::spawn`.)
+pub async fn round(
+    client: &reqwest::Client,
+    targets: Vec<HealthTarget>,
+    concurrency: usize,
+) -> Vec<HealthResult> {
+    let probes = targets.into_iter().enumerate().map(|(i, t)| {
+        let client = client.clone();
+        async move { (i, probe(&client, &t).await) }
+    });
+    let mut indexed: Vec<(usize, HealthResult)> = futures::stream::iter(probes)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Check every target each `interval` (the first round at once) and the branches
+/// named on `recheck` immediately (an empty list means all), until `cancel`.
+pub async fn run(
+    cfg: HealthConfig,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+    mut recheck: mpsc::Receiver<Vec<String>>,
+) {
+    let client = match client(cfg.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx
+                .send(Msg::SourceFailed {
+                    source: SourceId::Health,
+                    at: Utc::now(),
+                    error: format!("cannot build the HTTP client: {e}"),
+                })
+                .await;
+            return;
+        }
+    };
+    let mut ticker = tokio::time::interval(cfg.interval.max(Duration::from_millis(10)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut commands_open = true;
+    loop {
+        let targets: Vec<HealthTarget> = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            cmd = recheck.recv(), if commands_open => match cmd {
+                Some(branches) if !branches.is_empty() => cfg
+                    .targets
+                    .iter()
+                    .filter(|t| branches.contains(&t.branch))
+                    .cloned()
+                    .collect(),
+                Some(_) => cfg.targets.clone(),
+                None => {
+                    commands_open = false;
+                    continue;
+                }
+            },
+            _ = ticker.tick() => cfg.targets.clone(),
+        };
+        if targets.is_empty() {
+            continue;
+        }
+        let results = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = round(&client, targets, cfg.concurrency) => r,
+        };
+        let msg = Msg::HealthChecked {
+            results,
+            at: Utc::now(),
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = tx.send(msg) => if r.is_err() { return },
+        }
+    }
+}
