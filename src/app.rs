@@ -931,6 +931,17 @@ impl App {
                 self.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
             }
+            Msg::SourceReset { source, reason } => {
+                if source == SourceId::Rules {
+                    self.rhythm.rules.clear();
+                    self.rhythm.bad_rules = 0;
+                    self.marker_sel = None;
+                }
+                self.toast(
+                    ToastLevel::Warn,
+                    format!("{}: {reason}; reading it again", source.label()),
+                );
+            }
             Msg::RegistryInvalid { error, at } => {
                 self.toast(
                     ToastLevel::Error,

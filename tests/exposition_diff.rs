@@ -134,7 +134,11 @@ fn rust_norm(p: &Parsed) -> Vec<Norm> {
 
 fn assert_same_as_python(what: &str, body: &[u8]) {
     let p = parse(body);
-    assert!(p.errors.is_empty(), "{what}: unexpected errors {:?}", p.errors);
+    assert!(
+        p.errors.is_empty(),
+        "{what}: unexpected errors {:?}",
+        p.errors
+    );
     assert!(!p.samples.is_empty(), "{what}: no samples");
     let ours = rust_norm(&p);
     let theirs = python_parse(body);
@@ -164,10 +168,35 @@ const NAMES: &[&str] = &[
     "ns:sub_total",
     "x1",
 ];
-const LABEL_NAMES: &[&str] = &["branch", "tier", "note", "le", "quantile", "_x", "path", "A1"];
+const LABEL_NAMES: &[&str] = &[
+    "branch", "tier", "note", "le", "quantile", "_x", "path", "A1",
+];
 const PIECES: &[&str] = &[
-    "a", "koosy", ",", "=", "{", "}", "}{", "\"", "\\", "\n", " ", "\t", "a,b=c", "C:\\dir",
-    "日本語", "✓", "🚀", "Ünï", "#", " # ", "le=\"1\"", "", "0.5", "\\n", "\\\\",
+    "a",
+    "koosy",
+    ",",
+    "=",
+    "{",
+    "}",
+    "}{",
+    "\"",
+    "\\",
+    "\n",
+    " ",
+    "\t",
+    "a,b=c",
+    "C:\\dir",
+    "日本語",
+    "✓",
+    "🚀",
+    "Ünï",
+    "#",
+    " # ",
+    "le=\"1\"",
+    "",
+    "0.5",
+    "\\n",
+    "\\\\",
 ];
 const VALUES: &[(&str, f64)] = &[
     ("0", 0.0),
@@ -214,7 +243,10 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
     for f in 0..families {
         let fam = format!("{}_{f}", pick(rng, NAMES));
         if rng.random_bool(0.5) {
-            let help = format!("help {} \\\\ text\\n more", pick(rng, PIECES).replace(['\\', '\n'], ""));
+            let help = format!(
+                "help {} \\\\ text\\n more",
+                pick(rng, PIECES).replace(['\\', '\n'], "")
+            );
             text.push_str(&format!("# HELP {fam} {help}\n"));
         }
         if rng.random_bool(0.5) {
@@ -303,7 +335,10 @@ fn generated_bodies_parse_to_their_truth() {
         assert!(p.errors.is_empty(), "round {round}: {:?}\n{text}", p.errors);
         assert_eq!(p.samples.len(), want.len(), "round {round}\n{text}");
         for (got, exp) in p.samples.iter().zip(&want) {
-            assert!(same_sample(got, exp), "round {round}: {got:?} != {exp:?}\n{text}");
+            assert!(
+                same_sample(got, exp),
+                "round {round}: {got:?} != {exp:?}\n{text}"
+            );
         }
     }
 }
@@ -459,5 +494,8 @@ fn hundred_thousand_mutated_inputs_never_panic() {
         assert!(p.samples.len() + p.unreadable <= lines);
         total_samples += p.samples.len();
     }
-    assert!(total_samples > 10_000, "mutations too destructive: {total_samples}");
+    assert!(
+        total_samples > 10_000,
+        "mutations too destructive: {total_samples}"
+    );
 }

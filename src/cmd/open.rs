@@ -2,6 +2,7 @@
 //! embedded, self-running demo HQ).
 
 use std::path::Path;
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::mpsc;
@@ -12,6 +13,8 @@ use crate::action::{Msg, SourceId};
 use crate::app::App;
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
+use crate::domain::hq::HqSnapshot;
+use crate::sources::health::HealthTarget;
 
 /// Everything the console needs, resolved before the terminal is touched so that a
 /// bad config or registry fails with file:line on a normal screen.
@@ -48,14 +51,118 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
 }
 
 /// Start every source task for `cfg` on the current runtime.
-pub fn spawn_sources(cfg: &Config, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
-    let _ = (cfg, tx, cancel, SourceId::Ledger);
+pub fn spawn_sources(
+    cfg: &Config,
+    hq: Option<&HqSnapshot>,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+) {
+    use crate::sources::{exporter, health, ledger_tail, metrics_tail, rules_tail, watch};
+    let root = &cfg.hq_root;
+    tokio::spawn(ledger_tail::run(
+        ledger_tail::LedgerTailConfig::new(root),
+        tx.clone(),
+        cancel.clone(),
+    ));
+    tokio::spawn(rules_tail::run(
+        rules_tail::RulesTailConfig::new(root),
+        tx.clone(),
+        cancel.clone(),
+    ));
+    // Backfill a day of gauges: the widest chart window.
+    let day = Duration::from_secs(86_400);
+    tokio::spawn(metrics_tail::run(
+        metrics_tail::MetricsTailConfig::new(root, day),
+        tx.clone(),
+        cancel.clone(),
+    ));
+    tokio::spawn(watch::run(
+        watch::WatchConfig::new(root),
+        tx.clone(),
+        cancel.clone(),
+    ));
+    let loop_hz = hq
+        .and_then(|h| h.gateway.as_ref())
+        .map_or(5.0, |g| g.loop_rate_hz);
+    let interval = Duration::from_secs_f64(1.0 / loop_hz.clamp(0.01, 50.0));
+    for (i, e) in cfg.exporters.iter().enumerate() {
+        tokio::spawn(exporter::run(
+            SourceId::Exporter(i),
+            e.clone(),
+            interval,
+            tx.clone(),
+            cancel.clone(),
+        ));
+    }
+    let (targets, every, timeout) = health_targets(hq);
+    if !targets.is_empty() {
+        let mut hc = health::HealthConfig::new(targets, every);
+        hc.timeout = timeout;
+        // The rollback flow re-checks branches through this channel; keep it open.
+        let (recheck_tx, recheck_rx) = mpsc::channel(16);
+        let keep = cancel.clone();
+        tokio::spawn(async move {
+            keep.cancelled().await;
+            drop(recheck_tx);
+        });
+        tokio::spawn(health::run(hc, tx, cancel, recheck_rx));
+    }
+}
+
+/// Health targets: each branch's own `health` URL, then `health-check.json` endpoints
+/// whose host names a branch (`https://koosy.example/health` → koosy).
+pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, Duration) {
+    let mut targets: Vec<HealthTarget> = Vec::new();
+    let Some(hq) = hq else {
+        return (targets, Duration::from_secs(300), Duration::from_secs(2));
+    };
+    let branches = hq
+        .registry
+        .as_ref()
+        .map(|r| r.branches.as_slice())
+        .unwrap_or(&[]);
+    for b in branches {
+        if let Some(url) = &b.health {
+            targets.push(HealthTarget {
+                branch: b.id.clone(),
+                url: url.clone(),
+            });
+        }
+    }
+    let hc = hq.health_check.as_ref();
+    for url in hc.map(|h| h.endpoints.as_slice()).unwrap_or(&[]) {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        let Some(host) = host else { continue };
+        let branch = branches.iter().find(|b| {
+            host.split('.').next() == Some(b.id.as_str())
+                || url.contains(&format!("/{}/", b.id))
+                || url.ends_with(&format!("/{}", b.id))
+        });
+        if let Some(b) = branch
+            && !targets.iter().any(|t| t.branch == b.id)
+        {
+            targets.push(HealthTarget {
+                branch: b.id.clone(),
+                url: url.clone(),
+            });
+        }
+    }
+    let dur = |s: Option<&String>, d: u64| {
+        s.and_then(|s| crate::domain::hq::parse_duration(s).ok())
+            .unwrap_or(Duration::from_secs(d))
+    };
+    let every = dur(hc.and_then(|h| h.interval.as_ref()), 300).max(Duration::from_millis(200));
+    let timeout = dur(hc.and_then(|h| h.timeout.as_ref()), 2).max(Duration::from_millis(50));
+    (targets, every, timeout)
 }
 
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
     let Prepared { cfg, app } = p;
+    let hq = app.hq.clone();
     rt.block_on(crate::console::run(app, |tx, cancel| {
-        spawn_sources(&cfg, tx, cancel)
+        spawn_sources(&cfg, hq.as_ref(), tx, cancel)
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)
