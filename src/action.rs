@@ -233,4 +233,8 @@ pub enum Msg {
     /// A tailed file other than the ledger (rules history, metrics.csv) was truncated
     /// or replaced: drop what came from it; it is re-read from the start.
     SourceReset { source: SourceId, reason: String },
+    /// An optional file is absent: the feature shows as not configured.
+    SourceMissing { source: SourceId, at: DateTime<Utc> },
+    /// A source is readable (again).
+    SourceRecovered { source: SourceId, at: DateTime<Utc> },
 }

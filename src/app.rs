@@ -74,6 +74,8 @@ impl Pane {
 pub struct SourceStatus {
     pub last_ok: Option<DateTime<Utc>>,
     pub last_error: Option<(DateTime<Utc>, String)>,
+    /// An optional file that does not exist: "not configured", not an error.
+    pub missing: bool,
 }
 
 impl SourceStatus {
@@ -930,6 +932,18 @@ impl App {
                 self.note_outdated(at);
                 self.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
+            }
+            Msg::SourceMissing { source, at } => {
+                let st = self.sources.entry(source).or_default();
+                st.missing = true;
+                st.last_error = None;
+                let _ = at;
+            }
+            Msg::SourceRecovered { source, at } => {
+                let st = self.sources.entry(source).or_default();
+                st.missing = false;
+                st.last_error = None;
+                st.last_ok = Some(at);
             }
             Msg::SourceReset { source, reason } => {
                 if source == SourceId::Rules {

@@ -95,7 +95,12 @@ pub fn spawn_sources(
         ));
     }
     let (targets, every, timeout) = health_targets(hq);
-    if !targets.is_empty() {
+    if targets.is_empty() {
+        let _ = tx.try_send(Msg::SourceMissing {
+            source: SourceId::Health,
+            at: chrono::Utc::now(),
+        });
+    } else {
         let mut hc = health::HealthConfig::new(targets, every);
         hc.timeout = timeout;
         // The rollback flow re-checks branches through this channel; keep it open.

@@ -87,7 +87,14 @@ fn handle(ev: TailEvent, out: &mut Vec<Msg>) {
         TailEvent::Pending(bytes) => out.push(Msg::LedgerPending { bytes }),
         TailEvent::Reset(reason) => out.push(Msg::LedgerReset { reason }),
         TailEvent::Failed(error) => out.push(tail::failed_msg(SourceId::Ledger, error)),
-        TailEvent::Recovered => {}
+        TailEvent::Missing => out.push(Msg::SourceMissing {
+            source: SourceId::Ledger,
+            at: Utc::now(),
+        }),
+        TailEvent::Recovered => out.push(Msg::SourceRecovered {
+            source: SourceId::Ledger,
+            at: Utc::now(),
+        }),
     }
 }
 

@@ -170,7 +170,14 @@ pub async fn run(cfg: MetricsTailConfig, tx: mpsc::Sender<Msg>, cancel: Cancella
             reason,
         }),
         TailEvent::Failed(error) => out.push(tail::failed_msg(SourceId::Metrics, error)),
-        TailEvent::Pending(_) | TailEvent::Recovered => {}
+        TailEvent::Pending(_) | TailEvent::Missing => out.push(Msg::SourceMissing {
+            source: SourceId::Metrics,
+            at: Utc::now(),
+        }),
+        TailEvent::Recovered => out.push(Msg::SourceRecovered {
+            source: SourceId::Metrics,
+            at: Utc::now(),
+        }),
     };
     let follower = Follower::new(cfg.path, start, false);
     tail::drive(follower, cfg.poll, handler, tx, cancel).await;

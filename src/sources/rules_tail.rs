@@ -62,7 +62,14 @@ fn handle(ev: TailEvent, out: &mut Vec<Msg>) {
             reason,
         }),
         TailEvent::Failed(error) => out.push(tail::failed_msg(SourceId::Rules, error)),
-        TailEvent::Pending(_) | TailEvent::Recovered => {}
+        TailEvent::Pending(_) | TailEvent::Missing => out.push(Msg::SourceMissing {
+            source: SourceId::Rules,
+            at: Utc::now(),
+        }),
+        TailEvent::Recovered => out.push(Msg::SourceRecovered {
+            source: SourceId::Rules,
+            at: Utc::now(),
+        }),
     }
 }
 

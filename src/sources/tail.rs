@@ -149,7 +149,9 @@ pub enum TailEvent {
     /// The file cannot be read (missing, permission…); the follower keeps retrying.
     /// Sent once per distinct problem.
     Failed(String),
-    /// The file is readable again after a `Failed`.
+    /// The file does not exist (yet). Sent once until it appears.
+    Missing,
+    /// The file is readable (first time, or again after `Failed`/`Missing`).
     Recovered,
 }
 
@@ -185,6 +187,8 @@ pub struct Follower {
     splitter: LineSplitter,
     reported_pending: u64,
     failed: Option<String>,
+    /// The first successful or failed poll has been reported.
+    announced: bool,
     buf: Vec<u8>,
     /// Most bytes read by one `step`, so a large backlog arrives in several batches.
     step_budget: u64,
@@ -203,6 +207,7 @@ impl Follower {
             splitter: LineSplitter::new(0, 1),
             reported_pending: 0,
             failed: None,
+            announced: false,
             buf: Vec::new(),
             step_budget: 8 * CHUNK as u64,
         }
@@ -217,7 +222,8 @@ impl Follower {
     pub fn step(&mut self, events: &mut Vec<TailEvent>) -> bool {
         match self.try_step(events) {
             Ok(more) => {
-                if self.failed.take().is_some() {
+                if self.failed.take().is_some() || !self.announced {
+                    self.announced = true;
                     events.push(TailEvent::Recovered);
                 }
                 more
@@ -230,8 +236,13 @@ impl Follower {
                     _ => format!("{}: {e}", self.path.display()),
                 };
                 if self.failed.as_deref() != Some(text.as_str()) {
-                    events.push(TailEvent::Failed(text.clone()));
+                    if e.kind() == io::ErrorKind::NotFound {
+                        events.push(TailEvent::Missing);
+                    } else {
+                        events.push(TailEvent::Failed(text.clone()));
+                    }
                     self.failed = Some(text);
+                    self.announced = true;
                 }
                 // A file that did not exist yet is new when it appears: read it all.
                 // (One that vanished while open is still held open, so its inode

@@ -147,6 +147,9 @@ pub fn staleness<'a>(app: &App, source: &SourceId) -> Line<'a> {
 
 pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color) -> Line<'a> {
     let t = &app.theme;
+    if st.missing {
+        return Line::from(Span::styled(" not configured ", t.fg(t.warn)));
+    }
     if st.failing() {
         let (at, err) = st.last_error.clone().unwrap_or((app.now, String::new()));
         let since = fmt_age(app.age(at));

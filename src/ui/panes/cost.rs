@@ -64,7 +64,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         None
     } else {
         Some(Line::from(Span::styled(
-            " no cost-policy.json: default tiers ",
+            " limits not configured: hq/billing/cost-policy.json ",
             t.fg(t.warn),
         )))
     };

@@ -141,10 +141,8 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
         for p in visible.iter().step_by(stride) {
             let v = p.values.get(g).copied().unwrap_or(f64::NAN);
             let gap = prev_t.is_some_and(|pt| p.t - pt > GAP_SECS * stride as f64);
-            if !v.is_finite() || gap {
-                if cur.len() > 0 {
-                    segs.push(std::mem::take(&mut cur));
-                }
+            if (!v.is_finite() || gap) && !cur.is_empty() {
+                segs.push(std::mem::take(&mut cur));
             }
             if v.is_finite() {
                 cur.push((p.t - x0, v.clamp(0.0, 1.0)));
