@@ -32,6 +32,8 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
             clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());
             Ok(Outcome::Ok)
         }
+        Some(Command::Simulate(a)) => cmd::sim::run_simulate(&a, &g),
+        Some(Command::Init(a)) => cmd::sim::run_init(&a, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))
