@@ -25,10 +25,9 @@ pub fn prepare_demo(seed: u64) -> anyhow::Result<DemoHq> {
 /// `lumen simulate --hq DIR [--listen ADDR] [--events-per-sec N] [--duration SECS]`.
 /// Prints the exporter URL as the first line of stdout.
 pub fn run_simulate(args: &SimulateArgs, g: &GlobalArgs) -> CmdResult {
-    let root = g
-        .hq
-        .as_deref()
-        .ok_or_else(|| CmdError::usage("simulate needs --hq DIR (the HQ root it writes to)"))?;
+    let root =
+        g.hq.as_deref()
+            .ok_or_else(|| CmdError::usage("simulate needs --hq DIR (the HQ root it writes to)"))?;
     if !(args.events_per_sec.is_finite() && args.events_per_sec >= 0.0) {
         return Err(CmdError::usage("--events-per-sec must be a number ≥ 0"));
     }
@@ -40,7 +39,10 @@ pub fn run_simulate(args: &SimulateArgs, g: &GlobalArgs) -> CmdResult {
                 now: Utc::now(),
             },
         )?;
-        eprintln!("lumen simulate: scaffolded the demo HQ in {}", root.display());
+        eprintln!(
+            "lumen simulate: scaffolded the demo HQ in {}",
+            root.display()
+        );
     }
     let rt = super::runtime()?;
     rt.block_on(async {
@@ -94,7 +96,10 @@ pub fn run_init(args: &InitArgs, g: &GlobalArgs) -> CmdResult {
         )));
     }
     if dir.exists() && !dir.is_dir() {
-        return Err(CmdError::usage(format!("{} is not a directory", dir.display())));
+        return Err(CmdError::usage(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
     }
     let written = assets::scaffold(dir, Template::Init)?;
     if g.json {

@@ -204,7 +204,14 @@ pub fn csv_row(t: DateTime<Utc>, v: &[f64; 4]) -> String {
 }
 
 /// One `rules_history.jsonl` line (with `\n`).
-pub fn rule_line(t: DateTime<Utc>, actor: &str, rule: &str, old: f64, new: f64, note: &str) -> String {
+pub fn rule_line(
+    t: DateTime<Utc>,
+    actor: &str,
+    rule: &str,
+    old: f64,
+    new: f64,
+    note: &str,
+) -> String {
     let v = json!({
         "ts": t.to_rfc3339_opts(SecondsFormat::Secs, true),
         "actor": actor,
@@ -224,14 +231,34 @@ fn rhythm_history(seed: u64, now: DateTime<Utc>) -> (String, String) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x7275_6c65);
     let older = [
         ("Lubit", "creative_min", 0.20, 0.22, "raise creative floor"),
-        ("dimas", "risk_max", 0.38, 0.35, "tighten risk after incident"),
-        ("observer-bot", "phase_gain", 0.70, 0.65, "observer suggestion"),
+        (
+            "dimas",
+            "risk_max",
+            0.38,
+            0.35,
+            "tighten risk after incident",
+        ),
+        (
+            "observer-bot",
+            "phase_gain",
+            0.70,
+            0.65,
+            "observer suggestion",
+        ),
         ("hana", "entropy_floor", 0.15, 0.18, "weekly tuning"),
         ("Lubit", "loop_damping", 0.80, 0.72, "reduce oscillation"),
-        ("dimas", "creative_min", 0.22, 0.24, "widen band for exploration"),
+        (
+            "dimas",
+            "creative_min",
+            0.22,
+            0.24,
+            "widen band for exploration",
+        ),
     ];
     let window_start = now - Duration::minutes(METRICS_HISTORY_MINUTES);
-    let span = (window_start - (now - Duration::days(3))).num_seconds().max(1);
+    let span = (window_start - (now - Duration::days(3)))
+        .num_seconds()
+        .max(1);
     for (i, (actor, rule, old, new, note)) in older.iter().enumerate() {
         let slot = span / older.len() as i64;
         let off = slot * i as i64 + rng.random_range(0..slot.max(1));
@@ -273,7 +300,13 @@ pub fn prepare_demo(seed: u64) -> anyhow::Result<DemoHq> {
         .tempdir()
         .context("cannot create a temporary directory for the demo HQ")?;
     let root = dir.path().join("hq-root");
-    scaffold(&root, Template::Demo { seed, now: Utc::now() })?;
+    scaffold(
+        &root,
+        Template::Demo {
+            seed,
+            now: Utc::now(),
+        },
+    )?;
     let key_path = add_operator_key(&root, "demo-operator", "hq_admin")?;
     Ok(DemoHq {
         dir,
@@ -402,7 +435,10 @@ mod tests {
             crate::domain::rhythm::parse_rule_line(l.as_bytes()).expect("rule line");
         }
         let csv = fs::read_to_string(d.root.join(paths::METRICS_CSV)).expect("csv");
-        assert_eq!(csv.lines().count() as i64, 1 + METRICS_HISTORY_MINUTES * 60 * 5);
+        assert_eq!(
+            csv.lines().count() as i64,
+            1 + METRICS_HISTORY_MINUTES * 60 * 5
+        );
         for l in csv.lines().skip(1) {
             let p = crate::domain::rhythm::parse_metrics_row(l).expect("row");
             assert!(p.values.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -412,7 +448,14 @@ mod tests {
     #[test]
     fn health_urls_follow_the_address() {
         let d = tempfile::tempdir().expect("tmp");
-        scaffold(d.path(), Template::Demo { seed: 1, now: Utc::now() }).expect("scaffold");
+        scaffold(
+            d.path(),
+            Template::Demo {
+                seed: 1,
+                now: Utc::now(),
+            },
+        )
+        .expect("scaffold");
         point_health_at(d.path(), "127.0.0.1:4000").expect("first");
         point_health_at(d.path(), "127.0.0.1:5000").expect("second");
         let b = fs::read_to_string(d.path().join(paths::BRANCHES)).expect("read");

@@ -54,9 +54,8 @@ fn tier_rank(t: &str) -> u8 {
 impl Catalog {
     /// Build from parsed registry and (optional) cost policy.
     pub fn new(registry: &Registry, cost: Option<&CostPolicy>) -> Catalog {
-        let rate_of = |name: &str| -> Option<f64> {
-            cost.and_then(|c| c.tiers.get(name)).map(|t| t.rate)
-        };
+        let rate_of =
+            |name: &str| -> Option<f64> { cost.and_then(|c| c.tiers.get(name)).map(|t| t.rate) };
         let mut branches: Vec<(usize, BranchInfo)> = registry
             .branches
             .iter()
@@ -266,7 +265,11 @@ impl EventGen {
                 .with("actor", "ci")
                 .with("pr", self.rng.random_range(100..999)),
             86..92 => {
-                let id = if self.rng.random_bool(0.5) { DOWN } else { FLAPPING };
+                let id = if self.rng.random_bool(0.5) {
+                    DOWN
+                } else {
+                    FLAPPING
+                };
                 let id = self.catalog.get(id).map_or(b.id.clone(), |x| x.id.clone());
                 Event::new(&id, "health_fail")
                     .with("status", "failed")
@@ -416,8 +419,8 @@ pub fn history(seed: u64, now: DateTime<Utc>, catalog: &Catalog) -> Vec<String> 
             if b.maintenance {
                 continue;
             }
-            // Change 3 fails at the fourth branch; the sync halts there.
-            if c == 2 && i == 3 {
+            // Changes 3 and 8 fail on their way out; the sync halts there.
+            if (c == 2 && i == 3) || (c == 7 && i + 3 == order.len()) {
                 evs.push((
                     t,
                     Event::new(&b.id, "deploy_failed")
@@ -494,18 +497,26 @@ pub fn history(seed: u64, now: DateTime<Utc>, catalog: &Catalog) -> Vec<String> 
     // Everyday LLM traffic, denser towards now.
     for _ in 0..170 {
         let u: f64 = rng.random_range(0.0..1.0);
-        let t = start + Duration::milliseconds(((now - start).num_milliseconds() as f64 * u.powf(0.6)) as i64);
+        let t = start
+            + Duration::milliseconds(
+                ((now - start).num_milliseconds() as f64 * u.powf(0.6)) as i64,
+            );
         let b = pick(&mut rng);
         let tokens = rng.random_range(300..6000);
-        evs.push(llm(&mut rng, &b, tokens, t.min(now - Duration::seconds(50))));
+        evs.push(llm(
+            &mut rng,
+            &b,
+            tokens,
+            t.min(now - Duration::seconds(50)),
+        ));
     }
     // This month's heavy users: one over its limit, one close to it.
     let floor = month_floor(now).max(start);
     let late = (now - Duration::seconds(60)).max(floor);
     if let Some(b) = catalog.get(OVER_LIMIT).cloned() {
-        for _ in 0..6 {
+        for _ in 0..5 {
             let t = between(&mut rng, floor, late);
-            let tokens = rng.random_range(36_000..40_000);
+            let tokens = rng.random_range(33_000..36_000);
             evs.push(llm(&mut rng, &b, tokens, t));
         }
         evs.push((
@@ -525,7 +536,11 @@ pub fn history(seed: u64, now: DateTime<Utc>, catalog: &Catalog) -> Vec<String> 
     }
     // The last minute: a burst that makes "today" never empty.
     for _ in 0..15 {
-        let t = between(&mut rng, now - Duration::seconds(45), now - Duration::seconds(1));
+        let t = between(
+            &mut rng,
+            now - Duration::seconds(45),
+            now - Duration::seconds(1),
+        );
         let b = pick(&mut rng);
         let tokens = rng.random_range(300..3000);
         evs.push(llm(&mut rng, &b, tokens, t));
@@ -595,14 +610,21 @@ mod tests {
         let c = catalog();
         let ids: Vec<_> = c.branches.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(&ids[..2], &["papafly", "koosy"]);
-        let last_std = ids.iter().rposition(|i| c.get(i).map(|b| b.tier.as_str()) == Some("standard"));
-        let first_inc = ids.iter().position(|i| c.get(i).map(|b| b.tier.as_str()) == Some("incubation"));
+        let last_std = ids
+            .iter()
+            .rposition(|i| c.get(i).map(|b| b.tier.as_str()) == Some("standard"));
+        let first_inc = ids
+            .iter()
+            .position(|i| c.get(i).map(|b| b.tier.as_str()) == Some("incubation"));
         assert!(last_std < first_inc);
     }
 
     #[test]
     fn history_is_valid_ordered_and_ends_now() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 2, 0).single().expect("date");
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 1, 0, 2, 0)
+            .single()
+            .expect("date");
         let lines = history(5, now, &catalog());
         assert!((250..500).contains(&lines.len()), "{} lines", lines.len());
         let mut prev = None;

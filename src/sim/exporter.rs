@@ -110,7 +110,10 @@ async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
         Err(p) => render(&p.into_inner()),
     };
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
 }
@@ -121,7 +124,10 @@ async fn health(State(s): State<Shared>, Path(branch): Path<String>) -> impl Int
         Err(p) => p.into_inner().branches.iter().any(|b| b.id == branch),
     };
     if !known {
-        return (StatusCode::NOT_FOUND, "{\"status\":\"unknown branch\"}\n".to_string());
+        return (
+            StatusCode::NOT_FOUND,
+            "{\"status\":\"unknown branch\"}\n".to_string(),
+        );
     }
     let ok = |b: &str| {
         let body = serde_json::json!({"status": "ok", "branch": b});
@@ -180,7 +186,10 @@ pub fn render(e: &Exposed) -> String {
     );
     let _ = writeln!(o, "lumen_gateway_status {}", e.gateway);
     let gauges = [
-        ("phase_diff", "Phase difference of the observer loop (0..1, lower is better)."),
+        (
+            "phase_diff",
+            "Phase difference of the observer loop (0..1, lower is better).",
+        ),
         ("entropy_rate", "Entropy rate of the observer loop (0..1)."),
         ("creative_band", "Creative band (0..1, higher is better)."),
         ("risk_band", "Risk band (0..1, lower is better)."),
@@ -197,11 +206,18 @@ pub fn render(e: &Exposed) -> String {
             &mut o,
             &name,
             "gauge",
-            &format!("Change of {g} after the last rule change (mean 30 s after minus 30 s before)."),
+            &format!(
+                "Change of {g} after the last rule change (mean 30 s after minus 30 s before)."
+            ),
         );
         let _ = writeln!(o, "{name}{{rule=\"{rule}\"}} {:.6}", e.deltas[i]);
     }
-    head(&mut o, "hq_branch_up", "gauge", "Whether the branch's health endpoint answers 2xx.");
+    head(
+        &mut o,
+        "hq_branch_up",
+        "gauge",
+        "Whether the branch's health endpoint answers 2xx.",
+    );
     for b in &e.branches {
         let _ = writeln!(
             o,
@@ -211,7 +227,12 @@ pub fn render(e: &Exposed) -> String {
             u8::from(b.up)
         );
     }
-    head(&mut o, "hq_branch_latency_seconds", "gauge", "Health endpoint latency.");
+    head(
+        &mut o,
+        "hq_branch_latency_seconds",
+        "gauge",
+        "Health endpoint latency.",
+    );
     for b in &e.branches {
         let _ = writeln!(
             o,
@@ -220,7 +241,12 @@ pub fn render(e: &Exposed) -> String {
             b.latency
         );
     }
-    head(&mut o, "hq_branch_error_ratio", "gauge", "Share of failed requests over the last minute.");
+    head(
+        &mut o,
+        "hq_branch_error_ratio",
+        "gauge",
+        "Share of failed requests over the last minute.",
+    );
     for b in &e.branches {
         let _ = writeln!(
             o,
@@ -231,11 +257,25 @@ pub fn render(e: &Exposed) -> String {
     }
     head(&mut o, "lumen_runs_total", "counter", "Pipeline runs.");
     let _ = writeln!(o, "lumen_runs_total {}", e.runs_total);
-    head(&mut o, "lumen_runs_success_total", "counter", "Successful pipeline runs.");
+    head(
+        &mut o,
+        "lumen_runs_success_total",
+        "counter",
+        "Successful pipeline runs.",
+    );
     let _ = writeln!(o, "lumen_runs_success_total {}", e.runs_success);
-    head(&mut o, "lumen_runs_failed_total", "counter", "Failed pipeline runs by pipeline.");
+    head(
+        &mut o,
+        "lumen_runs_failed_total",
+        "counter",
+        "Failed pipeline runs by pipeline.",
+    );
     for (p, n) in &e.runs_failed {
-        let _ = writeln!(o, "lumen_runs_failed_total{{pipeline=\"{}\"}} {n}", escape_label(p));
+        let _ = writeln!(
+            o,
+            "lumen_runs_failed_total{{pipeline=\"{}\"}} {n}",
+            escape_label(p)
+        );
     }
     o
 }
@@ -258,8 +298,10 @@ mod tests {
 
     #[test]
     fn render_has_help_and_type_for_every_family() {
-        let mut e = Exposed::default();
-        e.rule = "weird \"rule\"".into();
+        let mut e = Exposed {
+            rule: "weird \"rule\"".into(),
+            ..Exposed::default()
+        };
         e.branches.push(BranchGauges {
             id: "koosy".into(),
             tier: "standard".into(),
@@ -276,7 +318,11 @@ mod tests {
         assert_eq!(families.len(), 15);
         for f in families {
             assert!(body.contains(&format!("# HELP {f} ")));
-            assert!(body.lines().any(|l| l.starts_with(f) && !l.starts_with('#')), "{f}");
+            assert!(
+                body.lines()
+                    .any(|l| l.starts_with(f) && !l.starts_with('#')),
+                "{f}"
+            );
         }
         assert!(body.contains("rule=\"weird \\\"rule\\\"\""));
     }

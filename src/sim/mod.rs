@@ -114,12 +114,16 @@ pub async fn start(
             branches: catalog
                 .branches
                 .iter()
-                .map(|b| BranchGauges {
-                    id: b.id.clone(),
-                    tier: b.tier.clone(),
-                    up: exporter::behaviour(&b.id) != Behaviour::Down,
-                    latency: 0.0,
-                    error_ratio: 0.0,
+                .map(|b| {
+                    let (up, latency, error_ratio) =
+                        branch_sample(exporter::behaviour(&b.id), Duration::ZERO, 0.5);
+                    BranchGauges {
+                        id: b.id.clone(),
+                        tier: b.tier.clone(),
+                        up,
+                        latency,
+                        error_ratio,
+                    }
                 })
                 .collect(),
             ..Exposed::default()
@@ -148,7 +152,12 @@ pub async fn start(
             }
         })
     };
-    let observer = tokio::spawn(observer_loop(state.clone(), tx.clone(), seed, cancel.clone()));
+    let observer = tokio::spawn(observer_loop(
+        state.clone(),
+        tx.clone(),
+        seed,
+        cancel.clone(),
+    ));
     let generator = tokio::spawn(event_loop(
         state,
         tx,
@@ -205,16 +214,17 @@ fn mean_of(samples: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
         }
         n += 1.0;
     }
-    if n > 0.0 {
-        sum.map(|x| x / n)
-    } else {
-        sum
-    }
+    if n > 0.0 { sum.map(|x| x / n) } else { sum }
 }
 
 /// The 5 Hz observer loop: step the model, publish gauges, append to metrics.csv,
 /// emit rule changes and compute their effect.
-async fn observer_loop(state: Shared, tx: mpsc::Sender<Append>, seed: u64, cancel: CancellationToken) {
+async fn observer_loop(
+    state: Shared,
+    tx: mpsc::Sender<Append>,
+    seed: u64,
+    cancel: CancellationToken,
+) {
     let mut model = Rhythm::new(seed.wrapping_add(0x11fe));
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(0xb4a9c4));
     let mut recent: VecDeque<[f64; 4]> = VecDeque::with_capacity(DELTA_WINDOW + DELTA_GAP);
@@ -253,7 +263,10 @@ async fn observer_loop(state: Shared, tx: mpsc::Sender<Append>, seed: u64, cance
             }
             if p.seen >= DELTA_GAP + DELTA_WINDOW {
                 let n = DELTA_WINDOW as f64;
-                done = Some((p.rule.clone(), std::array::from_fn(|i| p.after_sum[i] / n - p.before[i])));
+                done = Some((
+                    p.rule.clone(),
+                    std::array::from_fn(|i| p.after_sum[i] / n - p.before[i]),
+                ));
             }
         }
         if done.is_some() {
@@ -270,21 +283,27 @@ async fn observer_loop(state: Shared, tx: mpsc::Sender<Append>, seed: u64, cance
         }
         for b in &mut e.branches {
             let u: f64 = rng.random_range(0.0..1.0);
-            let (up, latency, err) = match exporter::behaviour(&b.id) {
-                Behaviour::Healthy => (true, 0.02 + 0.06 * u, 0.002 + 0.01 * u),
-                Behaviour::Slow => (true, 1.45 + 0.1 * u, 0.01 + 0.02 * u),
-                Behaviour::Down => (false, 0.002 + 0.002 * u, 1.0),
-                Behaviour::Flapping => {
-                    if exporter::flap_up(elapsed) {
-                        (true, 0.05 + 0.1 * u, 0.1 + 0.1 * u)
-                    } else {
-                        (false, 0.3 + 0.2 * u, 0.5 + 0.2 * u)
-                    }
-                }
-            };
+            let (up, latency, err) = branch_sample(exporter::behaviour(&b.id), elapsed, u);
             b.up = up;
             b.latency = latency;
             b.error_ratio = err;
+        }
+    }
+}
+
+/// (up, latency seconds, error ratio) of a branch, `elapsed` after start, with noise
+/// `u` in [0, 1).
+fn branch_sample(b: Behaviour, elapsed: Duration, u: f64) -> (bool, f64, f64) {
+    match b {
+        Behaviour::Healthy => (true, 0.02 + 0.06 * u, 0.002 + 0.01 * u),
+        Behaviour::Slow => (true, 1.45 + 0.1 * u, 0.01 + 0.02 * u),
+        Behaviour::Down => (false, 0.002 + 0.002 * u, 1.0),
+        Behaviour::Flapping => {
+            if exporter::flap_up(elapsed) {
+                (true, 0.05 + 0.1 * u, 0.1 + 0.1 * u)
+            } else {
+                (false, 0.3 + 0.2 * u, 0.5 + 0.2 * u)
+            }
         }
     }
 }
@@ -316,7 +335,9 @@ async fn event_loop(
         let n = due.floor().min(10_000.0);
         due -= n;
         for _ in 0..n as u32 {
-            let Some(ev) = generator.next_event() else { break };
+            let Some(ev) = generator.next_event() else {
+                break;
+            };
             let now = Utc::now();
             let line = ev.to_line(&ids.next(now), now);
             let _ = tx.send(Append::Ledger(line));

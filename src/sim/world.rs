@@ -148,7 +148,11 @@ impl Rhythm {
         let mut new = old;
         while (new - old).abs() < 0.005 {
             let step = self.rng.random_range(0.01..0.05);
-            new = if self.rng.random_bool(0.5) { old + step } else { old - step };
+            new = if self.rng.random_bool(0.5) {
+                old + step
+            } else {
+                old - step
+            };
             new = round2(new.clamp(lo, hi));
         }
         self.rule_values[i] = new;
@@ -208,7 +212,10 @@ mod tests {
                 changes += 1;
             }
         }
-        assert!((4..=14).contains(&changes), "{changes} rule changes in 20 min");
+        assert!(
+            (4..=14).contains(&changes),
+            "{changes} rule changes in 20 min"
+        );
     }
 
     fn mean(v: &[[f64; 4]], g: usize) -> f64 {
