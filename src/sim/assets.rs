@@ -268,6 +268,9 @@ fn rhythm_history(seed: u64, now: DateTime<Utc>) -> (String, String) {
 
     let mut csv = String::from(CSV_HEADER);
     let mut model = Rhythm::new(seed);
+    for (_, rule, _, new, _) in older {
+        model.set_rule_value(rule, new);
+    }
     let n = (METRICS_HISTORY_MINUTES * 60) as f64 * LOOP_HZ;
     let step_ms = (1000.0 / LOOP_HZ) as i64;
     for k in 0..n as i64 {

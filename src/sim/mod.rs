@@ -35,6 +35,7 @@ use exporter::{Behaviour, BranchGauges, Exposed, ServerState, Shared};
 use world::{LOOP_HZ, Rhythm};
 
 use crate::domain::hq::paths;
+use crate::domain::rhythm::RuleChange;
 
 /// A running world; dropping it stops every task.
 pub struct World {
@@ -96,13 +97,13 @@ pub async fn start(
         _ => bound,
     };
     let root = root.to_path_buf();
-    let (catalog, last_rule) = {
+    let (catalog, rules) = {
         let root = root.clone();
         let addr = addr.to_string();
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             assets::point_health_at(&root, &addr)?;
             let catalog = Catalog::load(&root)?;
-            Ok((catalog, last_rule_name(&root.join(paths::RULES_HISTORY))))
+            Ok((catalog, recent_rules(&root.join(paths::RULES_HISTORY))))
         })
         .await
         .context("startup task failed")??
@@ -110,7 +111,9 @@ pub async fn start(
 
     let state: Shared = Arc::new(ServerState {
         exposed: Mutex::new(Exposed {
-            rule: last_rule.unwrap_or_else(|| "none".into()),
+            rule: rules
+                .last()
+                .map_or_else(|| "none".to_string(), |r| r.rule.clone()),
             branches: catalog
                 .branches
                 .iter()
@@ -152,9 +155,14 @@ pub async fn start(
             }
         })
     };
+    let mut model = Rhythm::new(seed.wrapping_add(0x11fe));
+    for r in &rules {
+        model.set_rule_value(&r.rule, r.new);
+    }
     let observer = tokio::spawn(observer_loop(
         state.clone(),
         tx.clone(),
+        model,
         seed,
         cancel.clone(),
     ));
@@ -174,18 +182,22 @@ pub async fn start(
     })
 }
 
-/// The `rule` of the last line of the rules history (reads at most the last 64 KiB).
-fn last_rule_name(path: &Path) -> Option<String> {
-    let mut f = File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(65_536))).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    buf.split(|&b| b == b'\n')
-        .rev()
-        .filter(|l| !l.is_empty())
-        .find_map(|l| crate::domain::rhythm::parse_rule_line(l).ok())
-        .map(|r| r.rule)
+/// The parsable rule changes among the last 64 KiB of the rules history, oldest first
+/// (a huge history is not read whole; a cut first line simply fails to parse).
+fn recent_rules(path: &Path) -> Vec<RuleChange> {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut f = File::open(path)?;
+        let len = f.metadata()?.len();
+        f.seek(SeekFrom::Start(len.saturating_sub(65_536)))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    read()
+        .unwrap_or_default()
+        .split(|&b| b == b'\n')
+        .filter_map(|l| crate::domain::rhythm::parse_rule_line(l).ok())
+        .collect()
 }
 
 /// Lock the state even if a panicking holder poisoned it (the data is plain numbers).
@@ -222,10 +234,10 @@ fn mean_of(samples: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
 async fn observer_loop(
     state: Shared,
     tx: mpsc::Sender<Append>,
+    mut model: Rhythm,
     seed: u64,
     cancel: CancellationToken,
 ) {
-    let mut model = Rhythm::new(seed.wrapping_add(0x11fe));
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(0xb4a9c4));
     let mut recent: VecDeque<[f64; 4]> = VecDeque::with_capacity(DELTA_WINDOW + DELTA_GAP);
     let mut pending: Option<PendingDelta> = None;

@@ -79,6 +79,16 @@ impl Rhythm {
         }
     }
 
+    /// Continue from a rule's current value (e.g. the newest line of the rules history),
+    /// so that the next change of it starts from there. Unknown rules are ignored.
+    pub fn set_rule_value(&mut self, rule: &str, value: f64) {
+        if let Some(i) = RULES.iter().position(|(r, _, _)| *r == rule)
+            && value.is_finite()
+        {
+            self.rule_values[i] = value;
+        }
+    }
+
     /// Ticks until the next rule change: 90–240 s.
     fn rule_gap(rng: &mut StdRng) -> u64 {
         (rng.random_range(90.0..240.0) * LOOP_HZ) as u64
@@ -235,6 +245,17 @@ mod tests {
         assert!(mean(&late, 3) < mean(&early, 3), "risk band falls");
         assert_eq!(ticks[0].gateway, 1);
         assert_eq!(ticks[ticks.len() - 1].gateway, 4);
+    }
+
+    #[test]
+    fn rule_changes_continue_from_set_values() {
+        let mut r = Rhythm::new(5);
+        r.set_rule_value("creative_min", 0.26);
+        let first = (0..(60 * 60 * 5))
+            .filter_map(|_| r.step().rule_change)
+            .find(|c| c.rule == "creative_min")
+            .expect("a creative_min change within an hour");
+        assert_eq!(first.old, 0.26);
     }
 
     #[test]
