@@ -434,3 +434,47 @@ fn append_locked(path: &PathBuf, line: &str) -> anyhow::Result<()> {
     let _ = f.unlock();
     r.with_context(|| format!("cannot append to {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn world_starts_on_demo_and_stops_on_cancel() {
+        let demo = assets::prepare_demo(2).expect("demo");
+        let world = start(&demo.root, "127.0.0.1:0", 2, 50.0)
+            .await
+            .expect("start");
+        let client = reqwest::Client::new();
+        let body = client
+            .get(&world.exporter_url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body");
+        assert!(body.contains("lumen_phase_diff "));
+        let branches = std::fs::read_to_string(demo.root.join(paths::BRANCHES)).expect("read");
+        assert!(branches.contains(&format!("http://{}/health/papafly", world.addr)));
+
+        let ledger = demo.root.join(paths::LEDGER);
+        let before = std::fs::metadata(&ledger).expect("ledger").len();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&ledger).expect("ledger").len() == before {
+            assert!(Instant::now() < deadline, "no live ledger lines");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let url = world.exporter_url.clone();
+        world.shutdown().await;
+        // A fresh client: no pooled connection to the old server.
+        let after = reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        assert!(after.is_err(), "server still answering after shutdown");
+    }
+}
