@@ -310,3 +310,52 @@ fn init_creates_a_root_whose_files_parse() {
         .expect("run");
     assert_eq!(again.status.code(), Some(1));
 }
+
+/// The exposition passes Prometheus's own linter (`promtool check metrics`).
+#[test]
+fn exposition_passes_promtool() {
+    let Some(promtool) = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is required in CI (Debian package `prometheus`)"
+        );
+        println!("skipped: promtool not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_child, url) = simulate(dir.path(), &[]);
+    let body = rt().block_on(async {
+        reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body")
+    });
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(body.as_bytes()).expect("write body");
+    }
+    let out = child.wait_with_output().expect("promtool output");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
