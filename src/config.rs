@@ -174,7 +174,13 @@ pub fn apply_file(mut cfg: Config, path: &Path, bytes: &[u8]) -> Result<Config, 
                 None => DEFAULT_TIMEOUT,
                 Some(t) => match parse_duration(&t.value) {
                     Ok(d) if !d.is_zero() => d,
-                    Ok(_) => return Err(at(path, t, "timeout is zero; expected a duration > 0 like \"2s\"")),
+                    Ok(_) => {
+                        return Err(at(
+                            path,
+                            t,
+                            "timeout is zero; expected a duration > 0 like \"2s\"",
+                        ));
+                    }
                     Err(m) => return Err(at(path, t, format!("timeout: {m}"))),
                 },
             };
@@ -204,7 +210,11 @@ pub fn apply_file(mut cfg: Config, path: &Path, bytes: &[u8]) -> Result<Config, 
     }
     if let Some(fps) = &f.fps {
         if !(1..=240).contains(&fps.value) {
-            return Err(at(path, fps, format!("fps is {}; expected 1..=240", fps.value)));
+            return Err(at(
+                path,
+                fps,
+                format!("fps is {}; expected 1..=240", fps.value),
+            ));
         }
         cfg.fps = u32::try_from(fps.value).unwrap_or(30);
     }

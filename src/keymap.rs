@@ -34,7 +34,10 @@ pub fn action_name(a: Action) -> String {
 
 /// The action with this snake_case name.
 pub fn parse_action(name: &str) -> Option<Action> {
-    Action::ALL.iter().copied().find(|a| action_name(*a) == name)
+    Action::ALL
+        .iter()
+        .copied()
+        .find(|a| action_name(*a) == name)
 }
 
 /// Parse a key string: optional `ctrl-` / `alt-` / `shift-` prefixes, then a single
@@ -43,7 +46,8 @@ pub fn parse_action(name: &str) -> Option<Action> {
 /// `insert`, `delete`, `backspace`, `f1`–`f24`). Hand-written: the grammar is tiny
 /// and must match `Key::label` exactly.
 pub fn parse_key(text: &str) -> Result<Key, String> {
-    let expected = "expected e.g. \"q\", \"R\", \"ctrl-r\", \"shift-tab\", \"pgdn\", \"f5\", \"space\"";
+    let expected =
+        "expected e.g. \"q\", \"R\", \"ctrl-r\", \"shift-tab\", \"pgdn\", \"f5\", \"space\"";
     if text.is_empty() {
         return Err(format!("empty key; {expected}"));
     }
@@ -219,13 +223,18 @@ impl Keymap {
                     path,
                     o.line,
                     o.column,
-                    format!("unknown action `{}`; expected one of {}", o.action, names.join(", ")),
+                    format!(
+                        "unknown action `{}`; expected one of {}",
+                        o.action,
+                        names.join(", ")
+                    ),
                 ));
             };
             map.bindings.retain(|(_, a)| *a != action);
             for k in &o.keys {
-                let key = parse_key(&k.text)
-                    .map_err(|m| FileError::new(path, k.line, k.column, format!("keymap.{}: {m}", o.action)))?;
+                let key = parse_key(&k.text).map_err(|m| {
+                    FileError::new(path, k.line, k.column, format!("keymap.{}: {m}", o.action))
+                })?;
                 if IRREVERSIBLE.contains(&action) && key.mods.contains(KeyModifiers::CONTROL) {
                     return Err(FileError::new(
                         path,
@@ -366,16 +375,26 @@ mod tests {
         assert_eq!(parse_key("ctrl-r"), Ok(k(KeyCode::Char('r'), c)));
         assert_eq!(parse_key("R"), Ok(k(KeyCode::Char('R'), n)));
         assert_eq!(parse_key("shift-r"), Ok(k(KeyCode::Char('R'), n)));
-        assert_eq!(parse_key("shift-tab"), Ok(k(KeyCode::BackTab, KeyModifiers::SHIFT)));
+        assert_eq!(
+            parse_key("shift-tab"),
+            Ok(k(KeyCode::BackTab, KeyModifiers::SHIFT))
+        );
         assert_eq!(parse_key("pgdn"), Ok(k(KeyCode::PageDown, n)));
         assert_eq!(parse_key("f5"), Ok(k(KeyCode::F(5), n)));
         assert_eq!(parse_key("space"), Ok(k(KeyCode::Char(' '), n)));
         assert_eq!(parse_key("-"), Ok(k(KeyCode::Char('-'), n)));
         assert_eq!(parse_key("ctrl--"), Ok(k(KeyCode::Char('-'), c)));
-        assert_eq!(parse_key("alt-enter"), Ok(k(KeyCode::Enter, KeyModifiers::ALT)));
+        assert_eq!(
+            parse_key("alt-enter"),
+            Ok(k(KeyCode::Enter, KeyModifiers::ALT))
+        );
         assert!(parse_key("f25").is_err());
         assert!(parse_key("ctrl-").is_err());
-        assert!(parse_key("hyper-x").unwrap_err().contains("unknown key `hyper-x`"));
+        assert!(
+            parse_key("hyper-x")
+                .unwrap_err()
+                .contains("unknown key `hyper-x`")
+        );
     }
 
     #[test]

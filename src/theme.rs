@@ -20,7 +20,10 @@ pub type ThemeError = FileError;
 pub const BUILTIN: [(&str, &str); 4] = [
     ("dark", include_str!("../themes/dark.yaml")),
     ("light", include_str!("../themes/light.yaml")),
-    ("high-contrast", include_str!("../themes/high-contrast.yaml")),
+    (
+        "high-contrast",
+        include_str!("../themes/high-contrast.yaml"),
+    ),
     ("colorblind", include_str!("../themes/colorblind.yaml")),
 ];
 
@@ -125,7 +128,11 @@ pub fn parse_theme(path: &Path, bytes: &[u8], base: Theme) -> Result<Theme, Them
             ("status.up", &st.up, &mut t.status.up),
             ("status.degraded", &st.degraded, &mut t.status.degraded),
             ("status.down", &st.down, &mut t.status.down),
-            ("status.maintenance", &st.maintenance, &mut t.status.maintenance),
+            (
+                "status.maintenance",
+                &st.maintenance,
+                &mut t.status.maintenance,
+            ),
             ("status.unknown", &st.unknown, &mut t.status.unknown),
         ] {
             if let Some(v) = v {
@@ -376,7 +383,10 @@ mod tests {
         for (n, _) in BUILTIN {
             let t = load_theme_colors(n, None).unwrap();
             assert_eq!(t.name, n);
-            assert!(!seen.contains(&t.status), "{n} repeats another theme's status colours");
+            assert!(
+                !seen.contains(&t.status),
+                "{n} repeats another theme's status colours"
+            );
             seen.push(t.status);
         }
     }

@@ -316,14 +316,21 @@ impl CostBook {
                 let limit = p.tiers.get(&t).map(|x| x.monthly_token_limit);
                 (t, fb, limit, p.escalation.clone())
             }
-            None => ("standard".to_string(), true, None, CostEscalation::default()),
+            None => (
+                "standard".to_string(),
+                true,
+                None,
+                CostEscalation::default(),
+            ),
         };
         let limit_ratio = limit
             .filter(|l| *l > 0)
             .map(|l| month.tokens as f64 / l as f64);
         let escalation = limit_ratio.map_or(Escalation::None, |r| Escalation::from_ratio(r, &esc));
         let will_exceed = match limit.filter(|l| *l > 0) {
-            Some(l) => escalation == Escalation::None && projected_tokens / l as f64 >= esc.throttle,
+            Some(l) => {
+                escalation == Escalation::None && projected_tokens / l as f64 >= esc.throttle
+            }
             None => false,
         };
         BranchCost {
@@ -502,9 +509,19 @@ mod tests {
     fn time_zone_offsets_are_converted_to_utc_for_month_boundaries() {
         let mut book = CostBook::new(Some(policy()), &[]);
         // 2026-03-01 01:00 +09:00 is 2026-02-28 16:00 UTC: February.
-        book.ingest(&entry("k", "2026-03-01T01:00:00+09:00", Some(100), Some(1.0)));
+        book.ingest(&entry(
+            "k",
+            "2026-03-01T01:00:00+09:00",
+            Some(100),
+            Some(1.0),
+        ));
         // 2026-02-28 20:00 -05:00 is 2026-03-01 01:00 UTC: March.
-        book.ingest(&entry("k", "2026-02-28T20:00:00-05:00", Some(100), Some(2.0)));
+        book.ingest(&entry(
+            "k",
+            "2026-02-28T20:00:00-05:00",
+            Some(100),
+            Some(2.0),
+        ));
         let feb = book.branch("k", at("2026-02-28T23:59:59Z"));
         assert_eq!(feb.mtd_cost, 1.0);
         let mar = book.branch("k", at("2026-03-01T02:00:00Z"));
@@ -577,9 +594,27 @@ mod tests {
         book.ingest(&entry("a", "2026-06-10T10:00:00Z", Some(1), Some(3.0)));
         book.ingest(&entry("b", "2026-06-10T10:00:00Z", Some(1), Some(7.0)));
         book.ingest(&entry("b", "2026-06-01T10:00:00Z", Some(1), Some(1.0)));
-        book.ingest(&entry_ev("a", "deploy_failed", "2026-06-10T09:00:00Z", None, None));
-        book.ingest(&entry_ev("a", "health_fail", "2026-06-09T13:00:00Z", None, None));
-        book.ingest(&entry_ev("a", "health_fail", "2026-06-08T11:00:00Z", None, None));
+        book.ingest(&entry_ev(
+            "a",
+            "deploy_failed",
+            "2026-06-10T09:00:00Z",
+            None,
+            None,
+        ));
+        book.ingest(&entry_ev(
+            "a",
+            "health_fail",
+            "2026-06-09T13:00:00Z",
+            None,
+            None,
+        ));
+        book.ingest(&entry_ev(
+            "a",
+            "health_fail",
+            "2026-06-08T11:00:00Z",
+            None,
+            None,
+        ));
         let now = at("2026-06-10T12:00:00Z");
         let t = book.totals(now);
         assert_eq!(t.today_cost, 10.0);

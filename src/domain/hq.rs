@@ -377,7 +377,10 @@ fn members<'a>(doc: &Doc<'a>, raw: &'a RawValue) -> Result<Members<'a>, FileErro
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+        fn visit_map<M: serde::de::MapAccess<'de>>(
+            self,
+            mut m: M,
+        ) -> Result<Self::Value, M::Error> {
             let mut out = Vec::new();
             while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
                 out.push((k, v));
@@ -444,9 +447,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration; expected e.g. \"500ms\", \"2s\", \"5m\", \"1h\""))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration; expected e.g. \"500ms\", \"2s\", \"5m\", \"1h\"")
+    })?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "" | "s" => n,
@@ -476,7 +479,13 @@ pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> 
     let top = doc.object()?;
     let at_top = |key: &str| get(&top, key);
     if parse_version(&reg.hq_version).is_none() {
-        return Err(doc.err_at(at_top("hqVersion"), format!("hqVersion `{}` is not a version; expected digits and dots like \"2.1\"", reg.hq_version)));
+        return Err(doc.err_at(
+            at_top("hqVersion"),
+            format!(
+                "hqVersion `{}` is not a version; expected digits and dots like \"2.1\"",
+                reg.hq_version
+            ),
+        ));
     }
     let Some(branches_raw) = at_top("branches") else {
         return Err(FileError::new(path, 1, 1, "missing field `branches`"));
@@ -489,19 +498,31 @@ pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> 
         if !valid_branch_id(&b.id) {
             return Err(doc.err(
                 field("id"),
-                format!("branch id `{}` is invalid; expected only a-z, 0-9 and `-`", b.id),
+                format!(
+                    "branch id `{}` is invalid; expected only a-z, 0-9 and `-`",
+                    b.id
+                ),
             ));
         }
         if let Some(first) = seen.insert(&b.id, i) {
             let (l, _) = doc.pos(raws[first]);
             return Err(doc.err(
                 field("id"),
-                format!("duplicate branch id `{}` (first defined at line {l}); expected unique ids", b.id),
+                format!(
+                    "duplicate branch id `{}` (first defined at line {l}); expected unique ids",
+                    b.id
+                ),
             ));
         }
         for (k, v) in [("repo", &b.repo), ("domain", &b.domain)] {
             if v.trim().is_empty() {
-                return Err(doc.err(field(k), format!("`{k}` of branch `{}` is empty; expected a non-empty string", b.id)));
+                return Err(doc.err(
+                    field(k),
+                    format!(
+                        "`{k}` of branch `{}` is empty; expected a non-empty string",
+                        b.id
+                    ),
+                ));
             }
         }
         if let Some(v) = &b.hq_protocol_version
@@ -515,12 +536,21 @@ pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> 
         if let Some(h) = &b.health
             && !is_http_url(h)
         {
-            return Err(doc.err(field("health"), format!("health URL `{h}` of branch `{}` must start with http:// or https://", b.id)));
+            return Err(doc.err(
+                field("health"),
+                format!(
+                    "health URL `{h}` of branch `{}` must start with http:// or https://",
+                    b.id
+                ),
+            ));
         }
         if let Some(t) = &b.billing_tier
             && t.trim().is_empty()
         {
-            return Err(doc.err(field("billingTier"), "billingTier is empty; expected a cost tier name"));
+            return Err(doc.err(
+                field("billingTier"),
+                "billingTier is empty; expected a cost tier name",
+            ));
         }
     }
     if let Some(mraw) = at_top("migration")
@@ -529,7 +559,10 @@ pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> 
         && parse_version(from).is_none()
     {
         let m = members(&doc, mraw)?;
-        return Err(doc.err(get(&m, "from").unwrap_or(mraw), format!("migration.from `{from}` is not a version")));
+        return Err(doc.err(
+            get(&m, "from").unwrap_or(mraw),
+            format!("migration.from `{from}` is not a version"),
+        ));
     }
     Ok(reg)
 }
@@ -555,8 +588,10 @@ pub fn protocol_state(
     first_seen_outdated: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ProtocolState {
-    let (Some(bv), Some(hv)) = (branch_version.and_then(parse_version), parse_version(hq_version))
-    else {
+    let (Some(bv), Some(hv)) = (
+        branch_version.and_then(parse_version),
+        parse_version(hq_version),
+    ) else {
         return ProtocolState::Unknown;
     };
     if bv >= hv {
@@ -589,10 +624,16 @@ pub fn parse_policy(path: &Path, bytes: &[u8]) -> Result<Policy, FileError> {
         for (r, raw) in f.rules.iter().zip(raws) {
             let m = members(&doc, raw)?;
             if r.id.trim().is_empty() {
-                return Err(doc.err(get(&m, "id").unwrap_or(raw), "rule id is empty; expected a name"));
+                return Err(doc.err(
+                    get(&m, "id").unwrap_or(raw),
+                    "rule id is empty; expected a name",
+                ));
             }
             if seen.insert(r.id.clone(), ()).is_some() {
-                return Err(doc.err(get(&m, "id").unwrap_or(raw), format!("duplicate rule id `{}`; expected unique ids", r.id)));
+                return Err(doc.err(
+                    get(&m, "id").unwrap_or(raw),
+                    format!("duplicate rule id `{}`; expected unique ids", r.id),
+                ));
             }
         }
     }
@@ -604,7 +645,10 @@ pub fn parse_policy(path: &Path, bytes: &[u8]) -> Result<Policy, FileError> {
             }
         }
         if roles.is_empty() {
-            return Err(doc.err(raw, "`roles` is empty; expected at least one role (or omit it for the default roles)"));
+            return Err(doc.err(
+                raw,
+                "`roles` is empty; expected at least one role (or omit it for the default roles)",
+            ));
         }
     }
     Ok(Policy {
@@ -635,22 +679,36 @@ pub fn parse_decision_engine(path: &Path, bytes: &[u8]) -> Result<DecisionEngine
             match v.get().trim() {
                 "true" => maintenance.insert(branch, true),
                 "false" => maintenance.insert(branch, false),
-                other => return Err(doc.err(v, format!("maintenanceMode.{branch} is `{other}`; expected true or false"))),
+                other => {
+                    return Err(doc.err(
+                        v,
+                        format!("maintenanceMode.{branch} is `{other}`; expected true or false"),
+                    ));
+                }
             };
         }
     }
     if let Some(eraw) = get(&top, "escalation") {
         for (k, v) in members(&doc, eraw)? {
-            let steps: Vec<String> = serde_json::from_str(v.get()).map_err(|e| rel_err(&doc, v, &e))?;
+            let steps: Vec<String> =
+                serde_json::from_str(v.get()).map_err(|e| rel_err(&doc, v, &e))?;
             if steps.is_empty() {
-                return Err(doc.err(v, format!("escalation.{k} is empty; expected a list of steps")));
+                return Err(doc.err(
+                    v,
+                    format!("escalation.{k} is empty; expected a list of steps"),
+                ));
             }
         }
     }
     if let Some(fraw) = get(&top, "fallbackChain") {
-        let _: Vec<serde_json::Value> = serde_json::from_str(fraw.get()).map_err(|e| rel_err(&doc, fraw, &e))?;
+        let _: Vec<serde_json::Value> =
+            serde_json::from_str(fraw.get()).map_err(|e| rel_err(&doc, fraw, &e))?;
     }
-    Ok(DecisionEngine { kill_switch, maintenance, raw })
+    Ok(DecisionEngine {
+        kill_switch,
+        maintenance,
+        raw,
+    })
 }
 
 /// `keys.json`: trusted signers; public keys must be 32-byte Ed25519 keys.
@@ -671,7 +729,10 @@ pub fn parse_keys(path: &Path, bytes: &[u8]) -> Result<Keys, FileError> {
             return Err(doc.err(field("id"), "signer id is empty"));
         }
         if seen.insert(s.id.clone(), ()).is_some() {
-            return Err(doc.err(field("id"), format!("duplicate signer id `{}`; expected unique ids", s.id)));
+            return Err(doc.err(
+                field("id"),
+                format!("duplicate signer id `{}`; expected unique ids", s.id),
+            ));
         }
         if s.role.trim().is_empty() {
             return Err(doc.err(field("role"), format!("role of signer `{}` is empty", s.id)));
@@ -682,7 +743,13 @@ pub fn parse_keys(path: &Path, bytes: &[u8]) -> Result<Keys, FileError> {
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             .is_some_and(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok());
         if !ok {
-            return Err(doc.err(field("publicKey"), format!("publicKey of signer `{}` is not a base64 32-byte Ed25519 public key", s.id)));
+            return Err(doc.err(
+                field("publicKey"),
+                format!(
+                    "publicKey of signer `{}` is not a base64 32-byte Ed25519 public key",
+                    s.id
+                ),
+            ));
         }
     }
     Ok(keys)
@@ -703,10 +770,16 @@ pub fn parse_cost_policy(path: &Path, bytes: &[u8]) -> Result<CostPolicy, FileEr
             let tm = members(&doc, raw)?;
             let field = |k: &str| get(&tm, k).unwrap_or(raw);
             if t.monthly_token_limit == 0 {
-                return Err(doc.err(field("monthlyTokenLimit"), format!("tiers.{name}.monthlyTokenLimit is 0; expected a limit > 0")));
+                return Err(doc.err(
+                    field("monthlyTokenLimit"),
+                    format!("tiers.{name}.monthlyTokenLimit is 0; expected a limit > 0"),
+                ));
             }
             if !(t.rate.is_finite() && t.rate >= 0.0) {
-                return Err(doc.err(field("rate"), format!("tiers.{name}.rate is {}; expected a rate >= 0", t.rate)));
+                return Err(doc.err(
+                    field("rate"),
+                    format!("tiers.{name}.rate is {}; expected a rate >= 0", t.rate),
+                ));
             }
         }
     }
@@ -714,9 +787,18 @@ pub fn parse_cost_policy(path: &Path, bytes: &[u8]) -> Result<CostPolicy, FileEr
         let em = members(&doc, eraw)?;
         let field = |k: &str| get(&em, k).unwrap_or(eraw);
         let e = &p.escalation;
-        for (k, v) in [("throttle", e.throttle), ("notify", e.notify), ("suspend", e.suspend)] {
+        for (k, v) in [
+            ("throttle", e.throttle),
+            ("notify", e.notify),
+            ("suspend", e.suspend),
+        ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(doc.err(field(k), format!("escalation.{k} is {v}; expected a fraction of the limit > 0 (1.0 = 100 %)")));
+                return Err(doc.err(
+                    field(k),
+                    format!(
+                        "escalation.{k} is {v}; expected a fraction of the limit > 0 (1.0 = 100 %)"
+                    ),
+                ));
             }
         }
         if e.throttle > e.notify {
@@ -737,7 +819,10 @@ pub fn parse_sync_plan(path: &Path, bytes: &[u8]) -> Result<SyncPlan, FileError>
     if let Some(s) = &p.strategy
         && !matches!(s.as_str(), "canary" | "all" | "sequential")
     {
-        return Err(doc.err_at(get(&top, "strategy"), format!("unknown strategy `{s}`; expected one of `canary`, `sequential`, `all`")));
+        return Err(doc.err_at(
+            get(&top, "strategy"),
+            format!("unknown strategy `{s}`; expected one of `canary`, `sequential`, `all`"),
+        ));
     }
     if let Some(traw) = get(&top, "tiers") {
         for (t, raw) in p.tiers.iter().zip(elements(&doc, traw)?) {
@@ -753,19 +838,28 @@ pub fn parse_sync_plan(path: &Path, bytes: &[u8]) -> Result<SyncPlan, FileError>
                 return Err(doc.err(raw, format!("order entry `{o}` is not a branch id or `*`")));
             }
             if seen.insert(o.clone(), ()).is_some() {
-                return Err(doc.err(raw, format!("order entry `{o}` appears twice; expected each branch once")));
+                return Err(doc.err(
+                    raw,
+                    format!("order entry `{o}` appears twice; expected each branch once"),
+                ));
             }
         }
     }
     if let Some(f) = &p.on_failure
         && !matches!(f.as_str(), "halt" | "continue" | "rollback")
     {
-        return Err(doc.err_at(get(&top, "onFailure"), format!("unknown onFailure `{f}`; expected one of `halt`, `continue`, `rollback`")));
+        return Err(doc.err_at(
+            get(&top, "onFailure"),
+            format!("unknown onFailure `{f}`; expected one of `halt`, `continue`, `rollback`"),
+        ));
     }
     if let Some(n) = p.max_retries
         && n > 100
     {
-        return Err(doc.err_at(get(&top, "maxRetries"), format!("maxRetries is {n}; expected 0..=100")));
+        return Err(doc.err_at(
+            get(&top, "maxRetries"),
+            format!("maxRetries is {n}; expected 0..=100"),
+        ));
     }
     Ok(p)
 }
@@ -797,12 +891,19 @@ impl RollbackHook {
     }
 }
 
-fn check_duration(doc: &Doc<'_>, top: &Members<'_>, key: &str, v: Option<&str>) -> Result<(), FileError> {
+fn check_duration(
+    doc: &Doc<'_>,
+    top: &Members<'_>,
+    key: &str,
+    v: Option<&str>,
+) -> Result<(), FileError> {
     if let Some(s) = v {
         let raw = get(top, key);
         match parse_duration(s) {
             Err(m) => return Err(doc.err_at(raw, format!("{key}: {m}"))),
-            Ok(d) if d.is_zero() => return Err(doc.err_at(raw, format!("{key} is zero; expected a duration > 0"))),
+            Ok(d) if d.is_zero() => {
+                return Err(doc.err_at(raw, format!("{key} is zero; expected a duration > 0")));
+            }
             Ok(_) => {}
         }
     }
@@ -817,7 +918,10 @@ pub fn parse_health_check(path: &Path, bytes: &[u8]) -> Result<HealthCheck, File
     if let Some(eraw) = get(&top, "endpoints") {
         for (u, raw) in h.endpoints.iter().zip(elements(&doc, eraw)?) {
             if !is_http_url(u) {
-                return Err(doc.err(raw, format!("endpoint `{u}` must start with http:// or https://")));
+                return Err(doc.err(
+                    raw,
+                    format!("endpoint `{u}` must start with http:// or https://"),
+                ));
             }
         }
     }
@@ -825,7 +929,10 @@ pub fn parse_health_check(path: &Path, bytes: &[u8]) -> Result<HealthCheck, File
     check_duration(&doc, &top, "timeout", h.timeout.as_deref())?;
     if let Some(fraw) = get(&top, "onFailure") {
         for (s, raw) in h.on_failure.iter().zip(elements(&doc, fraw)?) {
-            if !matches!(s.as_str(), "notify" | "rollback" | "retry" | "escalate" | "hq_admin") {
+            if !matches!(
+                s.as_str(),
+                "notify" | "rollback" | "retry" | "escalate" | "hq_admin"
+            ) {
                 return Err(doc.err(raw, format!("unknown onFailure step `{s}`; expected one of `notify`, `retry`, `rollback`, `escalate`, `hq_admin`")));
             }
         }
@@ -890,7 +997,8 @@ pub fn parse_channels(path: &Path, bytes: &[u8]) -> Result<Channels, FileError> 
     let typed: BTreeMap<String, BTreeMap<String, String>> = doc.typed().map_err(|mut e| {
         // serde_json quotes the offending value; it may be a secret.
         if e.message.starts_with("invalid type: string") {
-            e.message = "invalid type: string, expected a map of channel names to webhook URLs".into();
+            e.message =
+                "invalid type: string, expected a map of channel names to webhook URLs".into();
         }
         e
     })?;
@@ -900,7 +1008,9 @@ pub fn parse_channels(path: &Path, bytes: &[u8]) -> Result<Channels, FileError> 
         let m = members(&doc, raw)?;
         let mut chans = BTreeMap::new();
         for (c, vraw) in &m {
-            let Some(url) = typed.get(p).and_then(|x| x.get(c)) else { continue };
+            let Some(url) = typed.get(p).and_then(|x| x.get(c)) else {
+                continue;
+            };
             if !url.starts_with("https://") && !url.starts_with("http://") {
                 return Err(doc.err(vraw, format!("{p}.{c}: webhook URL must start with https:// (value not shown: it is a secret)")));
             }
@@ -929,11 +1039,15 @@ pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, File
     let rules: BTreeMap<String, Vec<String>> = doc.typed()?;
     let top = doc.object()?;
     for (event, raw) in &top {
-        let Some(targets) = rules.get(event) else { continue };
+        let Some(targets) = rules.get(event) else {
+            continue;
+        };
         for (t, traw) in targets.iter().zip(elements(&doc, raw)?) {
-            let ok = t.split_once(':').is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
+            let ok = t
+                .split_once(':')
+                .is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
             if !ok {
-                return Err(doc.err(traw, format!("target `{t}` of `{event}`; expected `provider:channel` like `slack:critical`")));
+                return Err(doc.err(traw, format!("target `{t}` of `{event}` is not `provider:channel`; expected e.g. `slack:critical`")));
             }
         }
     }
@@ -949,8 +1063,13 @@ fn yaml_err(path: &Path, e: &serde_saphyr::Error) -> FileError {
         .location()
         .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
     let inner = e.without_snippet().to_string();
-    // The message may repeat the position; keep its first line only.
-    let msg = inner.lines().next().unwrap_or("invalid YAML").to_string();
+    // Keep the first line, without the position we already print in front.
+    let first = inner.lines().next().unwrap_or("invalid YAML");
+    let suffix = format!(" at line {l}, column {c}");
+    let mut msg = first.strip_suffix(&suffix).unwrap_or(first).to_string();
+    if msg == "invalid floating point" {
+        msg = "not a number; expected a number such as 5 or 0.25".into();
+    }
     FileError::new(path, l, c, msg)
 }
 
@@ -976,7 +1095,11 @@ fn fraction(path: &Path, name: &str, v: &Sp<f64>) -> Result<f64, FileError> {
     if v.value.is_finite() && (0.0..=1.0).contains(&v.value) {
         Ok(v.value)
     } else {
-        Err(sp_err(path, v, format!("{name} is {}; expected a fraction in [0, 1]", v.value)))
+        Err(sp_err(
+            path,
+            v,
+            format!("{name} is {}; expected a fraction in [0, 1]", v.value),
+        ))
     }
 }
 
@@ -1018,14 +1141,31 @@ pub fn parse_gateway(path: &Path, bytes: &[u8]) -> Result<Gateway, FileError> {
     let f = f.unwrap_or_default();
     let mut g = Gateway::default();
     if let Some(s) = f.gateway.and_then(|g| g.status) {
-        if !matches!(s.value.as_str(), "initializing" | "binding" | "resonating" | "locked") {
-            return Err(sp_err(path, &s, format!("gateway.status `{}` is unknown; expected one of initializing, binding, resonating, locked", s.value)));
+        if !matches!(
+            s.value.as_str(),
+            "initializing" | "binding" | "resonating" | "locked"
+        ) {
+            return Err(sp_err(
+                path,
+                &s,
+                format!(
+                    "gateway.status `{}` is unknown; expected one of initializing, binding, resonating, locked",
+                    s.value
+                ),
+            ));
         }
         g.status = Some(s.value);
     }
     if let Some(r) = f.loop_.and_then(|l| l.loop_rate_hz) {
         if !(r.value.is_finite() && r.value > 0.0 && r.value <= 1000.0) {
-            return Err(sp_err(path, &r, format!("loop.loop_rate_hz is {}; expected a rate in (0, 1000]", r.value)));
+            return Err(sp_err(
+                path,
+                &r,
+                format!(
+                    "loop.loop_rate_hz is {}; expected a rate in (0, 1000]",
+                    r.value
+                ),
+            ));
         }
         g.loop_rate_hz = r.value;
     }
@@ -1066,10 +1206,18 @@ pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, 
     let mut o = ObserverField::default();
     for (k, v) in f.channels.unwrap_or_default() {
         if !matches!(k.as_str(), "symmetry" | "continuity" | "entropy" | "safety") {
-            return Err(sp_err(path, &v, format!("unknown channel `{k}`; expected symmetry, continuity, entropy or safety")));
+            return Err(sp_err(
+                path,
+                &v,
+                format!("unknown channel `{k}`; expected symmetry, continuity, entropy or safety"),
+            ));
         }
         if !(v.value.is_finite() && v.value >= 0.0) {
-            return Err(sp_err(path, &v, format!("weight of `{k}` is {}; expected a number >= 0", v.value)));
+            return Err(sp_err(
+                path,
+                &v,
+                format!("weight of `{k}` is {}; expected a number >= 0", v.value),
+            ));
         }
         o.weights.insert(k, v.value);
     }
@@ -1083,14 +1231,21 @@ pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, 
         ] {
             if let Some(v) = v {
                 if !(v.value.is_finite() && v.value > 0.0) {
-                    return Err(sp_err(path, v, format!("{name} is {}; expected a phase > 0", v.value)));
+                    return Err(sp_err(
+                        path,
+                        v,
+                        format!("{name} is {}; expected a phase > 0", v.value),
+                    ));
                 }
                 *slot = v.value;
             }
         }
         if o.phase_warn > o.phase_crit {
             let at = t.phase_crit.as_ref().or(t.phase_warn.as_ref());
-            let msg = format!("phase_warn ({}) is above phase_crit ({}); expected phase_warn <= phase_crit", o.phase_warn, o.phase_crit);
+            let msg = format!(
+                "phase_warn ({}) is above phase_crit ({}); expected phase_warn <= phase_crit",
+                o.phase_warn, o.phase_crit
+            );
             return Err(match at {
                 Some(v) => sp_err(path, v, msg),
                 None => FileError::new(path, 1, 1, msg),
