@@ -1067,8 +1067,14 @@ fn yaml_err(path: &Path, e: &serde_saphyr::Error) -> FileError {
     let first = inner.lines().next().unwrap_or("invalid YAML");
     let suffix = format!(" at line {l}, column {c}");
     let mut msg = first.strip_suffix(&suffix).unwrap_or(first).to_string();
-    if msg == "invalid floating point" {
-        msg = "not a number; expected a number such as 5 or 0.25".into();
+    // serde-saphyr's scalar type errors name only the Rust type; say what to write.
+    match msg.as_str() {
+        "invalid floating point" => {
+            msg = "not a number; expected a number such as 5 or 0.25".into()
+        }
+        "invalid i64" | "invalid u64" | "invalid i32" | "invalid u32" | "invalid u16"
+        | "invalid u8" => msg = "not a whole number; expected an integer such as 30".into(),
+        _ => {}
     }
     FileError::new(path, l, c, msg)
 }
