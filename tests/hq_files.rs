@@ -353,6 +353,7 @@ fn protocol_version_states() {
     let now = t("2026-01-20T00:00:00Z");
     let st = |v, first| hq::protocol_state(v, "2.1", Some(7), first, now);
     assert_eq!(st(Some("2.1"), None), ProtocolState::Current);
+    assert_eq!(st(Some("2.1.0"), None), ProtocolState::Current);
     assert_eq!(
         st(Some("2.10"), None),
         ProtocolState::Current,

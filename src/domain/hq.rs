@@ -588,10 +588,16 @@ pub fn protocol_state(
     first_seen_outdated: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ProtocolState {
-    let (Some(bv), Some(hv)) = (
-        branch_version.and_then(parse_version),
-        parse_version(hq_version),
-    ) else {
+    // "2.1" and "2.1.0" are the same version: compare without trailing zeros.
+    let norm = |v: &str| {
+        parse_version(v).map(|mut p| {
+            while p.len() > 1 && p.last() == Some(&0) {
+                p.pop();
+            }
+            p
+        })
+    };
+    let (Some(bv), Some(hv)) = (branch_version.and_then(norm), norm(hq_version)) else {
         return ProtocolState::Unknown;
     };
     if bv >= hv {
