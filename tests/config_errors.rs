@@ -289,3 +289,27 @@ fn no_color_turns_colours_off() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
     }
 }
+
+#[test]
+fn garbage_configs_and_themes_never_panic() {
+    let inputs: [&[u8]; 10] = [
+        b"",
+        b"\xff\xfe",
+        b"- a\n- b\n",
+        b"fps: 99999999999999999999999\n",
+        b"keymap: {quit: [\"\"]}\n",
+        b"keymap: {quit: 5}\n",
+        b"exporters: [{url: http://x, max_bytes: 1e99}]\n",
+        b"a: &a [*a]\n",
+        b"theme: ../../etc/passwd\n",
+        b"status: {up: [1,2]}\nseries: []\n",
+    ];
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("c.yaml");
+    for i in inputs {
+        let _ = config::apply_file(Config::default(), &p, i);
+        let _ = theme::parse_theme(&p, i, Theme::dark());
+    }
+    let e = config::apply_file(Config::default(), &p, b"theme: ../../etc/passwd\n").unwrap_err();
+    assert!(e.message.contains("unknown theme"), "{e}");
+}
