@@ -256,7 +256,13 @@ impl CostBook {
             failures: u32::from(failed),
         };
         self.entries += 1;
-        let book = self.books.entry(e.branch.clone()).or_default();
+        // get_mut first: no key allocation for a branch already seen (the common case).
+        if !self.books.contains_key(&e.branch) {
+            self.books.insert(e.branch.clone(), BranchBook::default());
+        }
+        let Some(book) = self.books.get_mut(&e.branch) else {
+            return;
+        };
         if fallback {
             book.fallback_entries += 1;
         }

@@ -369,7 +369,9 @@ impl<'a> Doc<'a> {
 
 type Members<'a> = Vec<(String, &'a RawValue)>;
 
-/// Object members in file order (a JSON object seen as a list of pairs).
+/// Object members in file order (a JSON object seen as a list of pairs), each value
+/// borrowed from the input so `Doc::pos` can locate it. A `serde_json::Map` would
+/// lose the positions.
 fn members<'a>(doc: &Doc<'a>, raw: &'a RawValue) -> Result<Members<'a>, FileError> {
     struct V<'a>(std::marker::PhantomData<&'a ()>);
     impl<'de> serde::de::Visitor<'de> for V<'de> {
