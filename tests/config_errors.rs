@@ -313,3 +313,40 @@ fn garbage_configs_and_themes_never_panic() {
     let e = config::apply_file(Config::default(), &p, b"theme: ../../etc/passwd\n").unwrap_err();
     assert!(e.message.contains("unknown theme"), "{e}");
 }
+
+/// Deterministic mutation fuzzing of the valid config and every shipped theme.
+#[test]
+fn mutated_config_and_themes_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xc0_f1_9);
+    let alphabet = b"{}[]:,\"' \n-#&*!|>0123456789abcqrtxy\xc3\xa9\xff";
+    let config = std::fs::read(dir().join("valid.yaml")).unwrap();
+    let mut inputs = vec![config];
+    for (_, y) in theme::BUILTIN {
+        inputs.push(y.as_bytes().to_vec());
+    }
+    let path = dir().join("mutated.yaml");
+    for original in inputs {
+        for _ in 0..300 {
+            let mut b = original.clone();
+            for _ in 0..rng.random_range(1..4) {
+                let i = rng.random_range(0..b.len());
+                match rng.random_range(0..3) {
+                    0 => b[i] = alphabet[rng.random_range(0..alphabet.len())],
+                    1 => {
+                        b.remove(i);
+                    }
+                    _ => {
+                        let c = b[i];
+                        b.insert(i, c);
+                    }
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            let _ = config::apply_file(Config::default(), &path, &b);
+            let _ = theme::parse_theme(&path, &b, Theme::dark());
+        }
+    }
+}
