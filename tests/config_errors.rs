@@ -318,7 +318,7 @@ fn garbage_configs_and_themes_never_panic() {
 #[test]
 fn mutated_config_and_themes_never_panic() {
     use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0xc0_f1_9);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xc0f19);
     let alphabet = b"{}[]:,\"' \n-#&*!|>0123456789abcqrtxy\xc3\xa9\xff";
     let config = std::fs::read(dir().join("valid.yaml")).unwrap();
     let mut inputs = vec![config];

@@ -452,7 +452,7 @@ fn mutated_fixtures_never_panic_and_errors_point_inside_the_file() {
         ("gateway_", "gateway_activation.yaml"),
         ("observer_", "observer_field.yaml"),
     ];
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x10_6e_17);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x106e17);
     let alphabet = b"{}[]:,\"\\ \n-.0123456789eE+tfnulr#&*!|>'\xc3\xa9\xff";
     for (prefix, rel) in files {
         let original = std::fs::read(root.join(rel)).unwrap();
