@@ -483,3 +483,40 @@ fn mutated_fixtures_never_panic_and_errors_point_inside_the_file() {
         }
     }
 }
+
+#[test]
+fn cross_file_findings() {
+    let s = load_snapshot(&fixtures().join("root")).unwrap();
+    let found: Vec<String> = hq::cross_check(&s)
+        .iter()
+        .map(|f| f.message.clone())
+        .collect();
+    // papafly is tier canary without billingTier: billed as standard (SPEC §9).
+    assert_eq!(
+        found,
+        [
+            "branch `papafly` names no cost tier (tier canary): billed as `standard`; set \"billingTier\" to make it explicit"
+        ]
+    );
+    let mut s2 = s.clone();
+    if let Some(p) = s2.sync_plan.as_mut() {
+        p.order.push("ghost".into());
+    }
+    if let Some(r) = s2.notify_rules.as_mut() {
+        r.rules
+            .insert("ledger_error".into(), vec!["pager:duty".into()]);
+    }
+    let found: Vec<String> = hq::cross_check(&s2).iter().map(|f| f.to_string()).collect();
+    assert!(
+        found.iter().any(|f| f.ends_with(
+            "hq/sync/sync-plan.json: order names `ghost`, which is not in branches.json"
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("`ledger_error` notifies `pager:duty`")),
+        "{found:?}"
+    );
+}

@@ -1268,3 +1268,100 @@ pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, 
     }
     Ok(o)
 }
+
+/// A cross-file inconsistency: legal on its own, worth a `doctor` warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Warnings across files of a loaded snapshot: sync order, maintenance or health
+/// naming unknown branches, notification targets naming unknown channels, and
+/// branches billed as `standard` because nothing names their cost tier (SPEC §9).
+pub fn cross_check(s: &HqSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(reg) = &s.registry else {
+        return out;
+    };
+    let at = |rel: &str, message: String| Finding {
+        path: s.root.join(rel),
+        message,
+    };
+    let known = |id: &str| reg.branches.iter().any(|b| b.id == id);
+    if let Some(plan) = &s.sync_plan {
+        for id in plan.order.iter().filter(|o| *o != "*" && !known(o)) {
+            out.push(at(
+                paths::SYNC_PLAN,
+                format!("order names `{id}`, which is not in branches.json"),
+            ));
+        }
+    }
+    if let Some(d) = &s.decision {
+        for id in d.maintenance.keys().filter(|id| !known(id)) {
+            out.push(at(
+                paths::DECISION_ENGINE,
+                format!("maintenanceMode names `{id}`, which is not in branches.json"),
+            ));
+        }
+    }
+    if let Some(rules) = &s.notify_rules {
+        for (event, targets) in &rules.rules {
+            for t in targets {
+                let ok = s.channels.as_ref().is_some_and(|c| c.lookup(t).is_some());
+                if !ok {
+                    out.push(at(
+                        paths::NOTIFY_RULES,
+                        format!("`{event}` notifies `{t}`, which is not in channels.json"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(cp) = &s.cost_policy {
+        for b in &reg.branches {
+            let billing_ok = b
+                .billing_tier
+                .as_ref()
+                .is_none_or(|t| cp.tiers.contains_key(t));
+            if !billing_ok {
+                out.push(at(
+                    paths::BRANCHES,
+                    format!(
+                        "branch `{}` has billingTier `{}`, which is not a tier in cost-policy.json",
+                        b.id,
+                        b.billing_tier.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            let named = b
+                .billing_tier
+                .as_ref()
+                .is_some_and(|t| cp.tiers.contains_key(t))
+                || b.tier.is_some_and(|t| cp.tiers.contains_key(t.as_str()));
+            if !named {
+                out.push(at(
+                    paths::BRANCHES,
+                    format!(
+                        "branch `{}` names no cost tier (tier {}): billed as `standard`; set \"billingTier\" to make it explicit",
+                        b.id,
+                        b.tier.map_or("unset", Tier::as_str)
+                    ),
+                ));
+            }
+        }
+        if !cp.tiers.contains_key("standard") {
+            out.push(at(
+                paths::COST_POLICY,
+                "no `standard` tier: entries without a cost tier cannot be priced".into(),
+            ));
+        }
+    }
+    out
+}
