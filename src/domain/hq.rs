@@ -1,6 +1,7 @@
 //! The HQ root's registry files (SPEC §3): serde models, validation, and errors that
-//! name the file, line and column. `load_*` functions take the file's bytes and path
-//! (for messages) and never panic on bad input.
+//! name the file, line and column. `parse_*` functions take the file's path (for
+//! messages) and bytes, and never panic on bad input. YAML files go through
+//! serde-saphyr (positions from `Spanned`).
 //!
 //! Every `parse_*` function runs two passes: a typed serde pass (syntax, types,
 //! required fields, enum values — serde_json's own line/column), then semantic checks
@@ -9,8 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 
 /// Paths inside an HQ root, relative to it.
 pub mod paths {
@@ -293,14 +300,6 @@ pub struct HqSnapshot {
 // ---------------------------------------------------------------------------
 // Parsing and validation
 // ---------------------------------------------------------------------------
-
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
-
-use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 
 /// 1-based (line, column) of byte `offset` in `text`; the column counts bytes, like
 /// serde_json's own positions, so both kinds of error agree.
