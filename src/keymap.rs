@@ -78,6 +78,11 @@ pub fn parse_key(text: &str) -> Result<Key, String> {
                 // shift-r is R: the shift lives in the character.
                 mods -= KeyModifiers::SHIFT;
                 KeyCode::Char(c.to_ascii_uppercase())
+            } else if mods.contains(KeyModifiers::SHIFT) {
+                // Terminals send the shifted character itself ('!' not shift-1).
+                return Err(format!(
+                    "`{text}`: shift- only combines with letters and named keys; write the shifted character itself (e.g. \"!\")"
+                ));
             } else if c.is_control() {
                 return Err(format!("`{text}` is a control character; {expected}"));
             } else {
@@ -389,6 +394,11 @@ mod tests {
             Ok(k(KeyCode::Enter, KeyModifiers::ALT))
         );
         assert!(parse_key("f25").is_err());
+        assert!(
+            parse_key("shift-1")
+                .unwrap_err()
+                .contains("shifted character")
+        );
         assert!(parse_key("ctrl-").is_err());
         assert!(
             parse_key("hyper-x")

@@ -159,14 +159,24 @@ pub struct HqTotals {
 }
 
 /// Incremental per-branch cost ledger.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CostBook {
     policy: Option<CostPolicy>,
     branches: HashMap<String, Branch>,
     books: HashMap<String, BranchBook>,
-    /// Latest `now` seen by `prune`, so minute buckets older than 25 h can go.
+    /// Minute buckets before this minute have been dropped (see `prune`).
     pruned_before: i64,
+    /// Newest entry minute seen, for pruning as the ledger advances.
+    max_minute: i64,
+    /// `max_minute` at the last automatic prune.
+    auto_pruned_at: i64,
     entries: u64,
+}
+
+impl Default for CostBook {
+    fn default() -> Self {
+        CostBook::new(None, &[])
+    }
 }
 
 fn utc(e: &Entry) -> DateTime<Utc> {
@@ -198,7 +208,11 @@ impl CostBook {
         CostBook {
             policy,
             branches: branches.iter().map(|b| (b.id.clone(), b.clone())).collect(),
-            ..Default::default()
+            books: HashMap::new(),
+            pruned_before: i64::MIN,
+            max_minute: i64::MIN,
+            auto_pruned_at: i64::MIN,
+            entries: 0,
         }
     }
 
@@ -242,7 +256,13 @@ impl CostBook {
             failures: u32::from(failed),
         };
         self.entries += 1;
-        let book = self.books.entry(e.branch.clone()).or_default();
+        // get_mut first: no key allocation for a branch already seen (the common case).
+        if !self.books.contains_key(&e.branch) {
+            self.books.insert(e.branch.clone(), BranchBook::default());
+        }
+        let Some(book) = self.books.get_mut(&e.branch) else {
+            return;
+        };
         if fallback {
             book.fallback_entries += 1;
         }
@@ -255,11 +275,24 @@ impl CostBook {
         if minute >= self.pruned_before {
             book.minutes.entry(minute).or_default().add(&agg);
         }
+        // Keep memory bounded without a caller: once the ledger is an hour further,
+        // drop buckets two days behind its newest entry (no window ending at or after
+        // that entry can need them; 24 h of slack covers writers with skewed clocks).
+        if minute > self.max_minute {
+            self.max_minute = minute;
+            if self.max_minute.saturating_sub(self.auto_pruned_at) >= 60 {
+                self.auto_pruned_at = self.max_minute;
+                self.prune_minutes(minute - 2 * DAY_MINUTES);
+            }
+        }
     }
 
     /// Drop minute buckets older than 25 h before `now` (memory bound).
     pub fn prune(&mut self, now: DateTime<Utc>) {
-        let cut = now.timestamp().div_euclid(60) - DAY_MINUTES - 60;
+        self.prune_minutes(now.timestamp().div_euclid(60) - DAY_MINUTES - 60);
+    }
+
+    fn prune_minutes(&mut self, cut: i64) {
         if cut <= self.pruned_before {
             return;
         }
@@ -567,6 +600,27 @@ mod tests {
         book.prune(at("2026-05-11T12:00:00Z"));
         let b2 = book.branch("k", at("2026-05-11T12:00:00Z"));
         assert_eq!(b.burn_cost_per_hour, b2.burn_cost_per_hour);
+    }
+
+    #[test]
+    fn minute_buckets_stay_bounded_without_prune_calls() {
+        let mut book = CostBook::new(Some(policy()), &[]);
+        let start = at("2026-07-01T00:00:00Z");
+        // one entry every 10 minutes for 10 days
+        for i in 0..(10 * 24 * 6) {
+            let t = start + chrono::Duration::minutes(10 * i);
+            book.ingest(&entry("k", &t.to_rfc3339(), Some(10), Some(1.0)));
+        }
+        let buckets = book.books["k"].minutes.len();
+        assert!(buckets <= 3 * 24 * 6, "{buckets} minute buckets kept");
+        let now = start + chrono::Duration::minutes(10 * (10 * 24 * 6 - 1));
+        let b = book.branch("k", now);
+        assert!(
+            (b.burn_cost_per_hour - 6.0).abs() < 1e-9,
+            "{}",
+            b.burn_cost_per_hour
+        );
+        assert_eq!(b.mtd_tokens, 10 * 24 * 6 * 10);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HQ root's registry files (SPEC §3): serde models, validation, and errors that
-//! name the file, line and column. `load_*` functions take the file's bytes and path
-//! (for messages) and never panic on bad input.
+//! name the file, line and column. `parse_*` functions take the file's path (for
+//! messages) and bytes, and never panic on bad input. YAML files go through
+//! serde-saphyr (positions from `Spanned`).
 //!
 //! Every `parse_*` function runs two passes: a typed serde pass (syntax, types,
 //! required fields, enum values — serde_json's own line/column), then semantic checks
@@ -9,8 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 
 /// Paths inside an HQ root, relative to it.
 pub mod paths {
@@ -294,14 +301,6 @@ pub struct HqSnapshot {
 // Parsing and validation
 // ---------------------------------------------------------------------------
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
-
-use crate::domain::policy::{Policy, PolicyRule, RoleRights};
-
 /// 1-based (line, column) of byte `offset` in `text`; the column counts bytes, like
 /// serde_json's own positions, so both kinds of error agree.
 pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
@@ -369,7 +368,9 @@ impl<'a> Doc<'a> {
 
 type Members<'a> = Vec<(String, &'a RawValue)>;
 
-/// Object members in file order (a JSON object seen as a list of pairs).
+/// Object members in file order (a JSON object seen as a list of pairs), each value
+/// borrowed from the input so `Doc::pos` can locate it. A `serde_json::Map` would
+/// lose the positions.
 fn members<'a>(doc: &Doc<'a>, raw: &'a RawValue) -> Result<Members<'a>, FileError> {
     struct V<'a>(std::marker::PhantomData<&'a ()>);
     impl<'de> serde::de::Visitor<'de> for V<'de> {
@@ -588,10 +589,16 @@ pub fn protocol_state(
     first_seen_outdated: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ProtocolState {
-    let (Some(bv), Some(hv)) = (
-        branch_version.and_then(parse_version),
-        parse_version(hq_version),
-    ) else {
+    // "2.1" and "2.1.0" are the same version: compare without trailing zeros.
+    let norm = |v: &str| {
+        parse_version(v).map(|mut p| {
+            while p.len() > 1 && p.last() == Some(&0) {
+                p.pop();
+            }
+            p
+        })
+    };
+    let (Some(bv), Some(hv)) = (branch_version.and_then(norm), norm(hq_version)) else {
         return ProtocolState::Unknown;
     };
     if bv >= hv {
@@ -1047,7 +1054,7 @@ pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, File
                 .split_once(':')
                 .is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
             if !ok {
-                return Err(doc.err(traw, format!("target `{t}` of `{event}`; expected `provider:channel` like `slack:critical`")));
+                return Err(doc.err(traw, format!("target `{t}` of `{event}` is not `provider:channel`; expected e.g. `slack:critical`")));
             }
         }
     }
@@ -1063,8 +1070,19 @@ fn yaml_err(path: &Path, e: &serde_saphyr::Error) -> FileError {
         .location()
         .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
     let inner = e.without_snippet().to_string();
-    // The message may repeat the position; keep its first line only.
-    let msg = inner.lines().next().unwrap_or("invalid YAML").to_string();
+    // Keep the first line, without the position we already print in front.
+    let first = inner.lines().next().unwrap_or("invalid YAML");
+    let suffix = format!(" at line {l}, column {c}");
+    let mut msg = first.strip_suffix(&suffix).unwrap_or(first).to_string();
+    // serde-saphyr's scalar type errors name only the Rust type; say what to write.
+    match msg.as_str() {
+        "invalid floating point" => {
+            msg = "not a number; expected a number such as 5 or 0.25".into()
+        }
+        "invalid i64" | "invalid u64" | "invalid i32" | "invalid u32" | "invalid u16"
+        | "invalid u8" => msg = "not a whole number; expected an integer such as 30".into(),
+        _ => {}
+    }
     FileError::new(path, l, c, msg)
 }
 
@@ -1248,4 +1266,101 @@ pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, 
         }
     }
     Ok(o)
+}
+
+/// A cross-file inconsistency: legal on its own, worth a `doctor` warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Warnings across files of a loaded snapshot: sync order, maintenance or health
+/// naming unknown branches, notification targets naming unknown channels, and
+/// branches billed as `standard` because nothing names their cost tier (SPEC §9).
+pub fn cross_check(s: &HqSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(reg) = &s.registry else {
+        return out;
+    };
+    let at = |rel: &str, message: String| Finding {
+        path: s.root.join(rel),
+        message,
+    };
+    let known = |id: &str| reg.branches.iter().any(|b| b.id == id);
+    if let Some(plan) = &s.sync_plan {
+        for id in plan.order.iter().filter(|o| *o != "*" && !known(o)) {
+            out.push(at(
+                paths::SYNC_PLAN,
+                format!("order names `{id}`, which is not in branches.json"),
+            ));
+        }
+    }
+    if let Some(d) = &s.decision {
+        for id in d.maintenance.keys().filter(|id| !known(id)) {
+            out.push(at(
+                paths::DECISION_ENGINE,
+                format!("maintenanceMode names `{id}`, which is not in branches.json"),
+            ));
+        }
+    }
+    if let Some(rules) = &s.notify_rules {
+        for (event, targets) in &rules.rules {
+            for t in targets {
+                let ok = s.channels.as_ref().is_some_and(|c| c.lookup(t).is_some());
+                if !ok {
+                    out.push(at(
+                        paths::NOTIFY_RULES,
+                        format!("`{event}` notifies `{t}`, which is not in channels.json"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(cp) = &s.cost_policy {
+        for b in &reg.branches {
+            let billing_ok = b
+                .billing_tier
+                .as_ref()
+                .is_none_or(|t| cp.tiers.contains_key(t));
+            if !billing_ok {
+                out.push(at(
+                    paths::BRANCHES,
+                    format!(
+                        "branch `{}` has billingTier `{}`, which is not a tier in cost-policy.json",
+                        b.id,
+                        b.billing_tier.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            let named = b
+                .billing_tier
+                .as_ref()
+                .is_some_and(|t| cp.tiers.contains_key(t))
+                || b.tier.is_some_and(|t| cp.tiers.contains_key(t.as_str()));
+            if !named {
+                out.push(at(
+                    paths::BRANCHES,
+                    format!(
+                        "branch `{}` names no cost tier (tier {}): billed as `standard`; set \"billingTier\" to make it explicit",
+                        b.id,
+                        b.tier.map_or("unset", Tier::as_str)
+                    ),
+                ));
+            }
+        }
+        if !cp.tiers.contains_key("standard") {
+            out.push(at(
+                paths::COST_POLICY,
+                "no `standard` tier: entries without a cost tier cannot be priced".into(),
+            ));
+        }
+    }
+    out
 }
