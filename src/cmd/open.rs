@@ -184,10 +184,29 @@ pub fn run_open(g: &GlobalArgs) -> CmdResult {
 
 /// `lumen demo [--seed N]`.
 pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
-    let _ = (args, g);
-    Err(CmdError::usage(
-        "the demo world is not available in this build",
-    ))
+    let mut cfg = crate::config::load(g).map_err(|e| CmdError::Usage(e.to_string()))?;
+    let demo = super::sim::prepare_demo(args.seed).map_err(CmdError::Io)?;
+    let rt = super::runtime()?;
+    let world = rt
+        .block_on(crate::sim::start(&demo.root, "127.0.0.1:0", args.seed, 2.0))
+        .map_err(CmdError::Io)?;
+    cfg.hq_root = demo.root.clone();
+    cfg.key = if g.readonly {
+        None
+    } else {
+        Some(demo.key_path.clone())
+    };
+    cfg.exporters = vec![crate::config::ExporterConfig {
+        url: world.exporter_url.clone(),
+        timeout: Duration::from_secs(2),
+        max_bytes: 16 * 1024 * 1024,
+    }];
+    let label = format!("demo HQ (seed {})", args.seed);
+    let prepared = prepare(cfg, label)?;
+    let result = run_console(prepared, &rt);
+    rt.block_on(world.shutdown());
+    drop(demo);
+    result
 }
 
 fn display_root(p: &Path) -> String {
