@@ -125,34 +125,15 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
     let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
     let now = app.now.timestamp_millis() as f64 / 1000.0 - app.pan as f64;
     let (x0, x1) = (now - w, now);
-    // Thin the points to about two per braille column so drawing stays cheap.
+    // Average the points into two buckets per braille column: cheap to draw, and a
+    // mean shows the loop's rhythm rather than whichever noisy sample was picked.
     let cols = (area.width as usize).max(1) * 2;
-    let visible: Vec<_> = app
-        .rhythm
-        .points
-        .iter()
-        .filter(|p| p.t >= x0 && p.t <= x1)
-        .collect();
-    let stride = (visible.len() / cols).max(1);
-    let mut segments: Vec<Vec<Vec<(f64, f64)>>> = vec![Vec::new(); 4];
-    for (g, segs) in segments.iter_mut().enumerate() {
-        let mut cur: Vec<(f64, f64)> = Vec::new();
-        let mut prev_t: Option<f64> = None;
-        for p in visible.iter().step_by(stride) {
-            let v = p.values.get(g).copied().unwrap_or(f64::NAN);
-            let gap = prev_t.is_some_and(|pt| p.t - pt > GAP_SECS * stride as f64);
-            if (!v.is_finite() || gap) && !cur.is_empty() {
-                segs.push(std::mem::take(&mut cur));
-            }
-            if v.is_finite() {
-                cur.push((p.t - x0, v.clamp(0.0, 1.0)));
-            }
-            prev_t = Some(p.t);
-        }
-        if !cur.is_empty() {
-            segs.push(cur);
-        }
-    }
+    let bucket = w / cols as f64;
+    let segments = series_segments(
+        app.rhythm.points.iter().filter(|p| p.t >= x0 && p.t <= x1),
+        x0,
+        bucket,
+    );
     let gw = app
         .hq
         .as_ref()
@@ -293,4 +274,130 @@ fn render_marker_info(frame: &mut Frame, app: &App, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(vec![line1, Line::from(bits)]), area);
+}
+
+/// Per gauge, line segments of bucket means; a bucket with no finite value, or a
+/// jump over a silence longer than [`GAP_SECS`], breaks the line (a gap stays a gap).
+pub fn series_segments<'a>(
+    points: impl Iterator<Item = &'a crate::domain::rhythm::GaugePoint>,
+    x0: f64,
+    bucket: f64,
+) -> Vec<Vec<Vec<(f64, f64)>>> {
+    let bucket = if bucket.is_finite() && bucket > 0.0 {
+        bucket
+    } else {
+        1.0
+    };
+    let mut segs: Vec<Vec<Vec<(f64, f64)>>> = vec![Vec::new(); 4];
+    let mut cur: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 4];
+    let mut acc: Option<Bucket> = None;
+    let mut last_t: Option<f64> = None;
+    for p in points {
+        let gap = last_t.is_some_and(|t| p.t - t > GAP_SECS);
+        last_t = Some(p.t);
+        let idx = ((p.t - x0) / bucket).floor() as i64;
+        if acc.as_ref().is_some_and(|a| a.idx != idx) || gap {
+            if let Some(a) = acc.take() {
+                a.flush(bucket, &mut cur, &mut segs);
+            }
+            if gap {
+                break_all(&mut cur, &mut segs);
+            }
+        }
+        let a = acc.get_or_insert(Bucket {
+            idx,
+            sum: [0.0; 4],
+            n: [0; 4],
+        });
+        for ((v, sum), n) in p.values.iter().zip(a.sum.iter_mut()).zip(a.n.iter_mut()) {
+            if v.is_finite() {
+                *sum += v;
+                *n += 1;
+            }
+        }
+    }
+    if let Some(a) = acc.take() {
+        a.flush(bucket, &mut cur, &mut segs);
+    }
+    break_all(&mut cur, &mut segs);
+    segs
+}
+
+struct Bucket {
+    idx: i64,
+    sum: [f64; 4],
+    n: [u32; 4],
+}
+
+impl Bucket {
+    fn flush(&self, bucket: f64, cur: &mut [Vec<(f64, f64)>], segs: &mut [Vec<Vec<(f64, f64)>>]) {
+        let x = (self.idx as f64 + 0.5) * bucket;
+        for (g, (c, s)) in cur.iter_mut().zip(segs.iter_mut()).enumerate() {
+            let (sum, n) = (
+                self.sum.get(g).copied().unwrap_or(0.0),
+                self.n.get(g).copied().unwrap_or(0),
+            );
+            if n == 0 {
+                if !c.is_empty() {
+                    s.push(std::mem::take(c));
+                }
+            } else {
+                c.push((x, (sum / f64::from(n)).clamp(0.0, 1.0)));
+            }
+        }
+    }
+}
+
+fn break_all(cur: &mut [Vec<(f64, f64)>], segs: &mut [Vec<Vec<(f64, f64)>>]) {
+    for (c, s) in cur.iter_mut().zip(segs.iter_mut()) {
+        if !c.is_empty() {
+            s.push(std::mem::take(c));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rhythm::GaugePoint;
+
+    fn p(t: f64, v: f64) -> GaugePoint {
+        GaugePoint {
+            t,
+            values: [v, v, v, v],
+        }
+    }
+
+    #[test]
+    fn averages_buckets_and_breaks_at_gaps() {
+        let pts = [
+            p(0.0, 0.2),
+            p(0.5, 0.4),
+            p(1.0, 0.5),
+            p(10.0, 0.5),
+            p(10.5, f64::NAN),
+            p(11.0, 0.1),
+        ];
+        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        // Buckets 0 (mean 0.3) and 1 (0.5); a 9 s silence breaks the line; bucket 10
+        // ignores the NaN; bucket 11 continues the second segment.
+        assert_eq!(segs[0].len(), 2, "{:?}", segs[0]);
+        assert!((segs[0][0][0].1 - 0.3).abs() < 1e-9);
+        assert_eq!(segs[0][0].len(), 2);
+        assert_eq!(segs[0][1].len(), 2);
+    }
+
+    #[test]
+    fn a_bucket_of_only_nan_is_a_gap() {
+        let pts = [p(0.0, 0.2), p(1.0, f64::NAN), p(2.0, 0.4)];
+        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        assert_eq!(segs[0].len(), 2);
+    }
+
+    #[test]
+    fn out_of_range_is_clamped_for_drawing() {
+        let pts = [p(0.0, 7.0), p(0.1, f64::INFINITY)];
+        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        assert_eq!(segs[0][0][0].1, 1.0);
+    }
 }
