@@ -32,6 +32,8 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
             clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());
             Ok(Outcome::Ok)
         }
+        Some(Command::Keygen(a)) => cmd::keygen::run_keygen(&a, &g),
+        Some(Command::Ledger(c)) => cmd::ledger::run_ledger(&c, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))
