@@ -177,7 +177,7 @@ fn append_locked(
     })?;
     let prev = prev.unwrap_or_else(|| ZERO_PREV.to_string());
 
-    let id = match fields.remove("id") {
+    let id = match fields.shift_remove("id") {
         Some(Value::String(s)) => s,
         Some(_) => anyhow::bail!("`id` must be a string"),
         None => {
@@ -201,7 +201,7 @@ fn append_locked(
     let mut ordered = Map::new();
     ordered.insert("id".into(), Value::String(id.clone()));
     for k in LEADING.iter().skip(1) {
-        if let Some(v) = fields.remove(*k) {
+        if let Some(v) = fields.shift_remove(*k) {
             ordered.insert((*k).to_string(), v);
         }
     }
