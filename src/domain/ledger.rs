@@ -142,7 +142,8 @@ enum Raw<'a> {
 
 /// `None` means "not sure": the caller asks `parse_line`.
 fn fast_stat_fields(line: &[u8]) -> Option<StatFields<'_>> {
-    if line.len() > MAX_LINE || memchr::memchr(b'\\', line).is_some() {
+    // A backslash can only be legal inside a string, where `scan_str` hands it back.
+    if line.len() > MAX_LINE {
         return None;
     }
     let s = std::str::from_utf8(line).ok()?;
@@ -240,18 +241,22 @@ fn skip_ws(b: &[u8], mut p: usize) -> usize {
 }
 
 /// A string without escapes or control characters starting at `p` (the quote).
+/// A plain byte loop: the strings are short, a `memchr` call costs more here.
 fn scan_str(s: &str, p: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
     if b.get(p) != Some(&b'"') {
         return None;
     }
-    let rest = b.get(p + 1..)?;
-    let end = memchr::memchr(b'"', rest)?;
-    let body = rest.get(..end)?;
-    if body.iter().any(|&c| c < 0x20) {
-        return None;
+    let mut i = p + 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => break,
+            // An escape (slow path decides) or a raw control character (invalid JSON).
+            b'\\' | 0..=0x1f => return None,
+            _ => i += 1,
+        }
     }
-    Some((s.get(p + 1..p + 1 + end)?, p + end + 2))
+    Some((s.get(p + 1..i)?, i + 1))
 }
 
 /// A JSON number without exponent, short enough that no parser can overflow on it.

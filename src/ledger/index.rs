@@ -5,7 +5,7 @@
 //! `pread`. Memory: 8 bytes per line (80 MB for 10 M lines).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -109,6 +109,8 @@ impl LineIndex {
         let mut pos = from;
         let mut line_start = from;
         let mut batch: Vec<u64> = Vec::with_capacity(16 * 1024);
+        let mut file = file;
+        file.seek(SeekFrom::Start(from))?;
         let mut reader = (&file).take(len - from);
         loop {
             let n = reader.read(&mut buf)?;
