@@ -32,6 +32,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
             clap_complete::generate(a.shell, &mut c, "lumen", &mut std::io::stdout());
             Ok(Outcome::Ok)
         }
+        Some(Command::Ceremony(c)) => cmd::ceremony::run(&c, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))
