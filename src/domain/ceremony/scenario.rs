@@ -34,7 +34,7 @@ impl std::error::Error for Diagnostic {}
 
 /// Parse options shared by scenario and script files: small documents only, and a
 /// budget that stops alias bombs ("billion laughs") long before they cost memory.
-pub(crate) fn yaml_options() -> serde_saphyr::Options {
+pub fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_reader_input_bytes = Some(1024 * 1024);
     budget.max_events = 100_000;

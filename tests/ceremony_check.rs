@@ -1,0 +1,102 @@
+//! `ceremony check`: broken scenario fixtures are reported with file:line:column,
+//! both through the library and through the binary (exit 1).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use lumen::domain::ceremony::scenario;
+
+fn fixtures() -> Vec<(PathBuf, String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("fixture dir") {
+        let path = e.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            // First line: `# expect: LINE:COL message fragment`
+            let expect = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# expect: "))
+                .expect("fixture starts with an expectation")
+                .to_string();
+            out.push((path, text, expect));
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 8, "expected a set of broken fixtures");
+    out
+}
+
+#[test]
+fn every_broken_fixture_reports_file_line_and_column() {
+    for (path, text, expect) in fixtures() {
+        let name = path.display().to_string();
+        let diags = scenario::parse(&name, &text).expect_err(&name);
+        let (pos, fragment) = expect.split_once(' ').expect("LINE:COL message");
+        let wanted = format!("{name}:{pos}: ");
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.to_string().starts_with(&wanted) && d.message.contains(fragment)),
+            "{name}: wanted `{wanted}…{fragment}…`, got {:?}",
+            diags.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn check_binary_exits_1_and_lists_every_error() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios");
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["ceremony", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (path, _, expect) in fixtures() {
+        let (pos, _) = expect.split_once(' ').expect("LINE:COL message");
+        let wanted = format!("{}:{pos}: ", path.display());
+        assert!(stdout.contains(&wanted), "missing {wanted} in\n{stdout}");
+    }
+}
+
+#[test]
+fn check_without_dir_passes_on_shipped_scenarios() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["ceremony", "check", "--json"])
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], true);
+    assert!(v["files"].as_u64().unwrap_or(0) >= 10);
+}
+
+#[test]
+fn check_on_missing_dir_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["ceremony", "check", "/nonexistent/lumen-scenarios"])
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn alias_bomb_is_stopped_by_the_budget() {
+    let bomb = r#"
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"#;
+    let r: Result<serde_json::Value, _> =
+        serde_saphyr::from_str_with_options(bomb, scenario::yaml_options());
+    assert!(r.is_err(), "a 10^9-node alias bomb must be refused");
+}
