@@ -68,7 +68,12 @@ fn check_without_dir_passes_on_shipped_scenarios() {
         .args(["ceremony", "check", "--json"])
         .output()
         .expect("run lumen");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["ok"], true);
     assert!(v["files"].as_u64().unwrap_or(0) >= 10);

@@ -110,8 +110,15 @@ fn happy_path_through_every_step_kind_scores_full_marks() {
     happy_steps(&mut m);
     act(&mut m, "Carol", "valid", 15_000);
     assert_eq!(m.phase(), Phase::Quiz);
-    m.step(Input::Answer { text: "B".into() }, 16_000).expect("mc");
-    m.step(Input::Answer { text: "dual control".into() }, 17_000).expect("short");
+    m.step(Input::Answer { text: "B".into() }, 16_000)
+        .expect("mc");
+    m.step(
+        Input::Answer {
+            text: "dual control".into(),
+        },
+        17_000,
+    )
+    .expect("short");
     assert_eq!(m.phase(), Phase::Done);
     let s = m.summary().expect("summary");
     assert!(s.passed);
@@ -133,13 +140,25 @@ fn sign_and_quorum_signatures_are_real() {
     let pk = crypto::public_from_b64(s1["publicKey"].as_str().expect("pk")).expect("key");
     assert_eq!(pk, key(1).verifying_key());
     let record = s1["record"].as_str().expect("record");
-    assert!(crypto::verify_b64(&pk, record.as_bytes(), s1["sig"].as_str().expect("sig")));
-    assert!(!crypto::verify_b64(&pk, b"other", s1["sig"].as_str().expect("sig")));
+    assert!(crypto::verify_b64(
+        &pk,
+        record.as_bytes(),
+        s1["sig"].as_str().expect("sig")
+    ));
+    assert!(!crypto::verify_b64(
+        &pk,
+        b"other",
+        s1["sig"].as_str().expect("sig")
+    ));
     let quorum = records_of(&m, "quorum_signature");
     assert_eq!(quorum.len(), 2);
     for (q, k) in quorum.iter().zip([key(2), key(3)]) {
         let rec = q["record"].as_str().expect("record");
-        assert!(crypto::verify_b64(&k.verifying_key(), rec.as_bytes(), q["sig"].as_str().expect("sig")));
+        assert!(crypto::verify_b64(
+            &k.verifying_key(),
+            rec.as_bytes(),
+            q["sig"].as_str().expect("sig")
+        ));
     }
     assert_eq!(quorum[1]["progress"], "2/2");
 }
@@ -150,14 +169,25 @@ fn issue_signer_and_sign_crl_really_sign_with_the_root() {
     happy_steps(&mut m);
     let g = step_record(&m, "g");
     let root = crypto::public_from_b64(g["publicKey"].as_str().expect("pk")).expect("root");
-    assert_eq!(g["fingerprint"].as_str(), Some(crypto::fingerprint(&root).as_str()));
+    assert_eq!(
+        g["fingerprint"].as_str(),
+        Some(crypto::fingerprint(&root).as_str())
+    );
     let i = step_record(&m, "i");
     let cert = i["certificate"].as_str().expect("cert");
-    assert!(crypto::verify_b64(&root, cert.as_bytes(), i["sig"].as_str().expect("sig")));
+    assert!(crypto::verify_b64(
+        &root,
+        cert.as_bytes(),
+        i["sig"].as_str().expect("sig")
+    ));
     let r = step_record(&m, "r");
     let crl = r["crl"].as_str().expect("crl");
     assert!(crl.contains("\"revoked\":[\"9\"]"));
-    assert!(crypto::verify_b64(&root, crl.as_bytes(), r["sig"].as_str().expect("sig")));
+    assert!(crypto::verify_b64(
+        &root,
+        crl.as_bytes(),
+        r["sig"].as_str().expect("sig")
+    ));
     act(&mut m, "Carol", "valid", 15_000);
     assert_eq!(step_record(&m, "v")["valid"], true);
 }
@@ -166,13 +196,38 @@ fn issue_signer_and_sign_crl_really_sign_with_the_root() {
 fn refused_inputs_change_nothing() {
     let mut m = machine("", 0);
     let before = m.records().len();
-    let e = m.step(Input::Act { by: "Bob".into(), text: "ok".into() }, 1).expect_err("not an actor");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Bob".into(),
+                text: "ok".into(),
+            },
+            1,
+        )
+        .expect_err("not an actor");
     assert!(matches!(e, MachineError::NotAnActor { .. }));
-    let e = m.step(Input::Act { by: "Mallory".into(), text: "ok".into() }, 1).expect_err("unknown");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Mallory".into(),
+                text: "ok".into(),
+            },
+            1,
+        )
+        .expect_err("unknown");
     assert!(matches!(e, MachineError::UnknownParticipant(_)));
-    let e = m.step(Input::Respond { response: "x".into() }, 1).expect_err("no anomaly");
+    let e = m
+        .step(
+            Input::Respond {
+                response: "x".into(),
+            },
+            1,
+        )
+        .expect_err("no anomaly");
     assert!(matches!(e, MachineError::WrongPhase { .. }));
-    let e = m.step(Input::Answer { text: "b".into() }, 1).expect_err("not quiz");
+    let e = m
+        .step(Input::Answer { text: "b".into() }, 1)
+        .expect_err("not quiz");
     assert!(matches!(e, MachineError::WrongPhase { .. }));
     assert_eq!(m.records().len(), before);
     assert_eq!(m.view().current.expect("current").id, "c1");
@@ -190,15 +245,42 @@ fn quorum_needs_distinct_eligible_signers_and_shows_progress() {
     assert_eq!((q.have, q.need), (0, 2));
     act(&mut m, "Dave", "sign", 5);
     assert_eq!(m.view().quorum.expect("progress").have, 1);
-    let e = m.step(Input::Act { by: "Dave".into(), text: "sign".into() }, 6).expect_err("twice");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Dave".into(),
+                text: "sign".into(),
+            },
+            6,
+        )
+        .expect_err("twice");
     assert!(matches!(e, MachineError::AlreadySigned(_)));
-    let e = m.step(Input::Act { by: "Alice".into(), text: "sign".into() }, 6).expect_err("admin");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Alice".into(),
+                text: "sign".into(),
+            },
+            6,
+        )
+        .expect_err("admin");
     assert!(matches!(e, MachineError::NotAnActor { .. }));
-    let e = m.step(Input::Act { by: "Bob".into(), text: "yes".into() }, 6).expect_err("text");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Bob".into(),
+                text: "yes".into(),
+            },
+            6,
+        )
+        .expect_err("text");
     assert!(matches!(e, MachineError::NotASignature));
     act(&mut m, "Bob", "sign", 7);
     assert_eq!(m.view().current.expect("current").id, "g");
-    assert_eq!(step_record(&m, "q1")["signed_by"], serde_json::json!(["Dave", "Bob"]));
+    assert_eq!(
+        step_record(&m, "q1")["signed_by"],
+        serde_json::json!(["Dave", "Bob"])
+    );
 }
 
 #[test]
@@ -209,7 +291,14 @@ fn wrong_answers_late_answers_and_skips_are_scored() {
     act(&mut m, "Alice", "a", 22_000); // wrong option
     m.step(Input::Skip, 23_000).expect("skip the signature");
     let c1 = step_record(&m, "c1");
-    assert_eq!((c1["status"].as_str(), c1["within_time"].as_bool(), c1["points"].as_u64()), (Some("done"), Some(false), Some(5)));
+    assert_eq!(
+        (
+            c1["status"].as_str(),
+            c1["within_time"].as_bool(),
+            c1["points"].as_u64()
+        ),
+        (Some("done"), Some(false), Some(5))
+    );
     assert_eq!(step_record(&m, "t1")["status"], "wrong");
     assert_eq!(step_record(&m, "ch1")["status"], "wrong");
     assert_eq!(step_record(&m, "s1")["status"], "missed");
@@ -217,7 +306,13 @@ fn wrong_answers_late_answers_and_skips_are_scored() {
     let statuses: Vec<StepStatus> = v.checklist.iter().map(|c| c.status).collect();
     assert_eq!(
         &statuses[..5],
-        &[StepStatus::Done, StepStatus::Wrong, StepStatus::Wrong, StepStatus::Missed, StepStatus::Current]
+        &[
+            StepStatus::Done,
+            StepStatus::Wrong,
+            StepStatus::Wrong,
+            StepStatus::Missed,
+            StepStatus::Current
+        ]
     );
     assert_eq!(v.score, 5);
     assert_eq!(v.max_so_far, 40);
@@ -226,10 +321,22 @@ fn wrong_answers_late_answers_and_skips_are_scored() {
 #[test]
 fn wrong_fingerprint_on_a_critical_step_fails_and_stops_the_ceremony() {
     let mut m = machine("", 0);
-    for (by, t) in [("Alice", "ok"), ("Alice", "TB-1"), ("Alice", "b"), ("Alice", "sign"), ("Bob", "sign"), ("Carol", "sign"), ("Alice", "generate")] {
+    for (by, t) in [
+        ("Alice", "ok"),
+        ("Alice", "TB-1"),
+        ("Alice", "b"),
+        ("Alice", "sign"),
+        ("Bob", "sign"),
+        ("Carol", "sign"),
+        ("Alice", "generate"),
+    ] {
         act(&mut m, by, t, 1);
     }
-    let wrong = if m.root_fingerprint_prefix().as_deref() == Some("00000000") { "11111111" } else { "00000000" };
+    let wrong = if m.root_fingerprint_prefix().as_deref() == Some("00000000") {
+        "11111111"
+    } else {
+        "00000000"
+    };
     act(&mut m, "Bob", wrong, 2);
     assert_eq!(m.phase(), Phase::Quiz);
     let v = m.view();
@@ -238,10 +345,14 @@ fn wrong_fingerprint_on_a_critical_step_fails_and_stops_the_ceremony() {
     m.step(Input::Skip, 4).expect("quiz skip");
     let s = m.summary().expect("summary");
     assert!(!s.passed);
-    assert!(s.failure.as_deref().is_some_and(|f| f.contains("critical step f")));
+    assert!(
+        s.failure
+            .as_deref()
+            .is_some_and(|f| f.contains("critical step f"))
+    );
     // Remaining steps still count against the maximum when the rehearsal failed.
     assert_eq!(s.max, 100 + 10);
-    assert_eq!(m.view().root_fingerprint.is_some(), true);
+    assert!(m.view().root_fingerprint.is_some());
 }
 
 const ANOMALY_AT_T1: &str = r#"
@@ -265,9 +376,29 @@ fn a_scripted_anomaly_interrupts_and_blocks_the_step() {
     let a = v.anomaly.expect("pending anomaly");
     assert_eq!(a.kind, "torn_seal");
     assert_eq!(a.options.len(), 3);
-    let e = m.step(Input::Act { by: "Alice".into(), text: "TB-1".into() }, 2).expect_err("blocked");
-    assert!(matches!(e, MachineError::WrongPhase { phase: Phase::Anomaly }));
-    let e = m.step(Input::Respond { response: "nope".into() }, 2).expect_err("unknown");
+    let e = m
+        .step(
+            Input::Act {
+                by: "Alice".into(),
+                text: "TB-1".into(),
+            },
+            2,
+        )
+        .expect_err("blocked");
+    assert!(matches!(
+        e,
+        MachineError::WrongPhase {
+            phase: Phase::Anomaly
+        }
+    ));
+    let e = m
+        .step(
+            Input::Respond {
+                response: "nope".into(),
+            },
+            2,
+        )
+        .expect_err("unknown");
     assert!(matches!(e, MachineError::UnknownResponse(_)));
 }
 
@@ -275,11 +406,27 @@ fn a_scripted_anomaly_interrupts_and_blocks_the_step() {
 fn right_response_with_postpone_halts_properly_and_is_not_penalised() {
     let mut m = machine(ANOMALY_AT_T1, 0);
     act(&mut m, "Alice", "ok", 1);
-    m.step(Input::Respond { response: "stop".into() }, 2).expect("respond");
+    m.step(
+        Input::Respond {
+            response: "stop".into(),
+        },
+        2,
+    )
+    .expect("respond");
     assert_eq!(m.phase(), Phase::Quiz);
-    assert!(m.view().checklist[1..].iter().all(|c| c.status == StepStatus::Postponed));
+    assert!(
+        m.view().checklist[1..]
+            .iter()
+            .all(|c| c.status == StepStatus::Postponed)
+    );
     m.step(Input::Answer { text: "b".into() }, 3).expect("q");
-    m.step(Input::Answer { text: "dual control".into() }, 4).expect("q");
+    m.step(
+        Input::Answer {
+            text: "dual control".into(),
+        },
+        4,
+    )
+    .expect("q");
     let s = m.summary().expect("summary");
     assert!(s.passed && s.postponed);
     assert_eq!((s.score, s.max), (10 + 10 + 10, 10 + 10 + 10));
@@ -295,7 +442,13 @@ fn right_response_with_postpone_halts_properly_and_is_not_penalised() {
 fn acceptable_response_continues_with_fewer_points() {
     let mut m = machine(ANOMALY_AT_T1, 0);
     act(&mut m, "Alice", "ok", 1);
-    m.step(Input::Respond { response: "inspect".into() }, 2).expect("respond");
+    m.step(
+        Input::Respond {
+            response: "inspect".into(),
+        },
+        2,
+    )
+    .expect("respond");
     assert_eq!(m.phase(), Phase::Step);
     assert_eq!(m.view().current.expect("current").id, "t1");
     happy_rest_from_t1(&mut m);
@@ -317,23 +470,45 @@ fn happy_rest_from_t1(m: &mut Machine) {
     act(m, "Alice", "issue", 13_000);
     act(m, "Alice", "sign", 14_000);
     act(m, "Carol", "valid", 15_000);
-    m.step(Input::Answer { text: "b".into() }, 16_000).expect("q");
-    m.step(Input::Answer { text: "dual control".into() }, 17_000).expect("q");
+    m.step(Input::Answer { text: "b".into() }, 16_000)
+        .expect("q");
+    m.step(
+        Input::Answer {
+            text: "dual control".into(),
+        },
+        17_000,
+    )
+    .expect("q");
 }
 
 #[test]
 fn wrong_response_fails_the_rehearsal() {
     let mut m = machine(ANOMALY_AT_T1, 0);
     act(&mut m, "Alice", "ok", 1);
-    m.step(Input::Respond { response: "go-on".into() }, 2).expect("respond");
+    m.step(
+        Input::Respond {
+            response: "go-on".into(),
+        },
+        2,
+    )
+    .expect("respond");
     assert_eq!(m.phase(), Phase::Quiz);
     assert_eq!(m.view().checklist[1].status, StepStatus::NotReached);
     m.step(Input::Answer { text: "b".into() }, 3).expect("q");
-    m.step(Input::Answer { text: "dual control".into() }, 4).expect("q");
+    m.step(
+        Input::Answer {
+            text: "dual control".into(),
+        },
+        4,
+    )
+    .expect("q");
     let s = m.summary().expect("summary");
     assert!(!s.passed);
     assert!(s.failure.as_deref().is_some_and(|f| f.contains("torn")));
-    assert_eq!(m.exceptions()[0].grade, lumen::domain::ceremony::scenario::Grade::Wrong);
+    assert_eq!(
+        m.exceptions()[0].grade,
+        lumen::domain::ceremony::scenario::Grade::Wrong
+    );
 }
 
 #[test]
@@ -342,7 +517,10 @@ fn an_ignored_anomaly_is_a_wrong_response() {
     act(&mut m, "Alice", "ok", 1);
     m.step(Input::Skip, 2).expect("no response");
     assert_eq!(m.phase(), Phase::Quiz);
-    assert_eq!(m.exceptions()[0].decided, "no response within the time budget");
+    assert_eq!(
+        m.exceptions()[0].decided,
+        "no response within the time budget"
+    );
 }
 
 const MISMATCH: &str = r#"
@@ -370,18 +548,39 @@ fn fingerprint_mismatch_makes_verification_fail_for_real() {
         let fp = m.root_fingerprint_prefix().expect("root");
         act(&mut m, "Bob", &fp, 8);
         assert_eq!(m.phase(), Phase::Anomaly);
-        m.step(Input::Respond { response: "verify".into() }, 9).expect("respond");
+        m.step(
+            Input::Respond {
+                response: "verify".into(),
+            },
+            9,
+        )
+        .expect("respond");
         act(&mut m, "Alice", "issue", 10);
         act(&mut m, "Alice", "sign", 11);
         // The certificate's signature really does not verify against the root.
-        let root = crypto::public_from_b64(step_record(&m, "g")["publicKey"].as_str().expect("pk")).expect("root");
+        let root = crypto::public_from_b64(step_record(&m, "g")["publicKey"].as_str().expect("pk"))
+            .expect("root");
         let i = step_record(&m, "i");
-        assert!(!crypto::verify_b64(&root, i["certificate"].as_str().expect("cert").as_bytes(), i["sig"].as_str().expect("sig")));
+        assert!(!crypto::verify_b64(
+            &root,
+            i["certificate"].as_str().expect("cert").as_bytes(),
+            i["sig"].as_str().expect("sig")
+        ));
         act(&mut m, "Carol", answer, 12);
         assert_eq!(step_record(&m, "v")["valid"], false);
         m.step(Input::Answer { text: "b".into() }, 13).expect("q");
-        m.step(Input::Answer { text: "dual control".into() }, 14).expect("q");
-        assert_eq!(m.summary().expect("summary").passed, passes, "answer {answer}");
+        m.step(
+            Input::Answer {
+                text: "dual control".into(),
+            },
+            14,
+        )
+        .expect("q");
+        assert_eq!(
+            m.summary().expect("summary").passed,
+            passes,
+            "answer {answer}"
+        );
     }
 }
 
@@ -399,18 +598,35 @@ anomalies:
     let fired = |seed: u64| {
         let mut m = machine(extra, seed);
         let mut at = None;
-        for (by, t) in [("Alice", "ok"), ("Alice", "TB-1"), ("Alice", "b"), ("Alice", "sign")] {
+        for (by, t) in [
+            ("Alice", "ok"),
+            ("Alice", "TB-1"),
+            ("Alice", "b"),
+            ("Alice", "sign"),
+        ] {
             if m.phase() == Phase::Anomaly {
                 at = m.current_step().map(|s| s.id.clone());
-                m.step(Input::Respond { response: "fix".into() }, 1).expect("fix");
+                m.step(
+                    Input::Respond {
+                        response: "fix".into(),
+                    },
+                    1,
+                )
+                .expect("fix");
             }
             act(&mut m, by, t, 1);
         }
         at
     };
     let outcomes: Vec<Option<String>> = (0..40).map(fired).collect();
-    assert!(outcomes.iter().any(Option::is_some), "never fired in 40 seeds");
-    assert!(outcomes.iter().any(Option::is_none), "always fired in 40 seeds");
+    assert!(
+        outcomes.iter().any(Option::is_some),
+        "never fired in 40 seeds"
+    );
+    assert!(
+        outcomes.iter().any(Option::is_none),
+        "always fired in 40 seeds"
+    );
     let places: std::collections::BTreeSet<_> = outcomes.iter().flatten().collect();
     assert!(places.len() >= 2, "always at the same step: {places:?}");
     for seed in 0..10 {
@@ -425,13 +641,23 @@ fn short_answers_score_by_keyword_and_view_shows_the_question() {
     act(&mut m, "Carol", "valid", 15_000);
     let q = m.view().question.expect("question");
     assert_eq!((q.id.as_str(), q.options.len()), ("mc", 2));
-    m.step(Input::Answer { text: "a".into() }, 16_000).expect("mc");
+    m.step(Input::Answer { text: "a".into() }, 16_000)
+        .expect("mc");
     assert!(m.view().question.expect("short").options.is_empty());
-    m.step(Input::Answer { text: "Dual".into() }, 17_000).expect("short");
+    m.step(
+        Input::Answer {
+            text: "Dual".into(),
+        },
+        17_000,
+    )
+    .expect("short");
     let s = m.summary().expect("summary");
     assert_eq!(s.quiz_points, 3);
     assert_eq!(s.quiz_max, 10);
-    assert!(m.step(Input::Answer { text: "x".into() }, 18_000).is_err(), "done is final");
+    assert!(
+        m.step(Input::Answer { text: "x".into() }, 18_000).is_err(),
+        "done is final"
+    );
     assert!(m.view().summary.is_some());
 }
 

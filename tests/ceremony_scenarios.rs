@@ -25,7 +25,13 @@ fn run_script(id: &str, which: &str, seed: u64) -> Machine {
     let participants = s
         .participants
         .iter()
-        .map(|p| Participant::new(p.name.clone(), p.role.clone(), keys.generate().expect("key")))
+        .map(|p| {
+            Participant::new(
+                p.name.clone(),
+                p.role.clone(),
+                keys.generate().expect("key"),
+            )
+        })
         .collect();
     let mut m = Machine::new(scenario, participants, s.seed.unwrap_or(seed), keys).expect("start");
     script::run(&mut m, &s).expect("script runs");
@@ -104,8 +110,16 @@ fn one_changed_byte_fails_verification() {
     assert!(transcript::verify(text.as_bytes()).ok);
     let bytes = text.as_bytes();
     // Flip one byte at several places: header, a record, a signature line.
-    let sig_start = text.find("{\"kind\":\"signature\"").expect("signature line");
-    for pos in [10, bytes.len() / 3, bytes.len() / 2, sig_start + 40, bytes.len() - 5] {
+    let sig_start = text
+        .find("{\"kind\":\"signature\"")
+        .expect("signature line");
+    for pos in [
+        10,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        sig_start + 40,
+        bytes.len() - 5,
+    ] {
         let mut t = bytes.to_vec();
         t[pos] ^= 0x01;
         let v = transcript::verify(&t);
@@ -122,17 +136,45 @@ fn one_changed_byte_fails_verification() {
 fn binary_run_writes_a_verifiable_transcript_and_json() {
     let hq = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
-        .args(["ceremony", "run", "--scenario", "fingerprint-mismatch", "--json", "--seed", "3"])
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "fingerprint-mismatch",
+            "--json",
+            "--seed",
+            "3",
+        ])
         .arg("--script")
         .arg(root().join("scenarios/scripts/fingerprint-mismatch.pass.yaml"))
         .arg("--hq")
         .arg(hq.path())
         .output()
         .expect("run lumen");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, ["scenario", "passed", "score", "max", "transcript", "ledger_id"]);
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "scenario",
+            "passed",
+            "score",
+            "max",
+            "transcript",
+            "ledger_id"
+        ]
+    );
     assert_eq!(v["passed"], true);
     assert!(v["ledger_id"].is_null());
     let path = PathBuf::from(v["transcript"].as_str().expect("path"));
@@ -179,7 +221,12 @@ fn binary_fail_script_exits_1_and_list_json_has_the_spec_shape() {
     let list = v.as_array().expect("array");
     assert!(list.len() >= 10);
     for item in list {
-        let keys: Vec<&str> = item.as_object().expect("object").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = item
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, ["id", "title", "roles", "steps", "anomalies"]);
     }
 }

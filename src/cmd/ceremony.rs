@@ -25,10 +25,17 @@ pub fn run(cmd: &CeremonyCommand, g: &GlobalArgs) -> CmdResult {
     }
 }
 
+/// A scenario file's name and what parsing it gave.
+type Parsed = (String, Result<Scenario, Vec<Diagnostic>>);
+
 /// Every `*.yaml` file directly in `dir`, sorted by name.
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CmdError> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| CmdError::usage(format!("cannot read scenario directory {}: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        CmdError::usage(format!(
+            "cannot read scenario directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -39,7 +46,7 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CmdError> {
 }
 
 /// (file name, parse result) for every scenario in `dirs`.
-fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<(String, Result<Scenario, Vec<Diagnostic>>)>, CmdError> {
+fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<Parsed>, CmdError> {
     let mut out = Vec::new();
     for dir in dirs {
         for path in yaml_files(dir)? {
@@ -70,7 +77,7 @@ fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<(String, Result<Scenario, Vec<
 /// Shipped scenarios, then those in the extra directories; the first of an id wins.
 /// Files with errors are reported on stderr and skipped (`ceremony check` lists them).
 fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
-    let mut all: Vec<(String, Result<Scenario, Vec<Diagnostic>>)> = ceremony::SHIPPED
+    let mut all: Vec<Parsed> = ceremony::SHIPPED
         .iter()
         .map(|(f, t)| (f.to_string(), scenario::parse(f, t)))
         .collect();
@@ -134,7 +141,7 @@ pub fn run_list(args: &ScenarioDirsArgs, g: &GlobalArgs) -> CmdResult {
 
 /// `lumen ceremony check [DIR]`: exit 1 with `file:line:col: message` lines on errors.
 pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
-    let mut files: Vec<(String, Result<Scenario, Vec<Diagnostic>>)> = Vec::new();
+    let mut files: Vec<Parsed> = Vec::new();
     match &args.dir {
         Some(dir) => files.extend(load_dir_files(std::slice::from_ref(dir))?),
         None => {
@@ -210,7 +217,11 @@ pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
             v.signatures_bad
         );
     }
-    Ok(if v.ok { Outcome::Ok } else { Outcome::CheckFailed })
+    Ok(if v.ok {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 /// Load a participant's own key file: PKCS#8 PEM, refused when group/world readable.
@@ -266,7 +277,9 @@ fn save_transcript(dir: &Path, scenario_id: &str, text: &str) -> Result<PathBuf,
             Ok(mut f) => {
                 f.write_all(text.as_bytes())
                     .and_then(|()| f.sync_all())
-                    .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", path.display())))?;
+                    .map_err(|e| {
+                        CmdError::usage(format!("cannot write {}: {e}", path.display()))
+                    })?;
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -352,8 +365,8 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     let seed = args.seed.or(script.seed).unwrap_or(0);
     let mut machine = Machine::new(scenario, participants, seed, keys)
         .map_err(|e| CmdError::usage(format!("cannot start the rehearsal: {e}")))?;
-    let unused = script::run(&mut machine, &script)
-        .map_err(|e| CmdError::usage(format!("script: {e}")))?;
+    let unused =
+        script::run(&mut machine, &script).map_err(|e| CmdError::usage(format!("script: {e}")))?;
     for line in unused {
         eprintln!("lumen: warning: the answer on script line {line} was never used");
     }
@@ -437,16 +450,21 @@ fn append_ledger(
     let mut fields = Map::new();
     fields.insert("branch".into(), json!("hq"));
     fields.insert("event".into(), json!("ceremony_rehearsal"));
-    fields.insert("status".into(), json!(if summary.passed { "passed" } else { "failed" }));
+    fields.insert(
+        "status".into(),
+        json!(if summary.passed { "passed" } else { "failed" }),
+    );
     fields.insert("actor".into(), json!(who.signer_id));
     fields.insert("scenario".into(), json!(summary.scenario));
     fields.insert(
         "participants".into(),
-        json!(machine
-            .participants()
-            .iter()
-            .map(|p| json!({"name": p.name, "role": p.role}))
-            .collect::<Vec<_>>()),
+        json!(
+            machine
+                .participants()
+                .iter()
+                .map(|p| json!({"name": p.name, "role": p.role}))
+                .collect::<Vec<_>>()
+        ),
     );
     fields.insert("score".into(), json!(summary.score));
     fields.insert("max".into(), json!(summary.max));

@@ -64,12 +64,12 @@ pub fn public_from_b64(s: &str) -> Option<VerifyingKey> {
 /// makes tests reproducible. Seeds pass through `Zeroizing` buffers.
 pub enum KeySource {
     Os,
-    Seeded(rand::rngs::StdRng),
+    Seeded(Box<rand::rngs::StdRng>),
 }
 
 impl KeySource {
     pub fn seeded(seed: u64) -> Self {
-        KeySource::Seeded(rand::rngs::StdRng::seed_from_u64(seed))
+        KeySource::Seeded(Box::new(rand::rngs::StdRng::seed_from_u64(seed)))
     }
 
     pub fn generate(&mut self) -> Result<SigningKey, String> {
@@ -93,7 +93,10 @@ mod tests {
         let fp = fingerprint(&k.verifying_key());
         assert_eq!(fp.len(), 64 + 15);
         let hex: String = fp.split(' ').collect();
-        assert_eq!(hex, hex::encode(Sha256::digest(k.verifying_key().as_bytes())));
+        assert_eq!(
+            hex,
+            hex::encode(Sha256::digest(k.verifying_key().as_bytes()))
+        );
         assert!(prefix_matches(&k.verifying_key(), &fp[..9].to_uppercase()));
         assert!(!prefix_matches(&k.verifying_key(), "00000000"));
     }

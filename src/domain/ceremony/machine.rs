@@ -465,8 +465,7 @@ impl Machine {
             summary.pass_mark
         ));
         let mut rec = json!({"kind": "summary"});
-        if let (Value::Object(m), Ok(Value::Object(s))) =
-            (&mut rec, serde_json::to_value(&summary))
+        if let (Value::Object(m), Ok(Value::Object(s))) = (&mut rec, serde_json::to_value(&summary))
         {
             m.extend(s);
         }
@@ -519,8 +518,7 @@ impl Machine {
                 Grade::Wrong,
                 0,
                 Consequence::Fail,
-                "An anomaly was ignored: every deviation must be handled and recorded."
-                    .to_string(),
+                "An anomaly was ignored: every deviation must be handled and recorded.".to_string(),
                 "no response within the time budget".to_string(),
             ),
         };
@@ -740,17 +738,16 @@ impl Machine {
                 true
             }
             StepKind::Verify => {
-                let results: Vec<(String, bool)> = self
-                    .artifacts
-                    .iter()
-                    .map(|a| {
-                        let ok = self
-                            .root_public
-                            .as_ref()
-                            .is_some_and(|k| crypto::verify_b64(k, a.payload.as_bytes(), &a.sig));
-                        (a.step.clone(), ok)
-                    })
-                    .collect();
+                let results: Vec<(String, bool)> =
+                    self.artifacts
+                        .iter()
+                        .map(|a| {
+                            let ok = self.root_public.as_ref().is_some_and(|k| {
+                                crypto::verify_b64(k, a.payload.as_bytes(), &a.sig)
+                            });
+                            (a.step.clone(), ok)
+                        })
+                        .collect();
                 let all_valid = results.iter().all(|(_, ok)| *ok);
                 let said_valid = match text.to_ascii_lowercase().as_str() {
                     "valid" => Some(true),
@@ -759,7 +756,11 @@ impl Machine {
                 };
                 self.log(format!(
                     "Verification against the root public key: {}",
-                    if all_valid { "all signatures valid" } else { "SIGNATURE INVALID" }
+                    if all_valid {
+                        "all signatures valid"
+                    } else {
+                        "SIGNATURE INVALID"
+                    }
                 ));
                 detail = json!({
                     "by": name,
@@ -887,7 +888,9 @@ impl Machine {
                     0
                 }
             }
-            QuestionKind::Short { keywords } => score::short_answer_points(text, keywords, q.points),
+            QuestionKind::Short { keywords } => {
+                score::short_answer_points(text, keywords, q.points)
+            }
         };
         out.push(json!({
             "kind": "quiz",

@@ -59,7 +59,6 @@ pub const SHIPPED_PASS_SCRIPTS: &[(&str, &str)] = &[
     pass_script!("fingerprint-mismatch"),
 ];
 
-
 /// Parse every shipped scenario (they are checked by the test suite, so an error
 /// here means a broken build, but it is still reported, not panicked on).
 pub fn shipped_scenarios() -> Vec<Result<Scenario, Vec<Diagnostic>>> {

@@ -358,7 +358,10 @@ pub enum Trigger {
     /// Fires when this step becomes current.
     At(String),
     /// With this probability (seeded), fires at one of these steps.
-    Random { probability: f64, steps: Vec<String> },
+    Random {
+        probability: f64,
+        steps: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -438,7 +441,11 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     let mut errs = Vec::new();
     check_id(file, &raw.id, "scenario", &mut errs);
     if raw.pass_mark.value > 100 {
-        errs.push(diag(file, &raw.pass_mark, "pass_mark is a percentage (0-100)"));
+        errs.push(diag(
+            file,
+            &raw.pass_mark,
+            "pass_mark is a percentage (0-100)",
+        ));
     }
 
     // Roles.
@@ -446,7 +453,11 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     for r in &raw.roles {
         check_id(file, &r.id, "role", &mut errs);
         if !role_ids.insert(r.id.value.clone()) {
-            errs.push(diag(file, &r.id, format!("duplicate role id `{}`", r.id.value)));
+            errs.push(diag(
+                file,
+                &r.id,
+                format!("duplicate role id `{}`", r.id.value),
+            ));
         }
     }
     if raw.roles.len() < 2 {
@@ -477,7 +488,11 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     for (i, s) in raw.steps.iter().enumerate() {
         check_id(file, &s.id, "step", &mut errs);
         if step_ids.insert(s.id.value.clone(), i).is_some() {
-            errs.push(diag(file, &s.id, format!("duplicate step id `{}`", s.id.value)));
+            errs.push(diag(
+                file,
+                &s.id,
+                format!("duplicate step id `{}`", s.id.value),
+            ));
         }
         for a in &s.actors {
             role_ok(a, &mut errs);
@@ -486,10 +501,18 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
             role_ok(w, &mut errs);
         }
         if s.actors.is_empty() {
-            errs.push(diag(file, &s.id, format!("step `{}` has no actors", s.id.value)));
+            errs.push(diag(
+                file,
+                &s.id,
+                format!("step `{}` has no actors", s.id.value),
+            ));
         }
         if s.budget == 0 {
-            errs.push(diag(file, &s.id, "a step's budget must be at least 1 second"));
+            errs.push(diag(
+                file,
+                &s.id,
+                "a step's budget must be at least 1 second",
+            ));
         }
         let kind = match s.kind.value.as_str() {
             "check" => Some(StepKind::Check {
@@ -557,10 +580,14 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
                 None
             }
         };
-        if s.quorum.is_some() && s.kind.value != "quorum" {
-            if let Some(q) = &s.quorum {
-                errs.push(diag(file, q, "`quorum` is only meaningful on a quorum step"));
-            }
+        if s.kind.value != "quorum"
+            && let Some(q) = &s.quorum
+        {
+            errs.push(diag(
+                file,
+                q,
+                "`quorum` is only meaningful on a quorum step",
+            ));
         }
         if let Some(kind) = kind {
             steps.push(Step {
@@ -582,7 +609,11 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     for a in &raw.anomalies {
         check_id(file, &a.id, "anomaly", &mut errs);
         if !anomaly_ids.insert(a.id.value.clone()) {
-            errs.push(diag(file, &a.id, format!("duplicate anomaly id `{}`", a.id.value)));
+            errs.push(diag(
+                file,
+                &a.id,
+                format!("duplicate anomaly id `{}`", a.id.value),
+            ));
         }
         let trigger = match (&a.at, &a.random) {
             (Some(at), None) => {
@@ -665,21 +696,26 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
                 None
             }
         };
-        if effect == Some(Effect::FingerprintMismatch) && !has_root {
-            if let Some(e) = &a.effect {
-                errs.push(diag(
-                    file,
-                    e,
-                    "fingerprint_mismatch needs a generate_root step in the scenario",
-                ));
-            }
+        if effect == Some(Effect::FingerprintMismatch)
+            && !has_root
+            && let Some(e) = &a.effect
+        {
+            errs.push(diag(
+                file,
+                e,
+                "fingerprint_mismatch needs a generate_root step in the scenario",
+            ));
         }
         let mut responses = Vec::new();
         let mut response_ids = BTreeSet::new();
         for r in &a.responses {
             check_id(file, &r.id, "response", &mut errs);
             if !response_ids.insert(r.id.value.clone()) {
-                errs.push(diag(file, &r.id, format!("duplicate response id `{}`", r.id.value)));
+                errs.push(diag(
+                    file,
+                    &r.id,
+                    format!("duplicate response id `{}`", r.id.value),
+                ));
             }
             let grade = match r.grade.value.as_str() {
                 "right" => Some(Grade::Right),
@@ -726,7 +762,10 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
             errs.push(diag(
                 file,
                 &a.id,
-                format!("anomaly `{}` needs at least one `right` response", a.id.value),
+                format!(
+                    "anomaly `{}` needs at least one `right` response",
+                    a.id.value
+                ),
             ));
         }
         if let Some(trigger) = trigger {
@@ -747,7 +786,11 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     for q in &raw.quiz {
         check_id(file, &q.id, "question", &mut errs);
         if !question_ids.insert(q.id.value.clone()) {
-            errs.push(diag(file, &q.id, format!("duplicate question id `{}`", q.id.value)));
+            errs.push(diag(
+                file,
+                &q.id,
+                format!("duplicate question id `{}`", q.id.value),
+            ));
         }
         let kind = if !q.options.is_empty() {
             choice(file, &q.id, &q.options, q.answer.as_ref(), &mut errs)
@@ -806,17 +849,29 @@ fn choice<T>(
     errs: &mut Vec<Diagnostic>,
 ) -> Option<(Vec<ChoiceOption>, String)> {
     if options.len() < 2 {
-        errs.push(diag(file, at, "a multiple-choice element needs at least two options"));
+        errs.push(diag(
+            file,
+            at,
+            "a multiple-choice element needs at least two options",
+        ));
         return None;
     }
     let mut seen = BTreeSet::new();
     for o in options {
         if !seen.insert(o.id.value.as_str()) {
-            errs.push(diag(file, &o.id, format!("duplicate option id `{}`", o.id.value)));
+            errs.push(diag(
+                file,
+                &o.id,
+                format!("duplicate option id `{}`", o.id.value),
+            ));
         }
     }
     let Some(answer) = answer else {
-        errs.push(diag(file, at, "a multiple-choice element needs an `answer`"));
+        errs.push(diag(
+            file,
+            at,
+            "a multiple-choice element needs an `answer`",
+        ));
         return None;
     };
     if !seen.contains(answer.value.as_str()) {

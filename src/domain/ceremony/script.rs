@@ -114,7 +114,9 @@ pub fn parse(file: &str, text: &str) -> Result<Script, Vec<Diagnostic>> {
                     input: input.clone(),
                 }),
                 _ => {
-                    errs.push(at("a step answer needs `by` and `input` (and no `response`)"));
+                    errs.push(at(
+                        "a step answer needs `by` and `input` (and no `response`)",
+                    ));
                     None
                 }
             },
@@ -186,7 +188,8 @@ pub fn run(machine: &mut Machine, script: &Script) -> Result<Vec<u64>, ScriptErr
             Phase::Anomaly => {
                 let kind = machine.pending_anomaly_kind().unwrap_or("").to_string();
                 let found = script.answers.iter().enumerate().find(|(i, a)| {
-                    !used[*i] && matches!(&a.kind, AnswerKind::Anomaly { kind: k, .. } if *k == kind)
+                    !used[*i]
+                        && matches!(&a.kind, AnswerKind::Anomaly { kind: k, .. } if *k == kind)
                 });
                 match found {
                     Some((i, a)) => {

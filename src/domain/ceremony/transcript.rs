@@ -34,7 +34,10 @@ pub fn render(machine: &Machine) -> String {
         body.push_str(&prev_line);
         body.push('\n');
         let mut m = Map::new();
-        m.insert("prev".into(), Value::String(sha256_hex(prev_line.as_bytes())));
+        m.insert(
+            "prev".into(),
+            Value::String(sha256_hex(prev_line.as_bytes())),
+        );
         if let Value::Object(r) = rec {
             for (k, v) in r {
                 if k != "prev" {
@@ -121,8 +124,7 @@ pub fn verify(bytes: &[u8]) -> Verification {
         }
     };
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        v.errors
-            .push(format!("line 1: format is not \"{FORMAT}\""));
+        v.errors.push(format!("line 1: format is not \"{FORMAT}\""));
         return v;
     }
     v.scenario = header
@@ -181,7 +183,8 @@ pub fn verify(bytes: &[u8]) -> Verification {
         }
     }
     let Some((sig_idx, sig_offset)) = first_sig else {
-        v.errors.push("the transcript has no signature lines".into());
+        v.errors
+            .push("the transcript has no signature lines".into());
         return v;
     };
     let signed = &bytes[..sig_offset];
@@ -196,8 +199,9 @@ pub fn verify(bytes: &[u8]) -> Verification {
             }
         };
         if rec.get("kind").and_then(Value::as_str) != Some("signature") {
-            v.errors
-                .push(format!("line {n}: only signature lines may follow the first one"));
+            v.errors.push(format!(
+                "line {n}: only signature lines may follow the first one"
+            ));
             continue;
         }
         let name = rec.get("name").and_then(Value::as_str).unwrap_or("");
@@ -212,8 +216,9 @@ pub fn verify(bytes: &[u8]) -> Verification {
             }
             Some((_, _, seen)) if *seen => {
                 v.signatures_bad += 1;
-                v.errors
-                    .push(format!("line {n}: a second signature by the same participant"));
+                v.errors.push(format!(
+                    "line {n}: a second signature by the same participant"
+                ));
             }
             Some((_, key, seen)) => {
                 *seen = true;
