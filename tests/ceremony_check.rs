@@ -105,3 +105,68 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]
         serde_saphyr::from_str_with_options(bomb, scenario::yaml_options());
     assert!(r.is_err(), "a 10^9-node alias bomb must be refused");
 }
+
+/// A cheap stand-in for the cargo-fuzz target (fuzz/fuzz_targets/scenario.rs) that
+/// runs in every `cargo test`: thousands of seeded mutations of the shipped
+/// scenarios through the parser, the machine and the transcript verifier.
+#[test]
+fn mutated_scenarios_never_panic() {
+    use lumen::domain::ceremony::crypto::KeySource;
+    use lumen::domain::ceremony::machine::{Input, Machine, Participant, Phase};
+    use lumen::domain::ceremony::{SHIPPED, transcript};
+    use rand::{Rng, SeedableRng};
+
+    const PUNCT: &[u8] = b"-:[{&*!'\"\n #";
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xce7e);
+    let mut validated = 0;
+    for round in 0..3000 {
+        let (_, base) = SHIPPED[round % SHIPPED.len()];
+        let mut bytes = base.as_bytes().to_vec();
+        for _ in 0..rng.random_range(1..4) {
+            let pos = rng.random_range(0..bytes.len());
+            match rng.random_range(0..4) {
+                0 => bytes[pos] = rng.random(),
+                1 => bytes.truncate(pos),
+                2 => {
+                    bytes.remove(pos);
+                }
+                _ => bytes.insert(pos, PUNCT[rng.random_range(0..PUNCT.len())]),
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let _ = transcript::verify(&bytes);
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        let Ok(s) = scenario::parse("m.yaml", text) else {
+            continue;
+        };
+        validated += 1;
+        let mut keys = KeySource::seeded(round as u64);
+        let people: Vec<Participant> = s
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Participant::new(format!("p{i}"), r.id.clone(), keys.generate().expect("key"))
+            })
+            .collect();
+        let Ok(mut m) = Machine::new(s, people, round as u64, keys) else {
+            continue;
+        };
+        for _ in 0..1000 {
+            if m.phase() == Phase::Done || m.step(Input::Skip, 1).is_err() {
+                break;
+            }
+        }
+        assert_eq!(m.phase(), Phase::Done);
+        let t = transcript::render(&m);
+        assert!(transcript::verify(t.as_bytes()).ok);
+    }
+    assert!(
+        validated > 100,
+        "mutations too destructive to reach the machine: {validated}"
+    );
+}
