@@ -230,3 +230,55 @@ fn binary_fail_script_exits_1_and_list_json_has_the_spec_shape() {
         assert_eq!(keys, ["id", "title", "roles", "steps", "anomalies"]);
     }
 }
+
+/// The Python verifier printed in docs/transcripts.md accepts a real transcript and
+/// rejects a tampered one.
+#[test]
+fn python_verifier_from_the_docs_works() {
+    let docs = std::fs::read_to_string(root().join("docs/transcripts.md")).expect("docs");
+    let code = docs
+        .split("```python\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("python block in docs/transcripts.md");
+    let have = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with `cryptography` is required in CI"
+        );
+        eprintln!("skipped: python3 with `cryptography` not available");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("verify.py");
+    std::fs::write(&script, code).expect("write script");
+    let m = run_script("signer-reissue", "pass", 0);
+    let text = transcript::render(&m);
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(&good, &text).expect("write");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&good)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut bytes = text.into_bytes();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x02;
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, &bytes).expect("write");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&bad)
+        .output()
+        .expect("python");
+    assert!(!out.status.success());
+}
