@@ -282,3 +282,135 @@ fn python_verifier_from_the_docs_works() {
         .expect("python");
     assert!(!out.status.success());
 }
+
+fn write_key(
+    dir: &std::path::Path,
+    name: &str,
+    seed: u8,
+    mode: u32,
+) -> ed25519_dalek::VerifyingKey {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .expect("pem");
+    let path = dir.join(name);
+    std::fs::write(&path, pem.as_bytes()).expect("write key");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    key.verifying_key()
+}
+
+fn script_with_key(dir: &std::path::Path, key_file: &str) -> PathBuf {
+    let base = std::fs::read_to_string(root().join("scenarios/scripts/witness-no-show.pass.yaml"))
+        .expect("script");
+    let text = base.replace(
+        "{name: Bob, role: co1}",
+        &format!("{{name: Bob, role: co1, key: {key_file}}}"),
+    );
+    assert_ne!(text, base);
+    let path = dir.join("script.yaml");
+    std::fs::write(&path, text).expect("write script");
+    path
+}
+
+#[test]
+fn a_participant_can_bring_their_own_key_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = write_key(dir.path(), "bob.pem", 42, 0o600);
+    let script = script_with_key(dir.path(), "bob.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "witness-no-show",
+            "--json",
+            "--script",
+        ])
+        .arg(&script)
+        .arg("--hq")
+        .arg(dir.path())
+        .output()
+        .expect("run lumen");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let text = std::fs::read_to_string(v["transcript"].as_str().expect("path")).expect("read");
+    let header: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("header")).expect("header json");
+    let bob = header["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .find(|p| p["name"] == "Bob")
+        .expect("Bob");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(public.as_bytes());
+    assert_eq!(bob["publicKey"], b64.as_str());
+    assert!(transcript::verify(text.as_bytes()).ok);
+}
+
+#[test]
+fn a_loose_key_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_key(dir.path(), "bob.pem", 42, 0o644);
+    let script = script_with_key(dir.path(), "bob.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "witness-no-show",
+            "--script",
+        ])
+        .arg(&script)
+        .arg("--hq")
+        .arg(dir.path())
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("readable by group or others"));
+    assert!(
+        !dir.path().join("custody").exists(),
+        "nothing written on refusal"
+    );
+}
+
+#[test]
+fn ledger_failure_is_reported_and_ledger_id_is_null() {
+    // Until the ledger append path can accept this key (no keys.json here), the run
+    // completes, says why on stderr, and reports `ledger_id: null`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_key(dir.path(), "op.pem", 7, 0o600);
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "witness-no-show",
+            "--json",
+            "--key",
+        ])
+        .arg(dir.path().join("op.pem"))
+        .arg("--hq")
+        .arg(dir.path())
+        .output()
+        .expect("run lumen");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["ledger_id"].is_null());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("ceremony_rehearsal ledger entry was not written")
+    );
+}
