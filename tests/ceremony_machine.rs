@@ -669,6 +669,7 @@ fn view_model_describes_the_current_step() {
     assert_eq!((c.index, c.kind, c.budget_secs), (0, "check", 10));
     assert_eq!(c.actors, vec!["admin"]);
     assert_eq!(c.witness.as_deref(), Some("witness"));
+    assert_eq!(c.witness_name.as_deref(), Some("Erin"));
     assert!(c.hint.contains("ok"));
     assert_eq!(v.checklist.len(), 10);
     assert_eq!(v.log.len(), 1);

@@ -142,6 +142,8 @@ pub struct CurrentStep {
     pub instruction: String,
     pub actors: Vec<String>,
     pub witness: Option<String>,
+    /// The participant holding the witness role (who initials the step).
+    pub witness_name: Option<String>,
     pub kind: &'static str,
     pub hint: String,
     pub budget_secs: u64,
@@ -922,6 +924,7 @@ impl Machine {
             instruction: s.instruction.clone(),
             actors: s.actors.clone(),
             witness: s.witness.clone(),
+            witness_name: self.witness_name(s),
             kind: s.kind.name(),
             hint: hint(&s.kind),
             budget_secs: s.budget,
