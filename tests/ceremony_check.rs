@@ -170,3 +170,76 @@ fn mutated_scenarios_never_panic() {
         "mutations too destructive to reach the machine: {validated}"
     );
 }
+
+#[test]
+fn check_validates_answer_scripts_against_their_scenario() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("scripts")).expect("mkdir");
+    std::fs::copy(
+        root.join("scenarios/witness-no-show.yaml"),
+        dir.path().join("witness-no-show.yaml"),
+    )
+    .expect("copy");
+    let good = std::fs::read_to_string(root.join("scenarios/scripts/witness-no-show.pass.yaml"))
+        .expect("script");
+    let bad = good
+        .replace("role: co1}", "role: co9}")
+        .replace("step: attendance", "step: atendance")
+        .replace("response: postpone", "response: run-away");
+    let bad_path = dir.path().join("scripts/bad.yaml");
+    std::fs::write(&bad_path, bad).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["ceremony", "check"])
+        .arg(dir.path())
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let f = bad_path.display();
+    for wanted in [
+        format!("{f}:4:5: role `co9` is not a role"),
+        format!("{f}:8:5: step `atendance` does not exist"),
+        format!("{f}:9:5: `run-away` is not a response to `witness_absent`"),
+        format!("{f}:1:1: no participant holds role `co1`"),
+    ] {
+        assert!(stdout.contains(&wanted), "missing {wanted} in\n{stdout}");
+    }
+    // `run` refuses the same script up front, with the same locations.
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "witness-no-show",
+            "--script",
+        ])
+        .arg(&bad_path)
+        .arg("--hq")
+        .arg(dir.path())
+        .output()
+        .expect("run lumen");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{f}:8:5:")));
+}
+
+#[test]
+fn check_on_the_shipped_directory_covers_every_script() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["ceremony", "check", "--json"])
+        .arg(root.join("scenarios"))
+        .output()
+        .expect("run lumen");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["scripts"].as_u64(),
+        Some(2 * v["files"].as_u64().unwrap_or(0))
+    );
+}

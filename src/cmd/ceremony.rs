@@ -108,6 +108,14 @@ fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
     Ok(out)
 }
 
+/// The shipped scenarios that parse.
+fn load_embedded() -> Vec<Scenario> {
+    ceremony::shipped_scenarios()
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
 /// `lumen ceremony list [--json]`.
 pub fn run_list(args: &ScenarioDirsArgs, g: &GlobalArgs) -> CmdResult {
     let all = load_all(args)?;
@@ -153,7 +161,54 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
             files.extend(load_dir_files(&args.dirs.scenario_dirs)?);
         }
     }
+    // Answer scripts: DIR/scripts/*.yaml (or each --scenarios dir's), and the
+    // embedded pass scripts when no DIR is given.
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    let script_dirs: Vec<PathBuf> = match &args.dir {
+        Some(dir) => vec![dir.join("scripts")],
+        None => {
+            scripts.extend(
+                ceremony::SHIPPED_PASS_SCRIPTS
+                    .iter()
+                    .map(|(id, t)| (format!("scenarios/scripts/{id}.pass.yaml"), t.to_string())),
+            );
+            args.dirs
+                .scenario_dirs
+                .iter()
+                .map(|d| d.join("scripts"))
+                .collect()
+        }
+    };
+    for dir in script_dirs.iter().filter(|d| d.is_dir()) {
+        for path in yaml_files(dir)? {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
+            scripts.push((path.display().to_string(), text));
+        }
+    }
     let mut errors: Vec<Diagnostic> = Vec::new();
+    for (file, text) in &scripts {
+        match script::parse(file, text) {
+            Err(d) => errors.extend(d),
+            Ok(s) => {
+                let found = files
+                    .iter()
+                    .filter_map(|(_, p)| p.as_ref().ok())
+                    .chain(load_embedded().iter())
+                    .find(|sc| sc.id == s.scenario)
+                    .cloned();
+                match found {
+                    Some(sc) => errors.extend(script::check(file, &s, &sc)),
+                    None => errors.push(Diagnostic {
+                        file: file.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("no scenario `{}`", s.scenario),
+                    }),
+                }
+            }
+        }
+    }
     let mut seen: Vec<(String, String)> = Vec::new();
     for (file, parsed) in &files {
         match parsed {
@@ -176,6 +231,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
         print_json(&json!({
             "ok": errors.is_empty(),
             "files": files.len(),
+            "scripts": scripts.len(),
             "errors": errors.iter().map(|d| json!({
                 "file": d.file, "line": d.line, "column": d.column, "message": d.message,
             })).collect::<Vec<_>>(),
@@ -185,7 +241,11 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
             println!("{d}");
         }
         if errors.is_empty() {
-            println!("{} scenario file(s) OK", files.len());
+            println!(
+                "{} scenario file(s) and {} script(s) OK",
+                files.len(),
+                scripts.len()
+            );
         }
     }
     Ok(if errors.is_empty() {
@@ -338,12 +398,20 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
             (s, None)
         }
     };
-    if script.scenario != scenario.id {
-        return Err(CmdError::usage(format!(
-            "the script is for scenario `{}`, not `{}`",
-            sanitize(&script.scenario),
-            sanitize(&scenario.id)
-        )));
+    let script_name = args
+        .script
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("scenarios/scripts/{}.pass.yaml", scenario.id));
+    let problems = script::check(&script_name, &script, &scenario);
+    if !problems.is_empty() {
+        return Err(CmdError::usage(
+            problems
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
     }
     let mut keys = KeySource::Os;
     let mut participants = Vec::new();

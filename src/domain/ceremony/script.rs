@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::machine::{Input, Machine, MachineError, Phase};
-use super::scenario::{Diagnostic, yaml_diagnostic, yaml_options};
+use super::scenario::{Diagnostic, Scenario, yaml_diagnostic, yaml_options};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +19,7 @@ struct RawScript {
     scenario: String,
     #[serde(default)]
     seed: Option<u64>,
-    participants: Vec<RawParticipant>,
+    participants: Vec<Spanned<RawParticipant>>,
     #[serde(default)]
     answers: Vec<Spanned<RawAnswer>>,
     #[serde(default)]
@@ -68,6 +68,9 @@ pub struct ScriptParticipant {
     pub role: String,
     /// A PKCS#8 PEM key file to bring (relative paths are relative to the script).
     pub key: Option<String>,
+    /// 1-based line and column in the script file.
+    pub line: u64,
+    pub column: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,8 +91,9 @@ pub struct Answer {
     pub kind: AnswerKind,
     /// Seconds this answer took (headless clock).
     pub elapsed: u64,
-    /// 1-based line in the script file.
+    /// 1-based line and column in the script file.
     pub line: u64,
+    pub column: u64,
 }
 
 /// Parse an answer script. `file` names it in diagnostics.
@@ -140,6 +144,7 @@ pub fn parse(file: &str, text: &str) -> Result<Script, Vec<Diagnostic>> {
                 kind,
                 elapsed: v.elapsed.unwrap_or(0),
                 line: a.referenced.line(),
+                column: a.referenced.column(),
             });
         }
     }
@@ -153,14 +158,119 @@ pub fn parse(file: &str, text: &str) -> Result<Script, Vec<Diagnostic>> {
             .participants
             .into_iter()
             .map(|p| ScriptParticipant {
-                name: p.name,
-                role: p.role,
-                key: p.key,
+                line: p.referenced.line(),
+                column: p.referenced.column(),
+                name: p.value.name,
+                role: p.value.role,
+                key: p.value.key,
             })
             .collect(),
         answers,
         quiz: raw.quiz,
     })
+}
+
+/// Check a script against its scenario before running it: participants hold
+/// declared roles (and every role a step needs is held), names are unique, and
+/// every answer names an existing step, participant, anomaly type, response and
+/// quiz question.
+pub fn check(file: &str, script: &Script, scenario: &Scenario) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    let mut at = |line: u64, column: u64, message: String| {
+        errs.push(Diagnostic {
+            file: file.to_string(),
+            line: line.max(1),
+            column: column.max(1),
+            message,
+        });
+    };
+    if script.scenario != scenario.id {
+        at(
+            1,
+            1,
+            format!(
+                "the script is for scenario `{}`, not `{}`",
+                script.scenario, scenario.id
+            ),
+        );
+    }
+    for (i, p) in script.participants.iter().enumerate() {
+        if !scenario.roles.iter().any(|r| r.id == p.role) {
+            at(
+                p.line,
+                p.column,
+                format!(
+                    "role `{}` is not a role of scenario `{}`",
+                    p.role, scenario.id
+                ),
+            );
+        }
+        if script.participants[..i].iter().any(|q| q.name == p.name) {
+            at(
+                p.line,
+                p.column,
+                format!("participant `{}` appears twice", p.name),
+            );
+        }
+    }
+    let mut needed: Vec<&str> = scenario
+        .steps
+        .iter()
+        .flat_map(|s| s.actors.iter().chain(s.witness.iter()))
+        .map(String::as_str)
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    for role in needed {
+        if !script.participants.iter().any(|p| p.role == role) {
+            at(
+                1,
+                1,
+                format!("no participant holds role `{role}`, which a step needs"),
+            );
+        }
+    }
+    for a in &script.answers {
+        match &a.kind {
+            AnswerKind::Step { step, by, .. } => {
+                if !scenario.steps.iter().any(|s| &s.id == step) {
+                    at(a.line, a.column, format!("step `{step}` does not exist"));
+                }
+                if !script.participants.iter().any(|p| &p.name == by) {
+                    at(a.line, a.column, format!("`{by}` is not a participant"));
+                }
+            }
+            AnswerKind::Anomaly { kind, response } => {
+                let of_type: Vec<_> = scenario
+                    .anomalies
+                    .iter()
+                    .filter(|x| &x.kind == kind)
+                    .collect();
+                if of_type.is_empty() {
+                    at(
+                        a.line,
+                        a.column,
+                        format!("no anomaly of type `{kind}` in the scenario"),
+                    );
+                } else if !of_type
+                    .iter()
+                    .any(|x| x.responses.iter().any(|r| &r.id == response))
+                {
+                    at(
+                        a.line,
+                        a.column,
+                        format!("`{response}` is not a response to `{kind}`"),
+                    );
+                }
+            }
+        }
+    }
+    for q in script.quiz.keys() {
+        if !scenario.quiz.iter().any(|x| &x.id == q) {
+            at(1, 1, format!("quiz question `{q}` does not exist"));
+        }
+    }
+    errs
 }
 
 /// The script asked for something the machine refused.
