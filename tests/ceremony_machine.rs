@@ -673,6 +673,30 @@ fn view_model_describes_the_current_step() {
     assert!(c.hint.contains("ok"));
     assert_eq!(v.checklist.len(), 10);
     assert_eq!(v.log.len(), 1);
+    assert_eq!(m.remaining_ms(4_000), Some(6_000));
+    assert_eq!(m.remaining_ms(12_000), Some(-2_000));
+}
+
+#[test]
+fn log_lines_are_sanitized_but_records_keep_the_text() {
+    let text = ALL_KINDS.replace("title: All kinds", "title: \"All \\e[31mkinds\"");
+    let s = scenario::parse("esc.yaml", &text).expect("valid");
+    assert!(s.title.contains('\u{1b}'));
+    use lumen::domain::ceremony::machine::Participant;
+    let people = vec![
+        Participant::new("Alice", "admin", key(1)),
+        Participant::new("Bob", "co1", key(2)),
+        Participant::new("Carol", "co2", key(3)),
+        Participant::new("Dave", "co3", key(4)),
+        Participant::new("Erin", "witness", key(5)),
+    ];
+    let m = Machine::new(s, people, 0, KeySource::seeded(1)).expect("start");
+    assert!(m.view().log.iter().all(|l| !l.contains('\u{1b}')));
+    assert!(
+        m.records()[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains('\u{1b}'))
+    );
 }
 
 #[test]

@@ -342,6 +342,16 @@ impl Machine {
         let ai = *self.pending.front()?;
         self.scenario.anomalies.get(ai).map(|a| a.kind.as_str())
     }
+    /// Milliseconds left in the current step's time budget at `now_ms` (negative
+    /// when over budget); `None` when no step is current. For the pane's timer.
+    pub fn remaining_ms(&self, now_ms: u64) -> Option<i64> {
+        let step = self.current_step()?;
+        let budget = i64::try_from(step.budget.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let elapsed =
+            i64::try_from(now_ms.saturating_sub(self.step_started_ms)).unwrap_or(i64::MAX);
+        Some(budget.saturating_sub(elapsed))
+    }
+
     /// First 8 hex digits of the generated root's fingerprint.
     pub fn root_fingerprint_prefix(&self) -> Option<String> {
         self.root_public.as_ref().map(crypto::fingerprint_prefix)
@@ -379,8 +389,11 @@ impl Machine {
         })
     }
 
+    /// Log lines are for display only (the transcript keeps the raw records), so
+    /// text from scenario files is sanitized here once.
     fn log(&mut self, line: String) {
-        self.log.push(line);
+        self.log
+            .push(crate::domain::sanitize::sanitize(&line).into_owned());
     }
 
     fn participant(&self, name: &str) -> Result<&Participant, MachineError> {
