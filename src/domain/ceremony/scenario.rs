@@ -411,6 +411,10 @@ pub struct Question {
 
 // ---------------------------------------------------------------- parse + validate
 
+/// Points per step, response or question are capped so that totals over the
+/// largest document the parse budget admits still fit in a `u32`.
+pub const MAX_POINTS: u32 = 1000;
+
 /// Parse and validate one scenario file. `file` names it in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
     let raw: RawScenario = serde_saphyr::from_str_with_options(text, yaml_options())
@@ -499,6 +503,13 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
         }
         if let Some(w) = &s.witness {
             role_ok(w, &mut errs);
+        }
+        if s.points > MAX_POINTS {
+            errs.push(diag(
+                file,
+                &s.id,
+                format!("points must be at most {MAX_POINTS}"),
+            ));
         }
         if s.actors.is_empty() {
             errs.push(diag(
@@ -710,6 +721,13 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
         let mut response_ids = BTreeSet::new();
         for r in &a.responses {
             check_id(file, &r.id, "response", &mut errs);
+            if r.points > MAX_POINTS {
+                errs.push(diag(
+                    file,
+                    &r.id,
+                    format!("points must be at most {MAX_POINTS}"),
+                ));
+            }
             if !response_ids.insert(r.id.value.clone()) {
                 errs.push(diag(
                     file,
@@ -785,6 +803,13 @@ fn validate(file: &str, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
     let mut quiz = Vec::new();
     for q in &raw.quiz {
         check_id(file, &q.id, "question", &mut errs);
+        if q.points > MAX_POINTS {
+            errs.push(diag(
+                file,
+                &q.id,
+                format!("points must be at most {MAX_POINTS}"),
+            ));
+        }
         if !question_ids.insert(q.id.value.clone()) {
             errs.push(diag(
                 file,
