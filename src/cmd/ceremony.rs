@@ -187,6 +187,11 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
         }
     }
     let mut errors: Vec<Diagnostic> = Vec::new();
+    let embedded = if scripts.is_empty() {
+        Vec::new()
+    } else {
+        load_embedded()
+    };
     for (file, text) in &scripts {
         match script::parse(file, text) {
             Err(d) => errors.extend(d),
@@ -194,7 +199,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
                 let found = files
                     .iter()
                     .filter_map(|(_, p)| p.as_ref().ok())
-                    .chain(load_embedded().iter())
+                    .chain(embedded.iter())
                     .find(|sc| sc.id == s.scenario)
                     .cloned();
                 match found {
