@@ -36,6 +36,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Init(a)) => cmd::sim::run_init(&a, &g),
         Some(Command::Keygen(a)) => cmd::keygen::run_keygen(&a, &g),
         Some(Command::Ledger(c)) => cmd::ledger::run_ledger(&c, &g),
+        Some(Command::Ceremony(c)) => cmd::ceremony::run(&c, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))
