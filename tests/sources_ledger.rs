@@ -343,3 +343,23 @@ async fn batches_are_capped() {
     assert_eq!(total, 12_000);
     tail.stop().await;
 }
+
+#[tokio::test]
+async fn starts_at_a_known_offset_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    let text: String = (1..=10).map(|i| entry(i) + "\n").collect();
+    std::fs::write(&path, &text).unwrap();
+    let line_len = entry(1).len() as u64 + 1;
+    let mut tail = Tail::start(
+        &path,
+        StartAt::Known {
+            offset: 7 * line_len,
+            line: 8,
+        },
+    );
+    let (recs, _) = tail.records(3).await;
+    assert_eq!(ids(&recs), ["TXN-8", "TXN-9", "TXN-10"]);
+    assert_eq!((recs[0].line, recs[0].offset), (8, 7 * line_len));
+    tail.stop().await;
+}
