@@ -102,7 +102,7 @@ fn describe(e: &reqwest::Error) -> String {
         text = format!("{what}: {s}");
         src = s.source();
     }
-    text
+    crate::domain::sanitize::sanitize(&text).into_owned()
 }
 
 /// Probe `targets` with at most `concurrency` in flight; results in input order.

@@ -490,11 +490,12 @@ pub async fn drive<H>(
 }
 
 /// The `Msg` for a `Failed` event.
+/// Sanitized: the text holds a path and an OS message that reach the screen.
 pub fn failed_msg(source: SourceId, error: String) -> Msg {
     Msg::SourceFailed {
         source,
         at: Utc::now(),
-        error,
+        error: crate::domain::sanitize::sanitize(&error).into_owned(),
     }
 }
 
