@@ -114,53 +114,20 @@ pub fn spawn_sources(
     }
 }
 
-/// Health targets: each branch's own `health` URL, then `health-check.json` endpoints
-/// whose host names a branch (`https://koosy.example/health` → koosy).
+/// Health targets (each branch's `health` URL, else the `health-check.json` endpoint on
+/// its host) with the check interval and timeout from `health-check.json`.
 pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, Duration) {
-    let mut targets: Vec<HealthTarget> = Vec::new();
     let Some(hq) = hq else {
-        return (targets, Duration::from_secs(300), Duration::from_secs(2));
+        return (Vec::new(), Duration::from_secs(300), Duration::from_secs(2));
     };
-    let branches = hq
-        .registry
-        .as_ref()
-        .map(|r| r.branches.as_slice())
-        .unwrap_or(&[]);
-    for b in branches {
-        if let Some(url) = &b.health {
-            targets.push(HealthTarget {
-                branch: b.id.clone(),
-                url: url.clone(),
-            });
-        }
-    }
     let hc = hq.health_check.as_ref();
-    for url in hc.map(|h| h.endpoints.as_slice()).unwrap_or(&[]) {
-        let host = reqwest::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned));
-        let Some(host) = host else { continue };
-        let branch = branches.iter().find(|b| {
-            host.split('.').next() == Some(b.id.as_str())
-                || url.contains(&format!("/{}/", b.id))
-                || url.ends_with(&format!("/{}", b.id))
-        });
-        if let Some(b) = branch
-            && !targets.iter().any(|t| t.branch == b.id)
-        {
-            targets.push(HealthTarget {
-                branch: b.id.clone(),
-                url: url.clone(),
-            });
-        }
-    }
-    let dur = |s: Option<&String>, d: u64| {
-        s.and_then(|s| crate::domain::hq::parse_duration(s).ok())
-            .unwrap_or(Duration::from_secs(d))
-    };
-    let every = dur(hc.and_then(|h| h.interval.as_ref()), 300).max(Duration::from_millis(200));
-    let timeout = dur(hc.and_then(|h| h.timeout.as_ref()), 2).max(Duration::from_millis(50));
-    (targets, every, timeout)
+    let every = hc.map_or(Duration::from_secs(300), |h| h.interval_duration());
+    let timeout = hc.map_or(Duration::from_secs(2), |h| h.timeout_duration());
+    (
+        crate::sources::health::targets_from_snapshot(hq),
+        every.max(Duration::from_millis(200)),
+        timeout.max(Duration::from_millis(50)),
+    )
 }
 
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
