@@ -556,6 +556,8 @@ pub struct ScenarioSummary {
     pub steps: usize,
     pub anomalies: usize,
     pub roles: Vec<String>,
+    pub summary: String,
+    pub pass_mark: u32,
 }
 
 impl App {

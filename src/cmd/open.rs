@@ -38,6 +38,25 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         }
     }
     app.themes = themes;
+    let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
+    app.scenarios = scenarios
+        .iter()
+        .map(|s| crate::app::ScenarioSummary {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            steps: s.steps.len(),
+            anomalies: s.anomalies.len(),
+            roles: s.roles.iter().map(|r| r.title.clone()).collect(),
+            summary: s.summary.clone(),
+            pass_mark: s.pass_mark,
+        })
+        .collect();
+    for p in problems {
+        app.toast(
+            crate::app::ToastLevel::Warn,
+            format!("scenario skipped: {p}"),
+        );
+    }
     app.hq_label = label;
     app.readonly = cfg.readonly || cfg.key.is_none();
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
