@@ -61,6 +61,24 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{host}/…")
 }
 
+/// A reqwest error with its causes, never its URL (`without_url`; the causes are
+/// connect / TLS / timeout errors, which name at most the host).
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut src = std::error::Error::source(&e);
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
 /// The event keys that a rollback outcome notifies.
 pub fn rollback_events(ok: bool) -> &'static [&'static str] {
     if ok {
@@ -154,7 +172,7 @@ pub async fn notify(
                             };
                         }
                     }
-                    Err(e) => last_err = Some(e.without_url().to_string()),
+                    Err(e) => last_err = Some(describe(e)),
                 }
                 tracing::warn!(
                     target = t,

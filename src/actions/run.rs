@@ -494,7 +494,8 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
             paths::RULES_HISTORY
         )));
     };
-    let now = Utc::now();
+    // Milliseconds: the same instant as the `ts` written below.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
     let comp = plan_rule_rollback(std::slice::from_ref(newest), &who.signer_id, now.fixed_offset())?;
     let ts = now.to_rfc3339_opts(SecondsFormat::Millis, true);
     let line = serde_json::to_string(&json!({
