@@ -62,7 +62,15 @@ impl Hq {
     fn key(&self, id: &str, role: &str, register: bool) -> String {
         let path = self.p(&format!("{id}.pem"));
         let o = lumen(self)
-            .args(["keygen", "--out", &path.display().to_string(), "--id", id, "--role", role])
+            .args([
+                "keygen",
+                "--out",
+                &path.display().to_string(),
+                "--id",
+                id,
+                "--role",
+                role,
+            ])
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(o.status.success(), "{}", out_text(&o));
@@ -89,7 +97,8 @@ impl Hq {
     }
     fn verify_ok(&self) {
         let o = self.run(&["ledger", "verify", "--json"]);
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
         assert_eq!(v["ok"], true, "{v}");
         assert_eq!(v["signatures"]["bad"], 0, "{v}");
         assert_eq!(v["chain"]["broken"], 0, "{v}");
@@ -124,9 +133,7 @@ const DEPLOYS: &str = r#"{"id":"TXN-1","branch":"papafly","event":"deploy","chan
 fn hq() -> Hq {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let root = dir.path().to_path_buf();
-    let b = |id: &str, tier: &str| {
-        json!({"id": id, "repo": format!("x/{id}"), "domain": format!("{id}.example"), "visibility": "public", "tier": tier})
-    };
+    let b = |id: &str, tier: &str| json!({"id": id, "repo": format!("x/{id}"), "domain": format!("{id}.example"), "visibility": "public", "tier": tier});
     write(
         &root.join("hq/registry/branches.json"),
         &json!({"hqVersion": "2.1", "branches": [
@@ -154,9 +161,12 @@ fn rollback_of_a_propagated_canary_change_runs_in_reverse_sync_order() {
     let hq = hq();
     let key = hq.key("alice", "hq_admin", true);
     hq.hook(&format!("{LOG_ARGV}\necho rolled back \"$3\""), "10s");
-    let o = hq.run(&["rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json"]);
+    let o = hq.run(&[
+        "rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
     assert_eq!(v["branches"], json!(["papafly", "koosy", "seedling"]));
     assert_eq!(v["ok"], true);
     assert_eq!(
@@ -200,9 +210,12 @@ fn hook_failure_halts_and_records_it() {
         &format!("{LOG_ARGV}\nif [ \"$3\" = koosy ]; then echo broke >&2; exit 3; fi"),
         "10s",
     );
-    let o = hq.run(&["rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json"]);
+    let o = hq.run(&[
+        "rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
     assert_eq!(v["ok"], false);
     assert_eq!(v["skipped"], json!(["papafly"]));
     assert_eq!(v["results"][1]["status"], "failed");
@@ -225,10 +238,16 @@ fn hook_timeout_is_killed_and_halts() {
     let key = hq.key("alice", "hq_admin", true);
     hq.hook(&format!("{LOG_ARGV}\nexec sleep 30"), "300ms");
     let start = Instant::now();
-    let o = hq.run(&["rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json"]);
-    assert!(start.elapsed() < Duration::from_secs(10), "the hook was not killed");
+    let o = hq.run(&[
+        "rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json",
+    ]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the hook was not killed"
+    );
     assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
     assert_eq!(v["results"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["results"][0]["status"], "timeout");
     assert_eq!(v["results"][0]["exit_code"], Value::Null);
@@ -265,22 +284,63 @@ fn refusals_append_nothing_and_run_no_hook() {
     let before = hq.ledger_bytes();
     let de_before = std::fs::read(hq.p("hq/registry/decision-engine.json")).unwrap_or_default();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["rollback", "--target", "TXN-1", "--yes", "--key", &owner], "needs W on sync"),
-        (vec!["rollback", "--target", "TXN-1", "--yes", "--key", &stranger], "not in hq/registry/keys.json"),
-        (vec!["rollback", "--target", "TXN-1", "--yes", "--key", &loose], "readable by group or others"),
-        (vec!["rollback", "--target", "TXN-1", "--yes"], "no operator key"),
-        (vec!["rollback", "--target", "TXN-1", "--yes", "--key", &admin, "--readonly"], "read-only"),
-        (vec!["rollback", "--target", "TXN-6", "--yes", "--key", &admin], "not a deploy"),
-        (vec!["rollback", "--target", "TXN-404", "--yes", "--key", &admin], "no ledger entry"),
-        (vec!["killswitch", "on", "--yes", "--key", &owner], "needs W on policy"),
-        (vec!["maintenance", "koosy", "on", "--yes", "--key", &owner], "needs W on sync"),
-        (vec!["rule-rollback", "--yes", "--key", &owner], "needs W on policy"),
+        (
+            vec!["rollback", "--target", "TXN-1", "--yes", "--key", &owner],
+            "needs W on sync",
+        ),
+        (
+            vec!["rollback", "--target", "TXN-1", "--yes", "--key", &stranger],
+            "not in hq/registry/keys.json",
+        ),
+        (
+            vec!["rollback", "--target", "TXN-1", "--yes", "--key", &loose],
+            "readable by group or others",
+        ),
+        (
+            vec!["rollback", "--target", "TXN-1", "--yes"],
+            "no operator key",
+        ),
+        (
+            vec![
+                "rollback",
+                "--target",
+                "TXN-1",
+                "--yes",
+                "--key",
+                &admin,
+                "--readonly",
+            ],
+            "read-only",
+        ),
+        (
+            vec!["rollback", "--target", "TXN-6", "--yes", "--key", &admin],
+            "not a deploy",
+        ),
+        (
+            vec!["rollback", "--target", "TXN-404", "--yes", "--key", &admin],
+            "no ledger entry",
+        ),
+        (
+            vec!["killswitch", "on", "--yes", "--key", &owner],
+            "needs W on policy",
+        ),
+        (
+            vec!["maintenance", "koosy", "on", "--yes", "--key", &owner],
+            "needs W on sync",
+        ),
+        (
+            vec!["rule-rollback", "--yes", "--key", &owner],
+            "needs W on policy",
+        ),
     ];
     for (args, why) in cases {
         let o = hq.run(&args);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", out_text(&o));
-        assert!(stderr.contains(why), "{args:?}: expected `{why}` in {stderr}");
+        assert!(
+            stderr.contains(why),
+            "{args:?}: expected `{why}` in {stderr}"
+        );
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
         assert_eq!(hq.ledger_bytes(), before, "{args:?} appended to the ledger");
         assert_eq!(hq.argv_log(), "", "{args:?} ran the hook");
@@ -307,20 +367,37 @@ fn kill_switch_and_maintenance_preserve_other_fields() {
     let admin = hq.key("root", "hq_admin", true);
     let de = hq.p("hq/registry/decision-engine.json");
     let read = || -> Value {
-        serde_json::from_slice(&std::fs::read(&de).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::from_slice(&std::fs::read(&de).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"))
     };
     let original = read();
 
     let o = hq.run(&["killswitch", "on", "--yes", "--key", &admin, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((v["event"].as_str(), v["on"].as_bool(), v["was"].as_bool()), (Some("kill_switch_activated"), Some(true), Some(false)));
+    assert_eq!(
+        (v["event"].as_str(), v["on"].as_bool(), v["was"].as_bool()),
+        (Some("kill_switch_activated"), Some(true), Some(false))
+    );
     let mut want = original.clone();
     want["killSwitch"] = json!(true);
     assert_eq!(read(), want);
     // Key order is kept too.
-    let keys: Vec<String> = read().as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-    assert_eq!(keys, ["killSwitch", "maintenanceMode", "modes", "fallbackChain", "escalation", "x-custom"]);
+    let keys: Vec<String> = read()
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "killSwitch",
+            "maintenanceMode",
+            "modes",
+            "fallbackChain",
+            "escalation",
+            "x-custom"
+        ]
+    );
 
     // The kill switch blocks neither maintenance nor rollback; a worker may do both.
     let o = hq.run(&["maintenance", "koosy", "on", "--yes", "--key", &key]);
@@ -333,19 +410,58 @@ fn kill_switch_and_maintenance_preserve_other_fields() {
     let o = hq.run(&["maintenance", "nosuch", "on", "--yes", "--key", &key]);
     assert_eq!(o.status.code(), Some(2), "{}", out_text(&o));
 
-    let events: Vec<String> = hq.ledger_lines().iter().skip(6).map(|e| e["event"].as_str().unwrap_or("").to_string()).collect();
-    assert_eq!(events, ["kill_switch_activated", "maintenance_on", "rollback_requested", "rollback"]);
+    let events: Vec<String> = hq
+        .ledger_lines()
+        .iter()
+        .skip(6)
+        .map(|e| e["event"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "kill_switch_activated",
+            "maintenance_on",
+            "rollback_requested",
+            "rollback"
+        ]
+    );
     hq.verify_ok();
 
     // Consistent now; a crash between ledger entry and rewrite is detected.
-    let entries = |hq: &Hq| lumen::cmd::actions::read_entries(&hq.root).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)), None);
-    let o = hq.run(&["ledger", "append", "--key", &admin, "--event", "kill_switch_released", "--branch", "hq"]);
+    let entries =
+        |hq: &Hq| lumen::cmd::actions::read_entries(&hq.root).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)),
+        None
+    );
+    let o = hq.run(&[
+        "ledger",
+        "append",
+        "--key",
+        &admin,
+        "--event",
+        "kill_switch_released",
+        "--branch",
+        "hq",
+    ]);
     assert!(o.status.success(), "{}", out_text(&o));
-    let o = hq.run(&["ledger", "append", "--key", &admin, "--event", "maintenance_off", "--branch", "koosy"]);
+    let o = hq.run(&[
+        "ledger",
+        "append",
+        "--key",
+        &admin,
+        "--event",
+        "maintenance_off",
+        "--branch",
+        "koosy",
+    ]);
     assert!(o.status.success(), "{}", out_text(&o));
-    let m = lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)).unwrap_or_default();
-    assert!(m.contains("kill switch is off but decision-engine.json says on"), "{m}");
+    let m =
+        lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)).unwrap_or_default();
+    assert!(
+        m.contains("kill switch is off but decision-engine.json says on"),
+        "{m}"
+    );
     assert!(m.contains("koosy maintenance is off"), "{m}");
 }
 
@@ -360,12 +476,19 @@ fn rule_rollback_appends_the_compensating_rule() {
     let o = hq.run(&["rule-rollback", "--yes", "--key", &key, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     let text = std::fs::read_to_string(hq.p("controls/rules_history.jsonl")).unwrap_or_default();
-    let last: Value = text.lines().last().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+    let last: Value = text
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_default();
     assert_eq!(last["rule"], "creative_min");
     assert_eq!(last["old"], 0.24);
     assert_eq!(last["new"], 0.22);
     assert_eq!(last["actor"], "alice");
-    assert_eq!(last["note"], "rollback of event at 2025-10-23T13:10:00+09:00 by Lubit");
+    assert_eq!(
+        last["note"],
+        "rollback of event at 2025-10-23T13:10:00+09:00 by Lubit"
+    );
     assert_eq!(text.lines().count(), 4, "{text}");
     let entry = hq.ledger_lines().last().cloned().unwrap_or_default();
     assert_eq!(entry["event"], "rule_rollback");
@@ -406,7 +529,9 @@ fn notifications_reach_the_webhook_and_the_url_never_leaks() {
                     },
                 ),
             );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
             let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
             tokio::spawn(async move { axum::serve(l, app).await });
             addr
@@ -423,7 +548,8 @@ fn notifications_reach_the_webhook_and_the_url_never_leaks() {
     );
     let o = hq.run(&["killswitch", "on", "--yes", "--key", &key, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
     let n = &v["notifications"];
     assert_eq!(n[0]["target"], "slack:critical");
     assert_eq!(n[0]["delivered"], true, "{v}");
@@ -439,11 +565,23 @@ fn notifications_reach_the_webhook_and_the_url_never_leaks() {
     assert!(got.iter().all(|(t, _)| t == secret));
     let text = got[1].1["text"].as_str().unwrap_or("");
     assert!(text.contains("kill switch ACTIVATED by alice"), "{text}");
-    assert!(got[2].1["text"].as_str().unwrap_or("").contains("rollback of TXN-4"));
+    assert!(
+        got[2].1["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rollback of TXN-4")
+    );
 
     let log = std::fs::read_to_string(hq.p("xdg-data/lumen/logs/lumen.log")).unwrap_or_default();
     assert!(log.contains("notification delivered"), "log: {log}");
-    for (what, s) in [("output", out_text(&o)), ("output", out_text(&o2)), ("log", log)] {
-        assert!(!s.contains(secret) && !s.contains("kakao-SECRET-2") && !s.contains("/services/"), "{what} leaks a webhook URL: {s}");
+    for (what, s) in [
+        ("output", out_text(&o)),
+        ("output", out_text(&o2)),
+        ("log", log),
+    ] {
+        assert!(
+            !s.contains(secret) && !s.contains("kakao-SECRET-2") && !s.contains("/services/"),
+            "{what} leaks a webhook URL: {s}"
+        );
     }
 }

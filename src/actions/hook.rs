@@ -139,7 +139,10 @@ pub async fn run_hook(argv: &[String], timeout: Duration, cwd: &Path) -> HookRes
             Ok(Ok(v)) => v,
             _ => {
                 abort.abort();
-                (b"[output still open after exit; not waited for]".to_vec(), true)
+                (
+                    b"[output still open after exit; not waited for]".to_vec(),
+                    true,
+                )
             }
         }
     };

@@ -179,7 +179,9 @@ pub fn plan_rollback(
                 "2. no rollback hook is configured (hq/recovery/rollback-hook.json): the signed ledger record is the action"
                     .into(),
             );
-            summary.push("3. append a signed `rollback` entry per branch with status `recorded`".into());
+            summary.push(
+                "3. append a signed `rollback` entry per branch with status `recorded`".into(),
+            );
         }
     }
     Ok(RollbackPlan {
@@ -197,7 +199,10 @@ pub fn plan_rollback(
 pub fn show_argv(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if a.is_empty() || a.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'') {
+            if a.is_empty()
+                || a.chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '\'')
+            {
                 serde_json::to_string(a).unwrap_or_else(|_| a.clone())
             } else {
                 a.clone()
@@ -215,9 +220,9 @@ pub fn plan_rule_rollback(
     operator: &str,
     now: DateTime<FixedOffset>,
 ) -> Result<RuleChange, Refusal> {
-    let newest = rules
-        .last()
-        .ok_or_else(|| refuse("controls/rules_history.jsonl has no rule change to roll back".into()))?;
+    let newest = rules.last().ok_or_else(|| {
+        refuse("controls/rules_history.jsonl has no rule change to roll back".into())
+    })?;
     Ok(RuleChange {
         ts: now,
         actor: operator.to_string(),
@@ -302,9 +307,19 @@ mod tests {
         let lines = [
             e("T0", "alpha", "deploy", r#","change":"C1""#), // before the target
             e("T1", "papafly", "deploy", r#","change":"C1""#),
-            e("T2", "koosy", "deploy", r#","change":"C1","status":"success""#),
+            e(
+                "T2",
+                "koosy",
+                "deploy",
+                r#","change":"C1","status":"success""#,
+            ),
             e("T3", "zeta", "deploy", r#","change":"C1""#),
-            e("T4", "alpha", "deploy", r#","change":"C1","status":"failed""#),
+            e(
+                "T4",
+                "alpha",
+                "deploy",
+                r#","change":"C1","status":"failed""#,
+            ),
             e("T5", "alpha", "deploy", r#","change":"C2""#),
             e("T6", "alpha", "deploy_failed", r#","change":"C1""#),
         ];
@@ -319,8 +334,14 @@ mod tests {
             ],
             timeout: Some("5s".into()),
         };
-        let p = plan_rollback("T1", &entries(&refs), Some(&plan()), &registry(), Some(&hook))
-            .expect("plan");
+        let p = plan_rollback(
+            "T1",
+            &entries(&refs),
+            Some(&plan()),
+            &registry(),
+            Some(&hook),
+        )
+        .expect("plan");
         assert_eq!(p.branches, ["papafly", "koosy", "zeta"]);
         let order: Vec<&str> = p.runs.iter().map(|r| r.branch.as_str()).collect();
         assert_eq!(order, ["zeta", "koosy", "papafly"]);
@@ -329,7 +350,8 @@ mod tests {
         assert!(p.summary.iter().any(|l| l.contains("papafly, koosy, zeta")));
 
         // A deploy without a change affects only its own branch.
-        let p = plan_rollback("T5", &entries(&refs), Some(&plan()), &registry(), None).expect("plan");
+        let p =
+            plan_rollback("T5", &entries(&refs), Some(&plan()), &registry(), None).expect("plan");
         assert_eq!(p.branches, ["alpha"]);
         assert!(p.runs.is_empty());
         assert!(p.summary.iter().any(|l| l.contains("no rollback hook")));
@@ -351,7 +373,10 @@ mod tests {
             .map(String::from)
             .to_vec();
         let out = substitute(&argv, "T; rm -rf /", "a b;c", Some("{txn}"));
-        assert_eq!(out, ["run", "a b;c", "--x={branch}", "{txn}", "T; rm -rf /"]);
+        assert_eq!(
+            out,
+            ["run", "a b;c", "--x={branch}", "{txn}", "T; rm -rf /"]
+        );
         assert_eq!(substitute(&argv, "T", "b", None)[3], "");
     }
 

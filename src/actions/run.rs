@@ -47,7 +47,10 @@ pub enum ActionProgress {
     /// One branch is done and its `rollback` entry appended.
     BranchDone(BranchResult),
     /// A failure stopped the rollback; `skipped` were not rolled back.
-    Halted { branch: String, skipped: Vec<String> },
+    Halted {
+        branch: String,
+        skipped: Vec<String>,
+    },
 }
 
 /// The result for one branch of a rollback.
@@ -336,7 +339,11 @@ fn decision_change(
 
 /// Kill switch on/off: `kill_switch_activated`/`kill_switch_released` on the ledger,
 /// then `killSwitch` rewritten in `decision-engine.json` (every other field kept).
-pub fn set_kill_switch(hq_root: &Path, who: &Identity, on: bool) -> Result<DecisionChange, ActionError> {
+pub fn set_kill_switch(
+    hq_root: &Path,
+    who: &Identity,
+    on: bool,
+) -> Result<DecisionChange, ActionError> {
     authorize_at(hq_root, who, Operation::KillSwitch)?;
     let event = if on {
         "kill_switch_activated"
@@ -344,7 +351,10 @@ pub fn set_kill_switch(hq_root: &Path, who: &Identity, on: bool) -> Result<Decis
         "kill_switch_released"
     };
     decision_change(hq_root, who, event, "hq", on, |doc| {
-        let was = doc.get("killSwitch").and_then(Value::as_bool).unwrap_or(false);
+        let was = doc
+            .get("killSwitch")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         doc.insert("killSwitch".into(), Value::Bool(on));
         was
     })
@@ -370,7 +380,11 @@ pub fn set_maintenance(
             paths::BRANCHES
         )));
     }
-    let event = if on { "maintenance_on" } else { "maintenance_off" };
+    let event = if on {
+        "maintenance_on"
+    } else {
+        "maintenance_off"
+    };
     decision_change(hq_root, who, event, branch, on, |doc| {
         let m = doc
             .entry("maintenanceMode")
@@ -423,7 +437,11 @@ pub fn pending_decision_mismatch(hq_root: &Path, entries: &[Entry]) -> Option<St
         }
         seen.push(&e.branch);
         let want = e.event == "maintenance_on";
-        let have = decision.maintenance.get(&e.branch).copied().unwrap_or(false);
+        let have = decision
+            .maintenance
+            .get(&e.branch)
+            .copied()
+            .unwrap_or(false);
         if have != want {
             problems.push(format!(
                 "ledger {} ({}) says {} maintenance is {} but decision-engine.json says {}",
@@ -496,7 +514,11 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
     };
     // Milliseconds: the same instant as the `ts` written below.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
-    let comp = plan_rule_rollback(std::slice::from_ref(newest), &who.signer_id, now.fixed_offset())?;
+    let comp = plan_rule_rollback(
+        std::slice::from_ref(newest),
+        &who.signer_id,
+        now.fixed_offset(),
+    )?;
     let ts = now.to_rfc3339_opts(SecondsFormat::Millis, true);
     let line = serde_json::to_string(&json!({
         "ts": ts,

@@ -31,7 +31,12 @@ fn hq_root(g: &GlobalArgs) -> PathBuf {
 /// A refusal as a `CmdError` (whose Display adds the `refused: ` prefix itself).
 fn refusal(r: Refusal) -> CmdError {
     let reason = r.reason;
-    CmdError::refused(reason.strip_prefix("refused: ").unwrap_or(&reason).to_string())
+    CmdError::refused(
+        reason
+            .strip_prefix("refused: ")
+            .unwrap_or(&reason)
+            .to_string(),
+    )
 }
 
 fn action_err(e: ActionError) -> CmdError {
@@ -45,7 +50,9 @@ fn action_err(e: ActionError) -> CmdError {
 fn operator(g: &GlobalArgs, op: Operation) -> Result<(PathBuf, HqSnapshot, Identity), CmdError> {
     if g.readonly {
         tracing::warn!("{} refused: --readonly", op.label());
-        return Err(CmdError::refused("read-only (--readonly): nothing is written"));
+        return Err(CmdError::refused(
+            "read-only (--readonly): nothing is written",
+        ));
     }
     let Some(key) = &g.key else {
         tracing::warn!("{} refused: no operator key", op.label());
@@ -79,7 +86,10 @@ fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), 
         .iter()
         .map(|a| format!(" or `{a}`"))
         .collect::<String>();
-    let _ = write!(err, "Type `{expected}`{alt} to confirm (anything else cancels): ");
+    let _ = write!(
+        err,
+        "Type `{expected}`{alt} to confirm (anything else cancels): "
+    );
     let _ = err.flush();
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
@@ -193,7 +203,11 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                         println!("rollback_requested appended: {ledger_id}")
                     }
                     ActionProgress::HookStarted { branch, argv } => {
-                        println!("{}: running {}", sanitize(&branch), sanitize(&show_argv(&argv)))
+                        println!(
+                            "{}: running {}",
+                            sanitize(&branch),
+                            sanitize(&show_argv(&argv))
+                        )
                     }
                     ActionProgress::BranchDone(r) => {
                         let code = r.exit_code.map_or("-".to_string(), |c| c.to_string());
@@ -238,7 +252,10 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
         parts.join(", ")
     );
     if !outcome.skipped.is_empty() {
-        text.push_str(&format!("; halted, not rolled back: {}", outcome.skipped.join(", ")));
+        text.push_str(&format!(
+            "; halted, not rolled back: {}",
+            outcome.skipped.join(", ")
+        ));
     }
     let deliveries = send_notifications(&snapshot, rollback_events(outcome.ok), &text);
 
@@ -271,7 +288,12 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
     })
 }
 
-fn decision_output(g: &GlobalArgs, snapshot: &HqSnapshot, c: &DecisionChange, text: &str) -> CmdResult {
+fn decision_output(
+    g: &GlobalArgs,
+    snapshot: &HqSnapshot,
+    c: &DecisionChange,
+    text: &str,
+) -> CmdResult {
     let deliveries = send_notifications(snapshot, &[c.event.as_str()], text);
     if g.json {
         print_json(&json!({
