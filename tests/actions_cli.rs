@@ -134,10 +134,12 @@ fn hq() -> Hq {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let root = dir.path().to_path_buf();
     let b = |id: &str, tier: &str| json!({"id": id, "repo": format!("x/{id}"), "domain": format!("{id}.example"), "visibility": "public", "tier": tier});
+    let mut papafly = b("papafly", "canary");
+    papafly["health"] = json!("http://127.0.0.1:9/health");
     write(
         &root.join("hq/registry/branches.json"),
         &json!({"hqVersion": "2.1", "branches": [
-            b("seedling", "incubation"), b("koosy", "standard"), b("alpha", "standard"), b("papafly", "canary")
+            b("seedling", "incubation"), b("koosy", "standard"), b("alpha", "standard"), papafly
         ]})
         .to_string(),
     );
@@ -189,6 +191,10 @@ fn rollback_of_a_propagated_canary_change_runs_in_reverse_sync_order() {
         assert_eq!(e["signer"], "alice");
     }
     assert_eq!(v["results"][0]["output"], "rolled back seedling\n");
+    // The affected branches with a health URL were re-checked at once.
+    assert_eq!(v["health"][0]["branch"], "papafly", "{v}");
+    assert_eq!(v["health"][0]["ok"], false, "{v}");
+    assert_eq!(v["health"].as_array().map(Vec::len), Some(1), "{v}");
     hq.verify_ok();
 }
 

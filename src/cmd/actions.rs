@@ -234,8 +234,9 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
         let _ = printer.await;
         r
     });
-    drop(rt);
     let outcome = outcome.map_err(action_err)?;
+    let health = recheck_health(&rt, &snapshot, &plan.branches);
+    drop(rt);
 
     let parts: Vec<String> = outcome
         .results
@@ -269,8 +270,20 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             "skipped": outcome.skipped,
             "ok": outcome.ok,
             "notifications": deliveries,
+            "health": health,
         }))?;
     } else {
+        for h in &health {
+            println!(
+                "health {}: {}",
+                sanitize(&h.branch),
+                if h.ok {
+                    format!("up ({} ms)", h.latency_ms.unwrap_or(0))
+                } else {
+                    format!("DOWN: {}", sanitize(h.error.as_deref().unwrap_or("")))
+                }
+            );
+        }
         print_deliveries(&deliveries);
         println!(
             "{}",
@@ -286,6 +299,61 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
     } else {
         Outcome::CheckFailed
     })
+}
+
+/// A health probe result as the rollback reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct HealthAfter {
+    branch: String,
+    ok: bool,
+    status: Option<u16>,
+    latency_ms: Option<u64>,
+    error: Option<String>,
+}
+
+/// Re-check at once the health of the affected branches that declare a `health` URL.
+fn recheck_health(
+    rt: &tokio::runtime::Runtime,
+    snapshot: &HqSnapshot,
+    affected: &[String],
+) -> Vec<HealthAfter> {
+    use crate::sources::health::{HealthTarget, client, probe};
+    let Some(reg) = &snapshot.registry else {
+        return Vec::new();
+    };
+    let targets: Vec<HealthTarget> = affected
+        .iter()
+        .filter_map(|b| {
+            let url = reg.branches.iter().find(|x| &x.id == b)?.health.clone()?;
+            Some(HealthTarget {
+                branch: b.clone(),
+                url,
+            })
+        })
+        .collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let timeout = snapshot
+        .health_check
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
+    let Ok(c) = client(timeout) else {
+        return Vec::new();
+    };
+    let results = rt.block_on(futures::future::join_all(
+        targets.iter().map(|t| probe(&c, t)),
+    ));
+    results
+        .into_iter()
+        .map(|r| HealthAfter {
+            branch: r.branch,
+            ok: r.ok,
+            status: r.status,
+            latency_ms: r.latency.map(|d| d.as_millis() as u64),
+            error: r.error,
+        })
+        .collect()
 }
 
 fn decision_output(
