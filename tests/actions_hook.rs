@@ -61,6 +61,23 @@ async fn timeout_kills_the_hook() {
 }
 
 #[tokio::test]
+async fn timeout_kills_what_the_hook_started() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    // The shell forks `sleep` (no exec); the grandchild must die with the group, so
+    // its pipe closes and nothing is left running.
+    let r = run_hook(
+        &argv(&["sh", "-c", "sleep 30; echo late"]),
+        Duration::from_millis(200),
+        dir.path(),
+    )
+    .await;
+    assert!(r.timed_out, "{r:?}");
+    assert!(start.elapsed() < Duration::from_millis(600), "{r:?}");
+    assert!(!r.stdout.contains("not waited for"), "{r:?}");
+}
+
+#[tokio::test]
 async fn a_missing_program_is_a_failure_not_a_panic() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let r = run_hook(

@@ -107,7 +107,9 @@ pub async fn run_hook(argv: &[String], timeout: Duration, cwd: &Path) -> HookRes
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        // Its own process group, so a timeout kills what the hook started too.
+        .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot start `{program}`: {e}"), start),
@@ -122,6 +124,13 @@ pub async fn run_hook(argv: &[String], timeout: Duration, cwd: &Path) -> HookRes
             (None, false)
         }
         Err(_) => {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: kill(2) with a negative pid signals the process group we
+                // created above (pgid = the child's pid); no memory is involved.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
             if let Err(e) = child.kill().await {
                 tracing::warn!("cannot kill the timed-out rollback hook: {e}");
             }
