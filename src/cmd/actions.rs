@@ -105,11 +105,20 @@ fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), 
 }
 
 /// Every complete, parseable ledger line in file order (rejects and a pending last
-/// line are skipped; headless commands may read the whole file).
+/// line are skipped).
 pub fn read_entries(hq_root: &Path) -> Result<Vec<Entry>, CmdError> {
+    read_entries_where(hq_root, |_| true)
+}
+
+/// The complete, parseable ledger lines that `keep` accepts, streamed (a big ledger
+/// is never held in memory, only the entries kept).
+pub fn read_entries_where(
+    hq_root: &Path,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<Vec<Entry>, CmdError> {
     let path = hq_root.join(paths::LEDGER);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
             return Err(CmdError::usage(format!(
@@ -118,15 +127,29 @@ pub fn read_entries(hq_root: &Path) -> Result<Vec<Entry>, CmdError> {
             )));
         }
     };
-    let complete = match memchr::memrchr(b'\n', &bytes) {
-        Some(p) => bytes.get(..p).unwrap_or_default(),
-        None => &[],
-    };
-    Ok(complete
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| parse_line(l).ok())
-        .collect())
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CmdError::usage(format!("{}: cannot read: {e}", path.display())))?;
+        // End of file, or a pending last line without `\n` (not an entry yet).
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        line.pop();
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(e) = parse_line(&line)
+            && keep(&e)
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 fn send_notifications(snapshot: &HqSnapshot, events: &[&str], text: &str) -> Vec<Delivery> {
@@ -164,7 +187,8 @@ fn print_deliveries(deliveries: &[Delivery]) {
 /// back (or was recorded), 1 when refused or a hook failed / timed out.
 pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
     let (root, snapshot, who) = operator(g, Operation::Rollback)?;
-    let entries = read_entries(&root)?;
+    // Only deploys matter to the plan (and the target, to say what it is).
+    let entries = read_entries_where(&root, |e| e.event == "deploy" || e.id == args.target)?;
     let branches = snapshot
         .registry
         .as_ref()
