@@ -194,6 +194,15 @@ pub fn plan_rollback(
     })
 }
 
+/// The newest `deploy` of `branch` in `entries` (file order): what "roll back this
+/// branch" targets from a branch row.
+pub fn latest_deploy<'a>(entries: &'a [Entry], branch: &str) -> Option<&'a Entry> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| e.event == "deploy" && e.branch == branch)
+}
+
 /// argv as one readable line: elements with spaces or quotes are shown JSON-quoted so
 /// the operator sees the element boundaries (display only; nothing is parsed back).
 pub fn show_argv(argv: &[String]) -> String {
@@ -355,6 +364,23 @@ mod tests {
         assert_eq!(p.branches, ["alpha"]);
         assert!(p.runs.is_empty());
         assert!(p.summary.iter().any(|l| l.contains("no rollback hook")));
+    }
+
+    #[test]
+    fn latest_deploy_of_a_branch() {
+        let lines = [
+            e("T1", "koosy", "deploy", ""),
+            e("T2", "koosy", "deploy", ""),
+            e("T3", "koosy", "deploy_failed", ""),
+            e("T4", "papafly", "deploy", ""),
+        ];
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let es = entries(&refs);
+        assert_eq!(
+            latest_deploy(&es, "koosy").map(|e| e.id.as_str()),
+            Some("T2")
+        );
+        assert!(latest_deploy(&es, "zeta").is_none());
     }
 
     #[test]

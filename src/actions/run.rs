@@ -85,7 +85,9 @@ pub fn ledger_path(hq_root: &Path) -> PathBuf {
     hq_root.join(paths::LEDGER)
 }
 
-fn clone_identity(who: &Identity) -> Identity {
+/// A copy of an identity (e.g. to move into `spawn_blocking`); the key is zeroized
+/// on drop in both.
+pub fn clone_identity(who: &Identity) -> Identity {
     Identity {
         signer_id: who.signer_id.clone(),
         role: who.role.clone(),
