@@ -21,6 +21,8 @@ use crate::sources::health::HealthTarget;
 pub struct Prepared {
     pub cfg: Config,
     pub app: App,
+    /// The operator, when a key was given and accepted.
+    pub who: Option<std::sync::Arc<crate::ledger::append::Identity>>,
 }
 
 /// Load and check configuration, theme and registry. Errors exit 2 before the
@@ -58,7 +60,27 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         );
     }
     app.hq_label = label;
-    app.readonly = cfg.readonly || cfg.key.is_none();
+    // The operator identity: a key whose public key is in keys.json, mode 0600.
+    let mut who = None;
+    match (&cfg.key, cfg.readonly) {
+        (_, true) => app.readonly_reason = Some("started with --readonly".into()),
+        (None, false) => {
+            app.readonly_reason = Some(
+                "no operator key: start with --key FILE (listed in hq/registry/keys.json)".into(),
+            )
+        }
+        (Some(k), false) => match crate::ledger::append::identity(&cfg.hq_root, k) {
+            Ok(id) => {
+                app.operator_role = Some(id.role.clone());
+                who = Some(std::sync::Arc::new(id));
+            }
+            Err(e) => {
+                tracing::warn!("operator key refused: {e}");
+                app.readonly_reason = Some(format!("operator key refused: {e}"));
+            }
+        },
+    }
+    app.readonly = who.is_none();
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
@@ -66,16 +88,17 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         hq: Box::new(hq),
         at: now,
     }));
-    Ok(Prepared { cfg, app })
+    Ok(Prepared { cfg, app, who })
 }
 
-/// Start every source task for `cfg` on the current runtime.
+/// Start every source task for `cfg` on the current runtime. Returns the health
+/// re-check channel (the rollback flow re-checks affected branches at once).
 pub fn spawn_sources(
     cfg: &Config,
     hq: Option<&HqSnapshot>,
     tx: mpsc::Sender<Msg>,
     cancel: CancellationToken,
-) {
+) -> Option<mpsc::Sender<Vec<String>>> {
     use crate::sources::{exporter, health, ledger_tail, metrics_tail, rules_tail, watch};
     let root = &cfg.hq_root;
     tokio::spawn(ledger_tail::run(
@@ -119,17 +142,13 @@ pub fn spawn_sources(
             source: SourceId::Health,
             at: chrono::Utc::now(),
         });
+        None
     } else {
         let mut hc = health::HealthConfig::new(targets, every);
         hc.timeout = timeout;
-        // The rollback flow re-checks branches through this channel; keep it open.
         let (recheck_tx, recheck_rx) = mpsc::channel(16);
-        let keep = cancel.clone();
-        tokio::spawn(async move {
-            keep.cancelled().await;
-            drop(recheck_tx);
-        });
         tokio::spawn(health::run(hc, tx, cancel, recheck_rx));
+        Some(recheck_tx)
     }
 }
 
@@ -150,10 +169,16 @@ pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, 
 }
 
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
-    let Prepared { cfg, app } = p;
+    let Prepared { cfg, app, who } = p;
     let hq = app.hq.clone();
     rt.block_on(crate::console::run(app, |tx, cancel| {
-        spawn_sources(&cfg, hq.as_ref(), tx, cancel)
+        let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
+        let ops = crate::ops::Ops {
+            root: cfg.hq_root.clone(),
+            who,
+            recheck,
+        };
+        move |c| ops.spawn(c, tx.clone())
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)
