@@ -205,7 +205,8 @@ fn totals_match_an_independent_sum_and_reruns_are_byte_identical() {
         assert_eq!(j["entries"].as_u64(), Some(*entries), "{b}");
         assert_eq!(j["tokens"].as_u64(), Some(*tokens), "{b}");
         let got = j["cost"].as_f64().unwrap();
-        assert!((got - cost).abs() < 1e-9, "{b}: {got} vs {cost}");
+        // each figure is the exact sum rounded to 8 decimals
+        assert!((got - cost).abs() <= 1e-8, "{b}: {got} vs {cost}");
         // by_day and by_event add up to the branch total
         let day_sum: f64 = j["by_day"]
             .as_object()
@@ -219,7 +220,7 @@ fn totals_match_an_independent_sum_and_reruns_are_byte_identical() {
             .values()
             .map(|d| d["tokens"].as_u64().unwrap())
             .sum();
-        assert!((day_sum - cost).abs() < 1e-9, "{b} by_day");
+        assert!((day_sum - cost).abs() < 1e-6, "{b} by_day");
         assert_eq!(ev_tokens, *tokens, "{b} by_event");
         sum_cost += cost;
         sum_tokens += tokens;

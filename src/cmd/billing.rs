@@ -214,7 +214,15 @@ pub fn compute(
         }
     }
     let by_id: BTreeMap<&str, _> = branches.iter().map(|b| (b.id.as_str(), b)).collect();
+    out.cost = round8(out.cost);
     for (id, mut bill) in bills {
+        bill.cost = round8(bill.cost);
+        for d in bill.by_day.values_mut() {
+            d.cost = round8(d.cost);
+        }
+        for e in bill.by_event.values_mut() {
+            e.cost = round8(e.cost);
+        }
         match &policy {
             Some(p) => {
                 let (tier, _) = branch_cost_tier(by_id.get(id.as_str()).copied(), p);
@@ -233,6 +241,17 @@ pub fn compute(
         out.branches.push(bill);
     }
     Ok(out)
+}
+
+/// Round to 8 decimals (10⁻⁸ currency units, finer than any tier rate's product with
+/// one token): printed as the shortest round-trip decimal, a rounded value reads as a
+/// plain fixed-point number (`0.789235`, not `0.7892349999999999`). −0 becomes 0.
+pub fn round8(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let r = (x * 1e8).round() / 1e8;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 /// A float for the CSV: Rust's shortest round-trip decimal (never exponent notation),
@@ -433,5 +452,13 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
         assert_eq!(csv_field("koosy"), "koosy");
+    }
+
+    #[test]
+    fn rounding_is_fixed_point() {
+        assert_eq!(num(round8(0.789_234_999_999_999_9)), "0.789235");
+        assert_eq!(num(round8(32.012_153_000_000_03)), "32.012153");
+        assert_eq!(num(round8(-0.000_000_001)), "0");
+        assert_eq!(num(round8(1e-9 * 6.0)), "0.00000001");
     }
 }
