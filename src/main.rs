@@ -41,6 +41,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::RuleRollback) => cmd::actions::run_rule_rollback(&g),
         Some(Command::Killswitch(a)) => cmd::actions::run_killswitch(&a, &g),
         Some(Command::Maintenance(a)) => cmd::actions::run_maintenance(&a, &g),
+        Some(Command::Billing(a)) => cmd::billing::run_billing(&a, &g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))

@@ -9,5 +9,6 @@ pub mod ledger;
 pub mod merkle;
 pub mod policy;
 pub mod rhythm;
+pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;

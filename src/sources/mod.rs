@@ -6,6 +6,7 @@ pub mod health;
 pub mod http;
 pub mod ledger_tail;
 pub mod metrics_tail;
+pub mod prometheus;
 pub mod registry;
 pub mod rules_tail;
 pub mod tail;
