@@ -429,7 +429,13 @@ pub struct RhythmState {
     pub other: BTreeMap<String, f64>,
     /// Time of the newest point that came live from an exporter.
     pub last_live: Option<f64>,
+    /// 10-second means of `points`, kept on ingest for windows of an hour or more
+    /// (a day at 5 Hz is 432,000 points; drawing it from means keeps a frame cheap).
+    pub coarse: VecDeque<(GaugePoint, [u32; 4])>,
 }
+
+/// Width of one `coarse` bucket, seconds.
+pub const COARSE_SECS: f64 = 10.0;
 
 const HISTORY_SECS: f64 = 86_400.0;
 
@@ -439,8 +445,48 @@ impl RhythmState {
             return;
         }
         self.points.push_back(p);
+        self.coarse_add(p);
         self.last_live = Some(p.t);
         self.prune(p.t);
+    }
+
+    fn coarse_add(&mut self, p: GaugePoint) {
+        let bucket = (p.t / COARSE_SECS).floor() * COARSE_SECS;
+        match self.coarse.back_mut() {
+            Some((c, n)) if c.t == bucket + COARSE_SECS / 2.0 => {
+                for ((mean, count), v) in c.values.iter_mut().zip(n.iter_mut()).zip(p.values) {
+                    if v.is_finite() {
+                        *count += 1;
+                        *mean += (v - *mean) / f64::from(*count);
+                    }
+                }
+            }
+            _ => {
+                let mut n = [0u32; 4];
+                let mut values = [f64::NAN; 4];
+                for ((mean, count), v) in values.iter_mut().zip(n.iter_mut()).zip(p.values) {
+                    if v.is_finite() {
+                        *mean = v;
+                        *count = 1;
+                    }
+                }
+                self.coarse.push_back((
+                    GaugePoint {
+                        t: bucket + COARSE_SECS / 2.0,
+                        values,
+                    },
+                    n,
+                ));
+            }
+        }
+    }
+
+    fn rebuild_coarse(&mut self) {
+        self.coarse.clear();
+        let points: Vec<GaugePoint> = self.points.iter().copied().collect();
+        for p in points {
+            self.coarse_add(p);
+        }
     }
 
     /// History rows (CSV). They fill time before the first live point, and stand in
@@ -460,10 +506,22 @@ impl RhythmState {
                 _ => {}
             }
         }
+        let prepended = !before.is_empty();
         for p in before.into_iter().rev() {
             self.points.push_front(p);
         }
         self.prune(now);
+        // History is rare (start-up backfill): rebuild the means once per batch.
+        if prepended || self.coarse.len() < self.points.len() / 60 {
+            self.rebuild_coarse();
+        } else if let Some(last) = self.points.back().copied()
+            && self
+                .coarse
+                .back()
+                .is_none_or(|(c, _)| c.t < last.t - COARSE_SECS)
+        {
+            self.rebuild_coarse();
+        }
     }
 
     fn prune(&mut self, now: f64) {

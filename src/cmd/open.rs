@@ -75,8 +75,8 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
                 who = Some(std::sync::Arc::new(id));
             }
             Err(e) => {
-                tracing::warn!("operator key refused: {e}");
-                app.readonly_reason = Some(format!("operator key refused: {e}"));
+                tracing::warn!("operator key refused: {}", e.reason());
+                app.readonly_reason = Some(format!("operator key refused: {}", e.reason()));
             }
         },
     }

@@ -33,6 +33,22 @@ pub enum IdentityError {
     UnknownKey(PathBuf),
 }
 
+impl IdentityError {
+    /// The reason without the key file's path, for logs and the screen (key paths are
+    /// kept out of both; the command line's own stderr message may name it).
+    pub fn reason(&self) -> String {
+        match self {
+            IdentityError::LoosePermissions(_) => {
+                "the key file is readable by group or others (chmod 600 it)".into()
+            }
+            IdentityError::Unreadable { reason, .. } => {
+                format!("the key file cannot be used: {reason}")
+            }
+            IdentityError::UnknownKey(_) => "its public key is not in hq/registry/keys.json".into(),
+        }
+    }
+}
+
 /// Load `key_path` and find its signer in `<hq_root>/hq/registry/keys.json`.
 pub fn identity(hq_root: &Path, key_path: &Path) -> Result<Identity, IdentityError> {
     let key = signing::load_key_file(key_path).map_err(|e| match e {

@@ -16,6 +16,8 @@ use crate::ui::{pane_block, short, staleness_of};
 
 /// Samples further apart than this are a gap, drawn as a break in the line.
 pub const GAP_SECS: f64 = 2.5;
+/// The same for the 10-second means used by wide windows.
+pub const COARSE_GAP_SECS: f64 = 30.0;
 
 /// Which way is good for each gauge: phase ↓, entropy ↓, creative ↑, risk ↓.
 pub const GOOD: [&str; 4] = ["↓", "↓", "↑", "↓"];
@@ -129,11 +131,27 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
     // mean shows the loop's rhythm rather than whichever noisy sample was picked.
     let cols = (area.width as usize).max(1) * 2;
     let bucket = w / cols as f64;
-    let segments = series_segments(
-        app.rhythm.points.iter().filter(|p| p.t >= x0 && p.t <= x1),
-        x0,
-        bucket,
-    );
+    // Wide windows draw from the 10 s means kept on ingest; the window start is found
+    // by binary search, so a frame never walks the whole day.
+    let segments = if w >= 3_600.0 {
+        let c = &app.rhythm.coarse;
+        let from = c.partition_point(|(p, _)| p.t < x0);
+        series_segments(
+            c.range(from..).map(|(p, _)| p).take_while(|p| p.t <= x1),
+            x0,
+            bucket,
+            COARSE_GAP_SECS,
+        )
+    } else {
+        let pts = &app.rhythm.points;
+        let from = pts.partition_point(|p| p.t < x0);
+        series_segments(
+            pts.range(from..).take_while(|p| p.t <= x1),
+            x0,
+            bucket,
+            GAP_SECS,
+        )
+    };
     let gw = app
         .hq
         .as_ref()
@@ -282,6 +300,7 @@ pub fn series_segments<'a>(
     points: impl Iterator<Item = &'a crate::domain::rhythm::GaugePoint>,
     x0: f64,
     bucket: f64,
+    gap_secs: f64,
 ) -> Vec<Vec<Vec<(f64, f64)>>> {
     let bucket = if bucket.is_finite() && bucket > 0.0 {
         bucket
@@ -293,7 +312,7 @@ pub fn series_segments<'a>(
     let mut acc: Option<Bucket> = None;
     let mut last_t: Option<f64> = None;
     for p in points {
-        let gap = last_t.is_some_and(|t| p.t - t > GAP_SECS);
+        let gap = last_t.is_some_and(|t| p.t - t > gap_secs);
         last_t = Some(p.t);
         let idx = ((p.t - x0) / bucket).floor() as i64;
         if acc.as_ref().is_some_and(|a| a.idx != idx) || gap {
@@ -378,7 +397,7 @@ mod tests {
             p(10.5, f64::NAN),
             p(11.0, 0.1),
         ];
-        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        let segs = series_segments(pts.iter(), 0.0, 1.0, GAP_SECS);
         // Buckets 0 (mean 0.3) and 1 (0.5); a 9 s silence breaks the line; bucket 10
         // ignores the NaN; bucket 11 continues the second segment.
         assert_eq!(segs[0].len(), 2, "{:?}", segs[0]);
@@ -390,14 +409,14 @@ mod tests {
     #[test]
     fn a_bucket_of_only_nan_is_a_gap() {
         let pts = [p(0.0, 0.2), p(1.0, f64::NAN), p(2.0, 0.4)];
-        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        let segs = series_segments(pts.iter(), 0.0, 1.0, GAP_SECS);
         assert_eq!(segs[0].len(), 2);
     }
 
     #[test]
     fn out_of_range_is_clamped_for_drawing() {
         let pts = [p(0.0, 7.0), p(0.1, f64::INFINITY)];
-        let segs = series_segments(pts.iter(), 0.0, 1.0);
+        let segs = series_segments(pts.iter(), 0.0, 1.0, GAP_SECS);
         assert_eq!(segs[0][0][0].1, 1.0);
     }
 }
