@@ -34,6 +34,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Scrape(a)) => cmd::scrape::run_scrape(&a, &g),
         Some(Command::Simulate(a)) => cmd::sim::run_simulate(&a, &g),
         Some(Command::Init(a)) => cmd::sim::run_init(&a, &g),
+        Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
         Some(_) => {
             let _ = g;
             Err(CmdError::usage("not built yet"))
