@@ -139,7 +139,11 @@ pub fn diagnose(g: &GlobalArgs) -> Result<Report, CmdError> {
     }
     let snapshot = check_files(&mut c, &root);
     check_keys(&mut c, &root, &cfg, snapshot.as_ref());
-    check_ledger(&mut c, &root, snapshot.as_ref().and_then(|s| s.keys.as_ref()));
+    check_ledger(
+        &mut c,
+        &root,
+        snapshot.as_ref().and_then(|s| s.keys.as_ref()),
+    );
     check_sources(&mut c, &cfg)?;
     check_disk(&mut c, &root);
     Ok(finish(c))
@@ -224,13 +228,7 @@ fn check_layout(c: &mut Collector, root: &Path) -> bool {
         );
         return false;
     }
-    c.push(
-        Level::Ok,
-        "layout",
-        "HQ root found",
-        shown,
-        String::new(),
-    );
+    c.push(Level::Ok, "layout", "HQ root found", shown, String::new());
     true
 }
 
