@@ -8,8 +8,11 @@
 
 use std::path::Path;
 
+/// A target body: arbitrary bytes in, panics on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz_targets/*.rs` and `corpus/*/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("ledger_line", ledger_line),
     ("exposition", exposition),
     ("metrics_row", metrics_row),

@@ -1,7 +1,7 @@
 //! Deterministic fuzzing on stable Rust (cargo-fuzz needs nightly, which CI and this
 //! machine lack). For every target in `fuzz/targets.rs` — the same bodies the
 //! cargo-fuzz binaries run — feed the committed seed corpus `fuzz/corpus/<target>/`
-//! plus `LUMEN_FUZZ_ITERS` (default 50,000) seeded mutations: bit flips, byte
+//! plus `LUMEN_FUZZ_ITERS` (default 20,000) seeded mutations: bit flips, byte
 //! substitutions, splices with other seeds, truncations, duplicated chunks, deletions,
 //! inserted escape sequences, Unicode edge cases and huge numbers. Any panic is a crash:
 //! its input is written to `target/fuzz-crashes/<target>-<n>.bin` and the test fails.
@@ -182,7 +182,7 @@ fn every_parser_survives_seeded_mutations() {
     let iters: usize = std::env::var("LUMEN_FUZZ_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+        .unwrap_or(20_000);
     let seed: u64 = std::env::var("LUMEN_FUZZ_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
