@@ -334,3 +334,155 @@ fn real_console_writes_no_data_escapes_to_the_pty() {
     }
     assert!(pty.restored(), "terminal not restored after quit");
 }
+
+/// A loopback exporter that misbehaves in `mode` on every connection: "stall" (answers
+/// nothing for 30 s), "drip" (one byte per 100 ms), "huge" (50 MB), "500".
+fn hostile_exporter(mode: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                match mode {
+                    "stall" => std::thread::sleep(Duration::from_secs(30)),
+                    "drip" => {
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n");
+                        for _ in 0..300 {
+                            if s.write_all(b"#").is_err() {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                    "huge" => {
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
+                        let chunk = b"filler_metric 1\n".repeat(4096);
+                        for _ in 0..(50_000_000 / chunk.len()) {
+                            if s.write_all(&chunk).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    _ => {
+                        let _ = s.write_all(
+                            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\nconnection: close\r\n\r\nboom",
+                        );
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}/metrics")
+}
+
+/// Issue 8: with every exporter misbehaving, the console names the failures, still
+/// answers input quickly, and shows no webhook URL or key path on screen or in its log.
+#[test]
+fn console_stays_responsive_under_hostile_exporters_and_keeps_secrets() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = home.path().join("hq-root");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["init", root.to_str().expect("utf8")])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .output()
+        .expect("lumen init");
+    assert!(out.status.success(), "init: {out:?}");
+    let secret_hook = "https://hooks.slack.example/services/T000/B000/SECRETWEBHOOKTOKEN";
+    std::fs::write(
+        root.join("hq/notifications/channels.json"),
+        serde_json::json!({"slack": {"critical": secret_hook, "ops": secret_hook}}).to_string(),
+    )
+    .expect("channels");
+    let key = home.path().join("SECRETKEYPATH-operator.pem");
+    std::fs::write(
+        &key,
+        b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let urls = ["stall", "drip", "huge", "500"].map(hostile_exporter);
+    let mut cfg = String::from("exporters:\n");
+    for u in &urls {
+        cfg.push_str(&format!("  - url: \"{u}\"\n    timeout: \"1s\"\n"));
+    }
+    let cfg_path = home.path().join("cfg.yaml");
+    std::fs::write(&cfg_path, cfg).expect("config");
+
+    let mut pty = common::pty::Pty::spawn(
+        &[
+            "--hq",
+            root.to_str().expect("utf8"),
+            "--config",
+            cfg_path.to_str().expect("utf8"),
+            "--key",
+            key.to_str().expect("utf8"),
+        ],
+        160,
+        48,
+        home.path(),
+    );
+    pty.wait_for(
+        "every exporter named as failing",
+        Duration::from_secs(20),
+        |s| (1..=4).all(|i| s.contains(&format!("exporter #{i}"))) && s.contains('✗'),
+    );
+    // Input latency while the pollers are stalled, dripping and flooded: toggle the
+    // help overlay and time each answer (tight 1 ms poll of the parsed screen).
+    let mut lat = Vec::new();
+    for round in 0..10 {
+        let open = round % 2 == 0;
+        let start = std::time::Instant::now();
+        pty.send(if open { b"?" } else { b"\x1b" });
+        loop {
+            let shown = pty.screen().contains("Help —");
+            if shown == open {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "no answer to input within 2 s under exporter faults:\n{}",
+                pty.screen()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lat.push(start.elapsed());
+    }
+    lat.sort();
+    let median = lat[lat.len() / 2];
+    let max = lat[lat.len() - 1];
+    println!("input latency under hostile exporters: median {median:?}, max {max:?}");
+    assert!(
+        median < Duration::from_millis(50),
+        "median input latency {median:?} ≥ 50 ms (all: {lat:?})"
+    );
+
+    let screen = pty.screen();
+    let raw = String::from_utf8_lossy(&pty.raw.lock().map(|r| r.clone()).unwrap_or_default())
+        .into_owned();
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+    for secret in ["SECRETWEBHOOKTOKEN", "SECRETKEYPATH"] {
+        assert!(!screen.contains(secret), "{secret} on screen:\n{screen}");
+        assert!(!raw.contains(secret), "{secret} in the raw terminal output");
+    }
+    let log = home.path().join("data/lumen/logs/lumen.log");
+    let log_text = std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("no log file at {}: {e}", log.display()));
+    for secret in ["SECRETWEBHOOKTOKEN", "SECRETKEYPATH"] {
+        assert!(!log_text.contains(secret), "{secret} in {}", log.display());
+    }
+}
