@@ -486,3 +486,59 @@ fn console_stays_responsive_under_hostile_exporters_and_keeps_secrets() {
         assert!(!log_text.contains(secret), "{secret} in {}", log.display());
     }
 }
+
+/// Issue 8, files under attack: `branches.json` written half-way while the console
+/// watches it. The last good registry stays on screen, the error is shown, and the
+/// completed file is picked up again.
+#[test]
+fn half_written_registry_keeps_the_last_good_one_and_says_so() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = home.path().join("hq-root");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args(["init", root.to_str().expect("utf8")])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .output()
+        .expect("lumen init");
+    assert!(out.status.success(), "init: {out:?}");
+    let cfg = home.path().join("cfg.yaml");
+    std::fs::write(
+        &cfg,
+        "exporters:\n  - url: \"http://127.0.0.1:9/metrics\"\n    timeout: \"1s\"\n",
+    )
+    .expect("config");
+    let branches = root.join("hq/registry/branches.json");
+    let good = std::fs::read(&branches).expect("branches");
+    let mut pty = common::pty::Pty::spawn(
+        &[
+            "--hq",
+            root.to_str().expect("utf8"),
+            "--config",
+            cfg.to_str().expect("utf8"),
+        ],
+        160,
+        48,
+        home.path(),
+    );
+    pty.wait_for("the registry's branches", Duration::from_secs(20), |s| {
+        s.contains("papafly") && s.contains("koosy")
+    });
+    // A writer stopped half-way (in place, as a non-atomic writer leaves it).
+    std::fs::write(&branches, &good[..good.len() / 2]).expect("half write");
+    let screen = pty.wait_for("the registry error", Duration::from_secs(10), |s| {
+        s.contains("registry") && s.contains("branches.json") && s.contains("✗")
+    });
+    assert!(
+        screen.contains("papafly") && screen.contains("koosy"),
+        "the last good registry is gone:\n{screen}"
+    );
+    // The writer finishes: the error clears.
+    std::fs::write(&branches, &good).expect("full write");
+    pty.wait_for(
+        "the registry error to clear",
+        Duration::from_secs(10),
+        |s| !s.contains("branches.json") && s.contains("papafly"),
+    );
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
