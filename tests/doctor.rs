@@ -277,3 +277,38 @@ fn hostile_file_content_is_sanitized_in_the_report() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn bad_rows_missing_optional_files_and_cross_file_findings_are_warnings() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = init(home.path());
+    std::fs::write(
+        root.join("controls/rules_history.jsonl"),
+        "{\"ts\":\"2025-10-23T13:10:00+09:00\",\"actor\":\"Lubit\",\"rule\":\"creative_min\",\"old\":0.22,\"new\":0.24}\nnot json\n",
+    )
+    .expect("rules");
+    std::fs::remove_file(root.join("hq/billing/cost-policy.json")).expect("rm");
+    std::fs::write(
+        root.join("hq/sync/sync-plan.json"),
+        r#"{"strategy":"canary","tiers":["canary"],"order":["ghost-branch","*"],"onFailure":"halt","maxRetries":3}"#,
+    )
+    .expect("sync");
+    let (code, v) = doctor_json(home.path(), &root, &[]);
+    assert_eq!(code, 0, "{v}");
+    let findings = v["findings"].as_array().expect("findings");
+    let warn = |check: &str, loc_end: &str| {
+        findings.iter().any(|f| {
+            f["level"] == "warning"
+                && f["check"] == check
+                && f["location"].as_str().unwrap_or("").ends_with(loc_end)
+        })
+    };
+    assert!(warn("rows", "rules_history.jsonl:2"), "{v}");
+    assert!(warn("layout", "cost-policy.json"), "{v}");
+    assert!(
+        findings.iter().any(|f| f["check"] == "cross-file"
+            && f["message"].as_str().unwrap_or("").contains("ghost-branch")
+            && f["fix"].as_str().unwrap_or("").contains("branches.json")),
+        "{v}"
+    );
+}

@@ -343,12 +343,13 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
         Err(_) => return None, // already reported above
     };
     for f in hq::cross_check(&snap) {
+        let fix = cross_fix(&f.message);
         c.push(
             Level::Warning,
             "cross-file",
             &f.message,
             Some(f.path.display().to_string()),
-            "make the files name the same branches and channels",
+            fix,
         );
     }
     if let Some(reg) = &snap.registry {
@@ -387,6 +388,21 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
         );
     }
     Some(snap)
+}
+
+/// The repair for a `cross_check` finding, by what it is about.
+fn cross_fix(message: &str) -> &'static str {
+    if message.contains("not in channels.json") {
+        "add that channel to hq/notifications/channels.json, or fix the target in rules.json"
+    } else if message.contains("not in branches.json") {
+        "add the branch to hq/registry/branches.json, or remove the name from this file"
+    } else if message.contains("billed as") {
+        "set \"billingTier\" on the branch in hq/registry/branches.json"
+    } else if message.contains("cost-policy.json") {
+        "make hq/billing/cost-policy.json and the branches' billingTier name the same tiers"
+    } else {
+        "make the files agree (see the message)"
+    }
 }
 
 /// Rules history and metrics rows: bad rows are skipped by the console (warnings).
