@@ -312,3 +312,43 @@ fn bad_rows_missing_optional_files_and_cross_file_findings_are_warnings() {
         "{v}"
     );
 }
+
+#[test]
+fn an_over_long_ledger_line_is_one_reject_and_its_neighbours_survive() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = init(home.path());
+    let ok =
+        r#"{"id":"TXN-1","branch":"papafly","event":"deploy","timestamp":"2026-11-22T00:00:00Z"}"#;
+    let long = format!(
+        r#"{{"id":"TXN-2","branch":"papafly","event":"deploy","timestamp":"2026-11-22T00:00:00Z","pad":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    std::fs::write(
+        root.join("hq/ledger/ledger.jsonl"),
+        format!("{ok}\n{long}\n\n{ok}\n"),
+    )
+    .expect("write");
+    let (code, v) = doctor_json(home.path(), &root, &[]);
+    assert_eq!(code, 0, "{v}");
+    let findings = v["findings"].as_array().expect("findings");
+    let summary = findings
+        .iter()
+        .filter_map(|f| f["message"].as_str())
+        .find(|m| m.contains("entries"))
+        .unwrap_or("");
+    assert!(
+        summary.starts_with("4 lines, 2 entries, 1 rejects"),
+        "{summary}"
+    );
+    assert!(
+        findings.iter().any(|f| f["location"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("ledger.jsonl:2")
+            && f["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("over the 1 MiB limit")),
+        "{v}"
+    );
+}

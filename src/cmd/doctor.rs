@@ -603,10 +603,9 @@ fn check_ledger(c: &mut Collector, root: &Path, keys: Option<&Keys>) {
     let mut offset = 0u64;
     let mut listed = 0usize;
     loop {
-        buf.clear();
-        let n = match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
+        let read = match read_line_bounded(&mut reader, &mut buf) {
+            Ok(None) => break,
+            Ok(Some(r)) => r,
             Err(e) => {
                 c.push(
                     Level::Error,
@@ -621,17 +620,20 @@ fn check_ledger(c: &mut Collector, root: &Path, keys: Option<&Keys>) {
         s.lines += 1;
         let line_no = s.lines;
         let line_off = offset;
-        offset += n as u64;
-        let Some(line) = buf.strip_suffix(b"\n") else {
+        offset += read.consumed;
+        if !read.terminated {
             s.pending = true;
             break;
-        };
-        if line.is_empty() {
+        }
+        if read.len == 0 {
             continue;
         }
-        let this_hash: [u8; 32] = Sha256::digest(line).into();
-        let parsed = if line.len() > MAX_LINE {
-            Err(crate::domain::ledger::RejectReason::TooLong(line.len()))
+        let this_hash = read.hash;
+        let line = buf.as_slice();
+        let parsed = if read.len > MAX_LINE as u64 {
+            Err(crate::domain::ledger::RejectReason::TooLong(
+                usize::try_from(read.len).unwrap_or(usize::MAX),
+            ))
         } else {
             crate::domain::ledger::parse_line(line)
         };
@@ -725,6 +727,67 @@ fn check_ledger(c: &mut Collector, root: &Path, keys: Option<&Keys>) {
         Some(shown),
         "see the findings above",
     );
+}
+
+/// One line as read by [`read_line_bounded`].
+struct ReadLine {
+    /// Bytes consumed, `\n` included.
+    consumed: u64,
+    /// Length of the line without `\n` (may exceed what `buf` holds).
+    len: u64,
+    /// SHA-256 of the whole line without `\n`.
+    hash: [u8; 32],
+    /// The line ended with `\n` (otherwise it is the pending last line).
+    terminated: bool,
+}
+
+/// Read one line, hashing all of it but keeping at most `MAX_LINE + 1` bytes in
+/// `buf`: a multi-gigabyte line without a newline must not be held in memory
+/// (`BufRead::read_until` would). `Ok(None)` at end of file.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<ReadLine>> {
+    buf.clear();
+    let mut hasher = Sha256::new();
+    let (mut consumed, mut len) = (0u64, 0u64);
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            if consumed == 0 {
+                return Ok(None);
+            }
+            return Ok(Some(ReadLine {
+                consumed,
+                len,
+                hash: hasher.finalize().into(),
+                terminated: false,
+            }));
+        }
+        let (part, found) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (avail.get(..i).unwrap_or_default(), true),
+            None => (avail, false),
+        };
+        hasher.update(part);
+        let room = (MAX_LINE + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
+        len += part.len() as u64;
+        let used = part.len() + usize::from(found);
+        consumed += used as u64;
+        reader.consume(used);
+        if found {
+            return Ok(Some(ReadLine {
+                consumed,
+                len,
+                hash: hasher.finalize().into(),
+                terminated: true,
+            }));
+        }
+    }
 }
 
 /// Whether the line's `prev` member equals `expected` (lowercase hex).
