@@ -22,12 +22,27 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("theme_yaml", theme_yaml),
     ("keymap_key", keymap_key),
     ("sanitize", sanitize),
+    ("scenario", scenario),
 ];
 
-/// One ledger line (SPEC §4.1): parse, and sanitize the excerpt the console shows.
+/// One ledger line (SPEC §4.1): parse, sanitize the excerpt the console shows, and
+/// check that the fast stats parser accepts exactly what `parse_line` accepts, with
+/// the same fields.
 pub fn ledger_line(data: &[u8]) {
-    let _ = lumen::domain::ledger::parse_line(data);
+    use lumen::domain::ledger::{parse_line, parse_stat_fields};
     check_clean(&lumen::domain::sanitize::sanitize_bytes(data));
+    match (parse_line(data), parse_stat_fields(data)) {
+        (Ok(e), Ok(f)) => {
+            assert_eq!(e.branch, f.branch);
+            assert_eq!(e.event, f.event);
+            assert_eq!(e.timestamp, f.timestamp);
+            assert_eq!(e.tokens, f.tokens);
+            assert_eq!(e.cost.map(f64::to_bits), f.cost.map(f64::to_bits));
+            assert_eq!(e.tier.as_deref(), f.tier.as_deref());
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("parsers disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+    }
 }
 
 /// A Prometheus text exposition body as Lumen reads it.
@@ -127,4 +142,41 @@ fn check_clean(s: &str) {
             "control character U+{cp:04X} survived sanitize: {s:?}"
         );
     }
+}
+
+/// Ceremony scenario YAML: the scenario parser and validator, the answer-script
+/// parser, and for inputs that validate a full headless rehearsal with every step
+/// skipped, whose transcript must verify; the transcript verifier on arbitrary bytes.
+pub fn scenario(data: &[u8]) {
+    use lumen::domain::ceremony::crypto::KeySource;
+    use lumen::domain::ceremony::machine::{Input, Machine, Participant, Phase};
+    use lumen::domain::ceremony::{scenario, script, transcript};
+    let _ = transcript::verify(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = script::parse("fuzz.yaml", text);
+    let Ok(s) = scenario::parse("fuzz.yaml", text) else {
+        return;
+    };
+    let mut keys = KeySource::seeded(1);
+    let mut people = Vec::new();
+    for (i, role) in s.roles.iter().enumerate() {
+        let Ok(k) = keys.generate() else { return };
+        people.push(Participant::new(format!("p{i}"), role.id.clone(), k));
+    }
+    let Ok(mut m) = Machine::new(s, people, 7, keys) else {
+        return;
+    };
+    for _ in 0..10_000 {
+        if m.phase() == Phase::Done {
+            break;
+        }
+        let _ = m.view();
+        if m.step(Input::Skip, 1_000).is_err() {
+            break;
+        }
+    }
+    let t = transcript::render(&m);
+    assert!(transcript::verify(t.as_bytes()).ok);
 }

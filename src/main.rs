@@ -34,6 +34,9 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Scrape(a)) => cmd::scrape::run_scrape(&a, &g),
         Some(Command::Simulate(a)) => cmd::sim::run_simulate(&a, &g),
         Some(Command::Init(a)) => cmd::sim::run_init(&a, &g),
+        Some(Command::Keygen(a)) => cmd::keygen::run_keygen(&a, &g),
+        Some(Command::Ledger(c)) => cmd::ledger::run_ledger(&c, &g),
+        Some(Command::Ceremony(c)) => cmd::ceremony::run(&c, &g),
         Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
         Some(_) => {
             let _ = g;

@@ -102,6 +102,15 @@ async fn thousand_endpoints_in_one_window_with_bounded_concurrency() {
         "requests were not concurrent: max {max} in flight"
     );
     assert!(took < Duration::from_secs(2), "round took {took:?}");
+
+    // Default concurrency (1,024): all 1,000 in flight at once.
+    counters.max_in_flight.store(0, Ordering::SeqCst);
+    let cfg = HealthConfig::new(targets(&base, 1_000), Duration::from_secs(3_600));
+    let (results, took) = one_round(cfg).await;
+    let max = counters.max_in_flight.load(Ordering::SeqCst);
+    println!("1,000 endpoints (50 ms each), default concurrency: {took:?}, max in flight {max}");
+    assert!(results.iter().all(|r| r.ok));
+    assert!(took < Duration::from_secs(2), "round took {took:?}");
 }
 
 fn open_files_limit() -> Option<u64> {

@@ -344,3 +344,48 @@ async fn batches_are_capped() {
     assert_eq!(total, 12_000);
     tail.stop().await;
 }
+
+#[tokio::test]
+async fn starts_at_a_known_offset_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    let text: String = (1..=10).map(|i| entry(i) + "\n").collect();
+    std::fs::write(&path, &text).unwrap();
+    let line_len = entry(1).len() as u64 + 1;
+    let mut tail = Tail::start(
+        &path,
+        StartAt::Known {
+            offset: 7 * line_len,
+            line: 8,
+        },
+    );
+    let (recs, _) = tail.records(3).await;
+    assert_eq!(ids(&recs), ["TXN-8", "TXN-9", "TXN-10"]);
+    assert_eq!((recs[0].line, recs[0].offset), (8, 7 * line_len));
+    tail.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlink_swapped_to_another_file_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(&a, format!("{}\n", entry(1))).unwrap();
+    std::fs::write(&b, format!("{}\n{}\n", entry(2), entry(3))).unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    std::os::unix::fs::symlink(&a, &path).unwrap();
+    let mut tail = Tail::start(&path, StartAt::Beginning);
+    tail.records(1).await;
+
+    let tmp = dir.path().join("swap");
+    std::os::unix::fs::symlink(&b, &tmp).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    wait_for(&mut tail.rx, "reset", |m| {
+        matches!(m, Msg::LedgerReset { .. }).then_some(())
+    })
+    .await;
+    let (recs, _) = tail.records(2).await;
+    assert_eq!(ids(&recs), ["TXN-2", "TXN-3"]);
+    tail.stop().await;
+}

@@ -1,1 +1,558 @@
-//! `lumen ceremony` (placeholder until its issue lands).
+//! `lumen ceremony list | run | verify | check` (SPEC §6, §9).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::cli::{
+    CeremonyCheckArgs, CeremonyCommand, CeremonyRunArgs, CeremonyVerifyArgs, GlobalArgs,
+    ScenarioDirsArgs,
+};
+use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
+use crate::domain::ceremony::crypto::KeySource;
+use crate::domain::ceremony::{
+    self, Diagnostic, Machine, Participant, Scenario, scenario, script, transcript,
+};
+use crate::domain::sanitize::sanitize;
+
+/// Dispatch one `lumen ceremony …` subcommand.
+pub fn run(cmd: &CeremonyCommand, g: &GlobalArgs) -> CmdResult {
+    match cmd {
+        CeremonyCommand::List(a) => run_list(a, g),
+        CeremonyCommand::Run(a) => run_run(a, g),
+        CeremonyCommand::Verify(a) => run_verify(a, g),
+        CeremonyCommand::Check(a) => run_check(a, g),
+    }
+}
+
+/// A scenario file's name and what parsing it gave.
+type Parsed = (String, Result<Scenario, Vec<Diagnostic>>);
+
+/// Every `*.yaml` file directly in `dir`, sorted by name.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CmdError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        CmdError::usage(format!(
+            "cannot read scenario directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// (file name, parse result) for every scenario in `dirs`.
+fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<Parsed>, CmdError> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for path in yaml_files(dir)? {
+            let name = path.display().to_string();
+            let parsed = match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => scenario::parse(&name, &text),
+                    Err(e) => Err(vec![Diagnostic {
+                        file: name.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("not UTF-8: {e}"),
+                    }]),
+                },
+                Err(e) => Err(vec![Diagnostic {
+                    file: name.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read: {e}"),
+                }]),
+            };
+            out.push((name, parsed));
+        }
+    }
+    Ok(out)
+}
+
+/// Shipped scenarios, then those in the extra directories; the first of an id wins.
+/// Files with errors are reported on stderr and skipped (`ceremony check` lists them).
+fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
+    let mut all: Vec<Parsed> = ceremony::SHIPPED
+        .iter()
+        .map(|(f, t)| (f.to_string(), scenario::parse(f, t)))
+        .collect();
+    all.extend(load_dir_files(&dirs.scenario_dirs)?);
+    let mut out: Vec<Scenario> = Vec::new();
+    for (file, parsed) in all {
+        match parsed {
+            Ok(s) => {
+                if out.iter().any(|o| o.id == s.id) {
+                    eprintln!(
+                        "lumen: {}: scenario id `{}` is already defined; skipped",
+                        sanitize(&file),
+                        sanitize(&s.id)
+                    );
+                } else {
+                    out.push(s);
+                }
+            }
+            Err(diags) => {
+                eprintln!(
+                    "lumen: {} has errors and is skipped (run `lumen ceremony check`): {}",
+                    sanitize(&file),
+                    diags.first().map(|d| d.to_string()).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The shipped scenarios that parse.
+fn load_embedded() -> Vec<Scenario> {
+    ceremony::shipped_scenarios()
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+/// `lumen ceremony list [--json]`.
+pub fn run_list(args: &ScenarioDirsArgs, g: &GlobalArgs) -> CmdResult {
+    let all = load_all(args)?;
+    if g.json {
+        let list: Vec<Value> = all
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "roles": s.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                    "steps": s.steps.len(),
+                    "anomalies": s.anomalies.len(),
+                })
+            })
+            .collect();
+        print_json(&list)?;
+    } else {
+        for s in &all {
+            println!(
+                "{:<28} {:>2} steps {:>2} anomalies  {}",
+                sanitize(&s.id),
+                s.steps.len(),
+                s.anomalies.len(),
+                sanitize(&s.title)
+            );
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `lumen ceremony check [DIR]`: exit 1 with `file:line:col: message` lines on errors.
+pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
+    let mut files: Vec<Parsed> = Vec::new();
+    match &args.dir {
+        Some(dir) => files.extend(load_dir_files(std::slice::from_ref(dir))?),
+        None => {
+            files.extend(
+                ceremony::SHIPPED
+                    .iter()
+                    .map(|(f, t)| (f.to_string(), scenario::parse(f, t))),
+            );
+            files.extend(load_dir_files(&args.dirs.scenario_dirs)?);
+        }
+    }
+    // Answer scripts: DIR/scripts/*.yaml (or each --scenarios dir's), and the
+    // embedded pass scripts when no DIR is given.
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    let script_dirs: Vec<PathBuf> = match &args.dir {
+        Some(dir) => vec![dir.join("scripts")],
+        None => {
+            scripts.extend(
+                ceremony::SHIPPED_PASS_SCRIPTS
+                    .iter()
+                    .map(|(id, t)| (format!("scenarios/scripts/{id}.pass.yaml"), t.to_string())),
+            );
+            args.dirs
+                .scenario_dirs
+                .iter()
+                .map(|d| d.join("scripts"))
+                .collect()
+        }
+    };
+    for dir in script_dirs.iter().filter(|d| d.is_dir()) {
+        for path in yaml_files(dir)? {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
+            scripts.push((path.display().to_string(), text));
+        }
+    }
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let embedded = if scripts.is_empty() {
+        Vec::new()
+    } else {
+        load_embedded()
+    };
+    for (file, text) in &scripts {
+        match script::parse(file, text) {
+            Err(d) => errors.extend(d),
+            Ok(s) => {
+                let found = files
+                    .iter()
+                    .filter_map(|(_, p)| p.as_ref().ok())
+                    .chain(embedded.iter())
+                    .find(|sc| sc.id == s.scenario)
+                    .cloned();
+                match found {
+                    Some(sc) => errors.extend(script::check(file, &s, &sc)),
+                    None => errors.push(Diagnostic {
+                        file: file.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("no scenario `{}`", s.scenario),
+                    }),
+                }
+            }
+        }
+    }
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (file, parsed) in &files {
+        match parsed {
+            Ok(s) => {
+                if let Some((_, first)) = seen.iter().find(|(id, _)| id == &s.id) {
+                    errors.push(Diagnostic {
+                        file: file.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("scenario id `{}` is also defined in {first}", s.id),
+                    });
+                } else {
+                    seen.push((s.id.clone(), file.clone()));
+                }
+            }
+            Err(d) => errors.extend(d.iter().cloned()),
+        }
+    }
+    if g.json {
+        print_json(&json!({
+            "ok": errors.is_empty(),
+            "files": files.len(),
+            "scripts": scripts.len(),
+            "errors": errors.iter().map(|d| json!({
+                "file": d.file, "line": d.line, "column": d.column, "message": d.message,
+            })).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        for d in &errors {
+            println!("{d}");
+        }
+        if errors.is_empty() {
+            println!(
+                "{} scenario file(s) and {} script(s) OK",
+                files.len(),
+                scripts.len()
+            );
+        }
+    }
+    Ok(if errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+/// `lumen ceremony verify FILE`: exit 0 when the chain and every signature hold.
+pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let v = transcript::verify(&bytes);
+    if g.json {
+        print_json(&v)?;
+    } else {
+        for e in &v.errors {
+            println!("{}: {}", args.file.display(), sanitize(e));
+        }
+        println!(
+            "{}: {} — {} record(s), chain {} ok / {} broken, signatures {} ok / {} bad",
+            args.file.display(),
+            if v.ok { "OK" } else { "FAILED" },
+            v.records,
+            v.chain_ok,
+            v.chain_broken,
+            v.signatures_ok,
+            v.signatures_bad
+        );
+    }
+    Ok(if v.ok {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+/// Load a participant's own key file: PKCS#8 PEM, refused when group/world readable.
+fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdError> {
+    use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(CmdError::refused(format!(
+                "key file {} is readable by group or others (chmod 600 it)",
+                path.display()
+            )));
+        }
+    }
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?,
+    );
+    ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+        CmdError::refused(format!(
+            "key file {} is not a PKCS#8 PEM Ed25519 key: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// UTC stamp for artifact names.
+fn stamp() -> String {
+    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Write `text` to a new file `<dir>/<scenario>-<stamp>.jsonl` (never overwriting).
+fn save_transcript(dir: &Path, scenario_id: &str, text: &str) -> Result<PathBuf, CmdError> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CmdError::usage(format!("cannot create {}: {e}", dir.display())))?;
+    let base = format!("{scenario_id}-{}", stamp());
+    for n in 0..1000 {
+        let name = if n == 0 {
+            format!("{base}.jsonl")
+        } else {
+            format!("{base}-{n}.jsonl")
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| {
+                        CmdError::usage(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(CmdError::usage(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Err(CmdError::usage(format!(
+        "too many transcripts named {base} in {}",
+        dir.display()
+    )))
+}
+
+/// `lumen ceremony run --scenario ID [--script FILE] [--seed N] [--json]`.
+/// Exit 0 when the rehearsal passed, 1 when it failed.
+pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
+    let all = load_all(&args.dirs)?;
+    let Some(scenario) = all.into_iter().find(|s| s.id == args.scenario) else {
+        return Err(CmdError::usage(format!(
+            "no scenario `{}` (see `lumen ceremony list`)",
+            sanitize(&args.scenario)
+        )));
+    };
+    let (script, script_dir) = match &args.script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
+            let s = script::parse(&path.display().to_string(), &text).map_err(|d| {
+                CmdError::usage(
+                    d.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+            (s, path.parent().map(Path::to_path_buf))
+        }
+        None => {
+            let Some((_, text)) = ceremony::SHIPPED_PASS_SCRIPTS
+                .iter()
+                .find(|(id, _)| *id == scenario.id)
+            else {
+                return Err(CmdError::usage(format!(
+                    "scenario `{}` has no shipped script; pass --script FILE",
+                    sanitize(&scenario.id)
+                )));
+            };
+            let name = format!("scenarios/scripts/{}.pass.yaml", scenario.id);
+            let s = script::parse(&name, text).map_err(|d| {
+                CmdError::usage(d.first().map(|d| d.to_string()).unwrap_or_default())
+            })?;
+            (s, None)
+        }
+    };
+    let script_name = args
+        .script
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("scenarios/scripts/{}.pass.yaml", scenario.id));
+    let problems = script::check(&script_name, &script, &scenario);
+    if !problems.is_empty() {
+        return Err(CmdError::usage(
+            problems
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
+    let mut keys = KeySource::Os;
+    let mut participants = Vec::new();
+    for p in &script.participants {
+        let key = match &p.key {
+            Some(k) => {
+                let path = match &script_dir {
+                    Some(d) if Path::new(k).is_relative() => d.join(k),
+                    _ => PathBuf::from(k),
+                };
+                load_key(&path)?
+            }
+            None => keys
+                .generate()
+                .map_err(|e| CmdError::Io(anyhow::anyhow!(e)))?,
+        };
+        participants.push(Participant::new(p.name.clone(), p.role.clone(), key));
+    }
+    let seed = args.seed.or(script.seed).unwrap_or(0);
+    let mut machine = Machine::new(scenario, participants, seed, keys)
+        .map_err(|e| CmdError::usage(format!("cannot start the rehearsal: {e}")))?;
+    let unused =
+        script::run(&mut machine, &script).map_err(|e| CmdError::usage(format!("script: {e}")))?;
+    for line in unused {
+        eprintln!("lumen: warning: the answer on script line {line} was never used");
+    }
+    let Some(summary) = machine.summary().cloned() else {
+        return Err(CmdError::Io(anyhow::anyhow!(
+            "the rehearsal did not reach its end"
+        )));
+    };
+    let text = transcript::render(&machine);
+    let hq = g.hq.clone().unwrap_or_else(|| PathBuf::from("."));
+    let path = save_transcript(
+        &hq.join("custody").join("sim").join("artifacts"),
+        &summary.scenario,
+        &text,
+    )?;
+    let ledger_id = match &g.key {
+        Some(key) => match append_ledger(&hq, key, &machine, &summary, &path, &text) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                eprintln!("lumen: the ceremony_rehearsal ledger entry was not written: {e:#}");
+                None
+            }
+        },
+        None => None,
+    };
+    if g.json {
+        print_json(&json!({
+            "scenario": summary.scenario,
+            "passed": summary.passed,
+            "score": summary.score,
+            "max": summary.max,
+            "transcript": path.display().to_string(),
+            "ledger_id": ledger_id,
+        }))?;
+    } else {
+        println!(
+            "{}: {} — {}/{} ({}%, pass mark {}%)",
+            sanitize(&summary.scenario),
+            if summary.passed { "PASSED" } else { "FAILED" },
+            summary.score,
+            summary.max,
+            summary.percent,
+            summary.pass_mark
+        );
+        if summary.postponed {
+            println!("the ceremony was postponed");
+        }
+        for e in machine.exceptions() {
+            println!(
+                "exception [{}]: happened: {} | decided: {}",
+                sanitize(&e.anomaly),
+                sanitize(&e.happened),
+                sanitize(&e.decided)
+            );
+        }
+        for p in &summary.practise {
+            println!("practise: {}", sanitize(p));
+        }
+        println!("transcript: {}", path.display());
+        if let Some(id) = &ledger_id {
+            println!("ledger entry: {id}");
+        }
+    }
+    Ok(if summary.passed {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+fn append_ledger(
+    hq: &Path,
+    key: &Path,
+    machine: &Machine,
+    summary: &ceremony::score::Summary,
+    path: &Path,
+    text: &str,
+) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let who = crate::ledger::append::identity(hq, key)?;
+    let mut fields = Map::new();
+    fields.insert("branch".into(), json!("hq"));
+    fields.insert("event".into(), json!("ceremony_rehearsal"));
+    fields.insert(
+        "status".into(),
+        json!(if summary.passed { "passed" } else { "failed" }),
+    );
+    fields.insert("actor".into(), json!(who.signer_id));
+    fields.insert("scenario".into(), json!(summary.scenario));
+    fields.insert(
+        "participants".into(),
+        json!(
+            machine
+                .participants()
+                .iter()
+                .map(|p| json!({"name": p.name, "role": p.role}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    fields.insert("score".into(), json!(summary.score));
+    fields.insert("max".into(), json!(summary.max));
+    fields.insert("passed".into(), json!(summary.passed));
+    fields.insert("seed".into(), json!(machine.seed()));
+    let rel = path.strip_prefix(hq).unwrap_or(path);
+    fields.insert("transcript".into(), json!(rel.display().to_string()));
+    fields.insert(
+        "transcript_sha256".into(),
+        json!(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
+    );
+    let appended = crate::ledger::append::append_signed(
+        &hq.join("hq").join("ledger").join("ledger.jsonl"),
+        &who,
+        fields,
+    )?;
+    Ok(appended.id)
+}

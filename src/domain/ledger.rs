@@ -98,3 +98,198 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, RejectReason> {
         signed: obj.contains_key("sig") && obj.contains_key("signer"),
     })
 }
+
+/// The fields `ledger stats` needs, borrowed from the line where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatFields<'a> {
+    pub branch: std::borrow::Cow<'a, str>,
+    pub event: std::borrow::Cow<'a, str>,
+    pub timestamp: DateTime<FixedOffset>,
+    pub tokens: Option<u64>,
+    pub cost: Option<f64>,
+    pub tier: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Like [`parse_line`] but returns only the fields stats needs, fast. Accepts exactly
+/// the lines `parse_line` accepts, with the same field values: a hand-written scanner
+/// handles the common shape (flat object, no escapes, plain numbers) and anything it
+/// does not fully understand goes to `parse_line` itself.
+///
+/// Hand-written rather than serde borrowed structs: serde_json's `IgnoredAny` skips
+/// values more leniently than `Value` parses them (lone surrogate escapes, exponent
+/// overflow), so it could accept lines `parse_line` rejects.
+pub fn parse_stat_fields(line: &[u8]) -> Result<StatFields<'_>, RejectReason> {
+    if let Some(f) = fast_stat_fields(line) {
+        return Ok(f);
+    }
+    let e = parse_line(line)?;
+    Ok(StatFields {
+        branch: e.branch.into(),
+        event: e.event.into(),
+        timestamp: e.timestamp,
+        tokens: e.tokens,
+        cost: e.cost,
+        tier: e.tier.map(Into::into),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    Str(&'a str),
+    Num(&'a str),
+    Other,
+}
+
+/// `None` means "not sure": the caller asks `parse_line`.
+fn fast_stat_fields(line: &[u8]) -> Option<StatFields<'_>> {
+    // A backslash can only be legal inside a string, where `scan_str` hands it back.
+    if line.len() > MAX_LINE {
+        return None;
+    }
+    let s = std::str::from_utf8(line).ok()?;
+    let b = s.as_bytes();
+    let mut p = skip_ws(b, 0);
+    if b.get(p) != Some(&b'{') {
+        return None;
+    }
+    p = skip_ws(b, p + 1);
+    let mut slots: [Option<Raw<'_>>; 7] = [None; 7];
+    loop {
+        let (key, np) = scan_str(s, p)?;
+        p = skip_ws(b, np);
+        if b.get(p) != Some(&b':') {
+            return None;
+        }
+        p = skip_ws(b, p + 1);
+        let (val, np) = match *b.get(p)? {
+            b'"' => {
+                let (v, np) = scan_str(s, p)?;
+                (Raw::Str(v), np)
+            }
+            b'-' | b'0'..=b'9' => {
+                let np = scan_num(b, p)?;
+                (Raw::Num(s.get(p..np)?), np)
+            }
+            b't' => (Raw::Other, lit(b, p, b"true")?),
+            b'f' => (Raw::Other, lit(b, p, b"false")?),
+            b'n' => (Raw::Other, lit(b, p, b"null")?),
+            _ => return None,
+        };
+        let slot = match key {
+            "id" => Some(0),
+            "branch" => Some(1),
+            "event" => Some(2),
+            "timestamp" => Some(3),
+            "tokens" => Some(4),
+            "cost" => Some(5),
+            "tier" => Some(6),
+            _ => None,
+        };
+        if let Some(i) = slot {
+            let cell = slots.get_mut(i)?;
+            if cell.is_some() {
+                return None; // duplicate key: `Value` keeps the last; let it decide
+            }
+            *cell = Some(val);
+        }
+        p = skip_ws(b, np);
+        match b.get(p) {
+            Some(b',') => p = skip_ws(b, p + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_ws(b, p + 1) != b.len() {
+        return None;
+    }
+    fn string(r: Option<Raw<'_>>) -> Option<&str> {
+        match r {
+            Some(Raw::Str(v)) => Some(v),
+            _ => None,
+        }
+    }
+    let [id, branch, event, ts, tokens, cost, tier] = slots;
+    string(id)?;
+    let branch = string(branch)?;
+    let event = string(event)?;
+    let timestamp = DateTime::parse_from_rfc3339(string(ts)?).ok()?;
+    let tokens = match tokens {
+        Some(Raw::Num(n)) if n.bytes().all(|c| c.is_ascii_digit()) => Some(n.parse().ok()?),
+        Some(Raw::Num(_)) => return None,
+        _ => None,
+    };
+    let cost = match cost {
+        // The same float parser as `parse_line`, so totals agree to the bit.
+        Some(Raw::Num(n)) => Some(serde_json::from_str::<f64>(n).ok()?),
+        _ => None,
+    };
+    Some(StatFields {
+        branch: branch.into(),
+        event: event.into(),
+        timestamp,
+        tokens,
+        cost,
+        tier: string(tier).map(Into::into),
+    })
+}
+
+fn skip_ws(b: &[u8], mut p: usize) -> usize {
+    while matches!(b.get(p), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        p += 1;
+    }
+    p
+}
+
+/// A string without escapes or control characters starting at `p` (the quote).
+/// A plain byte loop: the strings are short, a `memchr` call costs more here.
+fn scan_str(s: &str, p: usize) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    if b.get(p) != Some(&b'"') {
+        return None;
+    }
+    let mut i = p + 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => break,
+            // An escape (slow path decides) or a raw control character (invalid JSON).
+            b'\\' | 0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+    Some((s.get(p + 1..i)?, i + 1))
+}
+
+/// A JSON number without exponent, short enough that no parser can overflow on it.
+fn scan_num(b: &[u8], start: usize) -> Option<usize> {
+    let mut p = start;
+    if b.get(p) == Some(&b'-') {
+        p += 1;
+    }
+    match b.get(p) {
+        Some(b'0') => p += 1,
+        Some(b'1'..=b'9') => {
+            while matches!(b.get(p), Some(b'0'..=b'9')) {
+                p += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(p) == Some(&b'.') {
+        p += 1;
+        let digits = p;
+        while matches!(b.get(p), Some(b'0'..=b'9')) {
+            p += 1;
+        }
+        if p == digits {
+            return None;
+        }
+    }
+    if matches!(b.get(p), Some(b'e' | b'E')) || p - start > 100 {
+        return None;
+    }
+    Some(p)
+}
+
+fn lit(b: &[u8], p: usize, word: &[u8]) -> Option<usize> {
+    (b.get(p..p + word.len())? == word).then_some(p + word.len())
+}

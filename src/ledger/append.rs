@@ -1,9 +1,18 @@
-//! The one signed append path (SPEC §4.2, §9 "Appending"). Interface stub: the
-//! ledger issue's implementation replaces the bodies, not the signatures.
+//! The one signed append path (SPEC §4.2, §9 "Appending"). Every writer in Lumen
+//! (rollbacks, kill switch, maintenance, ceremonies, `lumen ledger append`) uses it.
 
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::domain::signing::{self, sign_line};
+use crate::ledger::keys::Keyring;
+use crate::ledger::scan::for_each_line_rev;
 
 /// An operator identity: a private key whose public key is listed in keys.json.
 pub struct Identity {
@@ -26,10 +35,27 @@ pub enum IdentityError {
 
 /// Load `key_path` and find its signer in `<hq_root>/hq/registry/keys.json`.
 pub fn identity(hq_root: &Path, key_path: &Path) -> Result<Identity, IdentityError> {
-    let _ = hq_root;
-    Err(IdentityError::Unreadable {
+    let key = signing::load_key_file(key_path).map_err(|e| match e {
+        signing::KeyError::LoosePermissions(_) => {
+            IdentityError::LoosePermissions(key_path.to_path_buf())
+        }
+        other => IdentityError::Unreadable {
+            path: key_path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })?;
+    let ring = Keyring::load(hq_root).map_err(|e| IdentityError::Unreadable {
         path: key_path.to_path_buf(),
-        reason: "not built yet".into(),
+        reason: format!("cannot read the keyring: {e:#}"),
+    })?;
+    let signer = ring
+        .by_key(&key.verifying_key())
+        .ok_or_else(|| IdentityError::UnknownKey(key_path.to_path_buf()))?;
+    Ok(Identity {
+        signer_id: signer.id.clone(),
+        role: signer.role.clone(),
+        key_path: key_path.to_path_buf(),
+        key,
     })
 }
 
@@ -43,14 +69,219 @@ pub struct Appended {
     pub line: String,
 }
 
+/// `prev` for an empty file.
+pub const ZERO_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Members written in this order first (SPEC §9); the rest follow in the caller's order.
+const LEADING: [&str; 6] = ["id", "branch", "event", "status", "actor", "timestamp"];
+const RESERVED: [&str; 3] = ["prev", "signer", "sig"];
+
+/// How far back the id counter looks for today's newest `TXN-YYYYMMDD-NNNNNN`.
+const ID_SCAN_LIMIT: u64 = 8 << 20;
+
 /// Append one chained, signed entry to the ledger at `ledger_path`. `fields` holds
 /// everything but `id` (generated when absent), `prev`, `signer` and `sig`; `timestamp`
 /// is set to now (UTC) when absent.
 pub fn append_signed(
     ledger_path: &Path,
     who: &Identity,
-    fields: Map<String, Value>,
+    mut fields: Map<String, Value>,
 ) -> anyhow::Result<Appended> {
-    let _ = (ledger_path, who, fields);
-    anyhow::bail!("the signed append path is not built yet")
+    for k in RESERVED {
+        if fields.contains_key(k) {
+            anyhow::bail!("`{k}` is written by the append path, not by the caller");
+        }
+    }
+    for k in ["branch", "event"] {
+        if !fields.get(k).is_some_and(Value::is_string) {
+            anyhow::bail!("a ledger entry needs a string `{k}`");
+        }
+    }
+    if let Some(parent) = ledger_path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+    }
+    let mut file = OpenOptions::new()
+        .append(true)
+        .read(true)
+        .create(true)
+        .open(ledger_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", ledger_path.display()))?;
+
+    // Lines are never removed, so newlines counted before the lock stay counted.
+    let pre_len = file.metadata()?.len();
+    let pre_newlines = count_newlines(&mut file, 0, pre_len)?;
+
+    file.lock()
+        .map_err(|e| anyhow::anyhow!("{}: cannot lock: {e}", ledger_path.display()))?;
+    let result = append_locked(&mut file, pre_len, pre_newlines, who, &mut fields);
+    let unlock = file.unlock();
+    let appended = result.map_err(|e| anyhow::anyhow!("{}: {e:#}", ledger_path.display()))?;
+    unlock?;
+    Ok(appended)
+}
+
+fn append_locked(
+    file: &mut File,
+    pre_len: u64,
+    pre_newlines: u64,
+    who: &Identity,
+    fields: &mut Map<String, Value>,
+) -> anyhow::Result<Appended> {
+    let mut len = file.metadata()?.len();
+    let mut newlines = pre_newlines + count_newlines(file, pre_len, len)?;
+    if len > 0 {
+        let mut last = [0u8; 1];
+        std::os::unix::fs::FileExt::read_exact_at(&*file, &mut last, len - 1)?;
+        if last[0] != b'\n' {
+            // A writer died mid-line: terminate it so it becomes a reject, not a prefix.
+            file.write_all(b"\n")?;
+            len += 1;
+            newlines += 1;
+        }
+    }
+
+    let now = Utc::now();
+    let today = now.format("%Y%m%d").to_string();
+    let mut prev: Option<String> = None;
+    let mut newest_seq: Option<u64> = None;
+    let want_id = !fields.contains_key("id");
+    let id_prefix = format!("TXN-{today}-");
+    let day_start = now.format("%Y-%m-%dT00:00:00Z").to_string();
+    let mut scanned = 0u64;
+    for_each_line_rev(file, len, u64::MAX, |line, _off| {
+        scanned += line.len() as u64 + 1;
+        if line.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        if prev.is_none() {
+            prev = Some(hex::encode(Sha256::digest(line)));
+            if !want_id {
+                return ControlFlow::Break(());
+            }
+        }
+        match tail_id_probe(line, &id_prefix, &day_start) {
+            Probe::Seq(n) => {
+                newest_seq = Some(n);
+                return ControlFlow::Break(());
+            }
+            Probe::OlderDay => return ControlFlow::Break(()),
+            Probe::Other => {}
+        }
+        if scanned > ID_SCAN_LIMIT {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    let prev = prev.unwrap_or_else(|| ZERO_PREV.to_string());
+
+    let id = match fields.shift_remove("id") {
+        Some(Value::String(s)) => s,
+        Some(_) => anyhow::bail!("`id` must be a string"),
+        None => {
+            let seq = match newest_seq {
+                Some(n) => n + 1,
+                // Nothing of today's sequence within reach: start at 1 when we know the
+                // day's lines were all seen, else far from the low numbers.
+                None if scanned <= ID_SCAN_LIMIT => 1,
+                None => 500_000 + u64::from(rand::random::<u32>() % 400_000),
+            };
+            format!("{id_prefix}{seq:06}")
+        }
+    };
+    if !fields.contains_key("timestamp") {
+        fields.insert(
+            "timestamp".into(),
+            Value::String(now.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        );
+    }
+
+    let mut ordered = Map::new();
+    ordered.insert("id".into(), Value::String(id.clone()));
+    for k in LEADING.iter().skip(1) {
+        if let Some(v) = fields.shift_remove(*k) {
+            ordered.insert((*k).to_string(), v);
+        }
+    }
+    for (k, v) in std::mem::take(fields) {
+        ordered.insert(k, v);
+    }
+    ordered.insert("prev".into(), Value::String(prev));
+    ordered.insert("signer".into(), Value::String(who.signer_id.clone()));
+    let unsigned = serde_json::to_string(&Value::Object(ordered))?;
+    let line = sign_line(&who.key, &unsigned)
+        .ok_or_else(|| anyhow::anyhow!("internal: unsigned line is not an object"))?;
+
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    // One write on an O_APPEND descriptor: other cooperating writers hold off (flock),
+    // and readers never see a torn prefix of an earlier line.
+    file.write_all(&buf)?;
+    file.sync_all()?;
+    Ok(Appended {
+        id,
+        line_no: newlines + 1,
+        line,
+    })
+}
+
+enum Probe {
+    Seq(u64),
+    OlderDay,
+    Other,
+}
+
+/// Look at one tail line: is it today's TXN sequence, or a line from before today?
+/// Our ids share the UTC date of their own timestamp, so once the tail reaches an
+/// older day no id of today's sequence can lie further back.
+fn tail_id_probe(line: &[u8], prefix: &str, day_start: &str) -> Probe {
+    #[derive(serde::Deserialize)]
+    struct IdTs<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        timestamp: Option<std::borrow::Cow<'a, str>>,
+    }
+    let Ok(v) = serde_json::from_slice::<IdTs<'_>>(line) else {
+        return Probe::Other;
+    };
+    if let Some(id) = v.id.as_deref()
+        && let Some(digits) = id.strip_prefix(prefix)
+        && digits.len() >= 6
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = digits.parse::<u64>()
+    {
+        return Probe::Seq(n);
+    }
+    if let Some(ts) = v.timestamp.as_deref()
+        && let (Ok(t), Ok(start)) = (
+            chrono::DateTime::parse_from_rfc3339(ts),
+            chrono::DateTime::parse_from_rfc3339(day_start),
+        )
+        && t < start
+    {
+        return Probe::OlderDay;
+    }
+    Probe::Other
+}
+
+fn count_newlines(file: &mut File, from: u64, to: u64) -> std::io::Result<u64> {
+    if to <= from {
+        return Ok(0);
+    }
+    file.seek(SeekFrom::Start(from))?;
+    let mut reader = (&*file).take(to - from);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut count = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        count += memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()).count() as u64;
+    }
+    Ok(count)
 }

@@ -2,3 +2,9 @@
 //! Merkle proofs and checkpoints (SPEC §4).
 
 pub mod append;
+pub mod index;
+pub mod keys;
+pub mod prove;
+pub mod scan;
+pub mod stats;
+pub mod verify;

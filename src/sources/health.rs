@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::action::{HealthResult, Msg, SourceId};
+use crate::domain::hq::HqSnapshot;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthTarget {
@@ -39,6 +40,58 @@ impl HealthConfig {
             concurrency: 1_024,
         }
     }
+}
+
+/// The targets an HQ root describes, in registry order: a branch's own `health` URL,
+/// else the `health-check.json` endpoint whose host is the branch's `domain` or
+/// starts with `<id>.`. Endpoints that match no branch are still checked, under
+/// their host name.
+pub fn targets_from_snapshot(hq: &HqSnapshot) -> Vec<HealthTarget> {
+    let endpoints: Vec<(String, Option<String>)> = hq
+        .health_check
+        .as_ref()
+        .map(|h| {
+            h.endpoints
+                .iter()
+                .map(|e| {
+                    let host = reqwest::Url::parse(e)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned));
+                    (e.clone(), host)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut used = vec![false; endpoints.len()];
+    let mut out = Vec::new();
+    for b in hq.registry.iter().flat_map(|r| &r.branches) {
+        let url = b.health.clone().or_else(|| {
+            let prefix = format!("{}.", b.id);
+            let i = endpoints.iter().position(|(_, host)| {
+                host.as_deref()
+                    .is_some_and(|h| h == b.domain || h.starts_with(&prefix))
+            })?;
+            if let Some(u) = used.get_mut(i) {
+                *u = true;
+            }
+            endpoints.get(i).map(|(e, _)| e.clone())
+        });
+        if let Some(url) = url {
+            out.push(HealthTarget {
+                branch: b.id.clone(),
+                url,
+            });
+        }
+    }
+    for ((url, host), used) in endpoints.into_iter().zip(used) {
+        if !used && !out.iter().any(|t| t.url == url) {
+            out.push(HealthTarget {
+                branch: host.unwrap_or_else(|| url.clone()),
+                url,
+            });
+        }
+    }
+    out
 }
 
 /// A client fit for many endpoints: bounded timeouts, few idle connections kept per
@@ -102,7 +155,7 @@ fn describe(e: &reqwest::Error) -> String {
         text = format!("{what}: {s}");
         src = s.source();
     }
-    text
+    crate::domain::sanitize::sanitize(&text).into_owned()
 }
 
 /// Probe `targets` with at most `concurrency` in flight; results in input order.
@@ -183,5 +236,46 @@ pub async fn run(
             _ = cancel.cancelled() => return,
             r = tx.send(msg) => if r.is_err() { return },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_from_branches_and_endpoints() {
+        let registry = serde_json::from_str(
+            r#"{"hqVersion":"2.1","branches":[
+              {"id":"papafly","repo":"r/p","domain":"papafly.dtslib.com","visibility":"public"},
+              {"id":"koosy","repo":"r/k","domain":"koosy.com","visibility":"public"},
+              {"id":"own","repo":"r/o","domain":"o.com","visibility":"public","health":"http://own/h"},
+              {"id":"none","repo":"r/n","domain":"n.com","visibility":"public"}]}"#,
+        )
+        .unwrap();
+        let health_check = serde_json::from_str(
+            r#"{"endpoints":["https://koosy.example/health","https://papafly.dtslib.com/hz","https://other.net/h"]}"#,
+        )
+        .unwrap();
+        let hq = HqSnapshot {
+            registry: Some(registry),
+            health_check: Some(health_check),
+            ..Default::default()
+        };
+        let got: Vec<(String, String)> = targets_from_snapshot(&hq)
+            .into_iter()
+            .map(|t| (t.branch, t.url))
+            .collect();
+        let want = [
+            ("papafly", "https://papafly.dtslib.com/hz"),
+            ("koosy", "https://koosy.example/health"),
+            ("own", "http://own/h"),
+            ("other.net", "https://other.net/h"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want);
     }
 }

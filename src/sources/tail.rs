@@ -42,6 +42,12 @@ pub enum StartAt {
     LastBytes(u64),
     /// A byte offset that must be the start of a line.
     Offset(u64),
+    /// A line start whose 1-based line number is already known (e.g. from the ledger
+    /// index), so no newlines are counted.
+    Known {
+        offset: u64,
+        line: u64,
+    },
 }
 
 /// One complete line.
@@ -338,6 +344,8 @@ impl Follower {
         };
         let number = if offset == 0 {
             1
+        } else if let StartAt::Known { line, .. } = start {
+            line
         } else if self.count_lines {
             match count_newlines(&mut file, offset) {
                 Ok(n) => n + 1,
@@ -400,6 +408,8 @@ pub fn start_offset(file: &mut File, len: u64, start: StartAt) -> io::Result<u64
     match start {
         StartAt::Beginning => Ok(0),
         StartAt::Offset(o) => Ok(o.min(len)),
+        // Past the end: not the file the caller indexed; read it all.
+        StartAt::Known { offset, .. } => Ok(if offset > len { 0 } else { offset }),
         StartAt::LastBytes(n) => {
             if n >= len {
                 return Ok(0);
@@ -491,11 +501,12 @@ pub async fn drive<H>(
 }
 
 /// The `Msg` for a `Failed` event.
+/// Sanitized: the text holds a path and an OS message that reach the screen.
 pub fn failed_msg(source: SourceId, error: String) -> Msg {
     Msg::SourceFailed {
         source,
         at: Utc::now(),
-        error,
+        error: crate::domain::sanitize::sanitize(&error).into_owned(),
     }
 }
 

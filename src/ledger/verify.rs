@@ -1,0 +1,305 @@
+//! `lumen ledger verify` (SPEC §4, §9): rejects, hash chain, signatures against
+//! keys.json, duplicate ids and timestamp regressions (warnings), checkpoints
+//! (the Merkle root recomputed at each checkpoint's size), and a pending last line.
+//! Streams the file: memory is the set of ids seen plus O(log n) for the tree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::domain::ledger::parse_line;
+use crate::domain::merkle::RootBuilder;
+use crate::domain::signing::verify_line;
+use crate::ledger::append::ZERO_PREV;
+use crate::ledger::keys::Keyring;
+use crate::ledger::scan::for_each_line;
+
+/// Warnings beyond this many are summarised in one line.
+const MAX_WARNINGS: usize = 1000;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RejectInfo {
+    pub line: u64,
+    pub offset: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct OkBad {
+    pub ok: u64,
+    pub bad: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ChainCount {
+    pub ok: u64,
+    pub broken: u64,
+}
+
+/// The SPEC §9 `ledger verify --json` object.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Report {
+    pub ok: bool,
+    pub lines: u64,
+    pub entries: u64,
+    pub rejects: Vec<RejectInfo>,
+    pub pending: bool,
+    pub signatures: OkBad,
+    pub chain: ChainCount,
+    pub unchained: u64,
+    pub checkpoints: OkBad,
+    pub warnings: Vec<String>,
+    /// Why the check failed, one per problem (not part of the JSON contract).
+    #[serde(skip)]
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    fn warn(&mut self, w: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(w);
+        }
+    }
+    fn problem(&mut self, p: String) {
+        if self.problems.len() < MAX_WARNINGS {
+            self.problems.push(p);
+        }
+    }
+}
+
+/// One parsed checkpoint line.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub line_no: u64,
+    pub size: u64,
+    pub root: String,
+    pub signed_ok: bool,
+}
+
+/// Read `checkpoints.jsonl`: (valid-shaped checkpoints, count of malformed lines with why).
+pub fn load_checkpoints(path: &Path, keys: &Keyring) -> anyhow::Result<(Vec<Checkpoint>, Vec<String>)> {
+    let mut cps = Vec::new();
+    let mut bad = Vec::new();
+    if !path.exists() {
+        return Ok((cps, bad));
+    }
+    let end = for_each_line(path, |l| {
+        if l.bytes.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let parsed = serde_json::from_slice::<Value>(l.bytes).ok();
+        let size = parsed.as_ref().and_then(|v| v.get("size")).and_then(Value::as_u64);
+        let root = parsed
+            .as_ref()
+            .and_then(|v| v.get("root"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let signer = parsed
+            .as_ref()
+            .and_then(|v| v.get("signer"))
+            .and_then(Value::as_str);
+        match (size, root) {
+            (Some(size), Some(root)) => {
+                let signed_ok = signer
+                    .and_then(|s| keys.by_id(s))
+                    .and_then(|s| s.key.as_ref())
+                    .is_some_and(|k| verify_line(k, l.bytes));
+                cps.push(Checkpoint {
+                    line_no: l.no,
+                    size,
+                    root,
+                    signed_ok,
+                });
+            }
+            _ => bad.push(format!(
+                "{}:{}: not a checkpoint (needs numeric `size` and string `root`)",
+                path.display(),
+                l.no
+            )),
+        }
+        ControlFlow::Continue(())
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some((no, _, _)) = end.pending {
+        bad.push(format!("{}:{no}: unterminated checkpoint line", path.display()));
+    }
+    Ok((cps, bad))
+}
+
+/// Verify the ledger under `hq_root`.
+pub fn verify(hq_root: &Path) -> anyhow::Result<Report> {
+    let ledger = hq_root.join("hq/ledger/ledger.jsonl");
+    let keys = Keyring::load(hq_root)?;
+    let cp_path = hq_root.join("hq/ledger/checkpoints.jsonl");
+    let (checkpoints, malformed) = load_checkpoints(&cp_path, &keys)?;
+    verify_file(&ledger, &keys, &checkpoints, malformed)
+}
+
+/// Verify one ledger file against a keyring and checkpoints.
+pub fn verify_file(
+    ledger: &Path,
+    keys: &Keyring,
+    checkpoints: &[Checkpoint],
+    malformed_checkpoints: Vec<String>,
+) -> anyhow::Result<Report> {
+    let mut r = Report::default();
+    for m in malformed_checkpoints {
+        r.checkpoints.bad += 1;
+        r.problem(m);
+    }
+    // size → checkpoints at that size.
+    let mut at_size: BTreeMap<u64, Vec<&Checkpoint>> = BTreeMap::new();
+    for cp in checkpoints {
+        if !cp.signed_ok {
+            r.checkpoints.bad += 1;
+            r.problem(format!(
+                "checkpoint line {}: signature bad or signer unknown",
+                cp.line_no
+            ));
+            continue;
+        }
+        at_size.entry(cp.size).or_default().push(cp);
+    }
+    let mut tree = RootBuilder::new();
+    let check_at = |tree: &RootBuilder, r: &mut Report, cps: &[&Checkpoint]| {
+        let root = hex::encode(tree.root());
+        for cp in cps {
+            if cp.root.eq_ignore_ascii_case(&root) {
+                r.checkpoints.ok += 1;
+            } else {
+                r.checkpoints.bad += 1;
+                r.problem(format!(
+                    "checkpoint line {}: root at size {} is {root}, the checkpoint says {} (history rewritten)",
+                    cp.line_no, cp.size, cp.root
+                ));
+            }
+        }
+    };
+    if let Some(cps) = at_size.get(&0) {
+        check_at(&tree, &mut r, cps);
+    }
+
+    let mut prev_hash: String = ZERO_PREV.to_string();
+    let mut seen_ids: HashMap<String, u64> = HashMap::new();
+    let mut last_ts: Option<(DateTime<FixedOffset>, u64)> = None;
+    let exists = ledger.exists();
+    let end = if exists {
+        for_each_line(ledger, |l| {
+            if l.bytes.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            r.lines += 1;
+            tree.push_data(l.bytes);
+            if let Some(cps) = at_size.get(&tree.size()) {
+                check_at(&tree, &mut r, cps);
+            }
+            let this_hash = hex::encode(Sha256::digest(l.bytes));
+            match parse_line(l.bytes) {
+                Err(reason) => r.rejects.push(RejectInfo {
+                    line: l.no,
+                    offset: l.offset,
+                    reason: reason.to_string(),
+                }),
+                Ok(e) => {
+                    r.entries += 1;
+                    if let Some(first) = seen_ids.get(&e.id) {
+                        let w = format!("line {}: duplicate id {} (first at line {first})", l.no, e.id);
+                        r.warn(w);
+                    } else {
+                        seen_ids.insert(e.id.clone(), l.no);
+                    }
+                    if let Some((t, at)) = last_ts
+                        && e.timestamp < t
+                    {
+                        r.warn(format!(
+                            "line {}: timestamp {} is earlier than line {at}'s {}",
+                            l.no,
+                            e.timestamp.to_rfc3339(),
+                            t.to_rfc3339()
+                        ));
+                    }
+                    if last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
+                        last_ts = Some((e.timestamp, l.no));
+                    }
+                    check_trust(&mut r, keys, l.no, l.bytes, &prev_hash);
+                }
+            }
+            prev_hash = this_hash;
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?
+    } else {
+        Default::default()
+    };
+    if let Some((no, off, len)) = end.pending {
+        r.pending = true;
+        r.warn(format!(
+            "line {no} (offset {off}, {len} bytes) is pending: no final newline yet"
+        ));
+    }
+    for (size, cps) in at_size.range(tree.size() + 1..) {
+        for cp in cps {
+            r.checkpoints.bad += 1;
+            r.problem(format!(
+                "checkpoint line {}: size {size} but the ledger has only {} lines (history truncated)",
+                cp.line_no,
+                tree.size()
+            ));
+        }
+    }
+    r.ok = r.signatures.bad == 0 && r.chain.broken == 0 && r.checkpoints.bad == 0;
+    Ok(r)
+}
+
+/// Chain and signature checks for one accepted entry.
+fn check_trust(r: &mut Report, keys: &Keyring, no: u64, line: &[u8], prev_hash: &str) {
+    // Only chained or signed lines need these members; most lines skip this parse.
+    let claims = memchr::memmem::find(line, b"\"prev\"").is_some()
+        || memchr::memmem::find(line, b"\"sig\"").is_some()
+        || memchr::memmem::find(line, b"\"signer\"").is_some()
+        || memchr::memchr(b'\\', line).is_some();
+    if !claims {
+        r.unchained += 1;
+        return;
+    }
+    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(line) else {
+        r.unchained += 1;
+        return;
+    };
+    match obj.get("prev") {
+        None => r.unchained += 1,
+        Some(Value::String(p)) if p == prev_hash => r.chain.ok += 1,
+        Some(other) => {
+            r.chain.broken += 1;
+            r.problem(format!(
+                "line {no}: prev {other} does not match the previous line's hash {prev_hash}"
+            ));
+        }
+    }
+    if obj.contains_key("sig") || obj.contains_key("signer") {
+        let key = obj
+            .get("signer")
+            .and_then(Value::as_str)
+            .and_then(|s| keys.by_id(s))
+            .and_then(|s| s.key.as_ref());
+        let good = matches!(obj.get("sig"), Some(Value::String(_)))
+            && key.is_some_and(|k| verify_line(k, line));
+        if good {
+            r.signatures.ok += 1;
+        } else {
+            r.signatures.bad += 1;
+            let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
+            let why = if key.is_none() {
+                format!("signer {who:?} is not in keys.json")
+            } else {
+                "signature does not verify".to_string()
+            };
+            r.problem(format!("line {no}: {why}"));
+        }
+    }
+}
