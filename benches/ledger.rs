@@ -37,15 +37,28 @@ fn sample(n: usize) -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let data = sample(100_000);
-    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
 
     let mut g = c.benchmark_group("ledger_parse");
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.bench_function("parse_line (serde_json Value)", |b| {
-        b.iter(|| lines.iter().filter(|l| parse_line(black_box(l)).is_ok()).count())
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| parse_line(black_box(l)).is_ok())
+                .count()
+        })
     });
     g.bench_function("parse_stat_fields (fast scanner)", |b| {
-        b.iter(|| lines.iter().filter(|l| parse_stat_fields(black_box(l)).is_ok()).count())
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| parse_stat_fields(black_box(l)).is_ok())
+                .count()
+        })
     });
     g.finish();
 

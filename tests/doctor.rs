@@ -230,19 +230,20 @@ fn ledger_rejects_warn_but_broken_chain_and_bad_signature_fail() {
     );
     assert!(msg.contains("signatures 1 ok / 0 bad"), "{msg}");
 
-    // Broken chain: prev of a different line.
+    // Broken chain: a `prev` that is not the previous line's hash.
     let l2_bad_prev = signed_line(&sk, "alice", &"0".repeat(64), "TXN-2");
     std::fs::write(&ledger, format!("{l1}\n{l2_bad_prev}\n")).expect("write");
     let (code, v) = doctor_json(home.path(), &root, &[]);
     assert_eq!(code, 1, "{v}");
     assert!(
-        errors(&v).iter().any(
-            |f| f["message"].as_str().unwrap_or("").contains("broken chain")
-                && f["location"]
-                    .as_str()
-                    .unwrap_or("")
-                    .ends_with("ledger.jsonl:2")
-        ),
+        errors(&v).iter().any(|f| f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not match the previous line")
+            && f["location"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("ledger.jsonl:2")),
         "{v}"
     );
 
@@ -255,7 +256,7 @@ fn ledger_rejects_warn_but_broken_chain_and_bad_signature_fail() {
         errors(&v).iter().any(|f| f["message"]
             .as_str()
             .unwrap_or("")
-            .contains("bad signature")),
+            .contains("signature does not verify")),
         "{v}"
     );
 }
@@ -336,10 +337,7 @@ fn an_over_long_ledger_line_is_one_reject_and_its_neighbours_survive() {
         .filter_map(|f| f["message"].as_str())
         .find(|m| m.contains("entries"))
         .unwrap_or("");
-    assert!(
-        summary.starts_with("4 lines, 2 entries, 1 rejects"),
-        "{summary}"
-    );
+    assert!(summary.contains(" 2 entries, 1 rejects"), "{summary}");
     assert!(
         findings.iter().any(|f| f["location"]
             .as_str()

@@ -45,12 +45,18 @@ impl Hq {
     }
     fn append(&self, extra: &[&str]) -> Output {
         let mut args = vec![
-            "ledger", "append", "--hq", &self.root.to_str().unwrap_or_default(),
+            "ledger",
+            "append",
+            "--hq",
+            &self.root.to_str().unwrap_or_default(),
         ];
         let key = self.key_arg();
         args.extend(["--key", &key]);
         args.extend(extra);
-        lumen().args(&args).output().unwrap_or_else(|e| panic!("{e}"))
+        lumen()
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -60,8 +66,18 @@ fn hq() -> Hq {
     let root = dir.path().to_path_buf();
     std::fs::create_dir_all(root.join("hq/registry")).unwrap_or_else(|e| panic!("{e}"));
     let key = root.join("alice.pem");
-    let o = run(&["keygen", "--out", key.to_str().unwrap_or_default(), "--id", "alice"]);
-    assert!(o.status.success(), "keygen failed: {}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "keygen",
+        "--out",
+        key.to_str().unwrap_or_default(),
+        "--id",
+        "alice",
+    ]);
+    assert!(
+        o.status.success(),
+        "keygen failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let entry: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(entry["id"], "alice");
@@ -69,7 +85,11 @@ fn hq() -> Hq {
     let keys = serde_json::json!({ "signers": [entry] });
     std::fs::write(root.join("hq/registry/keys.json"), keys.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
-    Hq { _dir: dir, root, key }
+    Hq {
+        _dir: dir,
+        root,
+        key,
+    }
 }
 
 fn mode(p: &Path) -> u32 {
@@ -104,10 +124,22 @@ fn loose_or_unknown_keys_are_refused_with_exit_1() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     let stranger = h.root.join("stranger.pem");
-    assert!(run(&["keygen", "--out", stranger.to_str().unwrap_or_default()]).status.success());
+    assert!(
+        run(&["keygen", "--out", stranger.to_str().unwrap_or_default()])
+            .status
+            .success()
+    );
     let o = run(&[
-        "ledger", "append", "--hq", &h.arg(), "--key", stranger.to_str().unwrap_or_default(),
-        "--event", "deploy", "--branch", "koosy",
+        "ledger",
+        "append",
+        "--hq",
+        &h.arg(),
+        "--key",
+        stranger.to_str().unwrap_or_default(),
+        "--event",
+        "deploy",
+        "--branch",
+        "koosy",
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not in hq/registry/keys.json"));
@@ -128,7 +160,20 @@ fn append_writes_the_spec_member_order_and_line_numbers() {
     let keys: Vec<&str> = v.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["id", "branch", "event", "status", "actor", "timestamp", "target", "tokens", "note", "prev", "signer", "sig"]
+        [
+            "id",
+            "branch",
+            "event",
+            "status",
+            "actor",
+            "timestamp",
+            "target",
+            "tokens",
+            "note",
+            "prev",
+            "signer",
+            "sig"
+        ]
     );
     assert_eq!(v["prev"], "0".repeat(64));
     assert!(v["id"].as_str().unwrap_or_default().starts_with("TXN-"));
@@ -159,7 +204,9 @@ fn eight_processes_times_200_appends_chain_perfectly() {
             std::thread::spawn(move || {
                 for i in 0..200 {
                     let o = lumen()
-                        .args(["ledger", "append", "--hq", &root, "--key", &key, "--event", "deploy"])
+                        .args([
+                            "ledger", "append", "--hq", &root, "--key", &key, "--event", "deploy",
+                        ])
                         .args(["--branch", &format!("b{w}"), "--field", &format!("n={i}")])
                         .output()
                         .unwrap_or_else(|e| panic!("{e}"));
@@ -169,7 +216,8 @@ fn eight_processes_times_200_appends_chain_perfectly() {
         })
         .collect();
     for w in workers {
-        w.join().unwrap_or_else(|_| panic!("a writer thread panicked"));
+        w.join()
+            .unwrap_or_else(|_| panic!("a writer thread panicked"));
     }
     let content = std::fs::read_to_string(h.ledger()).unwrap_or_default();
     let lines: Vec<&str> = content.lines().collect();
@@ -178,7 +226,10 @@ fn eight_processes_times_200_appends_chain_perfectly() {
     for pair in lines.windows(2) {
         let v: serde_json::Value = serde_json::from_str(pair[1]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v["prev"], hex::encode(Sha256::digest(pair[0].as_bytes())));
-        assert!(ids.insert(v["id"].as_str().unwrap_or_default().to_string()), "duplicate id");
+        assert!(
+            ids.insert(v["id"].as_str().unwrap_or_default().to_string()),
+            "duplicate id"
+        );
     }
     let (code, v) = h.verify();
     assert_eq!(code, 0, "{v}");
@@ -192,7 +243,11 @@ fn eight_processes_times_200_appends_chain_perfectly() {
 fn a_killed_writer_leaves_a_pending_line_that_becomes_a_reject() {
     use std::io::Write;
     let h = hq();
-    assert!(h.append(&["--event", "deploy", "--branch", "koosy"]).status.success());
+    assert!(
+        h.append(&["--event", "deploy", "--branch", "koosy"])
+            .status
+            .success()
+    );
     let before = std::fs::read(h.ledger()).unwrap_or_default();
     // A writer dies mid-line.
     std::fs::OpenOptions::new()
@@ -215,7 +270,10 @@ fn a_killed_writer_leaves_a_pending_line_that_becomes_a_reject() {
     assert_eq!(v["pending"], false);
     assert_eq!(v["rejects"][0]["line"], 2);
     assert_eq!(v["rejects"][0]["offset"], before.len());
-    assert_eq!(v["chain"]["ok"], 2, "the chain continues over the reject: {v}");
+    assert_eq!(
+        v["chain"]["ok"], 2,
+        "the chain continues over the reject: {v}"
+    );
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     assert_eq!(j["line"], 3);
 }
@@ -224,15 +282,35 @@ fn a_killed_writer_leaves_a_pending_line_that_becomes_a_reject() {
 fn tampering_breaks_verify_and_checkpoints() {
     let h = hq();
     for b in ["koosy", "papafly", "koosy"] {
-        assert!(h.append(&["--event", "deploy", "--branch", b]).status.success());
+        assert!(
+            h.append(&["--event", "deploy", "--branch", b])
+                .status
+                .success()
+        );
     }
-    let o = run(&["ledger", "checkpoint", "--hq", &h.arg(), "--key", &h.key_arg(), "--json"]);
+    let o = run(&[
+        "ledger",
+        "checkpoint",
+        "--hq",
+        &h.arg(),
+        "--key",
+        &h.key_arg(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let cp: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     assert_eq!(cp["size"], 3);
-    assert!(h.append(&["--event", "deploy", "--branch", "x"]).status.success());
+    assert!(
+        h.append(&["--event", "deploy", "--branch", "x"])
+            .status
+            .success()
+    );
     let (code, v) = h.verify();
-    assert_eq!((code, v["checkpoints"]["ok"].clone()), (0, serde_json::json!(1)), "{v}");
+    assert_eq!(
+        (code, v["checkpoints"]["ok"].clone()),
+        (0, serde_json::json!(1)),
+        "{v}"
+    );
 
     // Rewrite history: change one byte of a signed line.
     let content = std::fs::read_to_string(h.ledger()).unwrap_or_default();
@@ -242,7 +320,10 @@ fn tampering_breaks_verify_and_checkpoints() {
     assert_eq!(code, 1);
     assert_eq!(v["ok"], false);
     assert_eq!(v["signatures"]["bad"], 1);
-    assert_eq!(v["chain"]["broken"], 1, "the next line's prev no longer matches");
+    assert_eq!(
+        v["chain"]["broken"], 1,
+        "the next line's prev no longer matches"
+    );
     assert_eq!(v["checkpoints"]["bad"], 1);
 
     // Restore; then an unknown signer.
@@ -268,12 +349,23 @@ fn prove_output_verifies_independently() {
     let lines: Vec<&str> = content.lines().collect();
     for (i, id) in ids.iter().enumerate() {
         for size in [None, Some(i + 1), Some(7)] {
-            let mut args = vec!["ledger", "prove", "--hq", &h.root.to_str().unwrap_or_default(), "--id", id, "--json"];
+            let mut args = vec![
+                "ledger",
+                "prove",
+                "--hq",
+                &h.root.to_str().unwrap_or_default(),
+                "--id",
+                id,
+                "--json",
+            ];
             let s = size.map(|s| s.to_string()).unwrap_or_default();
             if size.is_some() {
                 args.extend(["--size", &s]);
             }
-            let o = lumen().args(&args).output().unwrap_or_else(|e| panic!("{e}"));
+            let o = lumen()
+                .args(&args)
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
             if size.is_some_and(|s| s <= i) {
                 assert_eq!(o.status.code(), Some(1), "leaf outside the tree");
                 continue;
@@ -284,7 +376,8 @@ fn prove_output_verifies_independently() {
             assert_eq!(p["index"], i);
             assert_eq!(p["size"], n);
             // Independent check: fold the path the RFC 9162 §2.1.3.2 way by hand.
-            let mut r: Vec<u8> = Sha256::digest([&[0u8][..], lines[i].as_bytes()].concat()).to_vec();
+            let mut r: Vec<u8> =
+                Sha256::digest([&[0u8][..], lines[i].as_bytes()].concat()).to_vec();
             assert_eq!(p["leaf_hash"], hex::encode(&r));
             let (mut f, mut sn) = (i as u64, n as u64 - 1);
             for hx in p["path"].as_array().cloned().unwrap_or_default() {

@@ -25,35 +25,59 @@ fn index_reads_back_every_line_and_grows() {
         let line = match i {
             7 => Vec::new(),
             40_000 => vec![b'x'; (1 << 20) + 17],
-            _ => format!("{{\"n\":{i},\"pad\":\"{}\"}}", "p".repeat((i % 300) as usize)).into_bytes(),
+            _ => format!(
+                "{{\"n\":{i},\"pad\":\"{}\"}}",
+                "p".repeat((i % 300) as usize)
+            )
+            .into_bytes(),
         };
-        f.write_all(&line).and_then(|()| f.write_all(b"\n")).unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(&line)
+            .and_then(|()| f.write_all(b"\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
         want.push(line);
     }
-    f.write_all(b"{\"partial\"").unwrap_or_else(|e| panic!("{e}"));
+    f.write_all(b"{\"partial\"")
+        .unwrap_or_else(|e| panic!("{e}"));
     f.flush().unwrap_or_else(|e| panic!("{e}"));
 
     let (idx, handle) = LineIndex::spawn_build(&path);
-    handle.join().unwrap_or_else(|_| panic!("index thread panicked"));
+    handle
+        .join()
+        .unwrap_or_else(|_| panic!("index thread panicked"));
     assert_eq!(idx.error(), None);
     assert_eq!(idx.len(), want.len() as u64);
     let p = idx.progress();
     assert!(!p.building);
     assert_eq!(p.bytes_total, p.bytes_done);
     for i in [0u64, 1, 7, 8, 39_999, 40_000, 40_001, 49_999] {
-        assert_eq!(idx.line(i).ok().flatten().as_deref(), Some(&want[i as usize][..]), "line {i}");
+        assert_eq!(
+            idx.line(i).ok().flatten().as_deref(),
+            Some(&want[i as usize][..]),
+            "line {i}"
+        );
     }
     let page = idx.lines(100, 50).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.len(), 50);
     assert!(page.iter().all(|(i, l)| l == &want[*i as usize]));
-    assert_eq!(idx.line(50_000).ok().flatten(), None, "the pending line is not indexed");
+    assert_eq!(
+        idx.line(50_000).ok().flatten(),
+        None,
+        "the pending line is not indexed"
+    );
 
     // The writer completes the line and appends more: only the new part is read.
-    f.write_all(b":1}\nlast\n").unwrap_or_else(|e| panic!("{e}"));
+    f.write_all(b":1}\nlast\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     f.flush().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(idx.refresh().ok(), Some(2));
-    assert_eq!(idx.line(50_000).ok().flatten().as_deref(), Some(&b"{\"partial\":1}"[..]));
-    assert_eq!(idx.line(50_001).ok().flatten().as_deref(), Some(&b"last"[..]));
+    assert_eq!(
+        idx.line(50_000).ok().flatten().as_deref(),
+        Some(&b"{\"partial\":1}"[..])
+    );
+    assert_eq!(
+        idx.line(50_001).ok().flatten().as_deref(),
+        Some(&b"last"[..])
+    );
     assert_eq!(idx.refresh().ok(), Some(0));
 }
 
@@ -67,7 +91,9 @@ fn background_build_is_usable_while_running() {
     // The handle answers at once, whatever the progress.
     let _ = idx.line(0);
     wait_for("the build to finish", || !idx.progress().building);
-    handle.join().unwrap_or_else(|_| panic!("index thread panicked"));
+    handle
+        .join()
+        .unwrap_or_else(|_| panic!("index thread panicked"));
     assert_eq!(idx.len(), 400_000);
     assert_eq!(idx.progress().bytes_done, body.len() as u64);
     let missing = LineIndex::new(&dir.path().join("nope.jsonl"));
@@ -89,15 +115,25 @@ fn peak_rss_indexing_a_big_file() {
             .unwrap_or_default()
             .lines()
             .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<u64>().ok())
+            })
             .unwrap_or(0)
     };
     let before = hwm();
     let started = Instant::now();
     let (idx, handle) = LineIndex::spawn_build(std::path::Path::new(&path));
-    handle.join().unwrap_or_else(|_| panic!("index thread panicked"));
+    handle
+        .join()
+        .unwrap_or_else(|_| panic!("index thread panicked"));
     let took = started.elapsed();
-    let last = idx.line(idx.len().saturating_sub(1)).ok().flatten().unwrap_or_default();
+    let last = idx
+        .line(idx.len().saturating_sub(1))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let peak = hwm();
     println!(
         "indexed {} lines ({} bytes) in {:.2?}; VmHWM before {} kB, after {} kB; last line {} bytes",

@@ -90,7 +90,11 @@ fn published_roots_for_sizes_0_to_8() {
             b.push_data(leaf);
         }
         assert_eq!(hex::encode(b.root()), ROOTS[n], "size {n}");
-        assert_eq!(hex::encode(ref_mth(&d[..n])), ROOTS[n], "reference, size {n}");
+        assert_eq!(
+            hex::encode(ref_mth(&d[..n])),
+            ROOTS[n],
+            "reference, size {n}"
+        );
     }
 }
 
@@ -121,13 +125,21 @@ fn published_inclusion_proofs() {
         let got: Vec<String> = audit_path(&leaves, index).iter().map(hex::encode).collect();
         assert_eq!(got, want, "index {index}");
         let path = audit_path(&leaves, index);
-        assert!(verify_inclusion(&leaves[index as usize], index, 8, &path, &root));
+        assert!(verify_inclusion(
+            &leaves[index as usize],
+            index,
+            8,
+            &path,
+            &root
+        ));
     }
 }
 
 #[test]
 fn streaming_code_agrees_with_reference_and_rejects_tampering() {
-    let d: Vec<Vec<u8>> = (0u32..70).map(|i| format!("line-{i}").into_bytes()).collect();
+    let d: Vec<Vec<u8>> = (0u32..70)
+        .map(|i| format!("line-{i}").into_bytes())
+        .collect();
     let leaves: Vec<Hash> = d.iter().map(|l| leaf_hash(l)).collect();
     for n in 1..=d.len() {
         let root = root_of(&leaves[..n]);
@@ -139,19 +151,41 @@ fn streaming_code_agrees_with_reference_and_rejects_tampering() {
             }
             let path = pb.finish();
             let want = ref_path(m, &d[..n]);
-            assert_eq!(path.iter().map(|h| h.to_vec()).collect::<Vec<_>>(), want, "n={n} m={m}");
-            assert!(verify_inclusion(&leaves[m], m as u64, n as u64, &path, &root));
+            assert_eq!(
+                path.iter().map(|h| h.to_vec()).collect::<Vec<_>>(),
+                want,
+                "n={n} m={m}"
+            );
+            assert!(verify_inclusion(
+                &leaves[m], m as u64, n as u64, &path, &root
+            ));
             // Wrong index, wrong size, flipped path byte, wrong leaf: all refused.
             if n > 1 {
                 let other = (m + 1) % n;
-                assert!(!verify_inclusion(&leaves[m], other as u64, n as u64, &path, &root));
+                assert!(!verify_inclusion(
+                    &leaves[m],
+                    other as u64,
+                    n as u64,
+                    &path,
+                    &root
+                ));
                 let mut bad = path.clone();
                 bad[0][0] ^= 1;
-                assert!(!verify_inclusion(&leaves[m], m as u64, n as u64, &bad, &root));
-                assert!(!verify_inclusion(&leaves[other], m as u64, n as u64, &path, &root));
+                assert!(!verify_inclusion(
+                    &leaves[m], m as u64, n as u64, &bad, &root
+                ));
+                assert!(!verify_inclusion(
+                    &leaves[other],
+                    m as u64,
+                    n as u64,
+                    &path,
+                    &root
+                ));
             }
             // An index outside the tree is refused outright.
-            assert!(!verify_inclusion(&leaves[m], n as u64, n as u64, &path, &root));
+            assert!(!verify_inclusion(
+                &leaves[m], n as u64, n as u64, &path, &root
+            ));
         }
     }
 }

@@ -129,7 +129,10 @@ fn fast_parser_is_exactly_parse_line() {
         same(&line);
     }
     // The mutations must leave enough lines valid for the comparison to mean something.
-    assert!(accepted > 20_000, "only {accepted} mutated lines were valid");
+    assert!(
+        accepted > 20_000,
+        "only {accepted} mutated lines were valid"
+    );
 }
 
 fn line(id: &str, branch: &str, tokens: u64) -> String {
@@ -158,18 +161,32 @@ fn every_bad_line_class_is_counted_and_nothing_around_is_lost() {
         }};
     }
     push_good!(&mut f, &mut no, "g1");
-    push_raw(&mut f, &mut no, br#"{"id":"t","branch":"koosy","event":"x","#); // truncated
+    push_raw(
+        &mut f,
+        &mut no,
+        br#"{"id":"t","branch":"koosy","event":"x","#,
+    ); // truncated
     expect_rejects.push(no);
     push_good!(&mut f, &mut no, "g2");
     push_raw(&mut f, &mut no, b"{\"id\":\"\xff\xfe\",\"branch\":\"b\",\"event\":\"e\",\"timestamp\":\"2026-01-18T01:02:03Z\"}"); // not UTF-8
     expect_rejects.push(no);
     push_good!(&mut f, &mut no, "g3");
-    push_raw(&mut f, &mut no, b"{\"id\":\"a\0\",\"branch\":\"b\",\"event\":\"e\",\"timestamp\":\"2026-01-18T01:02:03Z\"}"); // NUL
+    push_raw(
+        &mut f,
+        &mut no,
+        b"{\"id\":\"a\0\",\"branch\":\"b\",\"event\":\"e\",\"timestamp\":\"2026-01-18T01:02:03Z\"}",
+    ); // NUL
     expect_rejects.push(no);
-    push_raw(&mut f, &mut no, br#"{"id":"m","event":"e","timestamp":"2026-01-18T01:02:03Z"}"#); // missing branch
+    push_raw(
+        &mut f,
+        &mut no,
+        br#"{"id":"m","event":"e","timestamp":"2026-01-18T01:02:03Z"}"#,
+    ); // missing branch
     expect_rejects.push(no);
     push_good!(&mut f, &mut no, "g4");
-    let mut huge = br#"{"id":"h","branch":"b","event":"e","timestamp":"2026-01-18T01:02:03Z","pad":""#.to_vec();
+    let mut huge =
+        br#"{"id":"h","branch":"b","event":"e","timestamp":"2026-01-18T01:02:03Z","pad":""#
+            .to_vec();
     huge.extend(std::iter::repeat_n(b'x', 2 << 20));
     huge.extend_from_slice(b"\"}");
     push_raw(&mut f, &mut no, &huge); // 2 MiB
@@ -205,21 +222,28 @@ fn every_bad_line_class_is_counted_and_nothing_around_is_lost() {
     std::fs::File::create(&path)
         .and_then(|mut file| file.write_all(&f))
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = verify_file(&path, &Keyring::default(), &[], vec![])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        verify_file(&path, &Keyring::default(), &[], vec![]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.entries, good);
     let lines: Vec<u64> = report.rejects.iter().map(|r| r.line).collect();
     assert_eq!(lines, expect_rejects);
     for r in &report.rejects {
         // The offset points at the start of that line.
         let at = usize::try_from(r.offset).unwrap_or(usize::MAX);
-        assert!(at == 0 || f.get(at - 1) == Some(&b'\n'), "offset {}", r.offset);
+        assert!(
+            at == 0 || f.get(at - 1) == Some(&b'\n'),
+            "offset {}",
+            r.offset
+        );
     }
     assert!(report.pending);
     assert!(report.ok, "rejects alone do not fail verification");
     assert_eq!(report.unchained, good);
     assert!(
-        report.warnings.iter().any(|w| w.contains("duplicate id g1")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("duplicate id g1")),
         "{:?}",
         report.warnings
     );

@@ -17,12 +17,11 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::cli::GlobalArgs;
 use crate::cmd::{CmdError, CmdResult, Outcome};
 use crate::config::{self, Config};
-use crate::domain::hq::{self, FileError, HqSnapshot, Keys, ProtocolState, paths};
+use crate::domain::hq::{self, FileError, HqSnapshot, ProtocolState, paths};
 use crate::domain::sanitize::sanitize;
 use crate::sources::{exporter, http};
 
@@ -59,8 +58,6 @@ const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Ledger rejects listed one by one; the rest are counted.
 const MAX_LISTED_REJECTS: usize = 10;
-/// A ledger line longer than this is a reject (SPEC §9).
-const MAX_LINE: usize = 1_048_576;
 
 struct Collector {
     findings: Vec<Finding>,
@@ -139,11 +136,7 @@ pub fn diagnose(g: &GlobalArgs) -> Result<Report, CmdError> {
     }
     let snapshot = check_files(&mut c, &root);
     check_keys(&mut c, &root, &cfg, snapshot.as_ref());
-    check_ledger(
-        &mut c,
-        &root,
-        snapshot.as_ref().and_then(|s| s.keys.as_ref()),
-    );
+    check_ledger(&mut c, &root);
     check_sources(&mut c, &cfg)?;
     check_disk(&mut c, &root);
     Ok(finish(c))
@@ -556,25 +549,14 @@ fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnap
     }
 }
 
-/// Counts from one pass over the ledger.
-#[derive(Debug, Default)]
-struct LedgerSummary {
-    lines: u64,
-    entries: u64,
-    rejects: u64,
-    pending: bool,
-    chained: u64,
-    broken: Vec<u64>,
-    signed_ok: u64,
-    bad_sigs: Vec<(u64, String)>,
-}
-
-/// Stream the ledger: rejects, pending last line, `prev` chain links and signatures.
-fn check_ledger(c: &mut Collector, root: &Path, keys: Option<&Keys>) {
+/// Ledger integrity through `ledger::verify` (the same check as `lumen ledger
+/// verify`): rejects and a pending last line are warnings; a broken `prev` link, a
+/// bad or unknown signature, or a checkpoint that no longer matches is an error.
+fn check_ledger(c: &mut Collector, root: &Path) {
     let path = root.join(paths::LEDGER);
     let shown = path.display().to_string();
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
+    match std::fs::metadata(&path) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             c.push(
                 Level::Warning,
@@ -595,244 +577,97 @@ fn check_ledger(c: &mut Collector, root: &Path, keys: Option<&Keys>) {
             );
             return;
         }
-    };
-    let mut s = LedgerSummary::default();
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = Vec::new();
-    let mut prev_hash = [0u8; 32];
-    let mut offset = 0u64;
-    let mut listed = 0usize;
-    loop {
-        let read = match read_line_bounded(&mut reader, &mut buf) {
-            Ok(None) => break,
-            Ok(Some(r)) => r,
-            Err(e) => {
-                c.push(
-                    Level::Error,
-                    "ledger",
-                    format!("read failed after {} lines: {e}", s.lines),
-                    Some(shown.clone()),
-                    "check the disk and the file's permissions",
-                );
-                return;
-            }
-        };
-        s.lines += 1;
-        let line_no = s.lines;
-        let line_off = offset;
-        offset += read.consumed;
-        if !read.terminated {
-            s.pending = true;
-            break;
-        }
-        if read.len == 0 {
-            continue;
-        }
-        let this_hash = read.hash;
-        let line = buf.as_slice();
-        let parsed = if read.len > MAX_LINE as u64 {
-            Err(crate::domain::ledger::RejectReason::TooLong(
-                usize::try_from(read.len).unwrap_or(usize::MAX),
-            ))
-        } else {
-            crate::domain::ledger::parse_line(line)
-        };
-        match parsed {
-            Ok(e) => {
-                s.entries += 1;
-                if e.chained {
-                    s.chained += 1;
-                    if !prev_matches(line, &prev_hash) {
-                        s.broken.push(line_no);
-                    }
-                }
-                if e.signed {
-                    match verify_sig(line, keys) {
-                        Ok(()) => s.signed_ok += 1,
-                        Err(why) => s.bad_sigs.push((line_no, why)),
-                    }
-                }
-            }
-            Err(why) => {
-                s.rejects += 1;
-                if listed < MAX_LISTED_REJECTS {
-                    listed += 1;
-                    c.push(
-                        Level::Warning,
-                        "ledger",
-                        format!("reject at byte offset {line_off}: {why}"),
-                        Some(format!("{shown}:{line_no}")),
-                        "rejects are kept and shown; have the writer emit one JSON object per line",
-                    );
-                }
-            }
-        }
-        prev_hash = this_hash;
     }
-    if s.rejects > listed as u64 {
+    let r = match crate::ledger::verify::verify(root) {
+        Ok(r) => r,
+        Err(e) => {
+            c.push(
+                Level::Error,
+                "ledger",
+                format!("cannot verify the ledger: {e:#}"),
+                Some(shown),
+                "repair the file named in the message (keys.json, checkpoints.jsonl or the ledger)",
+            );
+            return;
+        }
+    };
+    let cp_shown = root.join(paths::CHECKPOINTS).display().to_string();
+    // "line N: …" / "checkpoint line N: …" → file:N.
+    let locate = |msg: &str| -> Option<String> {
+        let (file, rest) = match msg.strip_prefix("checkpoint line ") {
+            Some(rest) => (&cp_shown, rest),
+            None => (&shown, msg.strip_prefix("line ")?),
+        };
+        let n: u64 = rest
+            .split(|ch: char| !ch.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()?;
+        Some(format!("{file}:{n}"))
+    };
+    for rej in r.rejects.iter().take(MAX_LISTED_REJECTS) {
         c.push(
             Level::Warning,
             "ledger",
-            format!("{} more reject(s) not listed", s.rejects - listed as u64),
+            format!("reject at byte offset {}: {}", rej.offset, rej.reason),
+            Some(format!("{shown}:{}", rej.line)),
+            "rejects are kept and shown; have the writer emit one JSON object per line",
+        );
+    }
+    if r.rejects.len() > MAX_LISTED_REJECTS {
+        c.push(
+            Level::Warning,
+            "ledger",
+            format!(
+                "{} more reject(s) not listed",
+                r.rejects.len() - MAX_LISTED_REJECTS
+            ),
             Some(shown.clone()),
             "run `lumen ledger verify` for the full list",
         );
     }
-    if s.pending {
-        c.push(
-            Level::Warning,
-            "ledger",
-            "the last line has no newline: a writer may be mid-append",
-            Some(format!("{shown}:{}", s.lines)),
-            "if no writer is running, the next signed append completes it as a reject",
-        );
+    for w in &r.warnings {
+        let loc = locate(w).or_else(|| Some(shown.clone()));
+        let fix = if w.contains("pending") {
+            "if no writer is running, the next signed append completes it as a reject"
+        } else {
+            "check the writer that produced this line"
+        };
+        c.push(Level::Warning, "ledger", w, loc, fix);
     }
-    for l in &s.broken {
-        c.push(
-            Level::Error,
-            "ledger",
-            "broken chain: `prev` is not the SHA-256 of the previous line",
-            Some(format!("{shown}:{l}")),
-            "history was edited: restore the ledger from a backup and compare",
-        );
+    for p in &r.problems {
+        let loc = locate(p).or_else(|| Some(shown.clone()));
+        let fix = if p.starts_with("checkpoint") {
+            "history was rewritten or the checkpoint is forged: restore the ledger from a backup and compare"
+        } else {
+            "the line was altered or its signer is not trusted: restore the ledger from a backup and compare"
+        };
+        c.push(Level::Error, "ledger", p, loc, fix);
     }
-    for (l, why) in &s.bad_sigs {
-        c.push(
-            Level::Error,
-            "ledger",
-            format!("bad signature: {why}"),
-            Some(format!("{shown}:{l}")),
-            "the line was altered or its signer is not trusted: investigate and restore",
-        );
-    }
-    let level = if s.broken.is_empty() && s.bad_sigs.is_empty() {
-        Level::Ok
-    } else {
-        Level::Error
-    };
     c.push(
-        level,
+        if r.ok { Level::Ok } else { Level::Error },
         "ledger",
         format!(
-            "{} lines, {} entries, {} rejects, pending: {}; chained {} ({} broken), signatures {} ok / {} bad",
-            s.lines,
-            s.entries,
-            s.rejects,
-            s.pending,
-            s.chained,
-            s.broken.len(),
-            s.signed_ok,
-            s.bad_sigs.len()
+            "{} lines, {} entries, {} rejects, pending: {}; chain {} ok / {} broken, {} unchained; signatures {} ok / {} bad; checkpoints {} ok / {} bad",
+            r.lines,
+            r.entries,
+            r.rejects.len(),
+            r.pending,
+            r.chain.ok,
+            r.chain.broken,
+            r.unchained,
+            r.signatures.ok,
+            r.signatures.bad,
+            r.checkpoints.ok,
+            r.checkpoints.bad
         ),
         Some(shown),
-        "see the findings above",
+        if r.ok {
+            ""
+        } else {
+            "see the ledger errors above; `lumen ledger verify` gives the full report"
+        },
     );
-}
-
-/// One line as read by [`read_line_bounded`].
-struct ReadLine {
-    /// Bytes consumed, `\n` included.
-    consumed: u64,
-    /// Length of the line without `\n` (may exceed what `buf` holds).
-    len: u64,
-    /// SHA-256 of the whole line without `\n`.
-    hash: [u8; 32],
-    /// The line ended with `\n` (otherwise it is the pending last line).
-    terminated: bool,
-}
-
-/// Read one line, hashing all of it but keeping at most `MAX_LINE + 1` bytes in
-/// `buf`: a multi-gigabyte line without a newline must not be held in memory
-/// (`BufRead::read_until` would). `Ok(None)` at end of file.
-fn read_line_bounded(
-    reader: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<ReadLine>> {
-    buf.clear();
-    let mut hasher = Sha256::new();
-    let (mut consumed, mut len) = (0u64, 0u64);
-    loop {
-        let avail = match reader.fill_buf() {
-            Ok(a) => a,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if avail.is_empty() {
-            if consumed == 0 {
-                return Ok(None);
-            }
-            return Ok(Some(ReadLine {
-                consumed,
-                len,
-                hash: hasher.finalize().into(),
-                terminated: false,
-            }));
-        }
-        let (part, found) = match memchr::memchr(b'\n', avail) {
-            Some(i) => (avail.get(..i).unwrap_or_default(), true),
-            None => (avail, false),
-        };
-        hasher.update(part);
-        let room = (MAX_LINE + 1).saturating_sub(buf.len());
-        buf.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
-        len += part.len() as u64;
-        let used = part.len() + usize::from(found);
-        consumed += used as u64;
-        reader.consume(used);
-        if found {
-            return Ok(Some(ReadLine {
-                consumed,
-                len,
-                hash: hasher.finalize().into(),
-                terminated: true,
-            }));
-        }
-    }
-}
-
-/// Whether the line's `prev` member equals `expected` (lowercase hex).
-fn prev_matches(line: &[u8], expected: &[u8; 32]) -> bool {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-        return false;
-    };
-    v.get("prev")
-        .and_then(|p| p.as_str())
-        .is_some_and(|p| p == hex::encode(expected))
-}
-
-/// Verify a signed line (SPEC §4.2): the message is the line up to the last
-/// `,"sig":"` plus `}`; the signer must be in keys.json.
-fn verify_sig(line: &[u8], keys: Option<&Keys>) -> Result<(), String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
-    let signer = v
-        .get("signer")
-        .and_then(|s| s.as_str())
-        .ok_or("`signer` is not a string")?;
-    let sig = v
-        .get("sig")
-        .and_then(|s| s.as_str())
-        .ok_or("`sig` is not a string")?;
-    let key = keys
-        .and_then(|k| k.signers.iter().find(|s| s.id == signer))
-        .ok_or_else(|| format!("unknown signer {signer}"))?;
-    let pk: [u8; 32] = B64
-        .decode(&key.public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| format!("signer {signer} has an invalid public key"))?;
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk)
-        .map_err(|_| format!("signer {signer} has an invalid public key"))?;
-    let sig: [u8; 64] = B64
-        .decode(sig)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or("`sig` is not 64 bytes of base64")?;
-    let cut = memchr::memmem::rfind(line, b",\"sig\":\"").ok_or("`sig` is not the last member")?;
-    let mut msg = line.get(..cut).unwrap_or_default().to_vec();
-    msg.push(b'}');
-    vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig))
-        .map_err(|_| format!("signature by {signer} does not verify"))
 }
 
 /// Exporters and Prometheus: unreachable is a warning.

@@ -53,7 +53,11 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             report.lines,
             report.entries,
             report.rejects.len(),
-            if report.pending { ", last line pending" } else { "" }
+            if report.pending {
+                ", last line pending"
+            } else {
+                ""
+            }
         );
         println!(
             "chain: {} ok, {} broken; {} unchained; signatures: {} ok, {} bad; checkpoints: {} ok, {} bad",
@@ -66,7 +70,12 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             report.checkpoints.bad
         );
         for r in &report.rejects {
-            println!("reject line {} (offset {}): {}", r.line, r.offset, sanitize(&r.reason));
+            println!(
+                "reject line {} (offset {}): {}",
+                r.line,
+                r.offset,
+                sanitize(&r.reason)
+            );
         }
         for w in &report.warnings {
             println!("warning: {}", sanitize(w));
@@ -74,9 +83,20 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
         for p in &report.problems {
             println!("FAIL: {}", sanitize(p));
         }
-        println!("{}", if report.ok { "ledger OK" } else { "ledger FAILED verification" });
+        println!(
+            "{}",
+            if report.ok {
+                "ledger OK"
+            } else {
+                "ledger FAILED verification"
+            }
+        );
     }
-    Ok(if report.ok { Outcome::Ok } else { Outcome::CheckFailed })
+    Ok(if report.ok {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
@@ -96,9 +116,16 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
         stats.lines,
         stats.entries,
         stats.rejects,
-        if stats.pending { ", last line pending" } else { "" }
+        if stats.pending {
+            ", last line pending"
+        } else {
+            ""
+        }
     );
-    println!("{:<24} {:>10} {:>14} {:>14}", "branch", "entries", "tokens", "cost");
+    println!(
+        "{:<24} {:>10} {:>14} {:>14}",
+        "branch", "entries", "tokens", "cost"
+    );
     for (id, b) in &stats.branches {
         println!(
             "{:<24} {:>10} {:>14} {:>14.4}",
@@ -170,11 +197,23 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
         if k.is_empty() {
             return Err(CmdError::usage(format!("--field {kv:?}: empty key")));
         }
-        if ["id", "branch", "event", "status", "actor", "timestamp", "prev", "signer", "sig"]
-            .contains(&k)
+        if [
+            "id",
+            "branch",
+            "event",
+            "status",
+            "actor",
+            "timestamp",
+            "prev",
+            "signer",
+            "sig",
+        ]
+        .contains(&k)
             || fields.contains_key(k)
         {
-            return Err(CmdError::usage(format!("--field {k}: set by its own flag or by the append path")));
+            return Err(CmdError::usage(format!(
+                "--field {k}: set by its own flag or by the append path"
+            )));
         }
         fields.insert(k.to_string(), Value::String(v.to_string()));
     }

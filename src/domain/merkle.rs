@@ -242,7 +242,13 @@ mod tests {
                 }
                 let path = pb.finish();
                 assert_eq!(path, audit_path(tree, m), "n={n} m={m}");
-                assert!(verify_inclusion(&tree[m as usize], m, n as u64, &path, &root));
+                assert!(verify_inclusion(
+                    &tree[m as usize],
+                    m,
+                    n as u64,
+                    &path,
+                    &root
+                ));
             }
         }
     }

@@ -78,7 +78,10 @@ pub fn parse_public_key(b64: &str) -> Option<VerifyingKey> {
 pub fn sign_line(key: &SigningKey, unsigned: &str) -> Option<String> {
     let body = unsigned.strip_suffix('}')?;
     let sig = key.sign(unsigned.as_bytes());
-    Some(format!("{body}{SIG_MARKER}{}\"}}", STANDARD.encode(sig.to_bytes())))
+    Some(format!(
+        "{body}{SIG_MARKER}{}\"}}",
+        STANDARD.encode(sig.to_bytes())
+    ))
 }
 
 /// Split a signed line into (signed message, signature). `None` when the line does

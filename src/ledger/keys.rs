@@ -48,14 +48,8 @@ impl Keyring {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keyring::default()),
             Err(e) => anyhow::bail!("{}: {e}", path.display()),
         };
-        let raw: RawFile = serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let raw: RawFile = serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
         Ok(Keyring {
             signers: raw
                 .signers

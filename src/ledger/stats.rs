@@ -48,9 +48,9 @@ struct RawBranch {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column())
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => anyhow::bail!("{}: {e}", path.display()),
     }
@@ -60,10 +60,8 @@ impl Rates {
     /// Read `hq/billing/cost-policy.json` and `hq/registry/branches.json` (only the
     /// fields needed here). Missing files mean no rates: derived costs are 0.
     pub fn load(hq_root: &Path) -> anyhow::Result<Rates> {
-        let policy: Option<RawPolicy> =
-            read_json(&hq_root.join("hq/billing/cost-policy.json"))?;
-        let branches: Option<RawBranches> =
-            read_json(&hq_root.join("hq/registry/branches.json"))?;
+        let policy: Option<RawPolicy> = read_json(&hq_root.join("hq/billing/cost-policy.json"))?;
+        let branches: Option<RawBranches> = read_json(&hq_root.join("hq/registry/branches.json"))?;
         Ok(Rates {
             tiers: policy
                 .map(|p| p.tiers.into_iter().map(|(k, v)| (k, v.rate)).collect())
@@ -158,7 +156,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -215,9 +217,9 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
             None => {
                 let tokens = f.tokens.unwrap_or(0) as f64;
                 let rate = match (&f.tier, &f.branch) {
-                    (None, Cow::Borrowed(b)) => *rate_cache
-                        .entry(*b)
-                        .or_insert_with(|| rates.rate(None, b)),
+                    (None, Cow::Borrowed(b)) => {
+                        *rate_cache.entry(*b).or_insert_with(|| rates.rate(None, b))
+                    }
                     (tier, branch) => rates.rate(tier.as_deref(), branch),
                 };
                 tokens * rate
@@ -347,7 +349,13 @@ mod tests {
 
     #[test]
     fn month_parse() {
-        assert_eq!("2026-01".parse(), Ok(Month { year: 2026, month: 1 }));
+        assert_eq!(
+            "2026-01".parse(),
+            Ok(Month {
+                year: 2026,
+                month: 1
+            })
+        );
         assert!("2026-13".parse::<Month>().is_err());
         assert!("2026-1".parse::<Month>().is_err());
     }

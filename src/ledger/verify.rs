@@ -82,7 +82,10 @@ pub struct Checkpoint {
 }
 
 /// Read `checkpoints.jsonl`: (valid-shaped checkpoints, count of malformed lines with why).
-pub fn load_checkpoints(path: &Path, keys: &Keyring) -> anyhow::Result<(Vec<Checkpoint>, Vec<String>)> {
+pub fn load_checkpoints(
+    path: &Path,
+    keys: &Keyring,
+) -> anyhow::Result<(Vec<Checkpoint>, Vec<String>)> {
     let mut cps = Vec::new();
     let mut bad = Vec::new();
     if !path.exists() {
@@ -93,7 +96,10 @@ pub fn load_checkpoints(path: &Path, keys: &Keyring) -> anyhow::Result<(Vec<Chec
             return ControlFlow::Continue(());
         }
         let parsed = serde_json::from_slice::<Value>(l.bytes).ok();
-        let size = parsed.as_ref().and_then(|v| v.get("size")).and_then(Value::as_u64);
+        let size = parsed
+            .as_ref()
+            .and_then(|v| v.get("size"))
+            .and_then(Value::as_u64);
         let root = parsed
             .as_ref()
             .and_then(|v| v.get("root"))
@@ -126,7 +132,10 @@ pub fn load_checkpoints(path: &Path, keys: &Keyring) -> anyhow::Result<(Vec<Chec
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if let Some((no, _, _)) = end.pending {
-        bad.push(format!("{}:{no}: unterminated checkpoint line", path.display()));
+        bad.push(format!(
+            "{}:{no}: unterminated checkpoint line",
+            path.display()
+        ));
     }
     Ok((cps, bad))
 }
@@ -208,7 +217,10 @@ pub fn verify_file(
                 Ok(e) => {
                     r.entries += 1;
                     if let Some(first) = seen_ids.get(&e.id) {
-                        let w = format!("line {}: duplicate id {} (first at line {first})", l.no, e.id);
+                        let w = format!(
+                            "line {}: duplicate id {} (first at line {first})",
+                            l.no, e.id
+                        );
                         r.warn(w);
                     } else {
                         seen_ids.insert(e.id.clone(), l.no);
