@@ -97,7 +97,15 @@ pub fn run_doctor(g: &GlobalArgs) -> CmdResult {
     if g.json {
         crate::cmd::print_json(&report)?;
     } else {
-        print_human(&report);
+        match print_human(&report) {
+            // `lumen doctor | head` closes the pipe early; that is not an error.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(CmdError::Io(
+                    anyhow::Error::new(e).context("writing the report"),
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(if report.ok {
         Outcome::Ok
@@ -150,7 +158,9 @@ fn finish(c: Collector) -> Report {
     }
 }
 
-fn print_human(r: &Report) {
+fn print_human(r: &Report) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     let mut counts = [0usize; 3];
     for f in &r.findings {
         let (tag, i) = match f.level {
@@ -160,14 +170,15 @@ fn print_human(r: &Report) {
         };
         counts[i] += 1;
         match &f.location {
-            Some(loc) => println!("{tag} [{}] {loc}: {}", f.check, f.message),
-            None => println!("{tag} [{}] {}", f.check, f.message),
+            Some(loc) => writeln!(out, "{tag} [{}] {loc}: {}", f.check, f.message)?,
+            None => writeln!(out, "{tag} [{}] {}", f.check, f.message)?,
         }
         if f.level != Level::Ok {
-            println!("        fix: {}", f.fix);
+            writeln!(out, "        fix: {}", f.fix)?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "\n{} error(s), {} warning(s), {} ok — {}",
         counts[2],
         counts[1],
@@ -177,7 +188,8 @@ fn print_human(r: &Report) {
         } else {
             "repair the errors above"
         }
-    );
+    )?;
+    out.flush()
 }
 
 /// The root must be a directory holding `hq/registry/branches.json`. Returns false
