@@ -237,4 +237,20 @@ pub enum Msg {
     SourceMissing { source: SourceId, at: DateTime<Utc> },
     /// A source is readable (again).
     SourceRecovered { source: SourceId, at: DateTime<Utc> },
+    /// A rollback was planned: ask the operator to confirm.
+    OperatorPlanned {
+        action: crate::app::PendingAction,
+        title: String,
+        lines: Vec<String>,
+        expected: String,
+        alternative: Option<String>,
+    },
+    /// A running action reported a step.
+    OperatorProgress { line: String, at: DateTime<Utc> },
+    /// An action finished, or was refused (`ok: false`), with a one-line summary.
+    OperatorDone {
+        ok: bool,
+        summary: String,
+        at: DateTime<Utc>,
+    },
 }

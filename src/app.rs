@@ -477,6 +477,44 @@ impl RhythmState {
     }
 }
 
+/// An operator action waiting for (or past) its typed confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingAction {
+    Rollback {
+        plan: Box<crate::actions::plan::RollbackPlan>,
+    },
+    KillSwitch {
+        on: bool,
+    },
+    Maintenance {
+        branch: String,
+        on: bool,
+    },
+    RuleRollback,
+}
+
+/// Work `update` asks the run loop to start (it never does I/O itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Read the whole ledger and plan a rollback of `target` (a deploy TXN).
+    PlanRollback { target: String },
+    /// The operator confirmed: do it (ledger entry first, then the effect).
+    Execute(PendingAction),
+}
+
+/// The typed-confirmation dialog: says exactly what will happen; the operator types
+/// `expected` (or `alternative`) and presses Enter; Esc cancels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub action: PendingAction,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub expected: String,
+    pub alternative: Option<String>,
+    pub typed: String,
+    pub error: Option<String>,
+}
+
 /// A one-line notice (alerts, results, refusals) shown in the banner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Toast {
@@ -546,6 +584,18 @@ pub struct App {
     pub cost_rows: Vec<crate::domain::cost::BranchCost>,
     pub cost_totals: Option<crate::domain::cost::HqTotals>,
     cost_stale: bool,
+    /// Why the console is read-only (no key, --readonly, refused key).
+    pub readonly_reason: Option<String>,
+    /// The operator's role (from keys.json), for policy checks before a dialog opens.
+    pub operator_role: Option<String>,
+    pub confirm: Option<Confirm>,
+    /// Commands for the run loop, drained after every update.
+    pub commands: Vec<Command>,
+    /// An operator action is running (planning or executing).
+    pub running: bool,
+    /// What operator actions reported, newest last.
+    pub action_log: VecDeque<String>,
+    quit_armed: bool,
 }
 
 /// A ceremony scenario as listed in the pane.
@@ -556,6 +606,8 @@ pub struct ScenarioSummary {
     pub steps: usize,
     pub anomalies: usize,
     pub roles: Vec<String>,
+    pub summary: String,
+    pub pass_mark: u32,
 }
 
 impl App {
@@ -597,6 +649,13 @@ impl App {
             cost_rows: Vec::new(),
             cost_totals: None,
             cost_stale: false,
+            readonly_reason: None,
+            operator_role: None,
+            confirm: None,
+            commands: Vec::new(),
+            running: false,
+            action_log: VecDeque::new(),
+            quit_armed: false,
         }
     }
 
@@ -640,8 +699,54 @@ impl App {
             self.should_quit = true;
             return;
         }
+        if self.confirm.is_some() {
+            self.handle_confirm_key(k);
+            return;
+        }
         if let Some(a) = self.keymap.action_for(&k) {
             self.apply(a);
+        }
+    }
+
+    fn handle_confirm_key(&mut self, k: KeyEvent) {
+        self.dirty = true;
+        let Some(c) = self.confirm.as_mut() else {
+            return;
+        };
+        match k.code {
+            KeyCode::Esc => {
+                self.confirm = None;
+                self.toast(ToastLevel::Info, "cancelled: nothing was done");
+            }
+            KeyCode::Backspace => {
+                c.typed.pop();
+                c.error = None;
+            }
+            KeyCode::Enter => {
+                let typed = c.typed.trim();
+                if typed == c.expected || c.alternative.as_deref() == Some(typed) {
+                    let action = c.action.clone();
+                    self.confirm = None;
+                    self.running = true;
+                    self.commands.push(Command::Execute(action));
+                    self.toast(
+                        ToastLevel::Info,
+                        "confirmed: recording on the ledger first…",
+                    );
+                } else {
+                    c.error = Some(format!(
+                        "type `{}` exactly to confirm, or Esc to cancel",
+                        c.expected
+                    ));
+                }
+            }
+            KeyCode::Char(ch) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                if c.typed.chars().count() < 80 {
+                    c.typed.push(ch);
+                }
+                c.error = None;
+            }
+            _ => {}
         }
     }
 
@@ -657,6 +762,13 @@ impl App {
             return;
         }
         match a {
+            Action::Quit if self.running && !self.quit_armed => {
+                self.quit_armed = true;
+                self.toast(
+                    ToastLevel::Warn,
+                    "an action is running — press q again to quit anyway",
+                );
+            }
             Action::Quit => self.should_quit = true,
             Action::ToggleHelp => self.help = true,
             Action::FocusNext => self.focus = self.focus.offset(1),
@@ -708,7 +820,7 @@ impl App {
         }
         match a {
             Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
-                self.refuse_action(a)
+                self.start_action(a)
             }
             Action::ShowRejects => {
                 self.focus = Pane::Ledger;
@@ -719,14 +831,141 @@ impl App {
         }
     }
 
-    /// Operator actions are not wired in this build: say so instead of doing nothing.
-    fn refuse_action(&mut self, a: Action) {
-        let why = if self.readonly {
-            "read-only console: start with --key FILE to act"
-        } else {
-            "operator actions are not available in this build yet"
-        };
-        self.toast(ToastLevel::Warn, format!("{}: {why}", a.describe()));
+    /// An action key: refuse with the reason, or open its confirmation (a rollback is
+    /// planned in the background first, over the whole ledger).
+    fn start_action(&mut self, a: Action) {
+        if self.readonly {
+            let why = self
+                .readonly_reason
+                .clone()
+                .unwrap_or_else(|| "read-only console".into());
+            self.toast(
+                ToastLevel::Warn,
+                format!("{}: unavailable — {why}", a.describe()),
+            );
+            return;
+        }
+        if self.running {
+            self.toast(ToastLevel::Warn, "another action is still running");
+            return;
+        }
+        if let (Some(role), Some(op)) = (
+            &self.operator_role,
+            crate::domain::policy::Operation::for_action(a),
+        ) {
+            let policy = self.hq.as_ref().and_then(|h| h.rbac.as_ref());
+            if let Err(r) = crate::domain::policy::allowed(policy, role, op) {
+                self.toast(ToastLevel::Error, format!("refused: {}", r.reason));
+                return;
+            }
+        }
+        match a {
+            Action::Rollback => match self.rollback_target() {
+                Some(target) => {
+                    self.running = true;
+                    self.toast(ToastLevel::Info, format!("planning the rollback of {target}…"));
+                    self.commands.push(Command::PlanRollback { target });
+                }
+                None => self.toast(
+                    ToastLevel::Warn,
+                    "rollback: select a deploy in the ledger, or a branch with a deploy in the health pane",
+                ),
+            },
+            Action::KillSwitch => {
+                let on = !self.kill_switch();
+                let what = if on { "ON: automated deploys halt" } else { "OFF: automated deploys resume" };
+                self.confirm = Some(Confirm {
+                    action: PendingAction::KillSwitch { on },
+                    title: format!("Kill switch {}", if on { "on" } else { "off" }),
+                    lines: vec![
+                        format!("Turns the kill switch {what}."),
+                        format!(
+                            "Appends a signed `{}` entry to the ledger, then rewrites decision-engine.json.",
+                            if on { "kill_switch_activated" } else { "kill_switch_released" }
+                        ),
+                        "Rollbacks and maintenance stay allowed while it is on.".into(),
+                    ],
+                    expected: "hq".into(),
+                    alternative: None,
+                    typed: String::new(),
+                    error: None,
+                });
+            }
+            Action::Maintenance => {
+                let order = self.branch_order();
+                let Some(branch) = (self.focus == Pane::Health).then(|| order.get(self.health_sel).cloned()).flatten()
+                else {
+                    self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
+                    return;
+                };
+                let on = !self.in_maintenance(&branch);
+                self.confirm = Some(Confirm {
+                    action: PendingAction::Maintenance { branch: branch.clone(), on },
+                    title: format!("Maintenance {} for {branch}", if on { "on" } else { "off" }),
+                    lines: vec![
+                        format!(
+                            "Appends a signed `{}` entry for {branch}, then sets maintenanceMode.{branch} = {on} in decision-engine.json.",
+                            if on { "maintenance_on" } else { "maintenance_off" }
+                        ),
+                        if on {
+                            "The branch shows as maintenance; health failures stop escalating.".into()
+                        } else {
+                            "The branch returns to normal health checks.".into()
+                        },
+                    ],
+                    expected: branch,
+                    alternative: None,
+                    typed: String::new(),
+                    error: None,
+                });
+            }
+            Action::RuleRollback => {
+                let Some(rule) = self.rhythm.rules.last().cloned() else {
+                    self.toast(ToastLevel::Warn, "rule rollback: no rule change in controls/rules_history.jsonl");
+                    return;
+                };
+                self.confirm = Some(Confirm {
+                    action: PendingAction::RuleRollback,
+                    title: format!("Roll back rule {}", crate::domain::sanitize::sanitize(&rule.rule)),
+                    lines: vec![
+                        format!(
+                            "Newest change: {} {} → {} by {} at {}.",
+                            rule.rule,
+                            rule.old,
+                            rule.new,
+                            rule.actor,
+                            rule.ts.to_rfc3339()
+                        ),
+                        format!("Appends the compensating change {} → {} to rules_history.jsonl", rule.new, rule.old),
+                        "and a signed `rule_rollback` entry to the ledger (ledger first).".into(),
+                    ],
+                    expected: rule.rule.clone(),
+                    alternative: None,
+                    typed: String::new(),
+                    error: None,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The deploy a rollback would target: the selected ledger line when it is a
+    /// deploy, or the selected branch's latest deploy.
+    fn rollback_target(&self) -> Option<String> {
+        match self.focus {
+            Pane::Ledger => {
+                let n = self.ledger.recent.len();
+                let i = n.checked_sub(1 + self.ledger_view.from_newest)?;
+                let e = self.ledger.recent.get(i)?.parsed.as_ref().ok()?;
+                (e.event == "deploy").then(|| e.id.clone())
+            }
+            Pane::Health => {
+                let order = self.branch_order();
+                let b = order.get(self.health_sel)?;
+                self.ledger.latest_deploy.get(b).cloned()
+            }
+            _ => None,
+        }
     }
 
     fn health_action(&mut self, a: Action) {
@@ -837,6 +1076,14 @@ impl App {
         }
     }
 
+    fn log_action(&mut self, line: String) {
+        tracing::info!(target: "lumen::actions", "{line}");
+        self.action_log.push_back(line);
+        while self.action_log.len() > 50 {
+            self.action_log.pop_front();
+        }
+    }
+
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
         self.toasts.push_back(Toast {
             at: self.now,
@@ -932,6 +1179,43 @@ impl App {
                 self.note_outdated(at);
                 self.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
+            }
+            Msg::OperatorPlanned {
+                action,
+                title,
+                lines,
+                expected,
+                alternative,
+            } => {
+                self.running = false;
+                self.confirm = Some(Confirm {
+                    action,
+                    title,
+                    lines,
+                    expected,
+                    alternative,
+                    typed: String::new(),
+                    error: None,
+                });
+            }
+            Msg::OperatorProgress { line, at } => {
+                let _ = at;
+                self.log_action(line.clone());
+                self.toast(ToastLevel::Info, line);
+            }
+            Msg::OperatorDone { ok, summary, at } => {
+                let _ = at;
+                self.running = false;
+                self.quit_armed = false;
+                self.log_action(summary.clone());
+                self.toast(
+                    if ok {
+                        ToastLevel::Info
+                    } else {
+                        ToastLevel::Error
+                    },
+                    summary,
+                );
             }
             Msg::SourceMissing { source, at } => {
                 let st = self.sources.entry(source).or_default();

@@ -19,14 +19,16 @@ use crate::tui::TerminalGuard;
 pub const CHANNEL: usize = 1024;
 
 /// Run the console until the user quits or a signal arrives. `start` spawns the
-/// sources on the runtime and returns; it gets the sender and a cancel token.
-pub async fn run<F>(mut app: App, start: F) -> anyhow::Result<()>
+/// sources on the runtime (it gets the sender and a cancel token) and returns the
+/// executor for the `Command`s that `App::update` queues.
+pub async fn run<F, E>(mut app: App, start: F) -> anyhow::Result<()>
 where
-    F: FnOnce(mpsc::Sender<Msg>, CancellationToken),
+    F: FnOnce(mpsc::Sender<Msg>, CancellationToken) -> E,
+    E: FnMut(crate::app::Command),
 {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let cancel = CancellationToken::new();
-    start(tx, cancel.clone());
+    let mut exec = start(tx, cancel.clone());
 
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -75,6 +77,9 @@ where
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
+        }
+        for c in app.commands.drain(..) {
+            exec(c);
         }
         if app.should_quit {
             break Ok(());

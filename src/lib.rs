@@ -12,6 +12,7 @@ pub mod domain;
 pub mod keymap;
 pub mod ledger;
 pub mod logging;
+pub mod ops;
 pub mod sim;
 pub mod sources;
 pub mod theme;

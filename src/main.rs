@@ -37,6 +37,10 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Keygen(a)) => cmd::keygen::run_keygen(&a, &g),
         Some(Command::Ledger(c)) => cmd::ledger::run_ledger(&c, &g),
         Some(Command::Ceremony(c)) => cmd::ceremony::run(&c, &g),
+        Some(Command::Rollback(a)) => cmd::actions::run_rollback(&a, &g),
+        Some(Command::RuleRollback) => cmd::actions::run_rule_rollback(&g),
+        Some(Command::Killswitch(a)) => cmd::actions::run_killswitch(&a, &g),
+        Some(Command::Maintenance(a)) => cmd::actions::run_maintenance(&a, &g),
         Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
         Some(_) => {
             let _ = g;

@@ -257,3 +257,47 @@ fn every_bad_line_class_is_counted_and_nothing_around_is_lost() {
     assert!(!sanitize(note).contains('\u{1b}'));
     assert!(!sanitize(note).contains('\u{7}'));
 }
+
+#[test]
+fn verify_warns_on_time_regressions_and_fails_truncated_checkpoints() {
+    use lumen::domain::merkle::RootBuilder;
+    use lumen::ledger::verify::Checkpoint;
+    let a = line("a", "koosy", 1);
+    let b = line("b", "koosy", 1).replace("01:02:03Z", "00:59:00Z");
+    let content = format!("{a}\n{b}\n");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("ledger.jsonl");
+    std::fs::write(&path, &content).unwrap_or_else(|e| panic!("{e}"));
+    let mut root1 = RootBuilder::new();
+    root1.push_data(a.as_bytes());
+    let cps = [
+        Checkpoint {
+            line_no: 1,
+            size: 1,
+            root: hex::encode(root1.root()),
+            signed_ok: true,
+        },
+        Checkpoint {
+            line_no: 2,
+            size: 3,
+            root: "00".repeat(32),
+            signed_ok: true,
+        },
+    ];
+    let r = verify_file(&path, &Keyring::default(), &cps, vec![]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("line 2: timestamp")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!((r.checkpoints.ok, r.checkpoints.bad), (1, 1));
+    assert!(
+        !r.ok,
+        "a checkpoint beyond the file means history was truncated"
+    );
+    let r = verify_file(&path, &Keyring::default(), &cps[..1], vec![])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.ok);
+}

@@ -1,1 +1,506 @@
-//! `lumen actions` (placeholder until its issue lands).
+//! Headless operator actions (SPEC §7, §9): `lumen rollback`, `lumen rule-rollback`,
+//! `lumen killswitch`, `lumen maintenance`. Order of checks: key present → HQ loads →
+//! identity (permissions, keys.json) → policy → plan → typed confirmation (or `--yes`)
+//! → execute → notify. A refusal anywhere before "execute" writes nothing.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::actions::guard::authorize_at;
+use crate::actions::notify::{Delivery, NotifyOptions, notify, rollback_events};
+use crate::actions::plan::{plan_rollback, plan_rule_rollback, show_argv};
+use crate::actions::run::{
+    ActionError, ActionProgress, DecisionChange, execute_rollback, read_rules_history,
+    rollback_rule, set_kill_switch, set_maintenance,
+};
+use crate::cli::{GlobalArgs, KillswitchArgs, MaintenanceArgs, OnOff, RollbackArgs};
+use crate::cmd::{CmdError, CmdResult, Outcome, print_json, runtime};
+use crate::domain::hq::{HqSnapshot, paths};
+use crate::domain::ledger::{Entry, parse_line};
+use crate::domain::policy::{Operation, Refusal};
+use crate::domain::sanitize::sanitize;
+use crate::ledger::append::{Identity, identity};
+use crate::sources::registry::load_snapshot;
+
+fn hq_root(g: &GlobalArgs) -> PathBuf {
+    g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A refusal as a `CmdError` (whose Display adds the `refused: ` prefix itself).
+fn refusal(r: Refusal) -> CmdError {
+    let reason = r.reason;
+    CmdError::refused(
+        reason
+            .strip_prefix("refused: ")
+            .unwrap_or(&reason)
+            .to_string(),
+    )
+}
+
+fn action_err(e: ActionError) -> CmdError {
+    match e {
+        ActionError::Refused(r) => refusal(r),
+        ActionError::Failed(e) => CmdError::Io(e),
+    }
+}
+
+/// Key, HQ, identity and policy: everything that can refuse before a prompt.
+fn operator(g: &GlobalArgs, op: Operation) -> Result<(PathBuf, HqSnapshot, Identity), CmdError> {
+    if g.readonly {
+        tracing::warn!("{} refused: --readonly", op.label());
+        return Err(CmdError::refused(
+            "read-only (--readonly): nothing is written",
+        ));
+    }
+    let Some(key) = &g.key else {
+        tracing::warn!("{} refused: no operator key", op.label());
+        return Err(CmdError::refused(
+            "no operator key: pass --key FILE (an Ed25519 key whose public key is in hq/registry/keys.json)",
+        ));
+    };
+    let root = hq_root(g);
+    let snapshot = load_snapshot(&root).map_err(|e| CmdError::usage(e.to_string()))?;
+    let who = identity(&root, key).map_err(|e| {
+        tracing::warn!("{} refused: {e}", op.label());
+        CmdError::refused(e.to_string())
+    })?;
+    authorize_at(&root, &who, op).map_err(refusal)?;
+    Ok((root, snapshot, who))
+}
+
+/// `--yes`, or the operator types `expected` (or one of `alternatives`) on a terminal.
+fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), CmdError> {
+    if g.yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CmdError::usage(
+            "standard input is not a terminal, so nothing can be typed to confirm: pass --yes",
+        ));
+    }
+    let mut err = std::io::stderr();
+    let alt = alternatives
+        .iter()
+        .map(|a| format!(" or `{a}`"))
+        .collect::<String>();
+    let _ = write!(
+        err,
+        "Type `{expected}`{alt} to confirm (anything else cancels): "
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let typed = line.trim();
+    if typed == expected || alternatives.contains(&typed) {
+        Ok(())
+    } else {
+        tracing::info!("confirmation did not match; cancelled");
+        Err(CmdError::refused(format!(
+            "confirmation did not match `{expected}`: nothing was done"
+        )))
+    }
+}
+
+/// Every complete, parseable ledger line in file order (rejects and a pending last
+/// line are skipped).
+pub fn read_entries(hq_root: &Path) -> Result<Vec<Entry>, CmdError> {
+    read_entries_where(hq_root, |_| true)
+}
+
+/// The complete, parseable ledger lines that `keep` accepts, streamed (a big ledger
+/// is never held in memory, only the entries kept).
+pub fn read_entries_where(
+    hq_root: &Path,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<Vec<Entry>, CmdError> {
+    let path = hq_root.join(paths::LEDGER);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(CmdError::usage(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CmdError::usage(format!("{}: cannot read: {e}", path.display())))?;
+        // End of file, or a pending last line without `\n` (not an entry yet).
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        line.pop();
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(e) = parse_line(&line)
+            && keep(&e)
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+fn send_notifications(snapshot: &HqSnapshot, events: &[&str], text: &str) -> Vec<Delivery> {
+    if snapshot.notify_rules.is_none() {
+        return Vec::new();
+    }
+    let Ok(rt) = runtime() else {
+        return Vec::new();
+    };
+    rt.block_on(notify(
+        snapshot.channels.as_ref(),
+        snapshot.notify_rules.as_ref(),
+        events,
+        text,
+        NotifyOptions::default(),
+    ))
+}
+
+fn print_deliveries(deliveries: &[Delivery]) {
+    for d in deliveries {
+        if d.delivered {
+            println!("notified {} ({})", d.target, d.url);
+        } else {
+            println!(
+                "notification to {} FAILED after {} tries: {}",
+                d.target,
+                d.attempts,
+                sanitize(d.error.as_deref().unwrap_or("unknown error"))
+            );
+        }
+    }
+}
+
+/// `lumen rollback --target TXN [--yes]`. Exit 0 when every affected branch rolled
+/// back (or was recorded), 1 when refused or a hook failed / timed out.
+pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
+    let (root, snapshot, who) = operator(g, Operation::Rollback)?;
+    // Only deploys matter to the plan (and the target, to say what it is).
+    let entries = read_entries_where(&root, |e| e.event == "deploy" || e.id == args.target)?;
+    let branches = snapshot
+        .registry
+        .as_ref()
+        .map(|r| r.branches.as_slice())
+        .unwrap_or_default();
+    let hook = snapshot.rollback_hook.as_ref();
+    let plan = plan_rollback(
+        &args.target,
+        &entries,
+        snapshot.sync_plan.as_ref(),
+        branches,
+        hook,
+    )
+    .map_err(|r| {
+        tracing::warn!("rollback refused: {}", r.reason);
+        refusal(r)
+    })?;
+    if !g.json {
+        for l in &plan.summary {
+            println!("{}", sanitize(l));
+        }
+    }
+    confirm(g, &plan.target, &[plan.target_branch.as_str()])?;
+
+    let rt = runtime()?;
+    let json = g.json;
+    let outcome = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ActionProgress>(64);
+        let printer = tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                if json {
+                    continue;
+                }
+                match p {
+                    ActionProgress::Requested { ledger_id } => {
+                        println!("rollback_requested appended: {ledger_id}")
+                    }
+                    ActionProgress::HookStarted { branch, argv } => {
+                        println!(
+                            "{}: running {}",
+                            sanitize(&branch),
+                            sanitize(&show_argv(&argv))
+                        )
+                    }
+                    ActionProgress::BranchDone(r) => {
+                        let code = r.exit_code.map_or("-".to_string(), |c| c.to_string());
+                        println!(
+                            "{}: {} (exit {code}, {} ms) → {}",
+                            sanitize(&r.branch),
+                            r.status,
+                            r.duration_ms,
+                            r.ledger_id
+                        );
+                        for line in r.output.lines() {
+                            println!("    {}", sanitize(line));
+                        }
+                    }
+                    ActionProgress::Halted { branch, skipped } => println!(
+                        "halted after {} failed; not rolled back: {}",
+                        sanitize(&branch),
+                        sanitize(&skipped.join(", "))
+                    ),
+                }
+            }
+        });
+        let r = execute_rollback(&root, &who, &plan, hook, tx).await;
+        let _ = printer.await;
+        r
+    });
+    let outcome = outcome.map_err(action_err)?;
+    let health = recheck_health(&rt, &snapshot, &plan.branches);
+    drop(rt);
+
+    let parts: Vec<String> = outcome
+        .results
+        .iter()
+        .map(|r| match r.exit_code {
+            Some(c) => format!("{} {} (exit {c})", r.branch, r.status),
+            None => format!("{} {}", r.branch, r.status),
+        })
+        .collect();
+    let mut text = format!(
+        "Lumen: rollback of {} by {}: {}",
+        outcome.target,
+        who.signer_id,
+        parts.join(", ")
+    );
+    if !outcome.skipped.is_empty() {
+        text.push_str(&format!(
+            "; halted, not rolled back: {}",
+            outcome.skipped.join(", ")
+        ));
+    }
+    let deliveries = send_notifications(&snapshot, rollback_events(outcome.ok), &text);
+
+    if g.json {
+        print_json(&json!({
+            "target": outcome.target,
+            "change": plan.change,
+            "branches": plan.branches,
+            "requested_id": outcome.requested_id,
+            "results": outcome.results,
+            "skipped": outcome.skipped,
+            "ok": outcome.ok,
+            "notifications": deliveries,
+            "health": health,
+        }))?;
+    } else {
+        for h in &health {
+            println!(
+                "health {}: {}",
+                sanitize(&h.branch),
+                if h.ok {
+                    format!("up ({} ms)", h.latency_ms.unwrap_or(0))
+                } else {
+                    format!("DOWN: {}", sanitize(h.error.as_deref().unwrap_or("")))
+                }
+            );
+        }
+        print_deliveries(&deliveries);
+        println!(
+            "{}",
+            if outcome.ok {
+                "rollback complete"
+            } else {
+                "rollback FAILED"
+            }
+        );
+    }
+    Ok(if outcome.ok {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+/// A health probe result as the rollback reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct HealthAfter {
+    branch: String,
+    ok: bool,
+    status: Option<u16>,
+    latency_ms: Option<u64>,
+    error: Option<String>,
+}
+
+/// Re-check at once the health of the affected branches that declare a `health` URL.
+fn recheck_health(
+    rt: &tokio::runtime::Runtime,
+    snapshot: &HqSnapshot,
+    affected: &[String],
+) -> Vec<HealthAfter> {
+    use crate::sources::health::{HealthTarget, client, probe};
+    let Some(reg) = &snapshot.registry else {
+        return Vec::new();
+    };
+    let targets: Vec<HealthTarget> = affected
+        .iter()
+        .filter_map(|b| {
+            let url = reg.branches.iter().find(|x| &x.id == b)?.health.clone()?;
+            Some(HealthTarget {
+                branch: b.clone(),
+                url,
+            })
+        })
+        .collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let timeout = snapshot
+        .health_check
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
+    let Ok(c) = client(timeout) else {
+        return Vec::new();
+    };
+    let results = rt.block_on(futures::future::join_all(
+        targets.iter().map(|t| probe(&c, t)),
+    ));
+    results
+        .into_iter()
+        .map(|r| HealthAfter {
+            branch: r.branch,
+            ok: r.ok,
+            status: r.status,
+            latency_ms: r.latency.map(|d| d.as_millis() as u64),
+            error: r.error,
+        })
+        .collect()
+}
+
+fn decision_output(
+    g: &GlobalArgs,
+    snapshot: &HqSnapshot,
+    c: &DecisionChange,
+    text: &str,
+) -> CmdResult {
+    let deliveries = send_notifications(snapshot, &[c.event.as_str()], text);
+    if g.json {
+        print_json(&json!({
+            "event": c.event,
+            "ledger_id": c.ledger_id,
+            "branch": c.branch,
+            "on": c.on,
+            "was": c.was,
+            "notifications": deliveries,
+        }))?;
+    } else {
+        println!("{} appended: {}", c.event, c.ledger_id);
+        println!("{} rewritten", paths::DECISION_ENGINE);
+        print_deliveries(&deliveries);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `lumen killswitch on|off`. Confirmation: type `hq` (the switch is HQ-wide).
+pub fn run_killswitch(args: &KillswitchArgs, g: &GlobalArgs) -> CmdResult {
+    let (root, snapshot, who) = operator(g, Operation::KillSwitch)?;
+    let on = args.state == OnOff::On;
+    if !g.json {
+        println!(
+            "Turn the kill switch {} (automated deploys {}): ledger entry first, then {}",
+            if on { "ON" } else { "OFF" },
+            if on { "halt" } else { "resume" },
+            paths::DECISION_ENGINE
+        );
+    }
+    confirm(g, "hq", &[])?;
+    let c = set_kill_switch(&root, &who, on).map_err(action_err)?;
+    let text = format!(
+        "Lumen: kill switch {} by {} ({})",
+        if on { "ACTIVATED" } else { "released" },
+        who.signer_id,
+        c.ledger_id
+    );
+    decision_output(g, &snapshot, &c, &text)
+}
+
+/// `lumen maintenance BRANCH on|off`. Confirmation: type the branch id.
+pub fn run_maintenance(args: &MaintenanceArgs, g: &GlobalArgs) -> CmdResult {
+    let (root, snapshot, who) = operator(g, Operation::Maintenance)?;
+    let on = args.state == OnOff::On;
+    let known = snapshot
+        .registry
+        .as_ref()
+        .is_some_and(|r| r.branches.iter().any(|b| b.id == args.branch));
+    if !known {
+        return Err(CmdError::usage(format!(
+            "branch `{}` is not in {}",
+            sanitize(&args.branch),
+            paths::BRANCHES
+        )));
+    }
+    if !g.json {
+        println!(
+            "Put {} {} maintenance: ledger entry first, then {}",
+            args.branch,
+            if on { "into" } else { "out of" },
+            paths::DECISION_ENGINE
+        );
+    }
+    confirm(g, &args.branch, &[])?;
+    let c = set_maintenance(&root, &who, &args.branch, on).map_err(action_err)?;
+    let text = format!(
+        "Lumen: {} maintenance {} by {} ({})",
+        args.branch,
+        if on { "ON" } else { "OFF" },
+        who.signer_id,
+        c.ledger_id
+    );
+    decision_output(g, &snapshot, &c, &text)
+}
+
+/// `lumen rule-rollback [--yes]`: revert the newest rule change. Confirmation: type
+/// the rule's name.
+pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
+    let (root, snapshot, who) = operator(g, Operation::RuleRollback)?;
+    let history = read_rules_history(&root)?;
+    let changes: Vec<_> = history.iter().map(|(_, r)| r.clone()).collect();
+    let preview = plan_rule_rollback(&changes, &who.signer_id, chrono::Utc::now().fixed_offset())
+        .map_err(refusal)?;
+    if !g.json {
+        println!(
+            "Revert {}: set it back from {} to {} ({})",
+            sanitize(&preview.rule),
+            preview.old,
+            preview.new,
+            sanitize(preview.note.as_deref().unwrap_or(""))
+        );
+    }
+    confirm(g, &preview.rule, &[])?;
+    let out = rollback_rule(&root, &who).map_err(action_err)?;
+    let text = format!(
+        "Lumen: rule {} rolled back to {} by {} ({})",
+        out.compensating.rule, out.compensating.new, who.signer_id, out.ledger_id
+    );
+    let deliveries = send_notifications(&snapshot, &["rule_rollback"], &text);
+    if g.json {
+        print_json(&json!({
+            "ledger_id": out.ledger_id,
+            "rule": out.compensating.rule,
+            "old": out.compensating.old,
+            "new": out.compensating.new,
+            "note": out.compensating.note,
+            "reverted_line": out.reverted_line,
+            "ts": out.compensating.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "notifications": deliveries,
+        }))?;
+    } else {
+        println!("rule_rollback appended: {}", out.ledger_id);
+        println!("{} appended", paths::RULES_HISTORY);
+        print_deliveries(&deliveries);
+    }
+    Ok(Outcome::Ok)
+}

@@ -108,6 +108,31 @@ fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
     Ok(out)
 }
 
+/// Scenarios for the console: shipped ones, then those in `dirs`. Files with errors are
+/// skipped and described in the second list (the console shows them; it cannot print).
+pub fn load_for_console(dirs: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
+    let mut out = load_embedded();
+    let mut problems = Vec::new();
+    match load_dir_files(dirs) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(files) => {
+            for (file, parsed) in files {
+                match parsed {
+                    Ok(s) if out.iter().any(|o| o.id == s.id) => {
+                        problems.push(format!("{file}: scenario id `{}` is already defined", s.id));
+                    }
+                    Ok(s) => out.push(s),
+                    Err(d) => problems.push(
+                        d.first()
+                            .map_or_else(|| format!("{file}: invalid"), |d| d.to_string()),
+                    ),
+                }
+            }
+        }
+    }
+    (out, problems)
+}
+
 /// The shipped scenarios that parse.
 fn load_embedded() -> Vec<Scenario> {
     ceremony::shipped_scenarios()

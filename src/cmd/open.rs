@@ -21,6 +21,8 @@ use crate::sources::health::HealthTarget;
 pub struct Prepared {
     pub cfg: Config,
     pub app: App,
+    /// The operator, when a key was given and accepted.
+    pub who: Option<std::sync::Arc<crate::ledger::append::Identity>>,
 }
 
 /// Load and check configuration, theme and registry. Errors exit 2 before the
@@ -38,8 +40,47 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         }
     }
     app.themes = themes;
+    let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
+    app.scenarios = scenarios
+        .iter()
+        .map(|s| crate::app::ScenarioSummary {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            steps: s.steps.len(),
+            anomalies: s.anomalies.len(),
+            roles: s.roles.iter().map(|r| r.title.clone()).collect(),
+            summary: s.summary.clone(),
+            pass_mark: s.pass_mark,
+        })
+        .collect();
+    for p in problems {
+        app.toast(
+            crate::app::ToastLevel::Warn,
+            format!("scenario skipped: {p}"),
+        );
+    }
     app.hq_label = label;
-    app.readonly = cfg.readonly || cfg.key.is_none();
+    // The operator identity: a key whose public key is in keys.json, mode 0600.
+    let mut who = None;
+    match (&cfg.key, cfg.readonly) {
+        (_, true) => app.readonly_reason = Some("started with --readonly".into()),
+        (None, false) => {
+            app.readonly_reason = Some(
+                "no operator key: start with --key FILE (listed in hq/registry/keys.json)".into(),
+            )
+        }
+        (Some(k), false) => match crate::ledger::append::identity(&cfg.hq_root, k) {
+            Ok(id) => {
+                app.operator_role = Some(id.role.clone());
+                who = Some(std::sync::Arc::new(id));
+            }
+            Err(e) => {
+                tracing::warn!("operator key refused: {e}");
+                app.readonly_reason = Some(format!("operator key refused: {e}"));
+            }
+        },
+    }
+    app.readonly = who.is_none();
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
@@ -47,16 +88,17 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         hq: Box::new(hq),
         at: now,
     }));
-    Ok(Prepared { cfg, app })
+    Ok(Prepared { cfg, app, who })
 }
 
-/// Start every source task for `cfg` on the current runtime.
+/// Start every source task for `cfg` on the current runtime. Returns the health
+/// re-check channel (the rollback flow re-checks affected branches at once).
 pub fn spawn_sources(
     cfg: &Config,
     hq: Option<&HqSnapshot>,
     tx: mpsc::Sender<Msg>,
     cancel: CancellationToken,
-) {
+) -> Option<mpsc::Sender<Vec<String>>> {
     use crate::sources::{exporter, health, ledger_tail, metrics_tail, rules_tail, watch};
     let root = &cfg.hq_root;
     tokio::spawn(ledger_tail::run(
@@ -100,74 +142,43 @@ pub fn spawn_sources(
             source: SourceId::Health,
             at: chrono::Utc::now(),
         });
+        None
     } else {
         let mut hc = health::HealthConfig::new(targets, every);
         hc.timeout = timeout;
-        // The rollback flow re-checks branches through this channel; keep it open.
         let (recheck_tx, recheck_rx) = mpsc::channel(16);
-        let keep = cancel.clone();
-        tokio::spawn(async move {
-            keep.cancelled().await;
-            drop(recheck_tx);
-        });
         tokio::spawn(health::run(hc, tx, cancel, recheck_rx));
+        Some(recheck_tx)
     }
 }
 
-/// Health targets: each branch's own `health` URL, then `health-check.json` endpoints
-/// whose host names a branch (`https://koosy.example/health` → koosy).
+/// Health targets (each branch's `health` URL, else the `health-check.json` endpoint on
+/// its host) with the check interval and timeout from `health-check.json`.
 pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, Duration) {
-    let mut targets: Vec<HealthTarget> = Vec::new();
     let Some(hq) = hq else {
-        return (targets, Duration::from_secs(300), Duration::from_secs(2));
+        return (Vec::new(), Duration::from_secs(300), Duration::from_secs(2));
     };
-    let branches = hq
-        .registry
-        .as_ref()
-        .map(|r| r.branches.as_slice())
-        .unwrap_or(&[]);
-    for b in branches {
-        if let Some(url) = &b.health {
-            targets.push(HealthTarget {
-                branch: b.id.clone(),
-                url: url.clone(),
-            });
-        }
-    }
     let hc = hq.health_check.as_ref();
-    for url in hc.map(|h| h.endpoints.as_slice()).unwrap_or(&[]) {
-        let host = reqwest::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned));
-        let Some(host) = host else { continue };
-        let branch = branches.iter().find(|b| {
-            host.split('.').next() == Some(b.id.as_str())
-                || url.contains(&format!("/{}/", b.id))
-                || url.ends_with(&format!("/{}", b.id))
-        });
-        if let Some(b) = branch
-            && !targets.iter().any(|t| t.branch == b.id)
-        {
-            targets.push(HealthTarget {
-                branch: b.id.clone(),
-                url: url.clone(),
-            });
-        }
-    }
-    let dur = |s: Option<&String>, d: u64| {
-        s.and_then(|s| crate::domain::hq::parse_duration(s).ok())
-            .unwrap_or(Duration::from_secs(d))
-    };
-    let every = dur(hc.and_then(|h| h.interval.as_ref()), 300).max(Duration::from_millis(200));
-    let timeout = dur(hc.and_then(|h| h.timeout.as_ref()), 2).max(Duration::from_millis(50));
-    (targets, every, timeout)
+    let every = hc.map_or(Duration::from_secs(300), |h| h.interval_duration());
+    let timeout = hc.map_or(Duration::from_secs(2), |h| h.timeout_duration());
+    (
+        crate::sources::health::targets_from_snapshot(hq),
+        every.max(Duration::from_millis(200)),
+        timeout.max(Duration::from_millis(50)),
+    )
 }
 
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
-    let Prepared { cfg, app } = p;
+    let Prepared { cfg, app, who } = p;
     let hq = app.hq.clone();
     rt.block_on(crate::console::run(app, |tx, cancel| {
-        spawn_sources(&cfg, hq.as_ref(), tx, cancel)
+        let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
+        let ops = crate::ops::Ops {
+            root: cfg.hq_root.clone(),
+            who,
+            recheck,
+        };
+        move |c| ops.spawn(c, tx.clone())
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)

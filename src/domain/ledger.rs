@@ -241,22 +241,46 @@ fn skip_ws(b: &[u8], mut p: usize) -> usize {
 }
 
 /// A string without escapes or control characters starting at `p` (the quote).
-/// A plain byte loop: the strings are short, a `memchr` call costs more here.
 fn scan_str(s: &str, p: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
     if b.get(p) != Some(&b'"') {
         return None;
     }
-    let mut i = p + 1;
-    loop {
-        match *b.get(i)? {
-            b'"' => break,
-            // An escape (slow path decides) or a raw control character (invalid JSON).
-            b'\\' | 0..=0x1f => return None,
-            _ => i += 1,
-        }
+    let end = find_special(b, p + 1)?;
+    // An escape (the slow path decides) or a raw control character (invalid JSON).
+    if b.get(end) != Some(&b'"') {
+        return None;
     }
-    Some((s.get(p + 1..i)?, i + 1))
+    Some((s.get(p + 1..end)?, end + 1))
+}
+
+/// Index of the first `"`, `\\` or control byte at or after `i`, eight bytes at a time
+/// (SWAR): per-byte loops were the hottest part of `stats`, and a `memchr` call per
+/// short string costs more than it saves. The zero-byte trick can flag false
+/// positives only *above* a true match, so the lowest flagged byte is exact.
+fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let q = x ^ (LO * u64::from(b'"'));
+        let e = x ^ (LO * u64::from(b'\\'));
+        let m = ((q.wrapping_sub(LO) & !q)
+            | (e.wrapping_sub(LO) & !e)
+            | (x.wrapping_sub(LO * 0x20) & !x))
+            & HI;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A JSON number without exponent, short enough that no parser can overflow on it.
@@ -292,4 +316,49 @@ fn scan_num(b: &[u8], start: usize) -> Option<usize> {
 
 fn lit(b: &[u8], p: usize, word: &[u8]) -> Option<usize> {
     (b.get(p..p + word.len())? == word).then_some(p + word.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_special_matches_a_byte_loop() {
+        let naive = |b: &[u8], i: usize| {
+            b.iter()
+                .skip(i)
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|p| p + i)
+        };
+        // Every position of every special byte among bytes that look close to them.
+        let fill = [
+            b'a',
+            0x21,
+            0x1f + 1,
+            0x5b,
+            0x5d,
+            0x80,
+            0xff,
+            0xa2,
+            0xdc,
+            b'!',
+        ];
+        for len in 0..40usize {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f, 0x0a] {
+                    let mut v: Vec<u8> = (0..len).map(|k| fill[k % fill.len()]).collect();
+                    if at < len {
+                        v[at] = special;
+                    }
+                    for start in 0..=len {
+                        assert_eq!(
+                            find_special(&v, start),
+                            naive(&v, start),
+                            "{v:?} from {start}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -101,6 +101,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
     render_footer(frame, app, screen.footer);
     widgets::toast::render(frame, app, area);
+    widgets::confirm::render(frame, app, area);
     if app.help {
         widgets::help::render(frame, app, area);
     }
@@ -247,7 +248,7 @@ fn render_banner(frame: &mut Frame, app: &App, area: Rect) {
     let text = if app.kill_switch() {
         " ⏻ KILL SWITCH ON — automated deploys are halted. Rollbacks and maintenance remain allowed."
     } else {
-        " READ-ONLY — start with --key FILE (a key listed in hq/registry/keys.json) to act."
+        " READ-ONLY — the operator key was refused (see the header); actions are unavailable."
     };
     let style = if t.color {
         Style::new()
@@ -361,9 +362,13 @@ pub fn popup(frame: &mut Frame, app: &App, area: Rect, title: &str) -> Rect {
 }
 
 impl App {
-    /// The read-only banner is shown only when an operator might expect to act.
+    /// The read-only banner shows when a key was given but refused.
     pub fn readonly_banner(&self) -> bool {
-        false
+        self.readonly
+            && self
+                .readonly_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("refused"))
     }
 }
 

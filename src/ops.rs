@@ -1,0 +1,207 @@
+//! Console-side glue for operator actions: runs what `App` asked for (`Command`) as
+//! background tasks on the actions backend, and reports back as `Msg`s. The UI never
+//! waits on any of it; every action is on the ledger before it takes effect (the
+//! backend guarantees the order).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc::Sender;
+
+use crate::action::Msg;
+use crate::actions::plan::plan_rollback;
+use crate::actions::run::{
+    ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
+};
+use crate::app::{Command, PendingAction};
+use crate::ledger::append::Identity;
+use crate::sources::registry::load_snapshot;
+
+/// What the executor needs: the HQ root, the operator, and the health re-check channel.
+#[derive(Clone)]
+pub struct Ops {
+    pub root: PathBuf,
+    pub who: Option<Arc<Identity>>,
+    pub recheck: Option<Sender<Vec<String>>>,
+}
+
+impl Ops {
+    /// Start `cmd` in the background; its result arrives on `tx`.
+    pub fn spawn(&self, cmd: Command, tx: Sender<Msg>) {
+        let ops = self.clone();
+        match cmd {
+            Command::PlanRollback { target } => {
+                tokio::task::spawn_blocking(move || {
+                    let msg = ops.plan(&target);
+                    let _ = tx.blocking_send(msg);
+                });
+            }
+            Command::Execute(action) => {
+                tokio::spawn(async move {
+                    let msg = ops.execute(action, &tx).await;
+                    let _ = tx.send(msg).await;
+                });
+            }
+        }
+    }
+
+    fn plan(&self, target: &str) -> Msg {
+        let refused = |reason: String| Msg::OperatorDone {
+            ok: false,
+            summary: reason,
+            at: Utc::now(),
+        };
+        let hq = match load_snapshot(&self.root) {
+            Ok(h) => h,
+            Err(e) => return refused(format!("rollback: {e}")),
+        };
+        let entries = match crate::cmd::actions::read_entries(&self.root) {
+            Ok(e) => e,
+            Err(e) => return refused(format!("rollback: {e}")),
+        };
+        let branches = hq
+            .registry
+            .as_ref()
+            .map(|r| r.branches.clone())
+            .unwrap_or_default();
+        match plan_rollback(
+            target,
+            &entries,
+            hq.sync_plan.as_ref(),
+            &branches,
+            hq.rollback_hook.as_ref(),
+        ) {
+            Err(r) => refused(format!("rollback refused: {}", r.reason)),
+            Ok(plan) => {
+                let mut lines = plan.summary.clone();
+                if plan.runs.is_empty() {
+                    lines.push(
+                        "No rollback hook is configured: the signed ledger record is the action."
+                            .into(),
+                    );
+                }
+                let expected = plan.target_branch.clone();
+                let alt = plan.target.clone();
+                Msg::OperatorPlanned {
+                    action: PendingAction::Rollback {
+                        plan: Box::new(plan),
+                    },
+                    title: format!("Roll back {alt}"),
+                    lines,
+                    expected,
+                    alternative: Some(alt),
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, action: PendingAction, tx: &Sender<Msg>) -> Msg {
+        let done = |ok: bool, summary: String| Msg::OperatorDone {
+            ok,
+            summary,
+            at: Utc::now(),
+        };
+        let Some(who) = self.who.clone() else {
+            return done(false, "read-only console: no operator key".into());
+        };
+        let root = self.root.clone();
+        match action {
+            PendingAction::Rollback { plan } => {
+                let hook = load_snapshot(&root).ok().and_then(|h| h.rollback_hook);
+                let (ptx, mut prx) = tokio::sync::mpsc::channel::<ActionProgress>(64);
+                let fwd = tx.clone();
+                let forward = tokio::spawn(async move {
+                    while let Some(p) = prx.recv().await {
+                        let line = match p {
+                            ActionProgress::Requested { ledger_id } => {
+                                format!("rollback_requested on the ledger ({ledger_id})")
+                            }
+                            ActionProgress::HookStarted { branch, .. } => {
+                                format!("hook running for {branch}…")
+                            }
+                            ActionProgress::BranchDone(r) => format!(
+                                "{}: {} (exit {}, {} ms) → {}",
+                                r.branch,
+                                r.status,
+                                r.exit_code.map_or("—".into(), |c| c.to_string()),
+                                r.duration_ms,
+                                r.ledger_id
+                            ),
+                            ActionProgress::Halted { branch, skipped } => {
+                                format!(
+                                    "halted at {branch}; not rolled back: {}",
+                                    skipped.join(", ")
+                                )
+                            }
+                        };
+                        let _ = fwd
+                            .send(Msg::OperatorProgress {
+                                line,
+                                at: Utc::now(),
+                            })
+                            .await;
+                    }
+                });
+                let result = execute_rollback(&root, &who, &plan, hook.as_ref(), ptx).await;
+                let _ = forward.await;
+                if let Some(r) = &self.recheck {
+                    let _ = r.send(plan.branches.clone()).await;
+                }
+                match result {
+                    Ok(o) => {
+                        let n = o.results.len();
+                        done(
+                            o.ok,
+                            if o.ok {
+                                format!("rollback of {} done: {n} branch(es) rolled back", o.target)
+                            } else {
+                                format!(
+                                    "rollback of {} stopped: {} skipped — see the ledger",
+                                    o.target,
+                                    o.skipped.len()
+                                )
+                            },
+                        )
+                    }
+                    Err(e) => done(false, format!("rollback: {e}")),
+                }
+            }
+            PendingAction::KillSwitch { on } => {
+                let r = tokio::task::spawn_blocking(move || set_kill_switch(&root, &who, on)).await;
+                match r {
+                    Ok(Ok(_)) => done(
+                        true,
+                        format!("kill switch {}", if on { "ON" } else { "off" }),
+                    ),
+                    Ok(Err(e)) => done(false, format!("kill switch: {e}")),
+                    Err(e) => done(false, format!("kill switch: {e}")),
+                }
+            }
+            PendingAction::Maintenance { branch, on } => {
+                let b = branch.clone();
+                let r =
+                    tokio::task::spawn_blocking(move || set_maintenance(&root, &who, &b, on)).await;
+                match r {
+                    Ok(Ok(_)) => done(
+                        true,
+                        format!("maintenance {} for {branch}", if on { "on" } else { "off" }),
+                    ),
+                    Ok(Err(e)) => done(false, format!("maintenance: {e}")),
+                    Err(e) => done(false, format!("maintenance: {e}")),
+                }
+            }
+            PendingAction::RuleRollback => {
+                let r = tokio::task::spawn_blocking(move || rollback_rule(&root, &who)).await;
+                match r {
+                    Ok(Ok(_)) => done(
+                        true,
+                        "rule change rolled back (compensating rule appended)".into(),
+                    ),
+                    Ok(Err(e)) => done(false, format!("rule rollback: {e}")),
+                    Err(e) => done(false, format!("rule rollback: {e}")),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The hook runner alone: argv without a shell, bounded output, timeout kill, a
+//! program that cannot start.
+
+use std::time::{Duration, Instant};
+
+use lumen::actions::hook::{OUTPUT_LIMIT, run_hook};
+
+fn argv(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn argv_reaches_the_program_verbatim() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // `$(touch x)` would create a file if a shell ever saw this element.
+    let r = run_hook(
+        &argv(&["printf", "%s|", "a b", "$(touch x)", "; echo hi", ""]),
+        Duration::from_secs(5),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(r.status(), "success", "{r:?}");
+    assert_eq!(r.stdout, "a b|$(touch x)|; echo hi||");
+    assert!(!dir.path().join("x").exists());
+}
+
+#[tokio::test]
+async fn output_is_bounded_and_the_child_is_not_blocked() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let r = run_hook(
+        &argv(&[
+            "sh",
+            "-c",
+            "head -c 1000000 /dev/zero | tr '\\0' a; echo err >&2; exit 4",
+        ]),
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(r.exit_code, Some(4), "{r:?}");
+    assert_eq!(r.status(), "failed");
+    assert_eq!(r.stdout.len(), OUTPUT_LIMIT);
+    assert!(r.truncated);
+    assert_eq!(r.stderr, "err\n");
+}
+
+#[tokio::test]
+async fn timeout_kills_the_hook() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    let r = run_hook(
+        &argv(&["sleep", "30"]),
+        Duration::from_millis(200),
+        dir.path(),
+    )
+    .await;
+    assert!(start.elapsed() < Duration::from_secs(5), "{r:?}");
+    assert!(r.timed_out);
+    assert_eq!(r.status(), "timeout");
+    assert_eq!(r.exit_code, None);
+}
+
+#[tokio::test]
+async fn timeout_kills_what_the_hook_started() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    // The shell forks `sleep` (no exec); the grandchild must die with the group, so
+    // its pipe closes and nothing is left running.
+    let r = run_hook(
+        &argv(&["sh", "-c", "sleep 30; echo late"]),
+        Duration::from_millis(200),
+        dir.path(),
+    )
+    .await;
+    assert!(r.timed_out, "{r:?}");
+    assert!(start.elapsed() < Duration::from_millis(600), "{r:?}");
+    assert!(!r.stdout.contains("not waited for"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_missing_program_is_a_failure_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let r = run_hook(
+        &argv(&["/nonexistent/hook"]),
+        Duration::from_secs(1),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(r.status(), "failed");
+    assert!(
+        r.spawn_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot start"),
+        "{r:?}"
+    );
+    let r = run_hook(&[], Duration::from_secs(1), dir.path()).await;
+    assert_eq!(r.status(), "failed");
+}
