@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use lumen::cli::{Cli, Command};
-use lumen::cmd::{self, CmdError, Outcome};
+use lumen::cmd::{self, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,9 +42,6 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Killswitch(a)) => cmd::actions::run_killswitch(&a, &g),
         Some(Command::Maintenance(a)) => cmd::actions::run_maintenance(&a, &g),
         Some(Command::Billing(a)) => cmd::billing::run_billing(&a, &g),
-        Some(_) => {
-            let _ = g;
-            Err(CmdError::usage("not built yet"))
-        }
+        Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
     }
 }
