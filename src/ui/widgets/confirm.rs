@@ -1,7 +1,7 @@
 //! The typed-confirmation dialog for operator actions.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -12,15 +12,30 @@ use crate::domain::sanitize::sanitize;
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let Some(c) = &app.confirm else { return };
     let t = &app.theme;
-    let h = (c.lines.len() as u16 + 7).min(area.height);
-    let popup = super::super::centered(area, 96, h);
+    let w = area.width.min(100);
+    // Room for the wrapped plan, then three fixed rows: prompt, input, error.
+    let text_w = usize::from(w.saturating_sub(2)).max(1);
+    let body_rows: usize = c
+        .lines
+        .iter()
+        .map(|l| l.chars().count().div_ceil(text_w).max(1))
+        .sum();
+    let h = (body_rows as u16).saturating_add(6).min(area.height);
+    let popup = super::super::centered(area, w, h);
     let inner = super::super::popup(frame, app, popup, &sanitize(&c.title));
-    let mut lines: Vec<Line> = c
+    let [body, prompt_area, input_area, error_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let lines: Vec<Line> = c
         .lines
         .iter()
         .map(|l| Line::from(Span::styled(sanitize(l).into_owned(), t.text())))
         .collect();
-    lines.push(Line::from(""));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
     let mut prompt = vec![
         Span::styled("Type ", t.dimmed()),
         Span::styled(
@@ -37,20 +52,22 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         " and press Enter to confirm; Esc cancels.",
         t.dimmed(),
     ));
-    lines.push(Line::from(prompt));
-    lines.push(Line::from(vec![
-        Span::styled("> ", t.fg(t.accent)),
-        Span::styled(
-            sanitize(&c.typed).into_owned(),
-            t.text().add_modifier(Modifier::BOLD),
-        ),
-        Span::styled("▏", t.fg(t.accent)),
-    ]));
+    frame.render_widget(Paragraph::new(Line::from(prompt)), prompt_area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("> ", t.fg(t.accent)),
+            Span::styled(
+                sanitize(&c.typed).into_owned(),
+                t.text().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled("▏", t.fg(t.accent)),
+        ])),
+        input_area,
+    );
     if let Some(e) = &c.error {
-        lines.push(Line::from(Span::styled(
-            sanitize(e).into_owned(),
-            t.fg(t.error),
-        )));
+        frame.render_widget(
+            Paragraph::new(Span::styled(sanitize(e).into_owned(), t.fg(t.error))),
+            error_area,
+        );
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
