@@ -390,7 +390,7 @@ fn live_node_exporter_matches_python() {
     let _guard = KillOnDrop(child);
     let url = format!("http://127.0.0.1:{port}/metrics");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let client = lumen::sources::http::client();
+    let client = lumen::sources::http::client().expect("http client");
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
         let r = rt.block_on(lumen::sources::http::get_bounded(
