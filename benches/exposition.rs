@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 /// 100 k series shaped like an HQ exporter's: four labels, some escapes, a timestamp
 /// on every tenth line, HELP/TYPE per family of 1,000.
@@ -54,4 +54,30 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `LUMEN_BENCH_ITERS=N` runs the parse N times without criterion, for CPU-time
+/// figures on a shared machine: `perf stat -e task-clock` with N=0 and N=20, the
+/// difference divided by 20 is CPU time per parse, whatever else is running.
+fn main() {
+    if let Some(n) = std::env::var("LUMEN_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let text = body(100_000);
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let p = lumen::domain::exposition::parse(black_box(text.as_bytes()));
+            assert_eq!(p.samples.len(), 100_000);
+        }
+        if n > 0 {
+            println!(
+                "{} bytes, {n} parses, {:.1} ms wall per parse",
+                text.len(),
+                start.elapsed().as_secs_f64() * 1000.0 / n as f64
+            );
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -77,6 +77,9 @@ fn value_key(v: f64) -> u64 {
     }
 }
 
+/// One sample as the Python side prints it: name, labels, repr(value), repr(ts).
+type PyRow = (String, BTreeMap<String, String>, String, Option<String>);
+
 /// Python's data for `body`: the file goes through a temp file, never a shell string.
 fn python_parse(body: &[u8]) -> Vec<Norm> {
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
@@ -92,8 +95,7 @@ fn python_parse(body: &[u8]) -> Vec<Norm> {
         "prometheus_client refused the body: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<(String, BTreeMap<String, String>, String, Option<String>)> =
-        serde_json::from_slice(&out.stdout).expect("python json");
+    let rows: Vec<PyRow> = serde_json::from_slice(&out.stdout).expect("python json");
     let mut v: Vec<Norm> = rows
         .into_iter()
         .map(|(name, labels, value, ts)| Norm {
@@ -134,7 +136,11 @@ fn rust_norm(p: &Parsed) -> Vec<Norm> {
 
 fn assert_same_as_python(what: &str, body: &[u8]) {
     let p = parse(body);
-    assert!(p.errors.is_empty(), "{what}: unexpected errors {:?}", p.errors);
+    assert!(
+        p.errors.is_empty(),
+        "{what}: unexpected errors {:?}",
+        p.errors
+    );
     assert!(!p.samples.is_empty(), "{what}: no samples");
     let ours = rust_norm(&p);
     let theirs = python_parse(body);
@@ -164,10 +170,35 @@ const NAMES: &[&str] = &[
     "ns:sub_total",
     "x1",
 ];
-const LABEL_NAMES: &[&str] = &["branch", "tier", "note", "le", "quantile", "_x", "path", "A1"];
+const LABEL_NAMES: &[&str] = &[
+    "branch", "tier", "note", "le", "quantile", "_x", "path", "A1",
+];
 const PIECES: &[&str] = &[
-    "a", "koosy", ",", "=", "{", "}", "}{", "\"", "\\", "\n", " ", "\t", "a,b=c", "C:\\dir",
-    "日本語", "✓", "🚀", "Ünï", "#", " # ", "le=\"1\"", "", "0.5", "\\n", "\\\\",
+    "a",
+    "koosy",
+    ",",
+    "=",
+    "{",
+    "}",
+    "}{",
+    "\"",
+    "\\",
+    "\n",
+    " ",
+    "\t",
+    "a,b=c",
+    "C:\\dir",
+    "日本語",
+    "✓",
+    "🚀",
+    "Ünï",
+    "#",
+    " # ",
+    "le=\"1\"",
+    "",
+    "0.5",
+    "\\n",
+    "\\\\",
 ];
 const VALUES: &[(&str, f64)] = &[
     ("0", 0.0),
@@ -199,12 +230,12 @@ fn escape(v: &str) -> String {
     s
 }
 
-fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
-    &xs[rng.random_range(0..xs.len())]
+fn pick<T: Copy>(rng: &mut StdRng, xs: &[T]) -> T {
+    xs[rng.random_range(0..xs.len())]
 }
 
 fn blanks(rng: &mut StdRng) -> &'static str {
-    *pick(rng, &["", "", "", " ", "  ", "\t"])
+    pick(rng, &["", "", "", " ", "  ", "\t"])
 }
 
 /// A valid exposition with tricky content and the samples it must parse to.
@@ -214,7 +245,10 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
     for f in 0..families {
         let fam = format!("{}_{f}", pick(rng, NAMES));
         if rng.random_bool(0.5) {
-            let help = format!("help {} \\\\ text\\n more", pick(rng, PIECES).replace(['\\', '\n'], ""));
+            let help = format!(
+                "help {} \\\\ text\\n more",
+                pick(rng, PIECES).replace(['\\', '\n'], "")
+            );
             text.push_str(&format!("# HELP {fam} {help}\n"));
         }
         if rng.random_bool(0.5) {
@@ -236,7 +270,7 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
                     let k = names.remove(rng.random_range(0..names.len()));
                     let mut v = String::new();
                     for _ in 0..rng.random_range(0..5) {
-                        v.push_str(*pick(rng, PIECES));
+                        v.push_str(pick(rng, PIECES));
                     }
                     if i > 0 {
                         line.push_str(blanks(rng));
@@ -262,7 +296,7 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
             // space), so keep one kind of blank after the label set.
             let sep = if rng.random_bool(0.8) { " " } else { "\t" };
             line.push_str(sep);
-            let (vt, v) = *pick(rng, VALUES);
+            let (vt, v) = pick(rng, VALUES);
             line.push_str(vt);
             let ts = if rng.random_bool(0.3) {
                 let t = rng.random_range(-10_000_000_000i64..2_000_000_000_000);
@@ -303,7 +337,10 @@ fn generated_bodies_parse_to_their_truth() {
         assert!(p.errors.is_empty(), "round {round}: {:?}\n{text}", p.errors);
         assert_eq!(p.samples.len(), want.len(), "round {round}\n{text}");
         for (got, exp) in p.samples.iter().zip(&want) {
-            assert!(same_sample(got, exp), "round {round}: {got:?} != {exp:?}\n{text}");
+            assert!(
+                same_sample(got, exp),
+                "round {round}: {got:?} != {exp:?}\n{text}"
+            );
         }
     }
 }
@@ -429,10 +466,10 @@ fn hundred_thousand_mutated_inputs_never_panic() {
     for i in 0..100_000u32 {
         let mut input = if i % 10 == 0 {
             (0..rng.random_range(0..200))
-                .map(|_| *pick(&mut rng, SPECIAL))
+                .map(|_| pick(&mut rng, SPECIAL))
                 .collect()
         } else {
-            let base = pick(&mut rng, &seeds);
+            let base = &seeds[rng.random_range(0..seeds.len())];
             let start = rng.random_range(0..base.len().max(1));
             let len = rng.random_range(0..512usize);
             base.get(start..(start + len).min(base.len()))
@@ -442,7 +479,7 @@ fn hundred_thousand_mutated_inputs_never_panic() {
         for _ in 0..rng.random_range(0..6) {
             let pos = rng.random_range(0..=input.len());
             match rng.random_range(0..4) {
-                0 => input.insert(pos, *pick(&mut rng, SPECIAL)),
+                0 => input.insert(pos, pick(&mut rng, SPECIAL)),
                 1 if pos < input.len() => {
                     input.remove(pos);
                 }
@@ -459,5 +496,8 @@ fn hundred_thousand_mutated_inputs_never_panic() {
         assert!(p.samples.len() + p.unreadable <= lines);
         total_samples += p.samples.len();
     }
-    assert!(total_samples > 10_000, "mutations too destructive: {total_samples}");
+    assert!(
+        total_samples > 10_000,
+        "mutations too destructive: {total_samples}"
+    );
 }

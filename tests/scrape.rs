@@ -87,7 +87,11 @@ fn tricky_labels_json_and_human() {
     assert_eq!(s[0]["value"], "NaN");
     assert_eq!(s[1]["value"], "+Inf");
     assert_eq!(s[2]["value"], "-Inf");
-    assert!(stderr(&o).contains("1 unreadable lines (first: line 4:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 unreadable lines (first: line 4:"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = lumen(&["scrape", &url]);
     assert_eq!(o.status.code(), Some(0));
@@ -125,7 +129,11 @@ fn oversize_fails_with_and_without_content_length() {
     let url = serve(respond("200 OK", "m 1\n".repeat(1000).into_bytes()));
     let o = lumen(&["scrape", &url, "--max-bytes", "100"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("larger than 100 bytes"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("larger than 100 bytes"),
+        "{}",
+        stderr(&o)
+    );
 
     // No length header: the limit must hold while streaming an endless body.
     let url = serve(Arc::new(|s: &mut TcpStream| {
@@ -135,7 +143,11 @@ fn oversize_fails_with_and_without_content_length() {
     }));
     let o = lumen(&["scrape", &url, "--max-bytes", "100000"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("larger than 100000 bytes"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("larger than 100000 bytes"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -195,5 +207,9 @@ fn connection_closed_mid_body_fails() {
     }));
     let o = lumen(&["scrape", &url]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("reading the body failed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("reading the body failed"),
+        "{}",
+        stderr(&o)
+    );
 }

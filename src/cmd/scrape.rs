@@ -64,7 +64,9 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
         Ok(()) => Ok(Outcome::Ok),
         // `lumen scrape … | head` closes the pipe early; that is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Outcome::Ok),
-        Err(e) => Err(CmdError::Io(anyhow::Error::new(e).context("writing the output"))),
+        Err(e) => Err(CmdError::Io(
+            anyhow::Error::new(e).context("writing the output"),
+        )),
     }
 }
 
@@ -189,7 +191,13 @@ fn print_human(p: &Parsed) -> io::Result<()> {
     let rows: Vec<(String, String, String)> = p
         .samples
         .iter()
-        .map(|s| (sanitize(&s.name).into_owned(), fmt_labels(s), fmt_value(s.value)))
+        .map(|s| {
+            (
+                sanitize(&s.name).into_owned(),
+                fmt_labels(s),
+                fmt_value(s.value),
+            )
+        })
         .collect();
     let nw = rows
         .iter()

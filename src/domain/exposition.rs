@@ -287,7 +287,10 @@ fn parse_sample(line: &str) -> LResult<Sample> {
         let ttok = c.token();
         timestamp_ms = Some(ttok.parse::<i64>().map_err(|_| LineError {
             col: tpos + 1,
-            msg: format!("invalid timestamp {:?} (want integer milliseconds)", short(ttok)),
+            msg: format!(
+                "invalid timestamp {:?} (want integer milliseconds)",
+                short(ttok)
+            ),
         })?);
         c.skip_blanks();
         if !c.at_end() {
@@ -343,12 +346,18 @@ fn parse_labels(
         };
         c.skip_blanks();
         if c.peek() != Some(b'=') {
-            return err(c.i, format!("expected '=' after label name {:?}", short(&lname)));
+            return err(
+                c.i,
+                format!("expected '=' after label name {:?}", short(&lname)),
+            );
         }
         c.i += 1;
         c.skip_blanks();
         if c.peek() != Some(b'"') {
-            return err(c.i, format!("label {:?}: value must be quoted", short(&lname)));
+            return err(
+                c.i,
+                format!("label {:?}: value must be quoted", short(&lname)),
+            );
         }
         let value = c.quoted("label value")?;
         if lname == "__name__" {
@@ -420,9 +429,15 @@ fn parse_comment(line: &str, out: &mut Parsed) -> LResult<()> {
     }
     let typ = rest.trim_matches([' ', '\t']);
     if typ.is_empty() {
-        return err(c.i, format!("TYPE line for {:?} names no type", short(&fam)));
+        return err(
+            c.i,
+            format!("TYPE line for {:?} names no type", short(&fam)),
+        );
     }
-    if !matches!(typ, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
+    if !matches!(
+        typ,
+        "counter" | "gauge" | "histogram" | "summary" | "untyped"
+    ) {
         return err(c.i, format!("unknown metric type {:?}", short(typ)));
     }
     if out.types.contains_key(&fam) {
@@ -475,7 +490,10 @@ mod tests {
         let p = parse(line.as_bytes());
         assert!(p.errors.is_empty(), "{line}: {:?}", p.errors);
         assert_eq!(p.samples.len(), 1, "{line}");
-        p.samples.into_iter().next().unwrap_or_else(|| unreachable!())
+        p.samples
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| unreachable!())
     }
 
     fn bad(line: &str) -> String {
@@ -496,7 +514,10 @@ mod tests {
     #[test]
     fn simple_and_labelled() {
         let s = one("up 1");
-        assert_eq!((s.name.as_str(), s.value, s.timestamp_ms), ("up", 1.0, None));
+        assert_eq!(
+            (s.name.as_str(), s.value, s.timestamp_ms),
+            ("up", 1.0, None)
+        );
         let s = one(r#"hq_branch_up{branch="koosy",tier="canary"} 0 1700000000000"#);
         assert_eq!(s.labels, labels(&[("branch", "koosy"), ("tier", "canary")]));
         assert_eq!(s.timestamp_ms, Some(1_700_000_000_000));
@@ -561,7 +582,8 @@ mod tests {
 
     #[test]
     fn bad_lines_are_reported_with_numbers_and_the_rest_survives() {
-        let body = b"a 1\nb{x=\"1\" 2\nc 3\n\xff\xfe 4\nd{x=1} 5\ne 6 7 8\nf\n# TYPE f nonsense\ng 9\n";
+        let body =
+            b"a 1\nb{x=\"1\" 2\nc 3\n\xff\xfe 4\nd{x=1} 5\ne 6 7 8\nf\n# TYPE f nonsense\ng 9\n";
         let p = parse(body);
         let names: Vec<_> = p.samples.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["a", "c", "g"]);

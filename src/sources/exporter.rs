@@ -40,7 +40,10 @@ pub enum PollError {
 }
 
 /// Fetch and parse one exporter once.
-pub async fn poll_once(client: &reqwest::Client, cfg: &ExporterConfig) -> Result<Parsed, PollError> {
+pub async fn poll_once(
+    client: &reqwest::Client,
+    cfg: &ExporterConfig,
+) -> Result<Parsed, PollError> {
     let body = http::get_bounded(client, &cfg.url, cfg.timeout, cfg.max_bytes).await?;
     let parsed = if body.len() > INLINE_PARSE_LIMIT {
         tokio::task::spawn_blocking(move || exposition::parse(&body))
@@ -259,7 +262,10 @@ mod tests {
     #[test]
     fn garbage_is_unparsable_but_empty_is_not() {
         let g = check_readable("http://x/", exposition::parse(b"<html>\n"));
-        assert!(matches!(g, Err(PollError::Unparsable { unreadable: 1, .. })));
+        assert!(matches!(
+            g,
+            Err(PollError::Unparsable { unreadable: 1, .. })
+        ));
         assert!(check_readable("http://x/", exposition::parse(b"")).is_ok());
     }
 }

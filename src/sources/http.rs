@@ -67,8 +67,7 @@ pub async fn get_bounded(
 ) -> Result<Vec<u8>, FetchError> {
     let parsed = check_url(url)?;
     let shown = redact(url);
-    match tokio::time::timeout(timeout, fetch(client, parsed, &shown, timeout, max_bytes)).await
-    {
+    match tokio::time::timeout(timeout, fetch(client, parsed, &shown, timeout, max_bytes)).await {
         Ok(r) => r,
         Err(_) => Err(FetchError::Timeout {
             url: shown,
@@ -101,10 +100,7 @@ async fn fetch(
         url: shown.to_owned(),
         limit: max_bytes,
     };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > max_bytes as u64)
-    {
+    if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
         return Err(too_large());
     }
     let mut body = Vec::with_capacity(
@@ -184,7 +180,10 @@ mod tests {
     #[test]
     fn rejects_non_http_urls() {
         assert!(matches!(check_url("ftp://x/"), Err(FetchError::Url { .. })));
-        assert!(matches!(check_url("not a url"), Err(FetchError::Url { .. })));
+        assert!(matches!(
+            check_url("not a url"),
+            Err(FetchError::Url { .. })
+        ));
         assert!(check_url("http://127.0.0.1:9108/metrics").is_ok());
     }
 }

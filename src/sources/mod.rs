@@ -2,5 +2,6 @@
 //! task, and send `Msg` batches over a bounded channel. They never touch the terminal.
 
 pub mod registry;
-pub mod http;
+
 pub mod exporter;
+pub mod http;
