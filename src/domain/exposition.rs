@@ -86,11 +86,7 @@ fn err<T>(pos: usize, msg: impl Into<String>) -> LResult<T> {
 
 /// Parse an exposition body. Never panics; unreadable lines go to `errors`.
 pub fn parse(body: &[u8]) -> Parsed {
-    let mut out = Parsed {
-        // A sample line is rarely shorter than ~40 bytes; a modest guess saves regrowth.
-        samples: Vec::with_capacity(body.len() / 64),
-        ..Parsed::default()
-    };
+    let mut out = Parsed::default();
     let mut start = 0usize;
     let mut line_no = 0usize;
     while start < body.len() {
