@@ -77,6 +77,9 @@ fn value_key(v: f64) -> u64 {
     }
 }
 
+/// One sample as the Python side prints it: name, labels, repr(value), repr(ts).
+type PyRow = (String, BTreeMap<String, String>, String, Option<String>);
+
 /// Python's data for `body`: the file goes through a temp file, never a shell string.
 fn python_parse(body: &[u8]) -> Vec<Norm> {
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
@@ -92,8 +95,7 @@ fn python_parse(body: &[u8]) -> Vec<Norm> {
         "prometheus_client refused the body: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<(String, BTreeMap<String, String>, String, Option<String>)> =
-        serde_json::from_slice(&out.stdout).expect("python json");
+    let rows: Vec<PyRow> = serde_json::from_slice(&out.stdout).expect("python json");
     let mut v: Vec<Norm> = rows
         .into_iter()
         .map(|(name, labels, value, ts)| Norm {
@@ -228,12 +230,12 @@ fn escape(v: &str) -> String {
     s
 }
 
-fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
-    &xs[rng.random_range(0..xs.len())]
+fn pick<T: Copy>(rng: &mut StdRng, xs: &[T]) -> T {
+    xs[rng.random_range(0..xs.len())]
 }
 
 fn blanks(rng: &mut StdRng) -> &'static str {
-    *pick(rng, &["", "", "", " ", "  ", "\t"])
+    pick(rng, &["", "", "", " ", "  ", "\t"])
 }
 
 /// A valid exposition with tricky content and the samples it must parse to.
@@ -268,7 +270,7 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
                     let k = names.remove(rng.random_range(0..names.len()));
                     let mut v = String::new();
                     for _ in 0..rng.random_range(0..5) {
-                        v.push_str(*pick(rng, PIECES));
+                        v.push_str(pick(rng, PIECES));
                     }
                     if i > 0 {
                         line.push_str(blanks(rng));
@@ -294,7 +296,7 @@ fn generate(rng: &mut StdRng, families: usize) -> (String, Vec<Sample>) {
             // space), so keep one kind of blank after the label set.
             let sep = if rng.random_bool(0.8) { " " } else { "\t" };
             line.push_str(sep);
-            let (vt, v) = *pick(rng, VALUES);
+            let (vt, v) = pick(rng, VALUES);
             line.push_str(vt);
             let ts = if rng.random_bool(0.3) {
                 let t = rng.random_range(-10_000_000_000i64..2_000_000_000_000);
@@ -425,7 +427,7 @@ fn live_node_exporter_matches_python() {
     let _guard = KillOnDrop(child);
     let url = format!("http://127.0.0.1:{port}/metrics");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let client = lumen::sources::http::client();
+    let client = lumen::sources::http::client().expect("http client");
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
         let r = rt.block_on(lumen::sources::http::get_bounded(
@@ -464,10 +466,10 @@ fn hundred_thousand_mutated_inputs_never_panic() {
     for i in 0..100_000u32 {
         let mut input = if i % 10 == 0 {
             (0..rng.random_range(0..200))
-                .map(|_| *pick(&mut rng, SPECIAL))
+                .map(|_| pick(&mut rng, SPECIAL))
                 .collect()
         } else {
-            let base = pick(&mut rng, &seeds);
+            let base = &seeds[rng.random_range(0..seeds.len())];
             let start = rng.random_range(0..base.len().max(1));
             let len = rng.random_range(0..512usize);
             base.get(start..(start + len).min(base.len()))
@@ -477,7 +479,7 @@ fn hundred_thousand_mutated_inputs_never_panic() {
         for _ in 0..rng.random_range(0..6) {
             let pos = rng.random_range(0..=input.len());
             match rng.random_range(0..4) {
-                0 => input.insert(pos, *pick(&mut rng, SPECIAL)),
+                0 => input.insert(pos, pick(&mut rng, SPECIAL)),
                 1 if pos < input.len() => {
                     input.remove(pos);
                 }

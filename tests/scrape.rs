@@ -186,3 +186,30 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
 }
+
+#[test]
+fn redirect_loop_fails() {
+    let url = serve(Arc::new(|s: &mut TcpStream| {
+        let _ = s.write_all(
+            b"HTTP/1.1 302 Found\r\nlocation: /metrics\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
+    }));
+    let o = lumen(&["scrape", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("too many redirects"), "{}", stderr(&o));
+}
+
+#[test]
+fn connection_closed_mid_body_fails() {
+    let url = serve(Arc::new(|s: &mut TcpStream| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nm 1\nn 2\n");
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }));
+    let o = lumen(&["scrape", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("reading the body failed"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -685,7 +685,8 @@ fn check_ledger(c: &mut Collector, root: &Path) {
 /// Exporters and Prometheus: unreachable is a warning.
 fn check_sources(c: &mut Collector, cfg: &Config) -> Result<(), CmdError> {
     let rt = crate::cmd::runtime()?;
-    let client = http::client();
+    let client = http::client()
+        .map_err(|e| CmdError::Io(anyhow::anyhow!("cannot build the HTTP client: {e}")))?;
     let results = rt.block_on(async {
         let polls = cfg.exporters.iter().map(|e| {
             let mut e = e.clone();

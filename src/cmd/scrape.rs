@@ -33,7 +33,8 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
             ))
         })?;
     let rt = crate::cmd::runtime()?;
-    let client = http::client();
+    let client = http::client()
+        .map_err(|e| CmdError::Io(anyhow::anyhow!("cannot create an HTTP client: {e}")))?;
     let result: Result<Parsed, PollError> = rt.block_on(async {
         let body = http::get_bounded(&client, &args.url, timeout, args.max_bytes).await?;
         let parsed = tokio::task::spawn_blocking(move || exposition::parse(&body))
@@ -52,12 +53,10 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
     };
     let url = http::redact(&args.url);
     let out = if g.json {
-        print_json(&url, &parsed).and_then(|()| {
-            if parsed.unreadable > 0 {
-                eprintln!("lumen: {}", unreadable_summary(&parsed));
-            }
-            Ok(())
-        })
+        if parsed.unreadable > 0 {
+            eprintln!("lumen: {}", unreadable_summary(&parsed));
+        }
+        print_json(&url, &parsed)
     } else {
         print_human(&parsed)
     };

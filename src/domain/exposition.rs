@@ -27,6 +27,7 @@
 //! label names are errors too, because keeping one silently would alter data.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// How many unreadable lines keep their reason in [`Parsed::errors`]; all of them are
 /// counted in [`Parsed::unreadable`]. Bounded so a garbage body cannot grow memory
@@ -85,11 +86,7 @@ fn err<T>(pos: usize, msg: impl Into<String>) -> LResult<T> {
 
 /// Parse an exposition body. Never panics; unreadable lines go to `errors`.
 pub fn parse(body: &[u8]) -> Parsed {
-    let mut out = Parsed {
-        // A sample line is rarely shorter than ~40 bytes; a modest guess saves regrowth.
-        samples: Vec::with_capacity(body.len() / 64),
-        ..Parsed::default()
-    };
+    let mut out = Parsed::default();
     let mut start = 0usize;
     let mut line_no = 0usize;
     while start < body.len() {
@@ -202,7 +199,18 @@ impl<'a> Cur<'a> {
     fn quoted(&mut self, what: &str) -> LResult<String> {
         let open = self.i;
         self.i += 1;
-        let mut out = String::new();
+        let rest = self.b.get(self.i..).unwrap_or_default();
+        // The common case has no escape: one exact allocation.
+        if let Some(off) = memchr::memchr2(b'"', b'\\', rest)
+            && rest.get(off) == Some(&b'"')
+        {
+            let s = self.slice(self.i, self.i + off)?.to_owned();
+            self.i += off + 1;
+            return Ok(s);
+        }
+        // With escapes, reserve once (bounded, so many labels on a huge line cannot
+        // each reserve the rest of it) instead of growing per segment.
+        let mut out = String::with_capacity(rest.len().min(256));
         let mut seg = self.i;
         loop {
             let rest = self.b.get(self.i..).unwrap_or_default();
@@ -354,10 +362,14 @@ fn parse_labels(
             }
             *name = Some(value);
         } else {
-            if labels.contains_key(&lname) {
-                return err(lpos, format!("duplicate label {:?}", short(&lname)));
+            match labels.entry(lname) {
+                Entry::Vacant(v) => {
+                    v.insert(value);
+                }
+                Entry::Occupied(o) => {
+                    return err(lpos, format!("duplicate label {:?}", short(o.key())));
+                }
             }
-            labels.insert(lname, value);
         }
         c.skip_blanks();
         match c.peek() {
@@ -600,6 +612,13 @@ mod tests {
         let p = parse(body.as_bytes());
         assert_eq!(p.errors.len(), MAX_STORED_ERRORS);
         assert_eq!(p.unreadable, MAX_STORED_ERRORS + 10);
+    }
+
+    #[test]
+    fn two_megabyte_label_value() {
+        let v = "x,}{=".repeat(400_000);
+        let s = one(&format!("m{{big=\"{v}\"}} 1"));
+        assert_eq!(s.labels["big"].len(), v.len());
     }
 
     #[test]

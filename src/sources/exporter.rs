@@ -92,7 +92,21 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let interval = interval.max(Duration::from_millis(1));
-    let client = http::client();
+    let client = match http::client() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = Msg::SourceFailed {
+                source: id,
+                at: Utc::now(),
+                error: format!("cannot create an HTTP client: {e}"),
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tx.send(msg) => {}
+            }
+            return;
+        }
+    };
     let mut failures = 0u32;
     let mut period = interval;
     let mut ticker = tokio::time::interval(period);

@@ -32,14 +32,13 @@ pub enum FetchError {
 
 /// A client with the defaults Lumen uses for its sources: a user agent, at most five
 /// redirects, and a connect timeout (the per-request deadline is `get_bounded`'s).
-pub fn client() -> reqwest::Client {
-    let builder = reqwest::Client::builder()
+/// Fails only when the TLS backend cannot initialise.
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
         .user_agent(concat!("lumen/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::limited(5))
-        .connect_timeout(Duration::from_secs(5));
-    // Building only fails when the TLS backend cannot initialise; fall back to the
-    // default client, whose errors then surface per request.
-    builder.build().unwrap_or_default()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
 }
 
 /// Check that `url` is an absolute http or https URL.

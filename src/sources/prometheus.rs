@@ -403,7 +403,19 @@ pub async fn run_health(
     tx: Sender<Msg>,
     cancel: CancellationToken,
 ) {
-    let client = http::client();
+    let client = match http::client() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx
+                .send(Msg::SourceFailed {
+                    source: SourceId::Prometheus,
+                    at: Utc::now(),
+                    error: format!("cannot build the HTTP client: {e}"),
+                })
+                .await;
+            return;
+        }
+    };
     let interval = interval.max(Duration::from_millis(100));
     let timeout = interval.min(QUERY_TIMEOUT);
     let mut failures = 0u32;
@@ -488,7 +500,10 @@ pub async fn backfill_rhythm(
     width: u16,
     tx: Sender<Msg>,
 ) -> Result<usize, PromError> {
-    let client = http::client();
+    let client = http::client().map_err(|e| PromError::Param {
+        query: "backfill".into(),
+        cause: format!("cannot build the HTTP client: {e}"),
+    })?;
     let end = Utc::now();
     let start = end - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(24));
     let step = step_for(window, width);
