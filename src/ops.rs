@@ -96,7 +96,65 @@ impl Ops {
         }
     }
 
+    /// POST the events' notifications (rules.json → channels.json) and report the
+    /// delivery status; URLs are never shown (`Delivery::url` is already redacted).
+    async fn notify(&self, events: &[&str], text: &str, tx: &Sender<Msg>) {
+        let Ok(hq) = load_snapshot(&self.root) else {
+            return;
+        };
+        if hq.notify_rules.is_none() {
+            return;
+        }
+        let deliveries = crate::actions::notify::notify(
+            hq.channels.as_ref(),
+            hq.notify_rules.as_ref(),
+            events,
+            text,
+            crate::actions::notify::NotifyOptions::default(),
+        )
+        .await;
+        for d in deliveries {
+            let line = if d.delivered {
+                format!("notified {}", d.target)
+            } else {
+                format!(
+                    "notification to {} failed after {} tries: {}",
+                    d.target,
+                    d.attempts,
+                    d.error.as_deref().unwrap_or("unknown error")
+                )
+            };
+            let _ = tx
+                .send(Msg::OperatorProgress {
+                    line,
+                    at: Utc::now(),
+                })
+                .await;
+        }
+    }
+
     async fn execute(&self, action: PendingAction, tx: &Sender<Msg>) -> Msg {
+        let msg = self.execute_inner(action.clone(), tx).await;
+        if let Msg::OperatorDone { ok, summary, .. } = &msg {
+            let events: Vec<&str> = match &action {
+                PendingAction::Rollback { .. } => {
+                    crate::actions::notify::rollback_events(*ok).to_vec()
+                }
+                PendingAction::KillSwitch { on: true } if *ok => vec!["kill_switch_activated"],
+                PendingAction::KillSwitch { on: false } if *ok => vec!["kill_switch_released"],
+                PendingAction::Maintenance { on: true, .. } if *ok => vec!["maintenance_on"],
+                PendingAction::Maintenance { on: false, .. } if *ok => vec!["maintenance_off"],
+                PendingAction::RuleRollback if *ok => vec!["rule_rollback"],
+                _ => Vec::new(),
+            };
+            if !events.is_empty() {
+                self.notify(&events, summary, tx).await;
+            }
+        }
+        msg
+    }
+
+    async fn execute_inner(&self, action: PendingAction, tx: &Sender<Msg>) -> Msg {
         let done = |ok: bool, summary: String| Msg::OperatorDone {
             ok,
             summary,

@@ -37,9 +37,35 @@ fn every_pane_zoomed() {
         let mut app = fixture_app();
         app.apply(a);
         app.apply(Action::ToggleZoom);
-        let term = draw(&app, 120, 30);
-        insta::assert_snapshot!(format!("zoom_{i}"), term.backend());
+        for (w, h) in [(160u16, 48u16), (80, 24)] {
+            let term = draw(&app, w, h);
+            insta::assert_snapshot!(format!("zoom_{i}_{w}x{h}"), term.backend());
+        }
     }
+}
+
+#[test]
+fn stale_and_failing_sources_are_shown_in_their_panes() {
+    use lumen::action::{Msg, SourceId};
+    use lumen::app::Event;
+    let mut app = fixture_app();
+    let later = common::t0() + chrono::Duration::seconds(95);
+    app.update(Event::Msg(Msg::SourceFailed {
+        source: SourceId::Exporter(0),
+        at: later - chrono::Duration::seconds(20),
+        error: "http://127.0.0.1:9108/metrics: cannot connect: connection refused".into(),
+    }));
+    app.update(Event::Msg(Msg::SourceMissing {
+        source: SourceId::Health,
+        at: later,
+    }));
+    app.update(Event::Tick(later));
+    let term = draw(&app, 160, 48);
+    let text = screen_text(&term);
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(text.contains("not configured"), "{text}");
+    assert!(text.contains("stale 1m"), "the ledger is 98 s old:\n{text}");
+    insta::assert_snapshot!(term.backend());
 }
 
 #[test]

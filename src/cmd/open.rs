@@ -81,6 +81,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         },
     }
     app.readonly = who.is_none();
+
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
@@ -168,11 +169,32 @@ pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, 
     )
 }
 
+/// A crash between a kill-switch/maintenance ledger entry and the rewrite of
+/// decision-engine.json leaves them disagreeing: say so at start (the ledger is the
+/// record). Runs in the background: it reads the whole ledger.
+fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
+    tokio::task::spawn_blocking(move || {
+        let entries = super::actions::read_entries_where(&root, |e| {
+            e.event.starts_with("kill_switch") || e.event.starts_with("maintenance")
+        });
+        if let Ok(entries) = entries
+            && let Some(problem) = crate::actions::run::pending_decision_mismatch(&root, &entries)
+        {
+            let _ = tx.blocking_send(Msg::OperatorDone {
+                ok: false,
+                summary: problem,
+                at: chrono::Utc::now(),
+            });
+        }
+    });
+}
+
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
     let Prepared { cfg, app, who } = p;
     let hq = app.hq.clone();
     rt.block_on(crate::console::run(app, |tx, cancel| {
         let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
+        spawn_decision_check(cfg.hq_root.clone(), tx.clone());
         let ops = crate::ops::Ops {
             root: cfg.hq_root.clone(),
             who,

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use crate::action::{Action, SourceId};
 use crate::app::{App, Pane, SourceStatus, ToastLevel, fmt_age};
+use crate::domain::sanitize::sanitize;
 
 pub mod panes;
 pub mod widgets;
@@ -155,17 +156,14 @@ pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color
         let (at, err) = st.last_error.clone().unwrap_or((app.now, String::new()));
         let since = fmt_age(app.age(at));
         let last = st.last_ok.map_or("never ok".to_string(), |ok| {
-            format!("last ok {} ago", fmt_age(app.age(ok)))
+            format!("ok {} ago", fmt_age(app.age(ok)))
         });
         return Line::from(vec![
             Span::styled(
-                format!(
-                    " ✗ {} ",
-                    crate::domain::sanitize::sanitize(&short(&err, 60))
-                ),
+                format!(" ✗ {} ", sanitize(&short(without_url(&err), 26))),
                 t.fg(t.error),
             ),
-            Span::styled(format!("({since} · {last}) "), t.dimmed()),
+            Span::styled(format!("({since}, {last}) "), t.dimmed()),
         ]);
     }
     match st.last_ok {
@@ -177,6 +175,21 @@ pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color
             Line::from(Span::styled(format!(" {word} {} ", fmt_age(age)), style))
         }
     }
+}
+
+/// An error without its leading `http://…: ` (the pane already says which source).
+fn without_url(err: &str) -> &str {
+    if err.starts_with("http://") || err.starts_with("https://") {
+        if let Some(i) = err
+            .find("://")
+            .and_then(|p| err.get(p + 3..))
+            .and_then(|rest| rest.find(": "))
+        {
+            let cut = err.find("://").unwrap_or(0) + 3 + i + 2;
+            return err.get(cut..).unwrap_or(err);
+        }
+    }
+    err
 }
 
 /// Cut `s` to `max` characters with an ellipsis.
