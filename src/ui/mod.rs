@@ -179,17 +179,16 @@ pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color
 
 /// An error without its leading `http://…: ` (the pane already says which source).
 fn without_url(err: &str) -> &str {
-    if err.starts_with("http://") || err.starts_with("https://") {
-        if let Some(i) = err
-            .find("://")
-            .and_then(|p| err.get(p + 3..))
-            .and_then(|rest| rest.find(": "))
-        {
-            let cut = err.find("://").unwrap_or(0) + 3 + i + 2;
-            return err.get(cut..).unwrap_or(err);
-        }
+    if !(err.starts_with("http://") || err.starts_with("https://")) {
+        return err;
     }
-    err
+    // Everything after the first ": " past the scheme (both ASCII, so the cut is on a
+    // character boundary).
+    let after_scheme = err.find("://").map_or(0, |p| p + 3);
+    err.get(after_scheme..)
+        .and_then(|rest| rest.find(": ").map(|i| after_scheme + i + 2))
+        .and_then(|cut| err.get(cut..))
+        .unwrap_or(err)
 }
 
 /// Cut `s` to `max` characters with an ellipsis.
