@@ -115,7 +115,26 @@ fn rollback_by_keypress_runs_the_hook_and_records_it() {
     for _ in 0..5 {
         pty.send(b"\x7f");
     }
+    let confirmed = std::time::Instant::now();
     pty.send(b"papafly\r");
+    // Keypress → ledger: poll the file for the records (reported, not asserted: timing
+    // bars belong to benchmarks, not tests).
+    let has =
+        |event: &str, n: usize| ledger(&root).iter().filter(|v| v["event"] == event).count() >= n;
+    let mut requested_at = None;
+    let mut done_at = None;
+    while confirmed.elapsed() < Duration::from_secs(20) && done_at.is_none() {
+        if requested_at.is_none() && has("rollback_requested", 1) {
+            requested_at = Some(confirmed.elapsed());
+        }
+        if has("rollback", 3) {
+            done_at = Some(confirmed.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!(
+        "enter → rollback_requested: {requested_at:?}; enter → third `rollback` entry: {done_at:?}"
+    );
     pty.wait_for("the result", Duration::from_secs(20), |s| {
         s.contains("rollback of TXN-1 done")
     });
