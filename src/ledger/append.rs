@@ -113,18 +113,7 @@ pub fn append_signed(
             anyhow::bail!("a ledger entry needs a string `{k}`");
         }
     }
-    if let Some(parent) = ledger_path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
-    }
-    let mut file = OpenOptions::new()
-        .append(true)
-        .read(true)
-        .create(true)
-        .open(ledger_path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", ledger_path.display()))?;
+    let mut file = open_append(ledger_path)?;
 
     // Lines are never removed, so newlines counted before the lock stay counted.
     let pre_len = file.metadata()?.len();
@@ -300,4 +289,20 @@ fn count_newlines(file: &mut File, from: u64, to: u64) -> std::io::Result<u64> {
         count += memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()).count() as u64;
     }
     Ok(count)
+}
+
+/// Open `path` for appending (and reading its tail), creating it and its directory.
+pub fn open_append(path: &Path) -> anyhow::Result<std::fs::File> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+    }
+    OpenOptions::new()
+        .append(true)
+        .read(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

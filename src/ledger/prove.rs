@@ -2,7 +2,6 @@
 //! `lumen ledger prove`, and signed checkpoints for `lumen ledger checkpoint`.
 //! Leaves are the file's complete non-empty lines; memory is O(log n).
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -149,18 +148,7 @@ pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::
     let unsigned = serde_json::to_string(&obj)?;
     let line = sign_line(&who.key, &unsigned)
         .ok_or_else(|| anyhow::anyhow!("internal: unsigned checkpoint is not an object"))?;
-    if let Some(parent) = checkpoints.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
-    }
-    let mut file = OpenOptions::new()
-        .append(true)
-        .read(true)
-        .create(true)
-        .open(checkpoints)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", checkpoints.display()))?;
+    let mut file = super::append::open_append(checkpoints)?;
     file.lock()?;
     let mut buf = Vec::with_capacity(line.len() + 2);
     let len = file.metadata()?.len();
