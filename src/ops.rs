@@ -178,14 +178,31 @@ impl Ops {
                             ActionProgress::HookStarted { branch, .. } => {
                                 format!("hook running for {branch}…")
                             }
-                            ActionProgress::BranchDone(r) => format!(
-                                "{}: {} (exit {}, {} ms) → {}",
-                                r.branch,
-                                r.status,
-                                r.exit_code.map_or("—".into(), |c| c.to_string()),
-                                r.duration_ms,
-                                r.ledger_id
-                            ),
+                            ActionProgress::BranchDone(r) => {
+                                // The hook's own words (last non-empty output line), sanitized.
+                                let said = r
+                                    .output
+                                    .lines()
+                                    .rev()
+                                    .find(|l| !l.trim().is_empty())
+                                    .unwrap_or("");
+                                format!(
+                                    "{}: {} (exit {}, {} ms) → {}{}",
+                                    r.branch,
+                                    r.status,
+                                    r.exit_code.map_or("—".into(), |c| c.to_string()),
+                                    r.duration_ms,
+                                    r.ledger_id,
+                                    if said.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(
+                                            " — hook: {}",
+                                            crate::domain::sanitize::sanitize(said)
+                                        )
+                                    }
+                                )
+                            }
                             ActionProgress::Halted { branch, skipped } => {
                                 format!(
                                     "halted at {branch}; not rolled back: {}",

@@ -19,13 +19,25 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 return None;
             }
             let k: Vec<String> = keys.iter().map(|k| k.label()).collect();
-            Some(Line::from(vec![
+            let operator = matches!(
+                a,
+                Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance
+            );
+            let unavailable = operator && app.readonly;
+            let mut spans = vec![
                 Span::styled(
                     format!("{:>12} ", k.join(" ")),
                     t.fg(t.accent).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(a.describe(), t.text()),
-            ]))
+                Span::styled(
+                    a.describe(),
+                    if unavailable { t.dimmed() } else { t.text() },
+                ),
+            ];
+            if unavailable {
+                spans.push(Span::styled(" (read-only)", t.fg(t.warn)));
+            }
+            Some(Line::from(spans))
         })
         .collect();
     let two_cols = area.width >= 100;
