@@ -253,4 +253,9 @@ pub enum Msg {
         summary: String,
         at: DateTime<Utc>,
     },
+    /// A background `ledger verify` finished (chain, signatures, checkpoints).
+    IntegrityChecked {
+        integrity: crate::app::Integrity,
+        at: DateTime<Utc>,
+    },
 }

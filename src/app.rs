@@ -304,6 +304,8 @@ pub struct LedgerState {
     /// Per-branch latest deploy id (for a rollback from a branch row).
     pub latest_deploy: BTreeMap<String, String>,
     pub resets: u64,
+    /// Result and time of the last background verification.
+    pub integrity: Option<(DateTime<Utc>, Integrity)>,
 }
 
 /// How many recent lines the console keeps in memory for the stream view.
@@ -397,6 +399,22 @@ impl LedgerState {
             .map(|(_, c)| c.iter().sum::<u32>())
             .sum()
     }
+}
+
+/// The last background verification of the whole ledger (SPEC §4.2, §4.3).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Integrity {
+    pub chain_ok: u64,
+    pub chain_broken: u64,
+    pub sig_ok: u64,
+    pub sig_bad: u64,
+    pub checkpoints_ok: u64,
+    pub checkpoints_bad: u64,
+    pub unchained: u64,
+    /// The first problem found, for the badge's tooltip line.
+    pub problem: Option<String>,
+    /// Set when verification itself could not run (unreadable keys.json…).
+    pub error: Option<String>,
 }
 
 /// View state of the ledger pane (scroll, follow, detail, rejects view).
@@ -1274,6 +1292,9 @@ impl App {
                     },
                     summary,
                 );
+            }
+            Msg::IntegrityChecked { integrity, at } => {
+                self.ledger.integrity = Some((at, integrity))
             }
             Msg::SourceMissing { source, at } => {
                 let st = self.sources.entry(source).or_default();

@@ -231,3 +231,22 @@ fn rhythm_window_and_markers() {
     app.apply(Action::Up);
     assert_eq!(app.marker_sel, Some(0));
 }
+
+#[test]
+fn integrity_badge_shows_a_broken_chain() {
+    let mut app = fixture_app();
+    let integrity = lumen::app::Integrity {
+        chain_ok: 10,
+        chain_broken: 1,
+        sig_ok: 11,
+        problem: Some("line 7: prev does not match line 6".into()),
+        ..Default::default()
+    };
+    app.update(Event::Msg(Msg::IntegrityChecked {
+        integrity,
+        at: t0(),
+    }));
+    let text = common::screen_text(&common::draw(&app, 160, 48));
+    assert!(text.contains("chain ✗1"), "{text}");
+    assert!(text.contains("sig ✓11"), "{text}");
+}

@@ -189,12 +189,61 @@ fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
     });
 }
 
+/// Verify the whole ledger (chain, signatures, checkpoints) in the background at start
+/// and then every minute, for the ledger pane's integrity badge.
+fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            let r = root.clone();
+            let report =
+                tokio::task::spawn_blocking(move || crate::ledger::verify::verify(&r)).await;
+            let integrity = match report {
+                Ok(Ok(rep)) => crate::app::Integrity {
+                    chain_ok: rep.chain.ok,
+                    chain_broken: rep.chain.broken,
+                    sig_ok: rep.signatures.ok,
+                    sig_bad: rep.signatures.bad,
+                    checkpoints_ok: rep.checkpoints.ok,
+                    checkpoints_bad: rep.checkpoints.bad,
+                    unchained: rep.unchained,
+                    problem: rep.problems.first().cloned(),
+                    error: None,
+                },
+                Ok(Err(e)) => crate::app::Integrity {
+                    error: Some(format!("{e:#}")),
+                    ..Default::default()
+                },
+                Err(e) => crate::app::Integrity {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            };
+            if tx
+                .send(Msg::IntegrityChecked {
+                    integrity,
+                    at: chrono::Utc::now(),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
+    });
+}
+
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
     let Prepared { cfg, app, who } = p;
     let hq = app.hq.clone();
     rt.block_on(crate::console::run(app, |tx, cancel| {
+        let cancel_for_verify = cancel.clone();
         let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
         spawn_decision_check(cfg.hq_root.clone(), tx.clone());
+        spawn_integrity(cfg.hq_root.clone(), tx.clone(), cancel_for_verify.clone());
         let ops = crate::ops::Ops {
             root: cfg.hq_root.clone(),
             who,

@@ -55,10 +55,41 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
             },
         ),
         Span::styled(" · ", t.dimmed()),
-        Span::styled(format!("signed {}", l.signed), t.fg(t.ok)),
-        Span::styled(" · ", t.dimmed()),
-        Span::styled(format!("unchained {}", l.unchained), t.dimmed()),
     ];
+    match &l.integrity {
+        None => spans.push(Span::styled("verifying chain & signatures…", t.dimmed())),
+        Some((_, i)) if i.error.is_some() => spans.push(Span::styled(
+            format!(
+                "integrity unknown: {}",
+                crate::ui::short(&sanitize(i.error.as_deref().unwrap_or("")), 40)
+            ),
+            t.fg(t.warn),
+        )),
+        Some((at, i)) => {
+            let bad = i.chain_broken + i.sig_bad + i.checkpoints_bad > 0;
+            let mark = |okc: u64, badc: u64, what: &str| {
+                if badc > 0 {
+                    Span::styled(
+                        format!("{what} ✗{badc} "),
+                        t.fg(t.error).add_modifier(Modifier::BOLD),
+                    )
+                } else {
+                    Span::styled(format!("{what} ✓{okc} "), t.fg(t.ok))
+                }
+            };
+            spans.push(mark(i.chain_ok, i.chain_broken, "chain"));
+            spans.push(mark(i.sig_ok, i.sig_bad, "sig"));
+            spans.push(mark(i.checkpoints_ok, i.checkpoints_bad, "ckpt"));
+            spans.push(Span::styled(
+                format!(
+                    "unchained {} ({} ago)",
+                    i.unchained,
+                    crate::app::fmt_age(app.age(*at))
+                ),
+                if bad { t.fg(t.error) } else { t.dimmed() },
+            ));
+        }
+    }
     if l.pending_bytes > 0 {
         spans.push(Span::styled(
             format!(" · pending {} B", l.pending_bytes),
