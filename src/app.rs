@@ -519,8 +519,14 @@ impl RhythmState {
         for p in rows {
             match (first, last) {
                 (Some(f), _) if p.t < f => before.push(p),
-                (_, Some(l)) if p.t > l && !live_recent => self.points.push_back(p),
-                (None, None) => self.points.push_back(p),
+                (_, Some(l)) if p.t > l && !live_recent => {
+                    self.points.push_back(p);
+                    self.coarse_add(p);
+                }
+                (None, None) => {
+                    self.points.push_back(p);
+                    self.coarse_add(p);
+                }
                 _ => {}
             }
         }
@@ -529,15 +535,9 @@ impl RhythmState {
             self.points.push_front(p);
         }
         self.prune(now);
-        // History is rare (start-up backfill): rebuild the means once per batch.
-        if prepended || self.coarse.len() < self.points.len() / 60 {
-            self.rebuild_coarse();
-        } else if let Some(last) = self.points.back().copied()
-            && self
-                .coarse
-                .back()
-                .is_none_or(|(c, _)| c.t < last.t - COARSE_SECS)
-        {
+        // Rows before the first point (start-up backfill) shift every bucket: rebuild the
+        // means once for the batch; rows after it were added incrementally above.
+        if prepended {
             self.rebuild_coarse();
         }
     }

@@ -250,3 +250,43 @@ fn integrity_badge_shows_a_broken_chain() {
     assert!(text.contains("chain ✗1"), "{text}");
     assert!(text.contains("sig ✓11"), "{text}");
 }
+
+#[test]
+fn ten_second_means_follow_backfill_and_live_points() {
+    let mut app = fixture_app();
+    // The fixture backfills 300 s at 5 Hz: 30 buckets of 10 s (31 when not aligned).
+    let n = app.rhythm.coarse.len();
+    assert!((30..=31).contains(&n), "{n} buckets");
+    let check = |app: &lumen::app::App| {
+        for (mean, count) in app.rhythm.coarse.iter().take(5) {
+            let lo = mean.t - lumen::app::COARSE_SECS / 2.0;
+            let pts: Vec<f64> = app
+                .rhythm
+                .points
+                .iter()
+                .filter(|p| p.t >= lo && p.t < lo + lumen::app::COARSE_SECS)
+                .map(|p| p.values[0])
+                .collect();
+            assert_eq!(pts.len() as u32, count[0]);
+            let m = pts.iter().sum::<f64>() / pts.len() as f64;
+            assert!(
+                (m - mean.values[0]).abs() < 1e-9,
+                "{m} vs {}",
+                mean.values[0]
+            );
+        }
+    };
+    check(&app);
+    // Older history arrives later (prepended): every bucket is recomputed.
+    let older: Vec<_> = common::gauge_points(t0() - Duration::seconds(600))
+        .into_iter()
+        .take(100)
+        .collect();
+    app.update(Event::Msg(Msg::GaugeRows {
+        points: older,
+        bad: 0,
+        at: t0(),
+    }));
+    check(&app);
+    assert!(app.rhythm.coarse.len() > n);
+}
