@@ -576,6 +576,8 @@ pub enum Command {
     PlanRollback { target: String },
     /// The operator confirmed: do it (ledger entry first, then the effect).
     Execute(PendingAction),
+    /// Send notifications for `events` per rules.json (an alert, not an action).
+    Notify { events: Vec<String>, text: String },
 }
 
 /// The typed-confirmation dialog: says exactly what will happen; the operator types
@@ -672,6 +674,8 @@ pub struct App {
     /// What operator actions reported, newest last.
     pub action_log: VecDeque<String>,
     quit_armed: bool,
+    /// The cost escalation level each branch was last alerted at (once per level).
+    pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
 }
 
 /// A ceremony scenario as listed in the pane.
@@ -732,6 +736,7 @@ impl App {
             running: false,
             action_log: VecDeque::new(),
             quit_armed: false,
+            cost_alerted: BTreeMap::new(),
         }
     }
 
@@ -1528,6 +1533,52 @@ impl App {
         self.cost_rows = rows;
         self.cost_totals = Some(self.cost.totals(self.now));
         self.cost_stale = false;
+        self.alert_cost();
+    }
+
+    /// `cost_limit_exceeded`: once per branch and level (throttle, notify, suspend), in
+    /// the banner and — from a console with an operator key, so that many read-only
+    /// consoles do not all post — through the notification rules. A level that drops
+    /// (a new month) re-arms the alert.
+    fn alert_cost(&mut self) {
+        use crate::domain::cost::Escalation as E;
+        let mut fired = Vec::new();
+        for r in &self.cost_rows {
+            let before = self.cost_alerted.get(&r.branch).copied().unwrap_or(E::None);
+            if r.escalation > before {
+                let pct = r.limit_ratio.map_or(String::new(), |x| {
+                    format!(" at {:.0}% of its limit", x * 100.0)
+                });
+                fired.push(format!(
+                    "cost_limit_exceeded: {}{pct} → {}",
+                    crate::domain::sanitize::sanitize(&r.branch),
+                    r.escalation.as_str()
+                ));
+            }
+            if r.escalation != before {
+                self.cost_alerted.insert(r.branch.clone(), r.escalation);
+            }
+        }
+        // One notice on screen (the banner keeps three), one notification per branch.
+        match fired.as_slice() {
+            [] => {}
+            [one] => self.toast(ToastLevel::Warn, one.clone()),
+            many => self.toast(
+                ToastLevel::Warn,
+                format!(
+                    "cost_limit_exceeded: {} branches — see the cost meter",
+                    many.len()
+                ),
+            ),
+        }
+        if !self.readonly {
+            for text in fired {
+                self.commands.push(Command::Notify {
+                    events: vec!["cost_limit_exceeded".into()],
+                    text,
+                });
+            }
+        }
     }
 
     /// The cost column of the health pane: the branch's cost escalation state.

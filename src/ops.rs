@@ -37,6 +37,12 @@ impl Ops {
                     let _ = tx.blocking_send(msg);
                 });
             }
+            Command::Notify { events, text } => {
+                tokio::spawn(async move {
+                    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+                    ops.notify(&events, &text, &tx).await;
+                });
+            }
             Command::Execute(action) => {
                 tokio::spawn(async move {
                     let msg = ops.execute(action, &tx).await;

@@ -290,3 +290,58 @@ fn ten_second_means_follow_backfill_and_live_points() {
     check(&app);
     assert!(app.rhythm.coarse.len() > n);
 }
+
+#[test]
+fn cost_alert_fires_once_per_branch_and_level() {
+    use lumen::domain::hq::{CostPolicy, CostTier};
+    let mut app = fixture_app();
+    let mut hq = common::snapshot();
+    let tier = |limit| CostTier {
+        monthly_token_limit: limit,
+        rate: 0.00002,
+    };
+    hq.cost_policy = Some(CostPolicy {
+        tiers: [
+            ("standard".to_string(), tier(1_000)),
+            ("canary".to_string(), tier(1_000_000)),
+        ]
+        .into_iter()
+        .collect(),
+        escalation: Default::default(),
+    });
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(hq),
+        at: t0(),
+    }));
+    app.toasts.clear();
+    app.commands.clear();
+    app.update(Event::Tick(t0() + Duration::seconds(1)));
+    let alerts: Vec<_> = app
+        .toasts
+        .iter()
+        .filter(|t| t.text.starts_with("cost_limit_exceeded"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "one notice on screen: {alerts:?}");
+    // Four branches bill as standard (1,000 tokens) and are far over: suspend.
+    assert_eq!(
+        app.commands.len(),
+        4,
+        "one notification per branch: {:?}",
+        app.commands
+    );
+    assert!(app.commands.iter().all(
+        |c| matches!(c, lumen::app::Command::Notify { text, .. } if text.contains("suspend"))
+    ));
+    // Ticks and redraws do not repeat it.
+    app.toasts.clear();
+    app.commands.clear();
+    for s in 2..10 {
+        app.update(Event::Tick(t0() + Duration::seconds(s)));
+    }
+    assert!(
+        app.toasts
+            .iter()
+            .all(|t| !t.text.starts_with("cost_limit_exceeded"))
+    );
+    assert!(app.commands.is_empty());
+}
