@@ -674,6 +674,8 @@ pub struct App {
     /// What operator actions reported, newest last.
     pub action_log: VecDeque<String>,
     quit_armed: bool,
+    /// Frame cap of the run loop (config `fps`).
+    pub fps: u32,
     /// The cost escalation level each branch was last alerted at (once per level).
     pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
 }
@@ -737,6 +739,7 @@ impl App {
             action_log: VecDeque::new(),
             quit_armed: false,
             cost_alerted: BTreeMap::new(),
+            fps: 30,
         }
     }
 

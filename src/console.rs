@@ -38,7 +38,7 @@ where
     app.dirty = false;
 
     let mut events = EventStream::new();
-    let fps = app_fps(&app);
+    let fps = app.fps.clamp(1, 120);
     let mut frame = tokio::time::interval(Duration::from_millis(1000 / u64::from(fps.max(1))));
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut house = tokio::time::interval(Duration::from_millis(250));
@@ -88,8 +88,4 @@ where
     cancel.cancel();
     drop(guard);
     result
-}
-
-fn app_fps(_app: &App) -> u32 {
-    30
 }

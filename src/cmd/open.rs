@@ -40,6 +40,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         }
     }
     app.themes = themes;
+    app.fps = cfg.fps;
     let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
     app.scenarios = scenarios
         .iter()
