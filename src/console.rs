@@ -30,6 +30,10 @@ where
     let cancel = CancellationToken::new();
     let mut exec = start(tx, cancel.clone());
 
+    // Signal handlers first: a SIGTERM that arrives once the screen is taken over must
+    // end in a normal quit (terminal restored), never in the default kill.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Event::Resize(size.width, size.height));
@@ -43,8 +47,6 @@ where
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut house = tokio::time::interval(Duration::from_millis(250));
     house.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut batch: Vec<Msg> = Vec::with_capacity(256);
     let mut sources_open = true;
 
