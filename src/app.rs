@@ -12,7 +12,7 @@ use ratatui::layout::{Position, Rect};
 
 use crate::action::{Action, HealthResult, LedgerRecord, Msg, SourceId};
 use crate::domain::exposition::Sample;
-use crate::domain::hq::{FileError, HqSnapshot, Tier};
+use crate::domain::hq::{FileError, HqSnapshot};
 use crate::domain::ledger::{Entry, RejectReason};
 use crate::domain::rhythm::{GaugePoint, RuleChange};
 use crate::keymap::Keymap;
@@ -661,6 +661,8 @@ pub struct App {
     /// `cost` evaluated at `now`, refreshed on ingest and once a second — not in render.
     pub cost_rows: Vec<crate::domain::cost::BranchCost>,
     pub cost_totals: Option<crate::domain::cost::HqTotals>,
+    /// Branch id → index into `cost_rows`.
+    cost_index: std::collections::HashMap<String, usize>,
     cost_stale: bool,
     /// Why the console is read-only (no key, --readonly, refused key).
     pub readonly_reason: Option<String>,
@@ -730,6 +732,7 @@ impl App {
             cost: crate::domain::cost::CostBook::default(),
             cost_rows: Vec::new(),
             cost_totals: None,
+            cost_index: Default::default(),
             cost_stale: false,
             readonly_reason: None,
             operator_role: None,
@@ -1387,28 +1390,13 @@ impl App {
     /// Branch ids in sync-plan order: explicit `order` entries first, then by tier in
     /// the plan's `tiers` order (canary, standard, incubation by default), then by id.
     pub fn branch_order(&self) -> Vec<String> {
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+        let Some(hq) = &self.hq else {
             return self.health.keys().cloned().collect();
         };
-        let plan = self.hq.as_ref().and_then(|h| h.sync_plan.as_ref());
-        let order: Vec<String> = plan.map(|p| p.order.clone()).unwrap_or_default();
-        let tiers: Vec<String> = plan
-            .map(|p| p.tiers.clone())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| vec!["canary".into(), "standard".into(), "incubation".into()]);
-        let star = order.iter().position(|o| o == "*").unwrap_or(order.len());
-        let mut ids: Vec<(usize, usize, String)> = reg
-            .branches
-            .iter()
-            .map(|b| {
-                let explicit = order.iter().position(|o| o == &b.id).unwrap_or(star);
-                let tier = b.tier.map(Tier::as_str).unwrap_or("");
-                let t = tiers.iter().position(|x| x == tier).unwrap_or(tiers.len());
-                (explicit, t, b.id.clone())
-            })
-            .collect();
-        ids.sort();
-        ids.into_iter().map(|(_, _, id)| id).collect()
+        let Some(reg) = &hq.registry else {
+            return self.health.keys().cloned().collect();
+        };
+        crate::actions::plan::sync_order(&reg.branches, hq.sync_plan.as_ref())
     }
 
     /// Whether `branch` is in maintenance (decision engine or registry flag).
@@ -1475,15 +1463,19 @@ pub fn fmt_age(secs: i64) -> String {
 
 impl App {
     fn note_outdated(&mut self, at: DateTime<Utc>) {
+        use crate::domain::hq::{ProtocolState, protocol_state};
         let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return;
         };
         for b in &reg.branches {
-            let outdated = b
-                .hq_protocol_version
-                .as_deref()
-                .is_some_and(|v| version_older(v, &reg.hq_version));
-            if outdated {
+            let st = protocol_state(
+                b.hq_protocol_version.as_deref(),
+                &reg.hq_version,
+                None,
+                None,
+                at,
+            );
+            if st == ProtocolState::Outdated {
                 self.first_outdated.entry(b.id.clone()).or_insert(at);
             } else {
                 self.first_outdated.remove(&b.id);
@@ -1491,31 +1483,23 @@ impl App {
         }
     }
 
-    /// Protocol state of a branch (SPEC §3): outdated when its `hqProtocolVersion`
-    /// is older than `hqVersion`; deprecated `deprecateAfterDays` after first seen so.
-    pub fn protocol_state(&self, branch: &str) -> crate::ui::panes::health::ProtocolState {
-        use crate::ui::panes::health::ProtocolState as P;
+    /// Protocol state of a branch (SPEC §3, `domain::hq::protocol_state`), with the
+    /// time this console first saw it outdated.
+    pub fn protocol_state(&self, branch: &str) -> crate::domain::hq::ProtocolState {
+        use crate::domain::hq::{ProtocolState, protocol_state};
         let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
-            return P::Unknown;
+            return ProtocolState::Unknown;
         };
         let Some(b) = reg.branches.iter().find(|b| b.id == branch) else {
-            return P::Unknown;
+            return ProtocolState::Unknown;
         };
-        let Some(v) = b.hq_protocol_version.as_deref() else {
-            return P::Unknown;
-        };
-        if !version_older(v, &reg.hq_version) {
-            return P::Current;
-        }
-        let days = reg
-            .migration
-            .as_ref()
-            .and_then(|m| m.deprecate_after_days)
-            .unwrap_or(7);
-        match self.first_outdated.get(branch) {
-            Some(first) if (self.now - *first).num_days() >= i64::from(days) => P::Deprecated,
-            _ => P::Outdated,
-        }
+        protocol_state(
+            b.hq_protocol_version.as_deref(),
+            &reg.hq_version,
+            reg.migration.as_ref().and_then(|m| m.deprecate_after_days),
+            self.first_outdated.get(branch).copied(),
+            self.now,
+        )
     }
 
     /// Re-evaluate the cost book at `now` (once a second, or after new entries).
@@ -1533,6 +1517,11 @@ impl App {
                 .total_cmp(&a.mtd_cost)
                 .then_with(|| a.branch.cmp(&b.branch))
         });
+        self.cost_index = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.branch.clone(), i))
+            .collect();
         self.cost_rows = rows;
         self.cost_totals = Some(self.cost.totals(self.now));
         self.cost_stale = false;
@@ -1584,33 +1573,10 @@ impl App {
         }
     }
 
-    /// The cost column of the health pane: the branch's cost escalation state.
-    pub fn cost_state_label(&self, branch: &str) -> (String, ratatui::style::Style) {
-        use crate::domain::cost::Escalation as E;
-        let t = &self.theme;
-        match self.cost_rows.iter().find(|r| r.branch == branch) {
-            None => ("—".into(), t.dimmed()),
-            Some(r) => match r.escalation {
-                E::None if r.will_exceed => ("heading↑".into(), t.fg(t.warn)),
-                E::None => ("ok".into(), t.dimmed()),
-                E::Throttle => ("throttle".into(), t.fg(t.warn)),
-                E::Notify => ("notify".into(), t.fg(t.error)),
-                E::Suspend => (
-                    "suspend".into(),
-                    t.fg(t.error).add_modifier(ratatui::style::Modifier::BOLD),
-                ),
-            },
-        }
+    /// The cost row of `branch`, if it has one (indexed on refresh, not searched).
+    pub fn cost_row(&self, branch: &str) -> Option<&crate::domain::cost::BranchCost> {
+        self.cost_index
+            .get(branch)
+            .and_then(|i| self.cost_rows.get(*i))
     }
-}
-
-/// "2.0" < "2.1" < "2.10": dotted numeric comparison; non-numeric parts compare as text.
-pub fn version_older(a: &str, b: &str) -> bool {
-    let parse = |s: &str| -> Vec<(u64, String)> {
-        s.trim()
-            .split('.')
-            .map(|p| (p.parse::<u64>().unwrap_or(0), p.to_string()))
-            .collect()
-    };
-    parse(a) < parse(b)
 }

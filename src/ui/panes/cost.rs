@@ -8,7 +8,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Col, fit_columns};
+use super::{Col, fit_columns, fitted_row, fitted_widths};
 use crate::app::{App, Pane};
 use crate::domain::cost::{BranchCost, Escalation};
 use crate::domain::sanitize::sanitize;
@@ -91,18 +91,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.dimmed().add_modifier(Modifier::BOLD),
         ))
     }));
-    let rows = app.cost_rows.iter().map(|r| {
-        let cells = row_cells(app, r);
-        let mut cells: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
-        Row::new(
-            keep.iter()
-                .filter_map(|i| cells.get_mut(*i).and_then(Option::take)),
-        )
-    });
-    let widths = keep
+    let rows = app
+        .cost_rows
         .iter()
-        .filter_map(|i| COLS.get(*i))
-        .map(|c| Constraint::Length(c.width));
+        .map(|r| fitted_row(row_cells(app, r), &keep));
+    let widths = fitted_widths(&COLS, &keep);
     frame.render_widget(Table::new(rows, widths).header(header), table);
 }
 
@@ -164,13 +157,7 @@ fn gauge(ratio: Option<f64>) -> String {
 
 fn row_cells<'a>(app: &App, r: &BranchCost) -> [Cell<'a>; 8] {
     let t = &app.theme;
-    let (state, style) = match r.escalation {
-        Escalation::None if r.will_exceed => ("heading↑", t.fg(t.warn)),
-        Escalation::None => ("ok", t.fg(t.ok)),
-        Escalation::Throttle => ("throttle", t.fg(t.warn).add_modifier(Modifier::BOLD)),
-        Escalation::Notify => ("notify", t.fg(t.error)),
-        Escalation::Suspend => ("suspend", t.fg(t.error).add_modifier(Modifier::BOLD)),
-    };
+    let (state, style) = state_label(app, r);
     let gauge_style = match r.limit_ratio {
         Some(x) if x >= 1.0 => t.fg(t.error),
         Some(x) if x >= 0.8 || r.will_exceed => t.fg(t.warn),
@@ -194,6 +181,18 @@ fn row_cells<'a>(app: &App, r: &BranchCost) -> [Cell<'a>; 8] {
         Cell::from(Span::styled(format!("${:.2}", r.projected_cost), t.text())),
         Cell::from(Span::styled(state, style)),
     ]
+}
+
+/// A branch's cost state as shown in the cost meter and the health pane.
+pub fn state_label(app: &App, r: &BranchCost) -> (&'static str, ratatui::style::Style) {
+    let t = &app.theme;
+    match r.escalation {
+        Escalation::None if r.will_exceed => ("heading↑", t.fg(t.warn)),
+        Escalation::None => ("ok", t.fg(t.ok)),
+        Escalation::Throttle => ("throttle", t.fg(t.warn).add_modifier(Modifier::BOLD)),
+        Escalation::Notify => ("notify", t.fg(t.error)),
+        Escalation::Suspend => ("suspend", t.fg(t.error).add_modifier(Modifier::BOLD)),
+    }
 }
 
 /// 1840 → "1.8k", 2_500_000 → "2.5M".

@@ -2,12 +2,12 @@
 //! its sparkline, last-check age, protocol state, 24 h failures and escalation.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::{Col, fit_columns};
+use super::{Col, fit_columns, fitted_row, fitted_widths};
 use crate::action::SourceId;
 use crate::app::{App, Escalation, HealthStatus, Pane, fmt_age};
 use crate::domain::sanitize::sanitize;
@@ -112,10 +112,12 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             .last_check()
             .map_or("—".to_string(), |c| fmt_age(app.age(c)));
         let (proto, proto_style) = match app.protocol_state(id) {
-            ProtocolState::Current => ("current", t.dimmed()),
-            ProtocolState::Outdated => ("outdated", t.fg(t.warn)),
-            ProtocolState::Deprecated => ("deprecated", t.fg(t.error).add_modifier(Modifier::BOLD)),
-            ProtocolState::Unknown => ("—", t.dimmed()),
+            crate::domain::hq::ProtocolState::Current => ("current", t.dimmed()),
+            crate::domain::hq::ProtocolState::Outdated => ("outdated", t.fg(t.warn)),
+            crate::domain::hq::ProtocolState::Deprecated => {
+                ("deprecated", t.fg(t.error).add_modifier(Modifier::BOLD))
+            }
+            crate::domain::hq::ProtocolState::Unknown => ("—", t.dimmed()),
         };
         let fails = app.ledger.failures_24h(id);
         let esc = Escalation::from_failures(h.consecutive_failures);
@@ -124,7 +126,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Escalation::Retry => t.fg(t.warn),
             _ => t.fg(t.error).add_modifier(Modifier::BOLD),
         };
-        let (cost, cost_style) = app.cost_state_label(id);
+        let (cost, cost_style) = app
+            .cost_row(id)
+            .map_or(("—", t.dimmed()), |r| super::cost::state_label(app, r));
         let status_style = t.fg(match status {
             HealthStatus::Up => t.status.up,
             HealthStatus::Degraded => t.status.degraded,
@@ -165,29 +169,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Cell::from(Span::styled(esc.label(), esc_style)),
             Cell::from(Span::styled(h.source(), t.dimmed())),
         ];
-        let mut cells: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
-        Row::new(
-            keep.iter()
-                .filter_map(|i| cells.get_mut(*i).and_then(Option::take)),
-        )
+        fitted_row(cells, &keep)
     });
-    let widths = keep
-        .iter()
-        .filter_map(|i| COLS.get(*i))
-        .map(|c| Constraint::Length(c.width));
+    let widths = fitted_widths(&COLS, &keep);
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(t.selected())
         .highlight_symbol(Line::from("▌"));
     let mut state = TableState::default().with_selected(Some(app.health_sel.min(order.len() - 1)));
     frame.render_stateful_widget(table, inner, &mut state);
-}
-
-/// A branch's protocol version against the registry's `hqVersion` (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtocolState {
-    Current,
-    Outdated,
-    Deprecated,
-    Unknown,
 }

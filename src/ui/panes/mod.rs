@@ -48,3 +48,23 @@ pub fn fit_columns(cols: &[Col], width: u16) -> Vec<usize> {
     keep.sort_unstable();
     keep
 }
+
+/// A table row of only the `keep` columns (from `fit_columns`).
+pub fn fitted_row<'a, const N: usize>(
+    cells: [ratatui::widgets::Cell<'a>; N],
+    keep: &[usize],
+) -> ratatui::widgets::Row<'a> {
+    let mut cells: Vec<Option<ratatui::widgets::Cell<'a>>> = cells.into_iter().map(Some).collect();
+    ratatui::widgets::Row::new(
+        keep.iter()
+            .filter_map(|i| cells.get_mut(*i).and_then(Option::take)),
+    )
+}
+
+/// The widths of the `keep` columns.
+pub fn fitted_widths(cols: &[Col], keep: &[usize]) -> Vec<ratatui::layout::Constraint> {
+    keep.iter()
+        .filter_map(|i| cols.get(*i))
+        .map(|c| ratatui::layout::Constraint::Length(c.width))
+        .collect()
+}
