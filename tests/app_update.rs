@@ -345,3 +345,33 @@ fn cost_alert_fires_once_per_branch_and_level() {
     );
     assert!(app.commands.is_empty());
 }
+
+#[test]
+fn slash_opens_a_prompt_that_takes_every_key_and_recalls_the_last_filter() {
+    let mut app = fixture_app();
+    app.update(key(KeyCode::Char('2')));
+    assert_eq!(app.focus, Pane::Ledger);
+    app.update(key(KeyCode::Char('/')));
+    assert!(app.prompt.is_some(), "/ opens the filter prompt");
+    for c in "q branch:koosy".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    assert!(!app.should_quit, "q is text while the prompt is open");
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Enter));
+    assert!(app.prompt.is_none());
+    assert_eq!(app.ledger_view.filter, "q branch:koos");
+    // `/` again recalls the last filter; Esc leaves it unchanged.
+    app.update(key(KeyCode::Char('/')));
+    let p = app.prompt.as_ref().map(|p| p.input.value().to_string());
+    assert_eq!(p.as_deref(), Some("q branch:koos"));
+    app.update(key(KeyCode::Char('x')));
+    app.update(key(KeyCode::Esc));
+    assert!(app.prompt.is_none());
+    assert_eq!(app.ledger_view.filter, "q branch:koos");
+    let term = common::draw(&app, 120, 40);
+    assert!(!common::screen_text(&term).contains("filter:"));
+    app.update(key(KeyCode::Char('/')));
+    let text = common::screen_text(&common::draw(&app, 120, 40));
+    assert!(text.contains("filter: q branch:koos"), "{text}");
+}

@@ -298,6 +298,10 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let t = &app.theme;
+    if let Some(p) = &app.prompt {
+        render_prompt(frame, app, p, area);
+        return;
+    }
     let hints: &[(Action, &str)] = match app.focus {
         Pane::Ledger => &[
             (Action::ToggleHelp, "help"),
@@ -342,6 +346,41 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// The open text prompt in the footer, scrolled so the cursor stays visible.
+fn render_prompt(frame: &mut Frame, app: &App, p: &crate::app::Prompt, area: Rect) {
+    let t = &app.theme;
+    let label = format!(" {}: ", p.label);
+    let label_w = unicode_width::UnicodeWidthStr::width(label.as_str()) as u16;
+    let hint = " Enter apply · Esc cancel ";
+    let hint_w = if area.width > label_w + 30 {
+        hint.len() as u16
+    } else {
+        0
+    };
+    let text_w = area.width.saturating_sub(label_w + hint_w).max(1);
+    let scroll = p.input.visual_scroll(text_w.saturating_sub(1) as usize);
+    // Scroll only the typed text (by characters, as tui_input counts); the label stays.
+    let shown: String = p.input.value().chars().skip(scroll).collect();
+    let line = Line::from(vec![
+        Span::styled(label, t.fg(t.accent).add_modifier(Modifier::BOLD)),
+        Span::styled(crate::domain::sanitize::sanitize(&shown), t.text()),
+    ]);
+    let [text_area, hint_area] = ratatui::layout::Layout::horizontal([
+        ratatui::layout::Constraint::Length(label_w + text_w),
+        ratatui::layout::Constraint::Length(hint_w),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(line), text_area);
+    if hint_w > 0 {
+        frame.render_widget(Paragraph::new(Span::styled(hint, t.dimmed())), hint_area);
+    }
+    let cursor = p.input.visual_cursor().saturating_sub(scroll) as u16;
+    frame.set_cursor_position(ratatui::layout::Position::new(
+        area.x + (label_w + cursor).min(label_w + text_w.saturating_sub(1)),
+        area.y,
+    ));
 }
 
 /// A centered rectangle of at most `w`×`h` inside `area`.

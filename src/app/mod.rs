@@ -4,7 +4,6 @@
 //! Drawing (`crate::ui`) reads this state and never changes it.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -17,6 +16,17 @@ use crate::domain::ledger::{Entry, RejectReason};
 use crate::domain::rhythm::{GaugePoint, RuleChange};
 use crate::keymap::Keymap;
 use crate::theme::Theme;
+
+mod ceremony;
+mod cost;
+mod health;
+mod ledger;
+mod rhythm;
+
+pub use ceremony::*;
+pub use health::*;
+pub use ledger::*;
+pub use rhythm::*;
 
 /// The five panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,470 +99,6 @@ impl SourceStatus {
     }
 }
 
-/// A branch's status as shown in the health pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum HealthStatus {
-    Up,
-    Degraded,
-    Down,
-    Maintenance,
-    Unknown,
-}
-
-impl HealthStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            HealthStatus::Up => "up",
-            HealthStatus::Degraded => "degraded",
-            HealthStatus::Down => "down",
-            HealthStatus::Maintenance => "maintenance",
-            HealthStatus::Unknown => "unknown",
-        }
-    }
-}
-
-/// Escalation after consecutive failures (whitepaper §12, SPEC §5): every third
-/// consecutive failure climbs one level — retry → rollback proposed → hq_admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Escalation {
-    None,
-    Retry,
-    RollbackProposed,
-    HqAdmin,
-}
-
-impl Escalation {
-    pub fn from_failures(n: u32) -> Self {
-        match n {
-            0 => Escalation::None,
-            1..=2 => Escalation::Retry,
-            3..=5 => Escalation::RollbackProposed,
-            _ => Escalation::HqAdmin,
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Escalation::None => "—",
-            Escalation::Retry => "retry",
-            Escalation::RollbackProposed => "rollback proposed",
-            Escalation::HqAdmin => "hq_admin",
-        }
-    }
-}
-
-/// Latency at or above this counts as degraded.
-pub const SLOW: Duration = Duration::from_millis(1000);
-/// Error ratio (from the exporter) above this counts as degraded.
-pub const ERROR_RATIO_DEGRADED: f64 = 0.05;
-
-/// What the console knows about one branch's health, merged from every source.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BranchHealth {
-    pub last_http: Option<HealthResult>,
-    /// Recent latencies in ms, oldest first (for the sparkline).
-    pub latencies: VecDeque<u64>,
-    pub consecutive_failures: u32,
-    /// From the exporter's `hq_branch_up`.
-    pub exporter_up: Option<bool>,
-    pub exporter_latency: Option<f64>,
-    pub error_ratio: Option<f64>,
-    pub exporter_at: Option<DateTime<Utc>>,
-}
-
-const LATENCY_HISTORY: usize = 40;
-
-impl BranchHealth {
-    pub fn status(&self, maintenance: bool) -> HealthStatus {
-        if maintenance {
-            return HealthStatus::Maintenance;
-        }
-        if let Some(r) = &self.last_http {
-            if !r.ok {
-                return HealthStatus::Down;
-            }
-            let slow = r.latency.is_some_and(|l| l >= SLOW);
-            let erroring = self.error_ratio.is_some_and(|e| e > ERROR_RATIO_DEGRADED);
-            return if slow || erroring {
-                HealthStatus::Degraded
-            } else {
-                HealthStatus::Up
-            };
-        }
-        match self.exporter_up {
-            Some(false) => HealthStatus::Down,
-            Some(true) if self.error_ratio.is_some_and(|e| e > ERROR_RATIO_DEGRADED) => {
-                HealthStatus::Degraded
-            }
-            Some(true) => HealthStatus::Up,
-            None => HealthStatus::Unknown,
-        }
-    }
-
-    /// Which source the status came from.
-    pub fn source(&self) -> &'static str {
-        if self.last_http.is_some() {
-            "http"
-        } else if self.exporter_up.is_some() {
-            "exporter"
-        } else {
-            "—"
-        }
-    }
-
-    pub fn last_check(&self) -> Option<DateTime<Utc>> {
-        match (&self.last_http, self.exporter_at) {
-            (Some(r), Some(e)) => Some(r.at.max(e)),
-            (Some(r), None) => Some(r.at),
-            (None, e) => e,
-        }
-    }
-
-    fn record(&mut self, r: HealthResult) {
-        if r.ok {
-            self.consecutive_failures = 0;
-        } else {
-            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        }
-        if let Some(l) = r.latency {
-            self.latencies
-                .push_back(l.as_millis().min(u64::MAX as u128) as u64);
-            while self.latencies.len() > LATENCY_HISTORY {
-                self.latencies.pop_front();
-            }
-        }
-        self.last_http = Some(r);
-    }
-}
-
-/// Event class for the ledger's flow histogram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventClass {
-    Deploy,
-    Failure,
-    Llm,
-    Operator,
-}
-
-impl EventClass {
-    pub const ALL: [EventClass; 4] = [
-        EventClass::Deploy,
-        EventClass::Failure,
-        EventClass::Llm,
-        EventClass::Operator,
-    ];
-
-    pub fn of(event: &str, status: Option<&str>) -> Option<EventClass> {
-        if event.contains("fail") || status == Some("failed") || event == "cost_limit_exceeded" {
-            return Some(EventClass::Failure);
-        }
-        if event.starts_with("deploy") || event == "pr_opened" {
-            return Some(EventClass::Deploy);
-        }
-        if event.starts_with("llm") {
-            return Some(EventClass::Llm);
-        }
-        if event.starts_with("rollback")
-            || event.starts_with("kill_switch")
-            || event.starts_with("maintenance")
-            || event == "rule_rollback"
-            || event == "ceremony_rehearsal"
-        {
-            return Some(EventClass::Operator);
-        }
-        None
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EventClass::Deploy => "deploy",
-            EventClass::Failure => "failure",
-            EventClass::Llm => "llm",
-            EventClass::Operator => "operator",
-        }
-    }
-}
-
-/// Width of one histogram bucket (15 min) and how many make a day.
-pub const FLOW_BUCKET_SECS: i64 = 900;
-pub const FLOW_BUCKETS: i64 = 96;
-
-/// A rejected line, for the rejects view.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RejectRow {
-    pub line: u64,
-    pub offset: u64,
-    pub reason: RejectReason,
-    pub excerpt: String,
-}
-
-/// The ledger as the console sees it: a window of recent lines plus running totals.
-#[derive(Debug, Clone, Default)]
-pub struct LedgerState {
-    /// The most recent lines (entries and rejects), oldest first.
-    pub recent: VecDeque<LedgerRecord>,
-    pub entries: u64,
-    pub rejects: u64,
-    pub reject_rows: VecDeque<RejectRow>,
-    pub signed: u64,
-    pub unchained: u64,
-    pub pending_bytes: u64,
-    pub last_line: u64,
-    /// Flow histogram: 15-minute bucket index (unix secs / 900) → counts per class.
-    pub flow: BTreeMap<i64, [u32; 4]>,
-    /// Per-branch failures (`deploy_failed`, `health_fail`) with their time, for 24 h counts.
-    pub failures: BTreeMap<String, VecDeque<DateTime<Utc>>>,
-    /// Per-branch latest deploy id (for a rollback from a branch row).
-    pub latest_deploy: BTreeMap<String, String>,
-    pub resets: u64,
-    /// Result and time of the last background verification.
-    pub integrity: Option<(DateTime<Utc>, Integrity)>,
-}
-
-/// How many recent lines the console keeps in memory for the stream view.
-pub const RECENT_LINES: usize = 5_000;
-const REJECT_ROWS: usize = 1_000;
-
-impl LedgerState {
-    fn ingest(&mut self, records: Vec<LedgerRecord>, now: DateTime<Utc>) {
-        for r in records {
-            self.last_line = self.last_line.max(r.line);
-            match &r.parsed {
-                Ok(e) => {
-                    self.entries += 1;
-                    if e.signed {
-                        self.signed += 1;
-                    }
-                    if !e.chained {
-                        self.unchained += 1;
-                    }
-                    self.count_entry(e, now);
-                }
-                Err(reason) => {
-                    self.rejects += 1;
-                    self.reject_rows.push_back(RejectRow {
-                        line: r.line,
-                        offset: r.offset,
-                        reason: reason.clone(),
-                        excerpt: r.excerpt.clone(),
-                    });
-                    while self.reject_rows.len() > REJECT_ROWS {
-                        self.reject_rows.pop_front();
-                    }
-                }
-            }
-            self.recent.push_back(r);
-        }
-        while self.recent.len() > RECENT_LINES {
-            self.recent.pop_front();
-        }
-        self.prune(now);
-    }
-
-    fn count_entry(&mut self, e: &Entry, now: DateTime<Utc>) {
-        let ts = e.timestamp.with_timezone(&Utc);
-        if let Some(class) = EventClass::of(&e.event, e.status.as_deref()) {
-            let bucket = ts.timestamp().div_euclid(FLOW_BUCKET_SECS);
-            let slot = self.flow.entry(bucket).or_insert([0; 4]);
-            let i = EventClass::ALL
-                .iter()
-                .position(|c| *c == class)
-                .unwrap_or(0);
-            if let Some(c) = slot.get_mut(i) {
-                *c = c.saturating_add(1);
-            }
-        }
-        if (e.event == "deploy_failed" || e.event == "health_fail")
-            && now - ts < chrono::Duration::hours(24)
-        {
-            self.failures
-                .entry(e.branch.clone())
-                .or_default()
-                .push_back(ts);
-        }
-        if e.event == "deploy" && e.status.as_deref() != Some("failed") {
-            self.latest_deploy.insert(e.branch.clone(), e.id.clone());
-        }
-    }
-
-    fn prune(&mut self, now: DateTime<Utc>) {
-        let oldest = now.timestamp().div_euclid(FLOW_BUCKET_SECS) - FLOW_BUCKETS;
-        self.flow = self.flow.split_off(&oldest);
-        let day_ago = now - chrono::Duration::hours(24);
-        for q in self.failures.values_mut() {
-            while q.front().is_some_and(|t| *t < day_ago) {
-                q.pop_front();
-            }
-        }
-    }
-
-    pub fn failures_24h(&self, branch: &str) -> usize {
-        self.failures.get(branch).map_or(0, |q| q.len())
-    }
-
-    /// Entries of today (UTC) per class, for the totals line.
-    pub fn today_total(&self, now: DateTime<Utc>) -> u32 {
-        let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc());
-        let Some(m) = midnight else { return 0 };
-        let from = m.timestamp().div_euclid(FLOW_BUCKET_SECS);
-        self.flow
-            .range(from..)
-            .map(|(_, c)| c.iter().sum::<u32>())
-            .sum()
-    }
-}
-
-/// The last background verification of the whole ledger (SPEC §4.2, §4.3).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Integrity {
-    pub chain_ok: u64,
-    pub chain_broken: u64,
-    pub sig_ok: u64,
-    pub sig_bad: u64,
-    pub checkpoints_ok: u64,
-    pub checkpoints_bad: u64,
-    pub unchained: u64,
-    /// The first problem found, for the badge's tooltip line.
-    pub problem: Option<String>,
-    /// Set when verification itself could not run (unreadable keys.json…).
-    pub error: Option<String>,
-}
-
-/// View state of the ledger pane (scroll, follow, detail, rejects view).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LedgerView {
-    /// Following the tail (newest line at the bottom).
-    pub follow: bool,
-    /// Selected line, as an index into `LedgerState::recent` counted from the newest (0).
-    pub from_newest: usize,
-    /// Lines that arrived while paused.
-    pub new_while_paused: u64,
-    pub detail: bool,
-    pub rejects: bool,
-}
-
-/// Time windows of the rhythm chart, in seconds.
-pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];
-
-/// Rhythm gauges over time, plus the newest exporter values.
-#[derive(Debug, Clone, Default)]
-pub struct RhythmState {
-    /// Points sorted by time, pruned to a day.
-    pub points: VecDeque<GaugePoint>,
-    pub rules: Vec<RuleChange>,
-    pub bad_rules: usize,
-    pub bad_rows: usize,
-    /// `lumen_gateway_status` 0–4.
-    pub gateway_status: Option<f64>,
-    /// Newest value of every other series, by name+labels, for the series browser.
-    pub other: BTreeMap<String, f64>,
-    /// Time of the newest point that came live from an exporter.
-    pub last_live: Option<f64>,
-    /// 10-second means of `points`, kept on ingest for windows of an hour or more
-    /// (a day at 5 Hz is 432,000 points; drawing it from means keeps a frame cheap).
-    pub coarse: VecDeque<(GaugePoint, [u32; 4])>,
-}
-
-/// Width of one `coarse` bucket, seconds.
-pub const COARSE_SECS: f64 = 10.0;
-
-const HISTORY_SECS: f64 = 86_400.0;
-
-impl RhythmState {
-    fn push_live(&mut self, p: GaugePoint) {
-        if self.points.back().is_some_and(|b| b.t >= p.t) {
-            return;
-        }
-        self.points.push_back(p);
-        self.coarse_add(p);
-        self.last_live = Some(p.t);
-        self.prune(p.t);
-    }
-
-    fn coarse_add(&mut self, p: GaugePoint) {
-        let bucket = (p.t / COARSE_SECS).floor() * COARSE_SECS;
-        match self.coarse.back_mut() {
-            Some((c, n)) if c.t == bucket + COARSE_SECS / 2.0 => {
-                for ((mean, count), v) in c.values.iter_mut().zip(n.iter_mut()).zip(p.values) {
-                    if v.is_finite() {
-                        *count += 1;
-                        *mean += (v - *mean) / f64::from(*count);
-                    }
-                }
-            }
-            _ => {
-                let mut n = [0u32; 4];
-                let mut values = [f64::NAN; 4];
-                for ((mean, count), v) in values.iter_mut().zip(n.iter_mut()).zip(p.values) {
-                    if v.is_finite() {
-                        *mean = v;
-                        *count = 1;
-                    }
-                }
-                self.coarse.push_back((
-                    GaugePoint {
-                        t: bucket + COARSE_SECS / 2.0,
-                        values,
-                    },
-                    n,
-                ));
-            }
-        }
-    }
-
-    fn rebuild_coarse(&mut self) {
-        self.coarse.clear();
-        let points: Vec<GaugePoint> = self.points.iter().copied().collect();
-        for p in points {
-            self.coarse_add(p);
-        }
-    }
-
-    /// History rows (CSV). They fill time before the first live point, and stand in
-    /// for the exporter while it is silent.
-    fn push_history(&mut self, mut rows: Vec<GaugePoint>, now: f64) {
-        let live_recent = self.last_live.is_some_and(|t| now - t < 3.0);
-        rows.retain(|p| p.t.is_finite());
-        rows.sort_by(|a, b| a.t.total_cmp(&b.t));
-        let first = self.points.front().map(|p| p.t);
-        let last = self.points.back().map(|p| p.t);
-        let mut before: Vec<GaugePoint> = Vec::new();
-        for p in rows {
-            match (first, last) {
-                (Some(f), _) if p.t < f => before.push(p),
-                (_, Some(l)) if p.t > l && !live_recent => {
-                    self.points.push_back(p);
-                    self.coarse_add(p);
-                }
-                (None, None) => {
-                    self.points.push_back(p);
-                    self.coarse_add(p);
-                }
-                _ => {}
-            }
-        }
-        let prepended = !before.is_empty();
-        for p in before.into_iter().rev() {
-            self.points.push_front(p);
-        }
-        self.prune(now);
-        // Rows before the first point (start-up backfill) shift every bucket: rebuild the
-        // means once for the batch; rows after it were added incrementally above.
-        if prepended {
-            self.rebuild_coarse();
-        }
-    }
-
-    fn prune(&mut self, now: f64) {
-        while self
-            .points
-            .front()
-            .is_some_and(|p| now - p.t > HISTORY_SECS)
-        {
-            self.points.pop_front();
-        }
-    }
-}
-
 /// An operator action waiting for (or past) its typed confirmation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingAction {
@@ -608,7 +154,7 @@ pub enum ToastLevel {
     Error,
 }
 
-const TOAST_TTL: i64 = 8;
+pub(crate) const TOAST_TTL: i64 = 8;
 
 /// Terminal-independent input to `update`.
 #[derive(Debug, Clone)]
@@ -619,6 +165,29 @@ pub enum Event {
     /// Housekeeping tick with the current time.
     Tick(DateTime<Utc>),
     Msg(Msg),
+}
+
+/// What an open text prompt is for. Each pane's module handles its own submit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/` in the ledger pane: a filter over the whole ledger.
+    LedgerFilter,
+    /// `/` in the health pane: filter branches.
+    HealthFilter,
+    /// `/` in the cost pane: filter branches.
+    CostFilter,
+    /// Text typed into a running ceremony rehearsal (names, fingerprints, answers).
+    CeremonyInput,
+}
+
+/// A one-line text prompt shown in the footer; while it is open it takes every key.
+/// Editing is `tui_input`'s (cursor movement, word deletion, Home/End), not ours.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    /// Shown before the text, e.g. "filter".
+    pub label: String,
+    pub input: tui_input::Input,
 }
 
 /// The console.
@@ -641,6 +210,8 @@ pub struct App {
     pub exporter_urls: Vec<String>,
     pub health: BTreeMap<String, BranchHealth>,
     pub health_sel: usize,
+    /// The health pane's filter (`/`).
+    pub health_filter: String,
     pub ledger: LedgerState,
     pub ledger_view: LedgerView,
     pub rhythm: RhythmState,
@@ -669,6 +240,8 @@ pub struct App {
     /// The operator's role (from keys.json), for policy checks before a dialog opens.
     pub operator_role: Option<String>,
     pub confirm: Option<Confirm>,
+    /// An open text prompt (filter, ceremony input); it takes every key while open.
+    pub prompt: Option<Prompt>,
     /// Commands for the run loop, drained after every update.
     pub commands: Vec<Command>,
     /// An operator action is running (planning or executing).
@@ -680,18 +253,8 @@ pub struct App {
     pub fps: u32,
     /// The cost escalation level each branch was last alerted at (once per level).
     pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
-}
-
-/// A ceremony scenario as listed in the pane.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioSummary {
-    pub id: String,
-    pub title: String,
-    pub steps: usize,
-    pub anomalies: usize,
-    pub roles: Vec<String>,
-    pub summary: String,
-    pub pass_mark: u32,
+    /// The cost pane's filter (`/`).
+    pub cost_filter: String,
 }
 
 impl App {
@@ -713,6 +276,7 @@ impl App {
             exporter_urls: Vec::new(),
             health: BTreeMap::new(),
             health_sel: 0,
+            health_filter: String::new(),
             ledger: LedgerState::default(),
             ledger_view: LedgerView {
                 follow: true,
@@ -737,11 +301,13 @@ impl App {
             readonly_reason: None,
             operator_role: None,
             confirm: None,
+            prompt: None,
             commands: Vec::new(),
             running: false,
             action_log: VecDeque::new(),
             quit_armed: false,
             cost_alerted: BTreeMap::new(),
+            cost_filter: String::new(),
             fps: 30,
         }
     }
@@ -790,8 +356,60 @@ impl App {
             self.handle_confirm_key(k);
             return;
         }
+        if self.prompt.is_some() {
+            self.handle_prompt_key(k);
+            return;
+        }
         if let Some(a) = self.keymap.action_for(&k) {
             self.apply(a);
+        }
+    }
+
+    /// Open the footer prompt for `kind`, prefilled with `initial` (e.g. the last filter).
+    pub fn open_prompt(&mut self, kind: PromptKind, label: impl Into<String>, initial: &str) {
+        self.dirty = true;
+        self.prompt = Some(Prompt {
+            kind,
+            label: label.into(),
+            input: tui_input::Input::new(initial.to_string()),
+        });
+    }
+
+    fn handle_prompt_key(&mut self, k: KeyEvent) {
+        use tui_input::backend::crossterm::EventHandler;
+        self.dirty = true;
+        match k.code {
+            KeyCode::Esc => {
+                if let Some(p) = self.prompt.take() {
+                    self.prompt_cancelled(p.kind);
+                }
+            }
+            KeyCode::Enter => {
+                if let Some(p) = self.prompt.take() {
+                    let text = p.input.value().to_string();
+                    self.submit_prompt(p.kind, text);
+                }
+            }
+            _ => {
+                if let Some(p) = self.prompt.as_mut() {
+                    p.input.handle_event(&crossterm::event::Event::Key(k));
+                }
+            }
+        }
+    }
+
+    fn submit_prompt(&mut self, kind: PromptKind, text: String) {
+        match kind {
+            PromptKind::LedgerFilter => self.submit_ledger_filter(text),
+            PromptKind::HealthFilter => self.submit_health_filter(text),
+            PromptKind::CostFilter => self.submit_cost_filter(text),
+            PromptKind::CeremonyInput => self.submit_ceremony_input(text),
+        }
+    }
+
+    fn prompt_cancelled(&mut self, kind: PromptKind) {
+        if kind == PromptKind::CeremonyInput {
+            self.ceremony_input_cancelled();
         }
     }
 
@@ -903,12 +521,27 @@ impl App {
             Pane::Ledger => self.ledger_action(a),
             Pane::Rhythm => self.rhythm_action(a),
             Pane::Ceremony => self.ceremony_action(a),
-            Pane::Cost => {}
+            Pane::Cost => self.cost_action(a),
         }
         match a {
             Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
                 self.start_action(a)
             }
+            Action::OpenFilter => match self.focus {
+                Pane::Ledger => {
+                    let last = self.ledger_view.filter.clone();
+                    self.open_prompt(PromptKind::LedgerFilter, "filter", &last);
+                }
+                Pane::Health => {
+                    let last = self.health_filter.clone();
+                    self.open_prompt(PromptKind::HealthFilter, "filter", &last);
+                }
+                Pane::Cost => {
+                    let last = self.cost_filter.clone();
+                    self.open_prompt(PromptKind::CostFilter, "filter", &last);
+                }
+                Pane::Rhythm | Pane::Ceremony => {}
+            },
             Action::ShowRejects => {
                 self.focus = Pane::Ledger;
                 self.ledger_view.rejects = !self.ledger_view.rejects;
@@ -1053,80 +686,6 @@ impl App {
             }
             _ => None,
         }
-    }
-
-    fn health_action(&mut self, a: Action) {
-        let n = self.branch_order().len();
-        self.health_sel = move_sel(self.health_sel, n, a, 10);
-    }
-
-    fn ledger_action(&mut self, a: Action) {
-        let n = self.ledger.recent.len();
-        let v = &mut self.ledger_view;
-        match a {
-            Action::Up => {
-                v.follow = false;
-                v.from_newest = (v.from_newest + 1).min(n.saturating_sub(1));
-            }
-            Action::PageUp => {
-                v.follow = false;
-                v.from_newest = (v.from_newest + 20).min(n.saturating_sub(1));
-            }
-            Action::Down => {
-                v.from_newest = v.from_newest.saturating_sub(1);
-            }
-            Action::PageDown => v.from_newest = v.from_newest.saturating_sub(20),
-            Action::Top => {
-                v.follow = false;
-                v.from_newest = n.saturating_sub(1);
-            }
-            Action::Bottom => {
-                v.follow = true;
-                v.from_newest = 0;
-                v.new_while_paused = 0;
-            }
-            Action::ToggleFollow => {
-                v.follow = !v.follow;
-                if v.follow {
-                    v.from_newest = 0;
-                    v.new_while_paused = 0;
-                }
-            }
-            Action::Select => {
-                v.detail = !v.detail;
-                v.rejects = false;
-            }
-            _ => {}
-        }
-    }
-
-    fn rhythm_action(&mut self, a: Action) {
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
-        match a {
-            Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS.len() - 1),
-            Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
-            Action::Left => self.pan = (self.pan + w / 4).min(86_400),
-            Action::Right => self.pan = (self.pan - w / 4).max(0),
-            Action::Bottom => self.pan = 0,
-            Action::Up | Action::Down => {
-                let n = self.rhythm.rules.len();
-                if n == 0 {
-                    self.marker_sel = None;
-                } else {
-                    let cur = self.marker_sel.unwrap_or(n - 1);
-                    self.marker_sel = Some(if a == Action::Up {
-                        cur.saturating_sub(1)
-                    } else {
-                        (cur + 1).min(n - 1)
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn ceremony_action(&mut self, a: Action) {
-        self.scenario_sel = move_sel(self.scenario_sel, self.scenarios.len(), a, 5);
     }
 
     fn handle_mouse(&mut self, m: MouseEvent) {
@@ -1426,7 +985,7 @@ impl App {
     }
 }
 
-fn series_key(s: &Sample) -> String {
+pub(crate) fn series_key(s: &Sample) -> String {
     if s.labels.is_empty() {
         return s.name.clone();
     }
@@ -1435,7 +994,7 @@ fn series_key(s: &Sample) -> String {
 }
 
 /// Move a list selection for an action; other actions leave it.
-fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
+pub(crate) fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
     if n == 0 {
         return 0;
     }
@@ -1458,125 +1017,5 @@ pub fn fmt_age(secs: i64) -> String {
         s if s < 3_600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h", s / 3_600),
         s => format!("{}d", s / 86_400),
-    }
-}
-
-impl App {
-    fn note_outdated(&mut self, at: DateTime<Utc>) {
-        use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
-            return;
-        };
-        for b in &reg.branches {
-            let st = protocol_state(
-                b.hq_protocol_version.as_deref(),
-                &reg.hq_version,
-                None,
-                None,
-                at,
-            );
-            if st == ProtocolState::Outdated {
-                self.first_outdated.entry(b.id.clone()).or_insert(at);
-            } else {
-                self.first_outdated.remove(&b.id);
-            }
-        }
-    }
-
-    /// Protocol state of a branch (SPEC §3, `domain::hq::protocol_state`), with the
-    /// time this console first saw it outdated.
-    pub fn protocol_state(&self, branch: &str) -> crate::domain::hq::ProtocolState {
-        use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
-            return ProtocolState::Unknown;
-        };
-        let Some(b) = reg.branches.iter().find(|b| b.id == branch) else {
-            return ProtocolState::Unknown;
-        };
-        protocol_state(
-            b.hq_protocol_version.as_deref(),
-            &reg.hq_version,
-            reg.migration.as_ref().and_then(|m| m.deprecate_after_days),
-            self.first_outdated.get(branch).copied(),
-            self.now,
-        )
-    }
-
-    /// Re-evaluate the cost book at `now` (once a second, or after new entries).
-    pub fn refresh_cost(&mut self) {
-        self.cost.prune(self.now);
-        let mut rows = self.cost.all(self.now);
-        // Registry branches with no spend yet still get a row.
-        for id in self.branch_order() {
-            if !rows.iter().any(|r| r.branch == id) {
-                rows.push(self.cost.branch(&id, self.now));
-            }
-        }
-        rows.sort_by(|a, b| {
-            b.mtd_cost
-                .total_cmp(&a.mtd_cost)
-                .then_with(|| a.branch.cmp(&b.branch))
-        });
-        self.cost_index = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.branch.clone(), i))
-            .collect();
-        self.cost_rows = rows;
-        self.cost_totals = Some(self.cost.totals(self.now));
-        self.cost_stale = false;
-        self.alert_cost();
-    }
-
-    /// `cost_limit_exceeded`: once per branch and level (throttle, notify, suspend), in
-    /// the banner and — from a console with an operator key, so that many read-only
-    /// consoles do not all post — through the notification rules. A level that drops
-    /// (a new month) re-arms the alert.
-    fn alert_cost(&mut self) {
-        use crate::domain::cost::Escalation as E;
-        let mut fired = Vec::new();
-        for r in &self.cost_rows {
-            let before = self.cost_alerted.get(&r.branch).copied().unwrap_or(E::None);
-            if r.escalation > before {
-                let pct = r.limit_ratio.map_or(String::new(), |x| {
-                    format!(" at {:.0}% of its limit", x * 100.0)
-                });
-                fired.push(format!(
-                    "cost_limit_exceeded: {}{pct} → {}",
-                    crate::domain::sanitize::sanitize(&r.branch),
-                    r.escalation.as_str()
-                ));
-            }
-            if r.escalation != before {
-                self.cost_alerted.insert(r.branch.clone(), r.escalation);
-            }
-        }
-        // One notice on screen (the banner keeps three), one notification per branch.
-        match fired.as_slice() {
-            [] => {}
-            [one] => self.toast(ToastLevel::Warn, one.clone()),
-            many => self.toast(
-                ToastLevel::Warn,
-                format!(
-                    "cost_limit_exceeded: {} branches — see the cost meter",
-                    many.len()
-                ),
-            ),
-        }
-        if !self.readonly {
-            for text in fired {
-                self.commands.push(Command::Notify {
-                    events: vec!["cost_limit_exceeded".into()],
-                    text,
-                });
-            }
-        }
-    }
-
-    /// The cost row of `branch`, if it has one (indexed on refresh, not searched).
-    pub fn cost_row(&self, branch: &str) -> Option<&crate::domain::cost::BranchCost> {
-        self.cost_index
-            .get(branch)
-            .and_then(|i| self.cost_rows.get(*i))
     }
 }
