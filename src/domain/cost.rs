@@ -30,22 +30,33 @@ pub struct ResolvedRate {
     pub fallback: bool,
 }
 
+/// The SPEC §9 cost-tier rule, on plain names, in one place (the cost meter, billing
+/// and `ledger stats` all come here): the entry's own `tier` when it names a cost tier;
+/// else the branch's `billingTier` when it names one; else the branch's `tier` when it
+/// names one; else `standard` (fallback = true). `is_cost_tier` says what names one.
+pub fn cost_tier_of<'a>(
+    entry_tier: Option<&'a str>,
+    billing_tier: Option<&'a str>,
+    branch_tier: Option<&'a str>,
+    is_cost_tier: impl Fn(&str) -> bool,
+) -> (&'a str, bool) {
+    [entry_tier, billing_tier, branch_tier]
+        .into_iter()
+        .flatten()
+        .find(|t| is_cost_tier(t))
+        .map_or(("standard", true), |t| (t, false))
+}
+
 /// The cost tier of a branch (for its limit): `billingTier`, else its `tier` when
 /// that names a cost tier, else `standard` (fallback = true).
 pub fn branch_cost_tier(branch: Option<&Branch>, policy: &CostPolicy) -> (String, bool) {
-    if let Some(b) = branch {
-        if let Some(t) = &b.billing_tier
-            && policy.tiers.contains_key(t)
-        {
-            return (t.clone(), false);
-        }
-        if let Some(t) = b.tier
-            && policy.tiers.contains_key(t.as_str())
-        {
-            return (t.as_str().to_string(), false);
-        }
-    }
-    ("standard".to_string(), true)
+    let (t, fallback) = cost_tier_of(
+        None,
+        branch.and_then(|b| b.billing_tier.as_deref()),
+        branch.and_then(|b| b.tier).map(|t| t.as_str()),
+        |t| policy.tiers.contains_key(t),
+    );
+    (t.to_string(), fallback)
 }
 
 /// SPEC §9: the entry's own `tier` when it names a cost tier; else the branch's
@@ -56,12 +67,14 @@ pub fn resolve_rate(
     branch: Option<&Branch>,
     policy: &CostPolicy,
 ) -> Option<ResolvedRate> {
-    let (tier, fallback) = match entry_tier.filter(|t| policy.tiers.contains_key(*t)) {
-        Some(t) => (t.to_string(), false),
-        None => branch_cost_tier(branch, policy),
-    };
-    policy.tiers.get(&tier).map(|t| ResolvedRate {
-        tier,
+    let (tier, fallback) = cost_tier_of(
+        entry_tier,
+        branch.and_then(|b| b.billing_tier.as_deref()),
+        branch.and_then(|b| b.tier).map(|t| t.as_str()),
+        |t| policy.tiers.contains_key(t),
+    );
+    policy.tiers.get(tier).map(|t| ResolvedRate {
+        tier: tier.to_string(),
         rate: t.rate,
         fallback,
     })
@@ -445,6 +458,30 @@ pub fn is_cost_tier(t: Tier, policy: &CostPolicy) -> bool {
 mod tests {
     use super::*;
     use crate::domain::hq::{CostTier, Visibility};
+
+    #[test]
+    fn cost_tier_rule_on_names() {
+        let is = |t: &str| matches!(t, "standard" | "premium" | "incubation");
+        // The entry's own tier wins when it is a cost tier.
+        assert_eq!(
+            cost_tier_of(Some("premium"), Some("incubation"), None, is),
+            ("premium", false)
+        );
+        // Not a cost tier: fall through to billingTier, then the branch tier.
+        assert_eq!(
+            cost_tier_of(Some("canary"), Some("incubation"), None, is),
+            ("incubation", false)
+        );
+        assert_eq!(
+            cost_tier_of(None, Some("gold"), Some("premium"), is),
+            ("premium", false)
+        );
+        // Nothing names one: standard, flagged as a fallback.
+        assert_eq!(
+            cost_tier_of(None, None, Some("canary"), is),
+            ("standard", true)
+        );
+    }
 
     fn policy() -> CostPolicy {
         let mut tiers = BTreeMap::new();

@@ -77,21 +77,17 @@ impl Rates {
         })
     }
 
-    /// SPEC §9 "Cost tier": the entry's own tier if it is a cost tier, else the
-    /// branch's billingTier, else the branch's tier if it is a cost tier, else standard.
+    /// The rate of an entry (SPEC §9 "Cost tier", the rule in
+    /// [`crate::domain::cost::cost_tier_of`]); 0 when even `standard` has no rate.
     pub fn rate(&self, entry_tier: Option<&str>, branch: &str) -> f64 {
-        if let Some(r) = entry_tier.and_then(|t| self.tiers.get(t)) {
-            return *r;
-        }
-        if let Some((billing, tier)) = self.branches.get(branch) {
-            if let Some(r) = billing.as_deref().and_then(|t| self.tiers.get(t)) {
-                return *r;
-            }
-            if let Some(r) = tier.as_deref().and_then(|t| self.tiers.get(t)) {
-                return *r;
-            }
-        }
-        self.tiers.get("standard").copied().unwrap_or(0.0)
+        let (billing, tier) = self
+            .branches
+            .get(branch)
+            .map_or((None, None), |(b, t)| (b.as_deref(), t.as_deref()));
+        let (name, _) = crate::domain::cost::cost_tier_of(entry_tier, billing, tier, |t| {
+            self.tiers.contains_key(t)
+        });
+        self.tiers.get(name).copied().unwrap_or(0.0)
     }
 }
 
