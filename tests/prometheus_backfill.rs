@@ -304,7 +304,7 @@ fn a_missing_server_is_reported_and_retried() {
         app.apply(Action::ToggleZoom);
         let text = common::screen_text(&common::draw(&app, 160, 48));
         assert!(
-            text.contains("prometheus: prometheus http://127.0.0.1:") && text.contains(" since "),
+            text.contains("✗ prometheus http://127.0.0.1:") && text.contains(" since "),
             "{text}"
         );
         cancel.cancel();

@@ -149,7 +149,7 @@ fn a_marker_without_enough_samples_says_so() {
     app.apply(Action::ToggleZoom);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(
-        text.contains("n/a (40|147)") && text.contains("insufficient data"),
+        text.contains("n/a (40|146)") && text.contains("insufficient data"),
         "{text}"
     );
 }
@@ -499,9 +499,7 @@ fn pane_snapshot_gap_and_exporter_error() {
             );
             assert!(text.contains("since 12:00:02"), "{text}");
             assert!(
-                text.contains(
-                    "prometheus: prometheus http://127.0.0.1:9090: cannot connect since 12:00:05"
-                ),
+                text.contains("✗ prometheus http://127.0.0.1:9090: cannot connect since 12:00:05"),
                 "{text}"
             );
         }

@@ -20,7 +20,7 @@ pub const GAP_SECS: f64 = 2.5;
 /// The same for the 10-second means used by wide windows.
 pub const COARSE_GAP_SECS: f64 = 30.0;
 /// Width of the resonance panel beside the chart (wide panes only).
-const RESONANCE_W: u16 = 30;
+const RESONANCE_W: u16 = 34;
 
 /// Which way is good for each gauge: phase ↓, entropy ↓, creative ↑, risk ↓.
 pub const GOOD: [&str; 4] = ["↓", "↓", "↑", "↓"];
@@ -66,7 +66,12 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     // Narrow panes put the resonance on one line under the chart; wide ones beside it.
     let side = inner.width >= 100 && inner.height >= 10;
     let compact_res = !side && inner.height >= 14;
-    let info_h: u16 = if inner.height >= 12 { 3 } else { 0 } + u16::from(compact_res);
+    let errors = error_spans(app);
+    let info_h: u16 = if inner.height >= 12 {
+        3 + u16::from(compact_res) + errors.len().min(2) as u16
+    } else {
+        0
+    };
     let ruler_h = u16::from(inner.height >= 12);
     let [legend, ruler, body, info] = Layout::vertical([
         Constraint::Length(1),
@@ -107,17 +112,18 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         render_resonance(frame, app, r);
     }
     if info_h > 0 {
-        render_info(frame, app, info, compact_res);
+        render_info(frame, app, info, compact_res, errors);
     }
 }
 
 fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let last = app.rhythm.points.back();
+    let narrow = area.width < 100;
     let mut spans = Vec::new();
     if let Some(g) = app.rhythm.gateway_status {
         spans.push(Span::styled(
-            format!("gateway {} ", gateway_name(g)),
+            format!("{}{} ", if narrow { "" } else { "gateway " }, gateway_name(g)),
             t.fg(t.accent).add_modifier(Modifier::BOLD),
         ));
     }
@@ -130,12 +136,18 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
         let color = t.series.get(i).copied().unwrap_or(t.fg);
         spans.push(Span::styled("━ ", t.fg(color)));
         let short_name = name.split('_').next().unwrap_or(name);
+        // Narrow panes: three letters, so the four values and the window fit 80 columns.
+        let (short_name, gap) = if narrow {
+            (short_name.get(..3).unwrap_or(short_name), " ")
+        } else {
+            (short_name, "  ")
+        };
         spans.push(Span::styled(
             format!("{short_name}{} ", GOOD.get(i).unwrap_or(&"")),
             t.text(),
         ));
         spans.push(Span::styled(
-            format!("{val}  "),
+            format!("{val}{gap}"),
             if bad { t.fg(t.error) } else { t.text() },
         ));
     }
@@ -258,7 +270,7 @@ fn resonance_rows(app: &App) -> Option<(Status, Vec<(String, String, Style)>)> {
         .days_since_rehearsal
         .map_or("never rehearsed".into(), |d| format!("rehearsal {d:.0}d"));
     let safety_note = if v.unverified {
-        "ledger not verified yet".to_string()
+        "not verified yet".to_string()
     } else {
         rehearsal
     };
@@ -273,7 +285,7 @@ fn resonance_rows(app: &App) -> Option<(Status, Vec<(String, String, Style)>)> {
             (
                 "phase".into(),
                 format!(
-                    "{} (warn {} crit {})",
+                    "{} (warn {}/crit {})",
                     fmt_opt(r.phase),
                     field.phase_warn,
                     field.phase_crit
@@ -288,7 +300,11 @@ fn resonance_rows(app: &App) -> Option<(Status, Vec<(String, String, Style)>)> {
             ),
             (
                 "entropy".into(),
-                format!("{:.2} ({failures} failures)", r.entropy),
+                format!(
+                    "{:.2} ({failures} failure{})",
+                    r.entropy,
+                    if failures == 1 { "" } else { "s" }
+                ),
                 t.text(),
             ),
             (
@@ -478,7 +494,13 @@ fn key_label(app: &App, a: Action) -> Option<String> {
     app.keymap.keys_for(a).first().map(|k| k.label())
 }
 
-fn render_info(frame: &mut Frame, app: &App, area: Rect, compact_res: bool) {
+fn render_info(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    compact_res: bool,
+    errors: Vec<Line<'static>>,
+) {
     let t = &app.theme;
     let rules = &app.rhythm.rules;
     let sel = app.selected_marker();
@@ -540,11 +562,53 @@ fn render_info(frame: &mut Frame, app: &App, area: Rect, compact_res: bool) {
         }
         lines.push(Line::from(spans));
     }
+    lines.extend(errors);
     lines.push(Line::from(status_spans(app)));
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// Thresholds, skipped input, flagged values, and what is wrong with a source.
+/// What is wrong with the exporter or Prometheus, and since when: a line each.
+fn error_spans(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut bits = Vec::new();
+    let st = exporter_status(app);
+    if st.failing()
+        && let Some((at, err)) = &st.last_error
+    {
+        let live = app.rhythm.last_live.map_or(String::new(), |l| {
+            format!("; last live sample {}", clock(l))
+        });
+        bits.push(Line::styled(
+            format!(
+                "✗ exporter: {} since {}{live} (history kept)",
+                short(&sanitize(err), 70),
+                at.format("%H:%M:%S")
+            ),
+            t.fg(t.error),
+        ));
+    }
+    if let Some(p) = app.sources.get(&SourceId::Prometheus)
+        && p.failing()
+        && let Some((at, err)) = &p.last_error
+    {
+        bits.push(Line::styled(
+            format!(
+                "✗ {} since {}",
+                short(&sanitize(err), 70),
+                at.format("%H:%M:%S")
+            ),
+            t.fg(t.error),
+        ));
+    }
+    bits
+}
+
+fn clock(secs: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64)
+        .map_or("?".into(), |d| d.format("%H:%M:%S").to_string())
+}
+
+/// Thresholds, skipped input, flagged values, the Prometheus backfill's state.
 fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
     let t = &app.theme;
     let gw = app
@@ -561,50 +625,20 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         ),
         t.dimmed(),
     )];
-    let time = |secs: f64| {
-        chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64)
-            .map_or("?".into(), |d| d.format("%H:%M:%S").to_string())
-    };
-    let st = exporter_status(app);
-    if st.failing()
-        && let Some((at, err)) = &st.last_error
+    if let Some(p) = app.sources.get(&SourceId::Prometheus)
+        && !p.failing()
+        && let Some(b) = &app.rhythm.prom_last
     {
-        let live = app.rhythm.last_live.map_or("no live data yet".into(), |l| {
-            format!("no live data since {}", time(l))
-        });
         bits.push(Span::styled(
             format!(
-                " · exporter: {} since {} ({live}; history kept)",
-                short(&sanitize(err), 60),
-                at.format("%H:%M:%S")
+                " · prometheus: {} rows of {} at {:.1}s step, {} ago",
+                b.rows,
+                fmt_age(b.window.as_secs() as i64),
+                b.step.as_secs_f64(),
+                fmt_age(app.age(b.at))
             ),
-            t.fg(t.error),
+            t.dimmed(),
         ));
-    }
-    if let Some(p) = app.sources.get(&SourceId::Prometheus) {
-        if p.failing()
-            && let Some((at, err)) = &p.last_error
-        {
-            bits.push(Span::styled(
-                format!(
-                    " · prometheus: {} since {}",
-                    short(&sanitize(err), 60),
-                    at.format("%H:%M:%S")
-                ),
-                t.fg(t.error),
-            ));
-        } else if let Some(b) = &app.rhythm.prom_last {
-            bits.push(Span::styled(
-                format!(
-                    " · prometheus: {} rows of {} at {:.1}s step, {} ago",
-                    b.rows,
-                    fmt_age(b.window.as_secs() as i64),
-                    b.step.as_secs_f64(),
-                    fmt_age(app.age(b.at))
-                ),
-                t.dimmed(),
-            ));
-        }
     }
     if app.rhythm.flagged > 0 {
         let last = app
@@ -612,7 +646,7 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
             .last_flagged
             .as_ref()
             .map_or(String::new(), |(at, what)| {
-                format!(", last {} at {}", sanitize(what), time(*at))
+                format!(", last {} at {}", sanitize(what), clock(*at))
             });
         bits.push(Span::styled(
             format!(
@@ -748,7 +782,8 @@ pub fn spark_data(values: impl DoubleEndedIterator<Item = f64>, width: usize) ->
             if !v.is_finite() {
                 None
             } else if hi > lo {
-                Some((((v - lo) / (hi - lo)) * 99.0).round() as u64 + 1)
+                // the lowest value still shows as the lowest bar (1/8 of a row)
+                Some((((v - lo) / (hi - lo)) * 88.0).round() as u64 + 12)
             } else {
                 Some(50)
             }
