@@ -20,7 +20,7 @@ pub const GAP_SECS: f64 = 2.5;
 /// The same for the 10-second means used by wide windows.
 pub const COARSE_GAP_SECS: f64 = 30.0;
 /// Width of the resonance panel beside the chart (wide panes only).
-const RESONANCE_W: u16 = 34;
+const RESONANCE_W: u16 = 36;
 
 /// Which way is good for each gauge: phase ↓, entropy ↓, creative ↑, risk ↓.
 pub const GOOD: [&str; 4] = ["↓", "↓", "↑", "↓"];
@@ -285,7 +285,7 @@ fn resonance_rows(app: &App) -> Option<(Status, Vec<(String, String, Style)>)> {
             (
                 "phase".into(),
                 format!(
-                    "{} (warn {}/crit {})",
+                    "{} (warn {} crit {})",
                     fmt_opt(r.phase),
                     field.phase_warn,
                     field.phase_crit
@@ -459,7 +459,7 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(chart, area);
 }
 
-fn delta_spans<'a>(app: &App) -> Vec<Span<'a>> {
+fn delta_spans<'a>(app: &App, narrow: bool) -> Vec<Span<'a>> {
     let t = &app.theme;
     let Some(e) = app.rhythm.effect else {
         return Vec::new();
@@ -470,12 +470,18 @@ fn delta_spans<'a>(app: &App) -> Vec<Span<'a>> {
             .get(g)
             .and_then(|n| n.split('_').next())
             .unwrap_or("?");
+        let name = if narrow {
+            name.get(..3).unwrap_or(name)
+        } else {
+            name
+        };
         let arrow = GOOD.get(g).unwrap_or(&"");
         let val = match d {
             GaugeDelta::Delta(x) => format!("{x:+.3}"),
             GaugeDelta::Insufficient { before, after } => format!("n/a ({before}|{after})"),
         };
-        spans.push(Span::styled(format!("{name}{arrow} {val}  "), t.text()));
+        let gap = if narrow { " " } else { "  " };
+        spans.push(Span::styled(format!("{name}{arrow} {val}{gap}"), t.text()));
     }
     let color = match e.effect.class {
         ChangeClass::Good => t.ok,
@@ -531,10 +537,15 @@ fn render_info(
                 ));
             }
             lines.push(Line::from(l1));
-            let mut l2 = delta_spans(app);
+            let narrow = area.width < 100;
+            let mut l2 = delta_spans(app, narrow);
             if newest && let Some(k) = key_label(app, Action::RuleRollback) {
                 l2.push(Span::styled(
-                    format!("  {k}: roll back this rule"),
+                    if narrow {
+                        format!(" {k}: roll back")
+                    } else {
+                        format!("  {k}: roll back this rule")
+                    },
                     t.fg(t.accent),
                 ));
             }
@@ -618,7 +629,7 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         .unwrap_or_default();
     let mut bits = vec![Span::styled(
         format!(
-            "{} marker(s) · creative ≥ {} · risk ≤ {}",
+            "{} markers · creative ≥ {} · risk ≤ {}",
             app.rhythm.rules.len(),
             gw.creative_band_min,
             gw.risk_band_max
@@ -659,7 +670,7 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
     if app.rhythm.bad_rows + app.rhythm.bad_rules > 0 {
         bits.push(Span::styled(
             format!(
-                " · skipped {} bad csv row(s), {} bad rule line(s)",
+                " · skipped: {} csv rows, {} rules lines",
                 app.rhythm.bad_rows, app.rhythm.bad_rules
             ),
             t.fg(t.warn),
