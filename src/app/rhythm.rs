@@ -290,7 +290,7 @@ impl App {
     /// the resonance panel and, if the window grew, a Prometheus backfill request.
     pub(crate) fn rhythm_tick(&mut self, new_second: bool) {
         self.refresh_marker_effect();
-        if new_second {
+        if new_second || self.rhythm.resonance.is_none() {
             self.refresh_resonance();
             self.request_backfill();
         }

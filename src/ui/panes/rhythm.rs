@@ -477,6 +477,7 @@ fn delta_spans<'a>(app: &App, narrow: bool) -> Vec<Span<'a>> {
         };
         let arrow = GOOD.get(g).unwrap_or(&"");
         let val = match d {
+            GaugeDelta::Delta(x) if narrow => format!("{x:+.2}"),
             GaugeDelta::Delta(x) => format!("{x:+.3}"),
             GaugeDelta::Insufficient { before, after } => format!("n/a ({before}|{after})"),
         };
@@ -560,16 +561,17 @@ fn render_info(
         }
     }
     if compact_res && let Some((status, rows)) = resonance_rows(app) {
+        let title = if area.width >= 80 { "resonance " } else { "" };
         let mut spans = vec![Span::styled(
-            format!("resonance {} ", status_word(status)),
+            format!("{title}{} ", status_word(status)),
             t.fg(status_color(app, status)).add_modifier(Modifier::BOLD),
         )];
         for (k, v, style) in rows {
             // The compact form drops the parenthesised notes.
             let v = v.split(" (").next().unwrap_or(&v).to_string();
-            let k = k.get(..4).unwrap_or(&k).to_string();
+            let k = k.get(..3).unwrap_or(&k).to_string();
             spans.push(Span::styled(format!("{k} "), t.dimmed()));
-            spans.push(Span::styled(format!("{v}  "), style));
+            spans.push(Span::styled(format!("{v} "), style));
         }
         lines.push(Line::from(spans));
     }
