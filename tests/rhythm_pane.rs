@@ -244,9 +244,11 @@ fn resonance_panel_from_ledger_and_integrity() {
 fn observer_thresholds_colour_the_status() {
     let mut app = two_marker_app();
     let mut hq = common::snapshot();
-    let mut field = ObserverField::default();
-    field.phase_warn = 0.3;
-    field.phase_crit = 0.44;
+    let field = ObserverField {
+        phase_warn: 0.3,
+        phase_crit: 0.44,
+        ..Default::default()
+    };
     hq.observer = Some(field);
     app.update(Event::Msg(Msg::RegistryReloaded {
         hq: Box::new(hq),

@@ -902,7 +902,13 @@ impl App {
                     .last_error = Some((at, error.to_string()));
                 self.registry_error = Some(error);
             }
-            Msg::PromBackfilled { points, bad, at, window, step } => self.on_prom_backfill(points, bad, at, window, step),
+            Msg::PromBackfilled {
+                points,
+                bad,
+                at,
+                window,
+                step,
+            } => self.on_prom_backfill(points, bad, at, window, step),
         }
     }
 

@@ -123,7 +123,11 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
     let mut spans = Vec::new();
     if let Some(g) = app.rhythm.gateway_status {
         spans.push(Span::styled(
-            format!("{}{} ", if narrow { "" } else { "gateway " }, gateway_name(g)),
+            format!(
+                "{}{} ",
+                if narrow { "" } else { "gateway " },
+                gateway_name(g)
+            ),
             t.fg(t.accent).add_modifier(Modifier::BOLD),
         ));
     }
@@ -244,8 +248,11 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{x:.2}"))
 }
 
-/// The resonance coordinates as (label, value, style) rows.
-fn resonance_rows(app: &App) -> Option<(Status, Vec<(String, String, Style)>)> {
+/// One row of the resonance panel: label, value (with its note), style.
+type ResRow = (String, String, Style);
+
+/// The resonance coordinates as rows, with the overall status.
+fn resonance_rows(app: &App) -> Option<(Status, Vec<ResRow>)> {
     let t = &app.theme;
     let v = app.rhythm.resonance.as_ref()?;
     let r = &v.resonance;
