@@ -540,3 +540,20 @@ fn series_browser_snapshot() {
     app.apply(Action::ToggleSeries);
     assert!(!app.rhythm.series_view);
 }
+
+#[test]
+fn a_marker_at_the_right_edge_is_labelled_to_its_left() {
+    let mut app = two_marker_app();
+    app.update(Event::Msg(Msg::RulesAppended {
+        rules: vec![rule(t0() - chrono::Duration::seconds(2), "edge_rule")],
+        bad: 0,
+        at: t0(),
+    }));
+    app.apply(Action::ToggleZoom);
+    let text = screen_text(&draw(&app, 160, 48));
+    assert!(text.contains("edge_rule▼"), "{text}");
+    assert!(
+        text.contains("▼creative_min") && text.contains("▼phase_gain"),
+        "{text}"
+    );
+}

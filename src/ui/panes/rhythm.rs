@@ -217,18 +217,24 @@ fn render_ruler(frame: &mut Frame, app: &App, area: Rect) {
         if c < col {
             continue;
         }
-        let room = usize::from(area.right().saturating_sub(c));
-        let text = short(&format!("▼{}", sanitize(&r.rule)), room.min(24));
-        if text.is_empty() {
+        // "▼rule" starting at the marker; near the right edge "rule▼" ending at it;
+        // left out when neither fits without overlapping the previous label.
+        let name = short(&sanitize(&r.rule), 24);
+        let lw = unicode_width::UnicodeWidthStr::width(name.as_str()) as u16 + 1;
+        let (start, text) = if c.saturating_add(lw) <= area.right() {
+            (c, format!("▼{name}"))
+        } else if c + 1 >= lw && c + 1 - lw >= col {
+            (c + 1 - lw, format!("{name}▼"))
+        } else {
             continue;
-        }
-        spans.push(Span::raw(" ".repeat(usize::from(c - col))));
+        };
+        spans.push(Span::raw(" ".repeat(usize::from(start - col))));
         let style = if Some(i) == sel {
             t.fg(t.marker).add_modifier(Modifier::BOLD)
         } else {
             t.fg(t.threshold)
         };
-        col = c + unicode_width::UnicodeWidthStr::width(text.as_str()) as u16 + 1;
+        col = start + lw + 1;
         spans.push(Span::styled(text, style));
         spans.push(Span::raw(" "));
     }
