@@ -557,3 +557,17 @@ fn a_marker_at_the_right_edge_is_labelled_to_its_left() {
         "{text}"
     );
 }
+
+/// The run loop moves `now` before every frame, so a tick may not see a new second:
+/// the panel still refreshes once per second.
+#[test]
+fn resonance_refreshes_even_when_frames_moved_the_clock() {
+    let mut app = two_marker_app();
+    let first = app.rhythm.resonance.clone().unwrap().at;
+    let later = t0() + chrono::Duration::seconds(3);
+    app.now = later; // what the frame tick does
+    app.update(Event::Tick(later));
+    let v = app.rhythm.resonance.clone().unwrap();
+    assert_eq!(v.at, later.timestamp());
+    assert_ne!(v.at, first);
+}

@@ -290,7 +290,16 @@ impl App {
     /// the resonance panel and, if the window grew, a Prometheus backfill request.
     pub(crate) fn rhythm_tick(&mut self, new_second: bool) {
         self.refresh_marker_effect();
-        if new_second || self.rhythm.resonance.is_none() {
+        // The run loop also moves `now` before each frame, so `new_second` alone can
+        // miss seconds: compare with the second the panel was computed at.
+        let second = self.now.timestamp();
+        if new_second
+            || self
+                .rhythm
+                .resonance
+                .as_ref()
+                .is_none_or(|r| r.at != second)
+        {
             self.refresh_resonance();
             self.request_backfill();
         }

@@ -123,11 +123,7 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
     let mut spans = Vec::new();
     if let Some(g) = app.rhythm.gateway_status {
         spans.push(Span::styled(
-            format!(
-                "{}{} ",
-                if narrow { "" } else { "gateway " },
-                gateway_name(g)
-            ),
+            format!("gateway {} ", gateway_name(g)),
             t.fg(t.accent).add_modifier(Modifier::BOLD),
         ));
     }
@@ -138,16 +134,16 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
             None => ("—".into(), false),
         };
         let color = t.series.get(i).copied().unwrap_or(t.fg);
-        spans.push(Span::styled("━ ", t.fg(color)));
+        spans.push(Span::styled(if narrow { "━" } else { "━ " }, t.fg(color)));
         let short_name = name.split('_').next().unwrap_or(name);
         // Narrow panes: three letters, so the four values and the window fit 80 columns.
-        let (short_name, gap) = if narrow {
-            (short_name.get(..3).unwrap_or(short_name), " ")
+        let (short_name, sep, gap) = if narrow {
+            (short_name.get(..3).unwrap_or(short_name), "", " ")
         } else {
-            (short_name, "  ")
+            (short_name, " ", "  ")
         };
         spans.push(Span::styled(
-            format!("{short_name}{} ", GOOD.get(i).unwrap_or(&"")),
+            format!("{short_name}{}{sep}", GOOD.get(i).unwrap_or(&"")),
             t.text(),
         ));
         spans.push(Span::styled(
