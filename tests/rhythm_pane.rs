@@ -571,3 +571,38 @@ fn resonance_refreshes_even_when_frames_moved_the_clock() {
     assert_eq!(v.at, later.timestamp());
     assert_ne!(v.at, first);
 }
+
+#[test]
+fn series_browser_and_pane_never_panic_at_any_size() {
+    let mut app = pane_app();
+    app.update(Event::Msg(Msg::MetricsScraped {
+        source: SourceId::Exporter(0),
+        at: t0(),
+        samples: vec![
+            sample(
+                "hq_queue_depth",
+                &[("branch", "koosy\u{1b}[31m")],
+                f64::INFINITY,
+            ),
+            sample("x", &[], -1e300),
+        ],
+        unreadable: 0,
+    }));
+    for zoom in [false, true] {
+        if zoom {
+            app.apply(Action::ToggleZoom);
+        }
+        for series in [false, true] {
+            if series != app.rhythm.series_view {
+                app.apply(Action::ToggleSeries);
+            }
+            app.apply(Action::Bottom);
+            for w in [1u16, 2, 5, 10, 20, 40, 79, 80, 99, 100, 120, 160, 250] {
+                for h in [1u16, 2, 3, 4, 5, 8, 11, 12, 13, 14, 24, 48] {
+                    let text = screen_text(&draw(&app, w, h));
+                    assert!(!text.contains('\u{1b}'));
+                }
+            }
+        }
+    }
+}

@@ -762,18 +762,23 @@ fn render_series(frame: &mut Frame, app: &App, area: Rect) {
             )),
             value_a,
         );
-        if let Some(ring) = r.history.get(key) {
-            let data = spark_data(ring.iter().copied(), usize::from(spark_w));
+        // The layout may give the sparkline less than asked on a narrow screen.
+        let spark = Rect {
+            x: spark_a.x.saturating_add(2),
+            width: spark_a.width.saturating_sub(2),
+            ..spark_a
+        }
+        .intersection(area);
+        if let Some(ring) = r.history.get(key)
+            && !spark.is_empty()
+        {
+            let data = spark_data(ring.iter().copied(), usize::from(spark.width));
             frame.render_widget(
                 Sparkline::default()
                     .data(data)
                     .max(100)
                     .style(t.fg(t.accent)),
-                Rect {
-                    x: spark_a.x + 2,
-                    width: spark_w,
-                    ..spark_a
-                },
+                spark,
             );
         }
     }
