@@ -49,11 +49,12 @@ pub enum Action {
     Maintenance,
     NarrowerWindow,
     WiderWindow,
+    ToggleSeries,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -87,6 +88,7 @@ impl Action {
         Action::Maintenance,
         Action::NarrowerWindow,
         Action::WiderWindow,
+        Action::ToggleSeries,
     ];
 
     /// One line for the help overlay.
@@ -125,6 +127,7 @@ impl Action {
             Action::Maintenance => "toggle maintenance for the selected branch",
             Action::NarrowerWindow => "narrower time window",
             Action::WiderWindow => "wider time window",
+            Action::ToggleSeries => "rhythm: browse every other exporter series",
         }
     }
 }
@@ -257,5 +260,14 @@ pub enum Msg {
     IntegrityChecked {
         integrity: crate::app::Integrity,
         at: DateTime<Utc>,
+    },
+    /// A Prometheus `query_range` backfill of the four gauges over the last `window`
+    /// at `step`; `bad` timestamps lacked a gauge.
+    PromBackfilled {
+        points: Vec<GaugePoint>,
+        bad: usize,
+        at: DateTime<Utc>,
+        window: Duration,
+        step: Duration,
     },
 }

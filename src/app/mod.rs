@@ -335,6 +335,7 @@ impl App {
         if new_second || self.cost_stale {
             self.refresh_cost();
         }
+        self.rhythm_tick(new_second);
         let before = self.toasts.len();
         self.toasts
             .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
@@ -780,6 +781,7 @@ impl App {
                     }
                 }
                 self.cost_stale = true;
+                self.rhythm_note_ledger(&records);
                 self.ledger.ingest(records, self.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -900,6 +902,13 @@ impl App {
                     .last_error = Some((at, error.to_string()));
                 self.registry_error = Some(error);
             }
+            Msg::PromBackfilled {
+                points,
+                bad,
+                at,
+                window,
+                step,
+            } => self.on_prom_backfill(points, bad, at, window, step),
         }
     }
 
@@ -937,7 +946,7 @@ impl App {
                 _ => {}
             }
             if !s.name.starts_with("lumen_phase") {
-                self.rhythm.other.insert(series_key(s), s.value);
+                self.rhythm.note_other(series_key(s), s.value);
             }
         }
         if any_gauge {

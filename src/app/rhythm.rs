@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::*;
+use crate::domain::rhythm_math::{self, Effect, Resonance, ResonanceInputs, SafetyInputs};
+pub use crate::sources::prometheus::BackfillRequest;
 
 /// Time windows of the rhythm chart, in seconds.
 pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];
@@ -24,7 +26,81 @@ pub struct RhythmState {
     /// 10-second means of `points`, kept on ingest for windows of an hour or more
     /// (a day at 5 Hz is 432,000 points; drawing it from means keeps a frame cheap).
     pub coarse: VecDeque<(GaugePoint, [u32; 4])>,
+    /// Bumped whenever `points` change, so derived values know they are stale.
+    pub generation: u64,
+    /// The selected marker's effect Δ, computed on selection/data change (not in render).
+    pub effect: Option<MarkerEffect>,
+    /// Resonance over the visible window, refreshed once a second on tick.
+    pub resonance: Option<ResonanceView>,
+    /// Failure entries of the ledger seen on ingest: (unix secs, index into
+    /// [`FAILURE_CLASSES`]), pruned to a day and bounded in count.
+    pub failures: VecDeque<(f64, usize)>,
+    /// The newest `ceremony_rehearsal` ledger entry seen.
+    pub last_rehearsal: Option<DateTime<Utc>>,
+    /// `LedgerState::resets` when the above were last fed (a re-read starts them over).
+    pub ledger_resets: u64,
+    /// Recent values of every other series (ring of [`SERIES_RING`] each, at most
+    /// [`MAX_SERIES`] series), for the series browser's sparklines.
+    pub history: BTreeMap<String, VecDeque<f64>>,
+    /// Series that arrived after [`MAX_SERIES`] was reached (not kept).
+    pub series_dropped: u64,
+    /// The pane body shows the series browser instead of the chart.
+    pub series_view: bool,
+    pub series_sel: usize,
+    /// Live gauge values that were NaN/±Inf or outside [0, 1]; the newest one.
+    pub flagged: u64,
+    pub last_flagged: Option<(f64, String)>,
+    /// Prometheus backfill: where to ask for one (set by `lumen` when `prometheus_url`
+    /// is configured), the widest span asked for so far (seconds), and the last result.
+    pub prom_tx: Option<tokio::sync::watch::Sender<Option<BackfillRequest>>>,
+    pub prom_requested: i64,
+    pub prom_last: Option<PromBackfill>,
 }
+
+/// What the last Prometheus backfill brought.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromBackfill {
+    pub at: DateTime<Utc>,
+    pub rows: usize,
+    pub bad: usize,
+    pub window: std::time::Duration,
+    pub step: std::time::Duration,
+}
+
+/// The selected marker's effect, with the key it was computed for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarkerEffect {
+    /// Index into `rules`.
+    pub marker: usize,
+    pub rules: usize,
+    pub generation: u64,
+    pub effect: Effect,
+}
+
+/// The resonance panel's numbers and the inputs worth showing next to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResonanceView {
+    pub at: i64,
+    pub resonance: Resonance,
+    pub failure_counts: Vec<u64>,
+    pub days_since_rehearsal: Option<f64>,
+    /// The ledger has not been verified yet (safety counts as 0 until it is).
+    pub unverified: bool,
+}
+
+/// Failure classes of the entropy histogram, in order; `other` is any other entry the
+/// ledger pane counts as a failure (`*fail*`, `status: failed`).
+pub const FAILURE_CLASSES: [&str; 4] = [
+    "deploy_failed",
+    "health_fail",
+    "cost_limit_exceeded",
+    "other",
+];
+/// Samples kept per series for the browser's sparklines.
+pub const SERIES_RING: usize = 64;
+/// Series kept for the browser at most.
+pub const MAX_SERIES: usize = 5_000;
+const MAX_FAILURES: usize = 100_000;
 
 /// Width of one `coarse` bucket, seconds.
 pub const COARSE_SECS: f64 = 10.0;
@@ -36,10 +112,42 @@ impl RhythmState {
         if self.points.back().is_some_and(|b| b.t >= p.t) {
             return;
         }
+        if let Some((g, v)) = p
+            .values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(0.0..=1.0).contains(*v))
+        {
+            self.flagged += 1;
+            let name = crate::domain::rhythm::GAUGES.get(g).copied().unwrap_or("?");
+            self.last_flagged = Some((p.t, format!("{name} = {}", fmt_value(*v))));
+        }
         self.points.push_back(p);
         self.coarse_add(p);
         self.last_live = Some(p.t);
+        self.generation += 1;
         self.prune(p.t);
+    }
+
+    /// Remember the newest value of a non-gauge series and keep its small ring.
+    pub(crate) fn note_other(&mut self, key: String, value: f64) {
+        let full = self.history.len() >= MAX_SERIES;
+        match self.history.get_mut(&key) {
+            Some(ring) => {
+                if ring.len() >= SERIES_RING {
+                    ring.pop_front();
+                }
+                ring.push_back(value);
+            }
+            None if !full => {
+                self.history.insert(key.clone(), VecDeque::from([value]));
+            }
+            None => {
+                self.series_dropped += 1;
+                return;
+            }
+        }
+        self.other.insert(key, value);
     }
 
     pub(crate) fn coarse_add(&mut self, p: GaugePoint) {
@@ -105,6 +213,7 @@ impl RhythmState {
             }
         }
         let prepended = !before.is_empty();
+        self.generation += 1;
         for p in before.into_iter().rev() {
             self.points.push_front(p);
         }
@@ -129,6 +238,15 @@ impl RhythmState {
 
 impl App {
     pub(crate) fn rhythm_action(&mut self, a: Action) {
+        if a == Action::ToggleSeries {
+            self.rhythm.series_view = !self.rhythm.series_view;
+            return;
+        }
+        if self.rhythm.series_view {
+            let n = self.rhythm.other.len();
+            self.rhythm.series_sel = move_sel(self.rhythm.series_sel, n, a, 10);
+            return;
+        }
         let w = WINDOWS.get(self.window).copied().unwrap_or(300);
         match a {
             Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS.len() - 1),
@@ -151,5 +269,274 @@ impl App {
             }
             _ => {}
         }
+        self.refresh_marker_effect();
+        if matches!(
+            a,
+            Action::WiderWindow | Action::NarrowerWindow | Action::Left | Action::Right
+        ) {
+            self.refresh_resonance();
+            self.request_backfill();
+        }
+    }
+
+    /// The marker the pane shows: the selected one, else the newest.
+    pub fn selected_marker(&self) -> Option<usize> {
+        let n = self.rhythm.rules.len();
+        let last = n.checked_sub(1)?;
+        Some(self.marker_sel.unwrap_or(last).min(last))
+    }
+
+    /// Housekeeping from `tick`: the marker's Δ when its inputs changed; once a second
+    /// the resonance panel and, if the window grew, a Prometheus backfill request.
+    pub(crate) fn rhythm_tick(&mut self, new_second: bool) {
+        self.refresh_marker_effect();
+        // The run loop also moves `now` before each frame, so `new_second` alone can
+        // miss seconds: compare with the second the panel was computed at.
+        let second = self.now.timestamp();
+        if new_second
+            || self
+                .rhythm
+                .resonance
+                .as_ref()
+                .is_none_or(|r| r.at != second)
+        {
+            self.refresh_resonance();
+            self.request_backfill();
+        }
+    }
+
+    /// Recompute the selected marker's effect Δ if the selection, the markers or the
+    /// points changed since it was computed. Only the minute around the marker is read.
+    pub(crate) fn refresh_marker_effect(&mut self) {
+        let Some(i) = self.selected_marker() else {
+            self.rhythm.effect = None;
+            return;
+        };
+        let r = &self.rhythm;
+        if r.effect.is_some_and(|e| {
+            e.marker == i && e.rules == r.rules.len() && e.generation == r.generation
+        }) {
+            return;
+        }
+        let Some(rule) = r.rules.get(i) else {
+            return;
+        };
+        let t = rule.ts.timestamp_millis() as f64 / 1000.0;
+        let from = r
+            .points
+            .partition_point(|p| p.t < t - rhythm_math::WINDOW_S);
+        let effect = rhythm_math::effect(
+            r.points
+                .range(from..)
+                .take_while(|p| p.t <= t + rhythm_math::WINDOW_S),
+            t,
+        );
+        self.rhythm.effect = Some(MarkerEffect {
+            marker: i,
+            rules: r.rules.len(),
+            generation: r.generation,
+            effect,
+        });
+    }
+
+    /// The visible window `[start, end]` of the chart, Unix seconds.
+    pub fn rhythm_window(&self) -> (f64, f64) {
+        let w = WINDOWS.get(self.window).copied().unwrap_or(300) as f64;
+        let end = self.now.timestamp_millis() as f64 / 1000.0 - self.pan as f64;
+        (end - w, end)
+    }
+
+    /// Failure-class histogram (in [`FAILURE_CLASSES`] order) of the ledger entries
+    /// seen with a timestamp in `[start, end]`.
+    pub fn failure_histogram(&self, start: f64, end: f64) -> Vec<u64> {
+        let mut counts = vec![0u64; FAILURE_CLASSES.len()];
+        let from = self.rhythm.failures.partition_point(|(t, _)| *t < start);
+        for (_, c) in self
+            .rhythm
+            .failures
+            .range(from..)
+            .take_while(|(t, _)| *t <= end)
+        {
+            if let Some(n) = counts.get_mut(*c) {
+                *n += 1;
+            }
+        }
+        counts
+    }
+
+    /// Recompute the resonance panel over the visible window (raw points up to 15 min,
+    /// the 10 s means for wider windows, as the chart draws them).
+    pub(crate) fn refresh_resonance(&mut self) {
+        let (start, end) = self.rhythm_window();
+        let r = &self.rhythm;
+        let pts: Vec<GaugePoint> = if end - start >= 3_600.0 {
+            let from = r.coarse.partition_point(|(p, _)| p.t < start);
+            r.coarse
+                .range(from..)
+                .map(|(p, _)| *p)
+                .take_while(|p| p.t <= end)
+                .collect()
+        } else {
+            let from = r.points.partition_point(|p| p.t < start);
+            r.points
+                .range(from..)
+                .copied()
+                .take_while(|p| p.t <= end)
+                .collect()
+        };
+        let frac = |ok: u64, bad: u64| {
+            if ok + bad == 0 {
+                1.0
+            } else {
+                ok as f64 / (ok + bad) as f64
+            }
+        };
+        let (safety_in, unverified) = match &self.ledger.integrity {
+            Some((_, i)) if i.error.is_none() => (
+                (
+                    frac(i.chain_ok, i.chain_broken),
+                    frac(i.sig_ok, i.sig_bad),
+                    frac(i.checkpoints_ok, i.checkpoints_bad),
+                ),
+                false,
+            ),
+            _ => ((0.0, 0.0, 0.0), true),
+        };
+        let days = self
+            .rhythm
+            .last_rehearsal
+            .map(|t| (self.now - t).num_seconds() as f64 / 86_400.0);
+        let failure_counts = self.failure_histogram(start, end);
+        let inputs = ResonanceInputs {
+            start,
+            end,
+            failure_counts: failure_counts.clone(),
+            safety: SafetyInputs {
+                chain_ok: safety_in.0,
+                sig_ok: safety_in.1,
+                checkpoint_ok: safety_in.2,
+                days_since_rehearsal: days,
+            },
+        };
+        let field = self
+            .hq
+            .as_ref()
+            .and_then(|h| h.observer.clone())
+            .unwrap_or_default();
+        let resonance = rhythm_math::resonance(&pts, &inputs, &field);
+        self.rhythm.resonance = Some(ResonanceView {
+            at: self.now.timestamp(),
+            resonance,
+            failure_counts,
+            days_since_rehearsal: days,
+            unverified,
+        });
+    }
+
+    /// Ask for a Prometheus backfill when the visible span reaches past what was
+    /// asked for before (at start, and when the window widens or pans back).
+    pub(crate) fn request_backfill(&mut self) {
+        let Some(tx) = &self.rhythm.prom_tx else {
+            return;
+        };
+        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
+        let span = (w + self.pan).clamp(1, HISTORY_SECS as i64);
+        if span <= self.rhythm.prom_requested {
+            return;
+        }
+        // The chart spans the terminal when zoomed, about half of it when tiled; a
+        // step a little finer than a column costs nothing visible.
+        let width = self.size.0.saturating_sub(8).max(40);
+        tx.send_replace(Some(BackfillRequest {
+            window: std::time::Duration::from_secs(span.unsigned_abs()),
+            width,
+        }));
+        self.rhythm.prom_requested = span;
+    }
+
+    /// Ledger records as they are ingested: failure classes and the newest ceremony
+    /// rehearsal, for the resonance panel's entropy and safety.
+    pub(crate) fn rhythm_note_ledger(&mut self, records: &[LedgerRecord]) {
+        let r = &mut self.rhythm;
+        if r.ledger_resets != self.ledger.resets {
+            r.ledger_resets = self.ledger.resets;
+            r.failures.clear();
+            r.last_rehearsal = None;
+        }
+        let mut added = false;
+        for e in records.iter().filter_map(|rec| rec.parsed.as_ref().ok()) {
+            let ts = e.timestamp.with_timezone(&Utc);
+            if e.event == "ceremony_rehearsal" && r.last_rehearsal.is_none_or(|l| ts > l) {
+                r.last_rehearsal = Some(ts);
+            }
+            if EventClass::of(&e.event, e.status.as_deref()) == Some(EventClass::Failure) {
+                let class = FAILURE_CLASSES
+                    .iter()
+                    .position(|c| *c == e.event)
+                    .unwrap_or(FAILURE_CLASSES.len() - 1);
+                r.failures
+                    .push_back((ts.timestamp_millis() as f64 / 1000.0, class));
+                added = true;
+            }
+        }
+        if added {
+            // Usually already in order (the ledger is appended in time order).
+            r.failures
+                .make_contiguous()
+                .sort_by(|a, b| a.0.total_cmp(&b.0));
+            let newest = r.failures.back().map_or(0.0, |f| f.0);
+            while r
+                .failures
+                .front()
+                .is_some_and(|f| newest - f.0 > HISTORY_SECS)
+                || r.failures.len() > MAX_FAILURES
+            {
+                r.failures.pop_front();
+            }
+        }
+    }
+
+    /// A Prometheus backfill arrived: merge it into the history.
+    pub(crate) fn on_prom_backfill(
+        &mut self,
+        points: Vec<GaugePoint>,
+        bad: usize,
+        at: DateTime<Utc>,
+        window: std::time::Duration,
+        step: std::time::Duration,
+    ) {
+        let rows = points.len();
+        let now = self.now.max(at).timestamp_millis() as f64 / 1000.0;
+        self.rhythm.push_history(points, now);
+        self.rhythm.prom_last = Some(PromBackfill {
+            at,
+            rows,
+            bad,
+            window,
+            step,
+        });
+        let st = self.sources.entry(SourceId::Prometheus).or_default();
+        st.last_ok = Some(at);
+        st.missing = false;
+        self.refresh_marker_effect();
+        self.refresh_resonance();
+    }
+}
+
+/// A gauge value for display: `NaN`, `+Inf`, `-Inf`, or two decimals with `!` when
+/// outside [0, 1].
+pub fn fmt_value(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if !(0.0..=1.0).contains(&x) {
+        format!("{x:.2}!")
+    } else {
+        format!("{x:.2}")
     }
 }

@@ -238,10 +238,24 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
 }
 
 fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
-    let Prepared { cfg, app, who } = p;
+    let Prepared { cfg, mut app, who } = p;
     let hq = app.hq.clone();
+    // Rhythm history from Prometheus: the app posts what it wants (its window, its
+    // width) on tick; the task answers with `Msg::PromBackfilled`.
+    let (prom_req_tx, prom_req_rx) = tokio::sync::watch::channel(None);
+    if cfg.prometheus_url.is_some() {
+        app.rhythm.prom_tx = Some(prom_req_tx);
+    }
     rt.block_on(crate::console::run(app, |tx, cancel| {
         let cancel_for_verify = cancel.clone();
+        if let Some(url) = cfg.prometheus_url.clone() {
+            tokio::spawn(crate::sources::prometheus::run_backfill(
+                url,
+                prom_req_rx,
+                tx.clone(),
+                cancel.clone(),
+            ));
+        }
         let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
         spawn_decision_check(cfg.hq_root.clone(), tx.clone());
         spawn_integrity(cfg.hq_root.clone(), tx.clone(), cancel_for_verify.clone());

@@ -226,7 +226,9 @@ pub fn normalized_entropy(counts: &[u64]) -> f64 {
             -p * p.ln()
         })
         .sum();
-    (h / (counts.len() as f64).ln()).clamp(0.0, 1.0)
+    let e = h / (counts.len() as f64).ln();
+    // A single class gives h = −1·ln 1 = −0.0: report it as 0, not "-0.00".
+    if e > 0.0 { e.min(1.0) } else { 0.0 }
 }
 
 /// `1 − days / 180`, floor 0 (ceiling 1); never rehearsed (`None`) → 0.
@@ -520,6 +522,7 @@ mod tests {
         assert_eq!(normalized_entropy(&[]), 0.0);
         assert_eq!(normalized_entropy(&[0, 0, 0]), 0.0);
         assert_eq!(normalized_entropy(&[5, 0, 0]), 0.0);
+        assert!(normalized_entropy(&[5, 0, 0]).is_sign_positive());
         assert!(close(normalized_entropy(&[3, 3]), 1.0));
         assert!(close(normalized_entropy(&[1, 1, 1, 1]), 1.0));
         // [2, 1, 1]: H = −(½ ln ½ + 2·¼ ln ¼) = 1.5 ln 2; ÷ ln 3

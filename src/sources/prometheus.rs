@@ -490,34 +490,57 @@ pub fn align_gauges(series: &[Vec<Series>; 4]) -> (Vec<GaugePoint>, usize) {
     (points, bad)
 }
 
-/// Backfill the rhythm chart: `query_range` of the four `lumen_*` gauges over the last
-/// `window` at [`step_for`]`(window, width)`, aligned by timestamp, sent as one
-/// `Msg::GaugeRows`. A failure is sent as `Msg::SourceFailed { source: Prometheus }`.
-/// Returns the number of rows sent.
+/// A backfill the console wants: the last `window`, drawn across `width` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillRequest {
+    pub window: Duration,
+    pub width: u16,
+}
+
+/// The four `lumen_*` gauges over the last `window` by `query_range` at
+/// [`step_for`]`(window, width)` (so at most [`MAX_POINTS`] per series), aligned by
+/// timestamp. Returns the rows, the timestamps missing a gauge, and the step.
+pub async fn fetch_rhythm(
+    client: &reqwest::Client,
+    prom_url: &str,
+    window: Duration,
+    width: u16,
+) -> Result<(Vec<GaugePoint>, usize, Duration), PromError> {
+    let end = Utc::now();
+    let start = end - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(24));
+    let step = step_for(window, width);
+    let (a, b, c, d) = tokio::join!(
+        range_query(client, prom_url, GAUGE_METRICS[0], start, end, step),
+        range_query(client, prom_url, GAUGE_METRICS[1], start, end, step),
+        range_query(client, prom_url, GAUGE_METRICS[2], start, end, step),
+        range_query(client, prom_url, GAUGE_METRICS[3], start, end, step),
+    );
+    let series = [a?, b?, c?, d?];
+    let (points, bad) = align_gauges(&series);
+    Ok((points, bad, step))
+}
+
+fn client_for_backfill() -> Result<reqwest::Client, PromError> {
+    http::client().map_err(|e| PromError::Param {
+        query: "backfill".into(),
+        cause: format!("cannot build the HTTP client: {e}"),
+    })
+}
+
+/// Backfill the rhythm chart: [`fetch_rhythm`] sent as one `Msg::GaugeRows`. A failure
+/// is sent as `Msg::SourceFailed { source: Prometheus }`. Returns the number of rows
+/// sent. (The console uses [`backfill_console`], which reports the step too.)
 pub async fn backfill_rhythm(
     prom_url: String,
     window: Duration,
     width: u16,
     tx: Sender<Msg>,
 ) -> Result<usize, PromError> {
-    let client = http::client().map_err(|e| PromError::Param {
-        query: "backfill".into(),
-        cause: format!("cannot build the HTTP client: {e}"),
-    })?;
-    let end = Utc::now();
-    let start = end - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(24));
-    let step = step_for(window, width);
-    let (a, b, c, d) = tokio::join!(
-        range_query(&client, &prom_url, GAUGE_METRICS[0], start, end, step),
-        range_query(&client, &prom_url, GAUGE_METRICS[1], start, end, step),
-        range_query(&client, &prom_url, GAUGE_METRICS[2], start, end, step),
-        range_query(&client, &prom_url, GAUGE_METRICS[3], start, end, step),
-    );
-    let result = (|| Ok::<_, PromError>([a?, b?, c?, d?]))();
+    let client = client_for_backfill()?;
+    let result = fetch_rhythm(&client, &prom_url, window, width).await;
     let at = Utc::now();
     match result {
-        Ok(series) => {
-            let (points, bad) = align_gauges(&series);
+        Ok((points, bad, _)) => {
             let n = points.len();
             // The receiver being gone only means nobody wants the rows any more.
             let _ = tx.send(Msg::GaugeRows { points, bad, at }).await;
@@ -532,6 +555,95 @@ pub async fn backfill_rhythm(
                 })
                 .await;
             Err(e)
+        }
+    }
+}
+
+/// The console's backfill: [`fetch_rhythm`] sent as `Msg::PromBackfilled` (rows,
+/// window and step, merged into the rhythm history by `App`), or a failure as
+/// `Msg::SourceFailed { source: Prometheus }`. Returns the number of rows sent.
+pub async fn backfill_console(
+    client: &reqwest::Client,
+    prom_url: &str,
+    req: BackfillRequest,
+    tx: &Sender<Msg>,
+) -> Result<usize, PromError> {
+    let result = fetch_rhythm(client, prom_url, req.window, req.width).await;
+    let at = Utc::now();
+    match result {
+        Ok((points, bad, step)) => {
+            let n = points.len();
+            let _ = tx
+                .send(Msg::PromBackfilled {
+                    points,
+                    bad,
+                    at,
+                    window: req.window,
+                    step,
+                })
+                .await;
+            Ok(n)
+        }
+        Err(e) => {
+            let _ = tx
+                .send(Msg::SourceFailed {
+                    source: SourceId::Prometheus,
+                    at,
+                    error: e.to_string(),
+                })
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// The console's backfill task: runs [`backfill_console`] for every request the
+/// console posts on `requests` (at start, and when the chart's window widens beyond
+/// what was loaded). A failed backfill is retried with backoff until it succeeds, a
+/// newer request replaces it, or `cancel` fires.
+pub async fn run_backfill(
+    prom_url: String,
+    mut requests: tokio::sync::watch::Receiver<Option<BackfillRequest>>,
+    tx: Sender<Msg>,
+    cancel: CancellationToken,
+) {
+    let client = match client_for_backfill() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx
+                .send(Msg::SourceFailed {
+                    source: SourceId::Prometheus,
+                    at: Utc::now(),
+                    error: e.to_string(),
+                })
+                .await;
+            return;
+        }
+    };
+    let mut pending = *requests.borrow_and_update();
+    let mut failures = 0u32;
+    loop {
+        let mut retry = None;
+        if let Some(req) = pending.take() {
+            match backfill_console(&client, &prom_url, req, &tx).await {
+                Ok(_) => failures = 0,
+                Err(_) => {
+                    failures = failures.saturating_add(1);
+                    retry = Some(req);
+                }
+            }
+        }
+        let wait = backoff(Duration::from_secs(2), failures);
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = requests.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                failures = 0;
+                pending = *requests.borrow_and_update();
+            }
+            () = tokio::time::sleep(wait), if retry.is_some() => pending = retry,
         }
     }
 }

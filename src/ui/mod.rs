@@ -321,6 +321,7 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::NarrowerWindow, "narrower"),
             (Action::Left, "pan"),
             (Action::Up, "markers"),
+            (Action::ToggleSeries, "series"),
             (Action::Quit, "quit"),
         ],
         _ => &[

@@ -1,0 +1,316 @@
+//! The console's Prometheus backfill path against a real Prometheus server (Debian
+//! package `prometheus`) scraping `lumen simulate`: the `App` posts a request on
+//! tick, `sources::prometheus::run_backfill` (the task `lumen` spawns when
+//! `prometheus_url` is set) answers through `query_range`, and the rows land in
+//! `RhythmState`. Also: a server that is down is reported in the pane, and retried.
+//! Skips with a message when the `prometheus` binary is absent — and fails instead
+//! when `CI` is set.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lumen::action::{Action, Msg, SourceId};
+use lumen::app::{App, Event};
+use lumen::sources::prometheus::{MAX_POINTS, run_backfill};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Kills and reaps every child on drop (also when the test panics).
+struct Procs(Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn prometheus_binary() -> Option<PathBuf> {
+    let fixed = PathBuf::from("/usr/bin/prometheus");
+    if fixed.is_file() {
+        return Some(fixed);
+    }
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("prometheus"))
+            .find(|f| f.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn app() -> App {
+    let mut app = App::new(
+        chrono::Utc::now(),
+        lumen::theme::Theme::dark(),
+        lumen::keymap::Keymap::default(),
+    );
+    app.update(Event::Resize(160, 48));
+    app.apply(Action::FocusRhythm);
+    app
+}
+
+/// Tick the app and feed it what the backfill task sends, until `done(app)` or
+/// `limit` passes (then panic with `what` and the last message seen).
+async fn drive(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<Msg>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&App) -> bool,
+) {
+    let start = Instant::now();
+    let mut last = String::from("nothing");
+    while !done(app) {
+        assert!(
+            start.elapsed() < limit,
+            "{what}: not within {limit:?}; last: {last}"
+        );
+        app.update(Event::Tick(chrono::Utc::now()));
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
+            last = format!("{m:?}").chars().take(300).collect();
+            app.update(Event::Msg(m));
+        }
+    }
+}
+
+#[test]
+fn console_backfill_fills_rhythm_state_from_query_range() {
+    let Some(prom) = prometheus_binary() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the `prometheus` binary is absent (apt-get install prometheus)"
+        );
+        eprintln!("SKIP prometheus_backfill: `prometheus` is not installed");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut procs = Procs(Vec::new());
+
+    // the simulated world; its first stdout line is the exporter URL
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "300",
+            "--hq",
+        ])
+        .arg(tmp.path().join("hq"))
+        .env("XDG_CONFIG_HOME", tmp.path().join("no-config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = sim.stdout.take().unwrap();
+    procs.0.push(sim);
+    let (ltx, lrx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = ltx.send(line);
+    });
+    let exporter_url = lrx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("lumen simulate printed no exporter URL");
+    let exporter = reqwest::Url::parse(exporter_url.trim()).expect("exporter URL");
+    let target = format!(
+        "{}:{}",
+        exporter.host_str().unwrap(),
+        exporter.port().unwrap()
+    );
+
+    // Prometheus scraping it every second
+    let port = free_port();
+    let cfg = tmp.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
+            exporter.path()
+        ),
+    )
+    .unwrap();
+    let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
+    let child = Command::new(prom)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            tmp.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(prom_log)
+        .spawn()
+        .unwrap();
+    procs.0.push(child);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // The console's wiring (cmd/open.rs): a watch channel from App to the task.
+        let mut app = app();
+        let (req_tx, req_rx) = tokio::sync::watch::channel(None);
+        app.rhythm.prom_tx = Some(req_tx);
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run_backfill(base.clone(), req_rx, tx, cancel.clone()));
+
+        // Until Prometheus is up and has scraped a few seconds, a backfill fails (it
+        // is retried with backoff) or is empty. Widen/narrow to re-ask meanwhile.
+        let start = Instant::now();
+        loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "no backfill rows from Prometheus; sources: {:?}",
+                app.sources.get(&SourceId::Prometheus)
+            );
+            app.update(Event::Tick(chrono::Utc::now()));
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
+                app.update(Event::Msg(m));
+            }
+            if app.rhythm.prom_last.as_ref().is_some_and(|b| b.rows >= 5) {
+                break;
+            }
+            if app.rhythm.prom_last.is_some() {
+                // an early, nearly empty answer: ask again (as a wider window would)
+                app.rhythm.prom_requested = 0;
+                app.rhythm.prom_last = None;
+                app.rhythm.points.clear();
+                app.rhythm.coarse.clear();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        let b = app.rhythm.prom_last.clone().unwrap();
+        assert_eq!(b.window, Duration::from_secs(300));
+        // step_for(5 min, 152 columns) = 1.974 s; at most 11,000 points per series
+        assert_eq!(b.step, Duration::from_millis(1974));
+        assert!(b.window.as_millis() / b.step.as_millis() < u128::from(MAX_POINTS));
+        let n = app.rhythm.points.len();
+        assert_eq!(n, b.rows, "the rows are the rhythm history now");
+        assert!(
+            app.rhythm
+                .points
+                .iter()
+                .all(|p| p.values.iter().all(|v| (0.0..=1.0).contains(v)))
+        );
+        assert!(
+            app.rhythm
+                .points
+                .iter()
+                .zip(app.rhythm.points.iter().skip(1))
+                .all(|(a, b)| a.t < b.t)
+        );
+        assert!(
+            app.sources
+                .get(&SourceId::Prometheus)
+                .is_some_and(|s| s.last_ok.is_some() && !s.failing())
+        );
+        // resonance over the backfilled window (refreshed with the rows)
+        let r = app.rhythm.resonance.clone().expect("resonance").resonance;
+        assert!(r.phase.is_some_and(|p| (0.0..=1.0).contains(&p)), "{r:?}");
+
+        // Widening to 1 h asks again at a 1 h step; the answer arrives as another merge.
+        app.apply(Action::WiderWindow);
+        app.apply(Action::WiderWindow);
+        drive(
+            &mut app,
+            &mut rx,
+            "1 h backfill",
+            Duration::from_secs(30),
+            |a| {
+                a.rhythm
+                    .prom_last
+                    .as_ref()
+                    .is_some_and(|b| b.window == Duration::from_secs(3600))
+            },
+        )
+        .await;
+        let b = app.rhythm.prom_last.clone().unwrap();
+        assert_eq!(b.step, Duration::from_millis(23_685)); // 3,600,000 ms / 152, rounded up
+        app.apply(Action::ToggleZoom);
+        let text = common::screen_text(&common::draw(&app, 160, 48));
+        assert!(
+            text.contains("prometheus: ") && text.contains("rows of 1h at 23.7s step"),
+            "{text}"
+        );
+
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("run_backfill did not stop on cancel")
+            .unwrap();
+    });
+    drop(procs);
+}
+
+/// A Prometheus that is not there: the pane says so (and since when), keeps what it
+/// has, and the task keeps retrying until cancelled.
+#[test]
+fn a_missing_server_is_reported_and_retried() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut app = app();
+        let (req_tx, req_rx) = tokio::sync::watch::channel(None);
+        app.rhythm.prom_tx = Some(req_tx);
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let url = format!("http://127.0.0.1:{}", free_port());
+        let task = tokio::spawn(run_backfill(url, req_rx, tx, cancel.clone()));
+        let mut failures = 0;
+        let start = Instant::now();
+        while failures < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{failures} failure(s) reported"
+            );
+            app.update(Event::Tick(chrono::Utc::now()));
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
+                if matches!(
+                    m,
+                    Msg::SourceFailed {
+                        source: SourceId::Prometheus,
+                        ..
+                    }
+                ) {
+                    failures += 1;
+                }
+                app.update(Event::Msg(m));
+            }
+        }
+        assert!(
+            app.sources
+                .get(&SourceId::Prometheus)
+                .is_some_and(|s| s.failing())
+        );
+        app.apply(Action::ToggleZoom);
+        let text = common::screen_text(&common::draw(&app, 160, 48));
+        assert!(
+            text.contains("✗ prometheus http://127.0.0.1:") && text.contains(" since "),
+            "{text}"
+        );
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("run_backfill did not stop on cancel")
+            .unwrap();
+    });
+}
