@@ -539,6 +539,13 @@ fn series_browser_snapshot() {
     insta::assert_snapshot!("rhythm_series_80x24", text);
     app.apply(Action::ToggleSeries);
     assert!(!app.rhythm.series_view);
+    // Esc closes the browser first, and only then leaves the zoom.
+    app.apply(Action::ToggleSeries);
+    app.apply(Action::Back);
+    assert!(!app.rhythm.series_view);
+    assert!(app.zoom);
+    app.apply(Action::Back);
+    assert!(!app.zoom);
 }
 
 #[test]

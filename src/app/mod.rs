@@ -495,6 +495,8 @@ impl App {
         if self.ledger_view.detail || self.ledger_view.rejects {
             self.ledger_view.detail = false;
             self.ledger_view.rejects = false;
+        } else if self.focus == Pane::Rhythm && self.rhythm.series_view {
+            self.rhythm.series_view = false;
         } else if self.zoom {
             self.zoom = false;
         }

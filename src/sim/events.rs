@@ -486,6 +486,31 @@ pub fn history(seed: u64, now: DateTime<Utc>, catalog: &Catalog) -> Vec<String> 
         }
     }
 
+    // Custodians rehearsed a ceremony at the start of the window (the rhythm pane's
+    // custody score counts days since the last rehearsal).
+    evs.push((
+        start + Duration::hours(3),
+        Event::new("hq", "ceremony_rehearsal")
+            .with("status", "passed")
+            .with("actor", "custodian-a")
+            .with("scenario", "initial-root-setup")
+            .with(
+                "participants",
+                vec![
+                    Value::from(
+                        serde_json::json!({"name": "Ana", "role": "ceremony_administrator"}),
+                    ),
+                    Value::from(serde_json::json!({"name": "Bo", "role": "crypto_officer"})),
+                    Value::from(serde_json::json!({"name": "Cy", "role": "crypto_officer"})),
+                    Value::from(serde_json::json!({"name": "Di", "role": "internal_witness"})),
+                ],
+            )
+            .with("score", 92)
+            .with("max", 100)
+            .with("passed", true),
+        None,
+    ));
+
     let llm = |rng: &mut StdRng, b: &BranchInfo, tokens: u64, t: DateTime<Utc>| {
         let mut e = Event::new(&b.id, "llm_generate").with("tokens", tokens);
         if rng.random_range(0..10) != 0 {
