@@ -9,7 +9,8 @@
 //!   non-root user (root ignores file modes, and CI runs as root); there the test
 //!   checks the refusal is named and recovers, and as root it says it skipped that
 //!   half. The root-proof equivalents: a FIFO and a directory put in the file's place;
-//! - rules history and `metrics.csv` truncated and replaced (rename over).
+//! - rules history and `metrics.csv` truncated and replaced (rename over);
+//! - a FIFO in place of `branches.json` while the registry watcher runs.
 //!
 //! For each: the source names the fault, nothing it had delivered is lost (after a
 //! reset everything in the file is delivered again), and it recovers by itself.
@@ -491,4 +492,80 @@ async fn metrics_csv_truncated_then_replaced() {
     append(&path, rows(t0 + 30.0, 1, 0.4).as_bytes());
     let (p, _) = points(&mut s, 1).await;
     assert_eq!(p, [0.4], "lost or repeated rows");
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+// ---------------------------------------------------------------------------
+
+fn registry(ids: &[&str]) -> String {
+    let list: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                r#"{{"id":"{id}","repo":"dtslib1979/{id}","domain":"{id}.example","visibility":"public"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"hqVersion":"2.1","branches":[{}]}}"#, list.join(","))
+}
+
+fn branch_ids(m: &Msg) -> Option<Vec<String>> {
+    match m {
+        Msg::RegistryReloaded { hq, .. } => Some(
+            hq.registry
+                .as_ref()
+                .map(|r| r.branches.iter().map(|b| b.id.clone()).collect())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// A FIFO swapped in for `branches.json`: a plain read blocks in `open` until a
+/// writer comes, so the watcher would hang for good (the same fault hung the ledger
+/// tail above; `registry.rs` now opens registry files non-blocking and refuses
+/// anything but a regular file). It is named, the last
+/// good registry stays (no reload), and the real file back is loaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_in_place_of_branches_json_is_named_and_recovers() {
+    use lumen::sources::watch::{self, WatchConfig};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let reg = dir.path().join("hq/registry");
+    std::fs::create_dir_all(&reg).unwrap_or_else(|e| panic!("{e}"));
+    let file = reg.join("branches.json");
+    std::fs::write(&file, registry(&["papafly", "koosy"])).unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let cfg = WatchConfig {
+        root: dir.path().to_path_buf(),
+        poll: Duration::from_millis(50),
+        debounce: Duration::from_millis(30),
+    };
+    tokio::spawn(watch::run(cfg, tx, cancel.clone()));
+    let mut s = Source { rx, cancel };
+    let (ids, _) = wait_for(&mut s.rx, "initial load", branch_ids).await;
+    assert_eq!(ids, ["papafly", "koosy"]);
+
+    let keep = dir.path().join("branches.keep");
+    std::fs::rename(&file, &keep).unwrap_or_else(|e| panic!("{e}"));
+    let fifo = dir.path().join("branches.fifo");
+    mkfifo(&fifo);
+    std::fs::rename(&fifo, &file).unwrap_or_else(|e| panic!("{e}"));
+    let (error, _) = wait_for(&mut s.rx, "the FIFO named", |m| match m {
+        Msg::RegistryInvalid { error, .. } => Some(error.clone()),
+        Msg::RegistryReloaded { .. } => panic!("a FIFO was loaded as the registry"),
+        _ => None,
+    })
+    .await;
+    let text = error.to_string();
+    assert!(
+        text.contains("branches.json") && text.contains("not a regular file"),
+        "{text}"
+    );
+
+    std::fs::remove_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, registry(&["papafly", "koosy", "new"])).unwrap_or_else(|e| panic!("{e}"));
+    let (ids, _) = wait_for(&mut s.rx, "reload", branch_ids).await;
+    assert_eq!(ids, ["papafly", "koosy", "new"]);
 }
