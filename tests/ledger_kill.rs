@@ -126,7 +126,7 @@ fn raw_writer_child() {
         w.write_all(chunk).unwrap_or_else(|e| panic!("{e}"));
         rest = tail;
         // A slow writer: this is the behaviour under test, not synchronisation.
-        std::thread::sleep(Duration::from_micros(100));
+        std::thread::sleep(Duration::from_micros(200));
     }
     let _ = file.unlock();
 }
