@@ -40,6 +40,12 @@ where
     app.update(Event::Tick(Utc::now()));
     guard.terminal.draw(|f| crate::ui::render(f, &app))?;
     app.dirty = false;
+    // Test hook (docs/RELIABILITY.md): `LUMEN_TEST_PANIC=after-first-frame` panics here
+    // so a pseudo-terminal test can prove the panic hook restores the terminal. It can
+    // do nothing but panic.
+    if std::env::var_os("LUMEN_TEST_PANIC").is_some_and(|v| v == "after-first-frame") {
+        panic!("LUMEN_TEST_PANIC=after-first-frame: deliberate panic after the first frame");
+    }
 
     let mut events = EventStream::new();
     let fps = app.fps.clamp(1, 120);

@@ -4,6 +4,7 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -15,6 +16,12 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether the terminal is taken over (raw mode on). `restore` acts only once: a panic
+/// restores in the hook, and the guard's `Drop` during unwinding must not write a
+/// second restore after the panic message (leaving the alternate screen again moves
+/// the cursor back over the message on xterm-like terminals).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Owns the terminal while the console runs.
 pub struct TerminalGuard {
     pub terminal: Term,
@@ -24,6 +31,7 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
         if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture) {
             restore();
@@ -42,13 +50,19 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = self.terminal.show_cursor();
+        if ACTIVE.load(Ordering::SeqCst) {
+            let _ = self.terminal.show_cursor();
+        }
         restore();
     }
 }
 
-/// Put the terminal back the way the shell expects it. Safe to call twice.
+/// Put the terminal back the way the shell expects it. Safe to call twice: only the
+/// first call after `enter` writes anything.
 pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut out = io::stdout();
     let _ = execute!(
         out,

@@ -598,3 +598,182 @@ fn half_written_registry_keeps_the_last_good_one_and_says_so() {
     pty.send(b"q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+/// A loopback webhook receiver: answers every request `200 ok` and records the
+/// request lines it saw.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let Ok(clone) = conn.try_clone() else { return };
+                let mut r = BufReader::new(clone);
+                let mut first = String::new();
+                let _ = r.read_line(&mut first);
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; len.min(1 << 20)];
+                let _ = r.read_exact(&mut body);
+                if let Ok(mut l) = log.lock() {
+                    l.push(first.trim().to_string());
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Issue 8, secrets at the most verbose log level: `LUMEN_LOG=trace` (the env var
+/// `src/logging.rs` reads) also turns on reqwest's and hyper's own logging. A headless
+/// kill switch delivers to two webhooks (the receiver proves the secret URLs were
+/// used), and the console runs with those channels and a refused key. Neither
+/// `lumen.log` names a webhook URL's secret path or the key file.
+#[test]
+fn secrets_stay_out_of_the_log_at_trace_level() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = home.path().join("hq-root");
+    let lumen = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"));
+        c.env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("LUMEN_LOG", "trace")
+            .stdin(std::process::Stdio::null());
+        c
+    };
+    let out = lumen()
+        .args(["init", root.to_str().expect("utf8")])
+        .output()
+        .expect("lumen init");
+    assert!(out.status.success(), "init: {out:?}");
+    let (base, seen) = webhook_receiver();
+    std::fs::write(
+        root.join("hq/notifications/channels.json"),
+        serde_json::json!({
+            "slack": {"critical": format!("{base}/services/T000/B000/SECRETWEBHOOKTOKEN")},
+            "kakao": {"hq": format!("{base}/hook/SECRETWEBHOOKTOKEN?token=SECRETQUERY")},
+        })
+        .to_string(),
+    )
+    .expect("channels");
+    let key = home.path().join("SECRETKEYPATH-operator.pem");
+    let out = lumen()
+        .args(["keygen", "--id", "op", "--out", key.to_str().expect("utf8")])
+        .output()
+        .expect("keygen");
+    assert!(out.status.success(), "keygen: {out:?}");
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).expect("entry");
+    std::fs::write(
+        root.join("hq/registry/keys.json"),
+        serde_json::json!({ "signers": [entry] }).to_string(),
+    )
+    .expect("keys");
+
+    // Headless: the kill switch notifies both channels.
+    let out = lumen()
+        .args([
+            "killswitch",
+            "on",
+            "--yes",
+            "--hq",
+            root.to_str().expect("utf8"),
+            "--key",
+            key.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("killswitch");
+    assert!(out.status.success(), "killswitch on: {out:?}");
+    let requests = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.contains("SECRETWEBHOOKTOKEN"))
+            .count()
+            >= 2,
+        "the webhooks were not called, so this test proves nothing: {requests:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for s in ["SECRETWEBHOOKTOKEN", "SECRETQUERY"] {
+        assert!(
+            !stdout.contains(s) && !stderr.contains(s),
+            "{s} printed: {out:?}"
+        );
+    }
+
+    // The console, with a key it refuses (the refusal is logged) and the same channels.
+    let bad_key = home.path().join("SECRETKEYPATH-stranger.pem");
+    std::fs::write(&bad_key, b"not a key").expect("bad key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bad_key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let cfg = home.path().join("cfg.yaml");
+    std::fs::write(
+        &cfg,
+        "exporters:\n  - url: \"http://127.0.0.1:9/metrics\"\n    timeout: \"1s\"\n",
+    )
+    .expect("config");
+    let mut pty = common::pty::Pty::spawn_env(
+        &[
+            "--hq",
+            root.to_str().expect("utf8"),
+            "--config",
+            cfg.to_str().expect("utf8"),
+            "--key",
+            bad_key.to_str().expect("utf8"),
+        ],
+        160,
+        48,
+        home.path(),
+        &[("LUMEN_LOG", "trace")],
+    );
+    pty.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("Ledger stream")
+    });
+    let screen = pty.screen();
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+    let raw = String::from_utf8_lossy(&pty.raw_bytes()).into_owned();
+
+    let log = home.path().join("data/lumen/logs/lumen.log");
+    let log_text = std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("no log file at {}: {e}", log.display()));
+    assert!(
+        log_text.contains("DEBUG") || log_text.contains("TRACE"),
+        "LUMEN_LOG=trace did not raise the log level:\n{log_text}"
+    );
+    assert!(
+        log_text.contains("key refused"),
+        "the refused key was not logged, so the key path check proves little:\n{log_text}"
+    );
+    for s in ["SECRETWEBHOOKTOKEN", "SECRETQUERY", "SECRETKEYPATH"] {
+        let hits: Vec<&str> = log_text.lines().filter(|l| l.contains(s)).collect();
+        assert!(hits.is_empty(), "{s} in {}: {hits:#?}", log.display());
+        assert!(!screen.contains(s), "{s} on screen:\n{screen}");
+        assert!(!raw.contains(s), "{s} in the raw terminal output");
+    }
+    eprintln!(
+        "trace log: {} lines, {} bytes; webhook requests: {}",
+        log_text.lines().count(),
+        log_text.len(),
+        requests.len()
+    );
+}

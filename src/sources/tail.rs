@@ -263,6 +263,16 @@ impl Follower {
 
     fn try_step(&mut self, events: &mut Vec<TailEvent>) -> io::Result<bool> {
         let meta = std::fs::metadata(&self.path)?;
+        // Only regular files are followed. Opening a FIFO for reading blocks until a
+        // writer comes (the tail would hang for good); a directory only fails later.
+        // Checked before replacement detection, so the open file and its position are
+        // kept: when the real file comes back, reading goes on where it stopped.
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a regular file ({})", kind_of(&meta)),
+            ));
+        }
         if self.file.is_some() {
             let now_id = file_id(&meta);
             if now_id.is_some() && now_id != self.id {
@@ -361,6 +371,25 @@ impl Follower {
         self.file = Some(file);
         self.id = id;
         Ok(())
+    }
+}
+
+/// What a non-regular file is, for the error text.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
     }
 }
 

@@ -21,6 +21,17 @@ pub struct Pty {
 impl Pty {
     /// Start `lumen ARGS` at `cols`×`rows` with HOME/XDG dirs inside `home`.
     pub fn spawn(args: &[&str], cols: u16, rows: u16, home: &Path) -> Pty {
+        Pty::spawn_env(args, cols, rows, home, &[])
+    }
+
+    /// `spawn` with extra environment variables.
+    pub fn spawn_env(
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        home: &Path,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let sys = native_pty_system();
         let pair = sys
             .openpty(PtySize {
@@ -38,6 +49,9 @@ impl Pty {
         cmd.env("XDG_DATA_HOME", home.join("data"));
         cmd.env_remove("NO_COLOR");
         cmd.cwd(home);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair
             .slave
             .spawn_command(cmd)
@@ -143,6 +157,21 @@ impl Pty {
         let leave = text.rfind("\u{1b}[?1049l");
         let enter = text.rfind("\u{1b}[?1049h");
         matches!((enter, leave), (Some(e), Some(l)) if l > e)
+    }
+}
+
+impl Pty {
+    /// The terminal's local mode flags as text (e.g. `ISIG | ICANON | ECHO | …`), read
+    /// from the master side, so it works after the program exited.
+    pub fn local_flags(&self) -> Option<String> {
+        self.master
+            .get_termios()
+            .map(|t| format!("{:?}", t.local_flags))
+    }
+
+    /// Every byte the program wrote so far.
+    pub fn raw_bytes(&self) -> Vec<u8> {
+        self.raw.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
