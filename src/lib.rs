@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod config;
 pub mod console;
 pub mod domain;
+pub mod fsutil;
 pub mod keymap;
 pub mod ledger;
 pub mod logging;

@@ -21,7 +21,7 @@ pub fn authorize(policy: Option<&Policy>, who: &Identity, op: Operation) -> Resu
 /// present but invalid → refused (a broken policy grants nothing).
 pub fn authorize_at(hq_root: &Path, who: &Identity, op: Operation) -> Result<(), Refusal> {
     let path = hq_root.join(paths::POLICY);
-    let policy = match std::fs::read(&path) {
+    let policy = match crate::fsutil::read_regular(&path) {
         Ok(bytes) => match parse_policy(&path, &bytes) {
             Ok(p) => Some(p),
             Err(e) => {

@@ -257,7 +257,7 @@ pub struct DecisionChange {
 
 fn read_decision(hq_root: &Path) -> Result<(PathBuf, Map<String, Value>), ActionError> {
     let path = hq_root.join(paths::DECISION_ENGINE);
-    match std::fs::read(&path) {
+    match crate::fsutil::read_regular(&path) {
         Ok(bytes) => {
             // The typed parse validates (and names file:line:col); the raw map keeps order.
             parse_decision_engine(&path, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -372,7 +372,7 @@ pub fn set_maintenance(
 ) -> Result<DecisionChange, ActionError> {
     authorize_at(hq_root, who, Operation::Maintenance)?;
     let reg_path = hq_root.join(paths::BRANCHES);
-    let bytes = std::fs::read(&reg_path)
+    let bytes = crate::fsutil::read_regular(&reg_path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", reg_path.display()))?;
     let reg = parse_registry(&reg_path, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     if !reg.branches.iter().any(|b| b.id == branch) {
@@ -408,7 +408,7 @@ pub fn set_maintenance(
 /// between the ledger entry and the rewrite. One line describing every mismatch.
 pub fn pending_decision_mismatch(hq_root: &Path, entries: &[Entry]) -> Option<String> {
     let path = hq_root.join(paths::DECISION_ENGINE);
-    let decision = match std::fs::read(&path) {
+    let decision = match crate::fsutil::read_regular(&path) {
         Ok(b) => parse_decision_engine(&path, &b).ok()?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(_) => return None,
@@ -484,7 +484,7 @@ pub struct RuleRollbackOutcome {
 /// lines are logged and skipped.
 pub fn read_rules_history(hq_root: &Path) -> anyhow::Result<Vec<(usize, RuleChange)>> {
     let path = hq_root.join(paths::RULES_HISTORY);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::fsutil::read_regular(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => anyhow::bail!("{}: cannot read: {e}", path.display()),

@@ -117,7 +117,7 @@ pub fn read_entries_where(
     keep: impl Fn(&Entry) -> bool,
 ) -> Result<Vec<Entry>, CmdError> {
     let path = hq_root.join(paths::LEDGER);
-    let file = match std::fs::File::open(&path) {
+    let file = match crate::fsutil::open_regular(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {

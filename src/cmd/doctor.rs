@@ -311,7 +311,7 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
     let mut bad = 0usize;
     for (rel, parse, missing_means) in registry_files() {
         let path = root.join(rel);
-        match std::fs::read(&path) {
+        match crate::fsutil::read_regular(&path) {
             Ok(bytes) => match parse(&path, &bytes) {
                 Ok(()) => {}
                 Err(e) => {
@@ -427,7 +427,7 @@ fn check_jsonl_rows(c: &mut Collector, root: &Path) {
     ];
     for (rel, check) in files {
         let path = root.join(rel);
-        let Ok(f) = std::fs::File::open(&path) else {
+        let Ok(f) = crate::fsutil::open_regular(&path) else {
             continue;
         };
         let mut reader = BufReader::new(f);
@@ -508,7 +508,7 @@ fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnap
             format!("chmod 600 {}", key.display()),
         );
     }
-    let pem = match std::fs::read_to_string(key) {
+    let pem = match crate::fsutil::read_regular_to_string(key) {
         Ok(p) => zeroize::Zeroizing::new(p),
         Err(e) => {
             c.push(

@@ -4,7 +4,6 @@
 //! count in RSS), extended incrementally as the file grows, lines read back with
 //! `pread`. Memory: 8 bytes per line (80 MB for 10 M lines).
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -90,7 +89,7 @@ impl LineIndex {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let file = match File::open(&self.inner.path) {
+        let file = match crate::fsutil::open_regular(&self.inner.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
@@ -185,7 +184,7 @@ impl LineIndex {
         let Some((off, len)) = self.span(i) else {
             return Ok(None);
         };
-        let file = File::open(&self.inner.path)?;
+        let file = crate::fsutil::open_regular(&self.inner.path)?;
         let mut buf = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
         file.read_exact_at(&mut buf, off)?;
         Ok(Some(buf))
@@ -199,7 +198,7 @@ impl LineIndex {
         if spans.is_empty() {
             return Ok(Vec::new());
         }
-        let file = File::open(&self.inner.path)?;
+        let file = crate::fsutil::open_regular(&self.inner.path)?;
         spans
             .into_iter()
             .map(|(i, off, len)| {

@@ -35,7 +35,7 @@ pub fn for_each_line(
     path: &Path,
     mut f: impl FnMut(LineRef<'_>) -> ControlFlow<()>,
 ) -> std::io::Result<ScanEnd> {
-    let file = File::open(path)?;
+    let file = crate::fsutil::open_regular(path)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buf = Vec::with_capacity(4096);
     let mut end = ScanEnd::default();

@@ -47,7 +47,7 @@ struct RawBranch {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option<T>> {
-    match std::fs::read(path) {
+    match crate::fsutil::read_regular(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
@@ -305,7 +305,7 @@ fn split_chunks(data: &[u8], n: usize) -> Vec<&[u8]> {
 
 /// Stats over the ledger file at `path` (memory-mapped). A missing file is empty.
 pub fn stats_file(path: &Path, rates: &Rates, month: Option<Month>) -> anyhow::Result<Stats> {
-    let file = match std::fs::File::open(path) {
+    let file = match crate::fsutil::open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Stats::default()),
         Err(e) => anyhow::bail!("{}: {e}", path.display()),

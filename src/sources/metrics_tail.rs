@@ -140,7 +140,7 @@ pub async fn run(cfg: MetricsTailConfig, tx: mpsc::Sender<Msg>, cancel: Cancella
     let cutoff = now - cfg.window.as_secs_f64();
     let path = cfg.path.clone();
     let start = tokio::task::spawn_blocking(move || -> io::Result<u64> {
-        let mut f = File::open(&path)?;
+        let mut f = crate::fsutil::open_regular(&path)?;
         let len = f.metadata()?.len();
         backfill_start(&mut f, len, cutoff)
     })
