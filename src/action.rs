@@ -258,4 +258,10 @@ pub enum Msg {
         integrity: crate::app::Integrity,
         at: DateTime<Utc>,
     },
+    /// A finished ceremony rehearsal was saved (transcript path, ledger entry or why
+    /// not), or could not be saved.
+    RehearsalSaved {
+        result: Result<crate::cmd::ceremony::SavedRehearsal, String>,
+        at: DateTime<Utc>,
+    },
 }
