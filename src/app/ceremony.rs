@@ -507,12 +507,7 @@ impl App {
         let Some(r) = self.rehearsal() else {
             return;
         };
-        let Some(step) = r
-            .machine
-            .as_ref()
-            .and_then(|m| m.current_step())
-            .cloned()
-        else {
+        let Some(step) = r.machine.as_ref().and_then(|m| m.current_step()).cloned() else {
             return;
         };
         let hint = crate::domain::ceremony::machine::hint(&step.kind);
@@ -691,8 +686,7 @@ impl App {
                 if r.chooser.is_some() {
                     r.chooser = None;
                 } else if r.phase() == Phase::Done {
-                    let CeremonyScreen::Rehearsal(r) =
-                        std::mem::take(&mut self.ceremony.screen)
+                    let CeremonyScreen::Rehearsal(r) = std::mem::take(&mut self.ceremony.screen)
                     else {
                         return true;
                     };
@@ -744,7 +738,10 @@ impl App {
                         if name.chars().count() > 40 {
                             s.error = Some("names are at most 40 characters".into());
                         } else if !name.is_empty()
-                            && s.roles.iter().enumerate().any(|(j, r)| j != i && r.name == name)
+                            && s.roles
+                                .iter()
+                                .enumerate()
+                                .any(|(j, r)| j != i && r.name == name)
                         {
                             s.error = Some(format!("`{name}` already holds another role"));
                         } else if let Some(r) = s.roles.get_mut(i) {
@@ -772,7 +769,10 @@ impl App {
                     }
                     SetupEdit::Seed => match text.trim().parse::<u64>() {
                         Ok(n) => s.seed = n,
-                        Err(_) => s.error = Some(format!("`{}` is not a seed (a whole number)", text.trim())),
+                        Err(_) => {
+                            s.error =
+                                Some(format!("`{}` is not a seed (a whole number)", text.trim()))
+                        }
                     },
                 }
             }
@@ -815,7 +815,10 @@ impl App {
                     (Ok(id), _) => Ok(id),
                 };
                 let text = match &ledger {
-                    Ok(id) => format!("transcript saved: {} · ledger {id}", saved.transcript.display()),
+                    Ok(id) => format!(
+                        "transcript saved: {} · ledger {id}",
+                        saved.transcript.display()
+                    ),
                     Err(e) => format!("transcript saved: {} · {e}", saved.transcript.display()),
                 };
                 let level = if ledger.is_ok() {

@@ -638,7 +638,9 @@ pub fn append_rehearsal(
     fields.insert("transcript".into(), json!(rel.display().to_string()));
     fields.insert(
         "transcript_sha256".into(),
-        json!(hex::encode(sha2::Sha256::digest(record.transcript.as_bytes()))),
+        json!(hex::encode(sha2::Sha256::digest(
+            record.transcript.as_bytes()
+        ))),
     );
     let appended = crate::ledger::append::append_signed(
         &hq.join("hq").join("ledger").join("ledger.jsonl"),

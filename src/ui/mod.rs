@@ -323,6 +323,15 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::Up, "markers"),
             (Action::Quit, "quit"),
         ],
+        Pane::Ceremony => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::Up, "select"),
+            (Action::Select, "rehearse / act"),
+            (Action::Back, "back / abandon"),
+            (Action::Quit, "quit"),
+        ],
         _ => &[
             (Action::ToggleHelp, "help"),
             (Action::FocusNext, "next pane"),
