@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Padding, Paragraph, Wrap};
 
 use crate::app::{App, CeremonyScreen, Chooser, Pane, Rehearsal, SaveState, Setup, initials};
 use crate::domain::ceremony::machine::Phase;
@@ -320,7 +320,13 @@ fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
             Layout::vertical([Constraint::Min(3), Constraint::Length(log_h)]).areas(left);
         render_checklist(frame, app, r, check_area, true);
         render_log(frame, app, r, log_area);
-        render_current(frame, app, r, right);
+        let panel = Block::new()
+            .borders(Borders::LEFT)
+            .border_style(t.fg(t.border))
+            .padding(Padding::left(1));
+        let right_inner = panel.inner(right);
+        frame.render_widget(panel, right);
+        render_current(frame, app, r, right_inner);
     } else {
         let cur_h = (body.height * 3 / 5).max(6).min(body.height);
         let [cur_area, rest] =
@@ -437,7 +443,8 @@ fn options_lines<'a>(t: &Theme, options: &[(String, String)], sel: usize) -> Vec
         .map(|(i, (_, text))| {
             let style = if i == sel { t.selected() } else { t.text() };
             Line::from(vec![
-                Span::styled(if i == sel { "▶ " } else { "  " }, style),
+                Span::styled(if i == sel { "▶" } else { " " }, style),
+                Span::styled(format!("{}. ", i + 1), style),
                 Span::styled(sanitize(text).into_owned(), style),
             ])
         })
@@ -582,7 +589,7 @@ fn render_current(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect) {
         )));
         lines.extend(exception_lines(t, x));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
 fn exception_lines<'a>(
@@ -736,11 +743,11 @@ fn render_summary(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
         let [l, rr] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
             .areas(body);
         frame.render_widget(Paragraph::new(score_lines), l);
-        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: true }), rr);
+        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: false }), rr);
     } else {
         // Narrow: practise and exceptions first (they matter most), then the table.
         other.push(Line::from(""));
         other.extend(score_lines);
-        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: true }), body);
+        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: false }), body);
     }
 }
