@@ -328,8 +328,8 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::FocusNext, "next pane"),
             (Action::ToggleZoom, "zoom"),
             (Action::Up, "select"),
-            (Action::Select, "rehearse / act"),
-            (Action::Back, "back / abandon"),
+            (Action::Select, "act"),
+            (Action::Back, "back"),
             (Action::Quit, "quit"),
         ],
         _ => &[
