@@ -212,7 +212,11 @@ fn walk(app: &mut App, sc: &Scenario, s: &Script) {
                     type_text(app, &answer);
                     key(app, KeyCode::Enter);
                 } else {
-                    let want = if q.options.iter().any(|(id, _)| id.eq_ignore_ascii_case(&answer)) {
+                    let want = if q
+                        .options
+                        .iter()
+                        .any(|(id, _)| id.eq_ignore_ascii_case(&answer))
+                    {
                         answer
                     } else {
                         // Unanswered: pick a wrong option (0 points, as a skip).
@@ -334,7 +338,11 @@ fn save_writes_the_transcript_and_reports_back() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let saved = lumen::cmd::ceremony::save_rehearsal(dir.path(), None, &rec)
         .unwrap_or_else(|e| panic!("save: {e}"));
-    assert!(saved.transcript.starts_with(dir.path().join("custody/sim/artifacts")));
+    assert!(
+        saved
+            .transcript
+            .starts_with(dir.path().join("custody/sim/artifacts"))
+    );
     let bytes = std::fs::read(&saved.transcript).unwrap_or_else(|e| panic!("{e}"));
     assert!(transcript::verify(&bytes).ok);
     assert!(saved.ledger.is_err());
@@ -377,7 +385,11 @@ fn a_step_times_out_after_twice_its_budget_and_is_missed() {
     key(&mut app, KeyCode::Enter);
     assert!(app.prompt.is_some());
     advance(&mut app, budget + 1);
-    assert_eq!(view(&app).current.map(|c| c.index), Some(0), "late is not missed");
+    assert_eq!(
+        view(&app).current.map(|c| c.index),
+        Some(0),
+        "late is not missed"
+    );
     advance(&mut app, budget);
     let v = view(&app);
     assert_eq!(
@@ -403,7 +415,11 @@ fn a_wrong_anomaly_response_fails_and_fills_the_exception_sheet() {
     pick(&mut app, &opts, "admin-witnesses");
     let v = view(&app);
     assert_eq!(v.phase, Phase::Quiz);
-    let x = v.exceptions.first().cloned().unwrap_or_else(|| panic!("no exception"));
+    let x = v
+        .exceptions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("no exception"));
     assert_eq!(x.anomaly, "witness-absent");
     assert!(x.decided.contains("administrator also acts as witness"));
     assert!(x.expected.contains("postpone"), "{}", x.expected);
@@ -496,7 +512,9 @@ fn snapshots_of_every_phase() {
     // response), then one signature in.
     let s = load_script("initial-root-setup", "pass");
     for _ in 0..20 {
-        if view(&app).current.is_some_and(|c| c.kind == "quorum") && phase(&app) == Some(Phase::Step) {
+        if view(&app).current.is_some_and(|c| c.kind == "quorum")
+            && phase(&app) == Some(Phase::Step)
+        {
             break;
         }
         if phase(&app) == Some(Phase::Anomaly) {
@@ -508,7 +526,9 @@ fn snapshots_of_every_phase() {
             .answers
             .iter()
             .find_map(|a| match &a.kind {
-                AnswerKind::Step { step: st, input, .. } if *st == step => Some(input.clone()),
+                AnswerKind::Step {
+                    step: st, input, ..
+                } if *st == step => Some(input.clone()),
                 _ => None,
             })
             .unwrap_or_default();

@@ -29,7 +29,9 @@ fn rehearse_a_scenario_by_keypress_to_a_verified_transcript() {
     pty.send(b"G\r");
     pty.wait_for("step 1", T, |s| s.contains("Step 1/4"));
     pty.send(b"\r");
-    pty.wait_for("the prompt for step 1", T, |s| s.contains("Alice: type `ok`"));
+    pty.wait_for("the prompt for step 1", T, |s| {
+        s.contains("Alice: type `ok`")
+    });
     pty.send(b"ok\r");
     pty.wait_for("the anomaly", T, |s| s.contains("ANOMALY — witness_absent"));
     // The first response: postpone to the standby date.
