@@ -14,6 +14,7 @@ use crate::cmd::ceremony::{RehearsalRecord, SavedRehearsal};
 use crate::domain::ceremony::crypto::KeySource;
 use crate::domain::ceremony::machine::{Phase, View};
 use crate::domain::ceremony::scenario::StepKind;
+use crate::domain::ceremony::score::StepStatus;
 use crate::domain::ceremony::{Input, Machine, Participant, Scenario};
 
 /// A ceremony scenario as listed in the pane.
@@ -908,6 +909,24 @@ fn score_lines(m: &Machine) -> Vec<ScoreLine> {
             }),
             _ => {}
         }
+    }
+    // Steps the ceremony never reached (halted or postponed) have no step record.
+    for c in m.view().checklist {
+        let (outcome, max) = match c.status {
+            StepStatus::NotReached => (
+                "not reached",
+                scenario.steps.get(c.index).map_or(0, |x| x.points),
+            ),
+            StepStatus::Postponed => ("postponed (not scored)", 0),
+            _ => continue,
+        };
+        out.push(ScoreLine {
+            kind: "step",
+            id: c.id,
+            outcome: outcome.into(),
+            points: 0,
+            max,
+        });
     }
     out
 }

@@ -557,10 +557,21 @@ fn render_current(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect) {
                         ),
                     ]));
                 }
-                lines.push(Line::from(Span::styled(
-                    format!("→ {}", sanitize(&c.hint)),
-                    t.fg(t.info),
-                )));
+                // Steps that act on Enter say so; the others keep the machine's hint
+                // (what to type or choose).
+                let hint = match c.kind {
+                    "sign" => "Enter: the actor signs the step record with their key".into(),
+                    "quorum" => {
+                        "Enter: each custodian signs the step record with their own key".into()
+                    }
+                    "generate_root" => {
+                        "Enter: generate the root key and show its fingerprint".into()
+                    }
+                    "issue_signer" => "Enter: the root signs the signer certificate".into(),
+                    "sign_crl" => "Enter: the root signs the CRL".into(),
+                    _ => sanitize(&c.hint).into_owned(),
+                };
+                lines.push(Line::from(Span::styled(format!("→ {hint}"), t.fg(t.info))));
             }
             if let Some(c) = &r.chooser {
                 lines.extend(chooser_lines(t, c));
