@@ -577,3 +577,47 @@ fn snapshots_of_every_phase() {
     }));
     snap(&mut app, "ceremony_summary");
 }
+
+#[test]
+fn every_phase_draws_at_any_size_without_panicking() {
+    let sizes = [
+        (1, 1),
+        (2, 2),
+        (20, 5),
+        (40, 10),
+        (60, 15),
+        (80, 24),
+        (110, 30),
+        (200, 60),
+    ];
+    let draw_all = |app: &mut App| {
+        for zoom in [false, true] {
+            app.zoom = zoom;
+            for (w, h) in sizes {
+                let _ = draw(app, w, h);
+            }
+        }
+        app.zoom = false;
+    };
+    let mut app = app_at("witness-no-show", 7);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::Enter);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Enter);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::Esc);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::Char('n'));
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "ok");
+    key(&mut app, KeyCode::Enter);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::Enter);
+    draw_all(&mut app);
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "x");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(phase(&app), Some(Phase::Done));
+    draw_all(&mut app);
+}

@@ -346,6 +346,18 @@ impl App {
             Some(seed) => KeySource::seeded(seed),
             None => KeySource::Os,
         };
+        // Check everything before any brought key is moved into the machine.
+        for (i, r) in s.roles.iter().enumerate() {
+            let name = r.name.trim();
+            if name.is_empty() && r.needed {
+                s.error = Some(format!("{} needs a participant name", r.title));
+                return;
+            }
+            if !name.is_empty() && s.roles.iter().take(i).any(|q| q.name.trim() == name) {
+                s.error = Some(format!("`{name}` holds two roles; names must be unique"));
+                return;
+            }
+        }
         let mut participants = Vec::new();
         let mut names = Vec::new();
         for r in &mut s.roles {

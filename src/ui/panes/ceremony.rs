@@ -264,6 +264,11 @@ fn fmt_ms(ms: i64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
+/// A budget in seconds (from a scenario file: any size) as m:ss.
+fn fmt_secs(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 fn status_mark(t: &Theme, s: StepStatus) -> (&'static str, Style) {
     match s {
         StepStatus::Done => ("✓", t.fg(t.ok)),
@@ -291,11 +296,7 @@ fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
     if let (Some(left), Some(cur)) = (r.remaining_ms(app.now), &v.current) {
         let (text, style) = if left >= 0 {
             (
-                format!(
-                    "  ⏱ {} left of {}",
-                    fmt_ms(left),
-                    fmt_ms(cur.budget_secs as i64 * 1000)
-                ),
+                format!("  ⏱ {} left of {}", fmt_ms(left), fmt_secs(cur.budget_secs)),
                 t.fg(t.ok),
             )
         } else {
@@ -401,7 +402,7 @@ fn render_checklist(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect, wid
                 if current { base } else { t.fg(t.info) },
             ));
             spans.push(Span::styled(
-                format!("{:>5}", fmt_ms(c.budget_secs as i64 * 1000)),
+                format!("{:>5}", fmt_secs(c.budget_secs)),
                 if current { base } else { t.dimmed() },
             ));
             Line::from(spans)
