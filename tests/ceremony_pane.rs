@@ -85,6 +85,11 @@ fn view(app: &App) -> lumen::domain::ceremony::View {
 /// Open the setup screen and type the script's participant names into it.
 fn setup_from_script(app: &mut App, sc: &Scenario, s: &Script) {
     key(app, KeyCode::Enter);
+    fill_setup(app, sc, s);
+}
+
+/// On the setup screen: type the script's participant names, then start.
+fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
     assert!(matches!(app.ceremony.screen, CeremonyScreen::Setup(_)));
     for (i, role) in sc.roles.iter().enumerate() {
         let name = s
@@ -620,4 +625,62 @@ fn every_phase_draws_at_any_size_without_panicking() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(phase(&app), Some(Phase::Done));
     draw_all(&mut app);
+}
+
+#[test]
+fn a_brought_key_file_signs_the_transcript() {
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("alice.pem");
+    let brought = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+    let pem = brought
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let sc = scenarios()
+        .into_iter()
+        .find(|s| s.id == "witness-no-show")
+        .unwrap_or_else(|| panic!("scenario"));
+    let s = load_script(&sc.id, "pass");
+    let mut app = app_at(&sc.id, 7);
+    key(&mut app, KeyCode::Enter);
+    // The first role (admin, Alice) brings the key.
+    key(&mut app, KeyCode::Right);
+    type_text(&mut app, &path.display().to_string());
+    key(&mut app, KeyCode::Enter);
+    match &app.ceremony.screen {
+        CeremonyScreen::Setup(st) => {
+            assert_eq!(st.error, None);
+            assert_eq!(
+                st.roles.first().and_then(|r| r.key_file.clone()),
+                Some(path.clone())
+            );
+        }
+        _ => panic!("setup"),
+    }
+    fill_setup(&mut app, &sc, &s);
+    walk(&mut app, &sc, &s);
+    let rec = saved_record(&mut app);
+    assert!(transcript::verify(rec.transcript.as_bytes()).ok);
+    let header: serde_json::Value = rec
+        .transcript
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no header"));
+    let alice = header["participants"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "Alice"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no Alice in {header}"));
+    assert_eq!(
+        alice["publicKey"],
+        lumen::domain::ceremony::crypto::public_b64(&brought.verifying_key())
+    );
 }
