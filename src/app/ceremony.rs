@@ -118,6 +118,8 @@ pub struct Rehearsal {
     awaiting: Option<Awaiting>,
     /// Per step / anomaly / question score lines, filled at the end.
     pub scores: Vec<ScoreLine>,
+    /// Scroll offset of the summary.
+    pub scroll: u16,
     pub save: SaveState,
 }
 
@@ -408,6 +410,7 @@ impl App {
                     abandon: false,
                     awaiting: None,
                     scores: Vec::new(),
+                    scroll: 0,
                     save: SaveState::NotStarted,
                 }));
                 self.toast(ToastLevel::Info, format!("rehearsal started (seed {seed})"));
@@ -427,6 +430,17 @@ impl App {
             return;
         };
         if r.abandon {
+            return;
+        }
+        if r.phase() == Phase::Done {
+            r.scroll = match a {
+                Action::Up => r.scroll.saturating_sub(1),
+                Action::Down => r.scroll.saturating_add(1).min(500),
+                Action::PageUp => r.scroll.saturating_sub(10),
+                Action::PageDown => r.scroll.saturating_add(10).min(500),
+                Action::Top => 0,
+                _ => r.scroll,
+            };
             return;
         }
         if let Some(c) = &mut r.chooser {
@@ -940,5 +954,20 @@ fn score_lines(m: &Machine) -> Vec<ScoreLine> {
             max,
         });
     }
+    // Steps in script order, then anomalies, then the quiz (a stable sort keeps the
+    // order of events within each group).
+    let rank = |l: &ScoreLine| match l.kind {
+        "step" => (
+            0,
+            scenario
+                .steps
+                .iter()
+                .position(|x| x.id == l.id)
+                .unwrap_or(usize::MAX),
+        ),
+        "anomaly" => (1, 0),
+        _ => (2, 0),
+    };
+    out.sort_by_key(rank);
     out
 }

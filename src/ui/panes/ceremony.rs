@@ -744,22 +744,40 @@ fn render_summary(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
             other.extend(exception_lines(t, x));
         }
     }
-    let mut hints = key_hint(t, "Esc", "back to the list");
+    let mut hints = key_hint(t, "↑↓", "scroll");
+    hints.extend(key_hint(t, "Esc", "back to the list"));
     hints.extend(key_hint(t, "→", "(on the list) reopen this summary"));
     other.push(Line::from(hints));
-    let head_h = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let [head, body] =
-        Layout::vertical([Constraint::Length(head_h + 1), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), head);
-    if wide {
-        let [l, rr] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-            .areas(body);
-        frame.render_widget(Paragraph::new(score_lines), l);
-        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: false }), rr);
-    } else {
-        // Narrow: practise and exceptions first (they matter most), then the table.
-        other.push(Line::from(""));
-        other.extend(score_lines);
-        frame.render_widget(Paragraph::new(other).wrap(Wrap { trim: false }), body);
+    let scroll = (r.scroll, 0);
+    if !wide {
+        // Narrow: one scrolling column — the verdict, practise and exceptions first
+        // (they matter most), then the table.
+        lines.push(Line::from(""));
+        lines.extend(other);
+        lines.push(Line::from(""));
+        lines.extend(score_lines);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            inner,
+        );
+        return;
     }
+    // Wide: the verdict on top (its wrapped height), then the table beside the rest.
+    let w = usize::from(inner.width.max(1));
+    let head_h: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let head_h = u16::try_from(head_h + 1).unwrap_or(u16::MAX);
+    let [head, body] =
+        Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), head);
+    let [l, rr] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+    frame.render_widget(Paragraph::new(score_lines).scroll(scroll), l);
+    frame.render_widget(
+        Paragraph::new(other)
+            .wrap(Wrap { trim: false })
+            .scroll(scroll),
+        rr,
+    );
 }
