@@ -107,7 +107,7 @@ pub struct Rehearsal {
     pub started: DateTime<Utc>,
     /// (name, role, role title)
     pub participants: Vec<(String, String, String)>,
-    /// Whether the current step's choice options come from the machine's scenario.
+    /// An open in-pane list: who acts, or a `choose` step's options.
     pub chooser: Option<Chooser>,
     /// Selection in the anomaly responses or a multiple-choice question.
     pub sel: usize,
@@ -602,19 +602,17 @@ impl App {
         let Some(m) = r.machine.as_mut() else {
             return;
         };
-        let before = r.view.phase;
         match m.step(input, now_ms) {
             Err(e) => {
                 r.error = Some(e.to_string());
                 return;
             }
             Ok(_) => {
+                // A new step, anomaly or question: its list starts at the top.
                 r.error = None;
+                r.sel = 0;
                 r.view = m.view();
             }
-        }
-        if r.view.phase != before || r.view.current.as_ref().map(|c| c.index).is_some() {
-            r.sel = 0;
         }
         if r.view.phase == Phase::Done {
             self.finish_rehearsal();
