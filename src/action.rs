@@ -270,4 +270,10 @@ pub enum Msg {
         window: Duration,
         step: Duration,
     },
+    /// A finished ceremony rehearsal was saved (transcript path, ledger entry or why
+    /// not), or could not be saved.
+    RehearsalSaved {
+        result: Result<crate::cmd::ceremony::SavedRehearsal, String>,
+        at: DateTime<Utc>,
+    },
 }

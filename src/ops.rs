@@ -49,6 +49,19 @@ impl Ops {
                     let _ = tx.send(msg).await;
                 });
             }
+            Command::SaveRehearsal(record) => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::cmd::ceremony::save_rehearsal(
+                        &ops.root,
+                        ops.who.as_deref(),
+                        &record,
+                    );
+                    let _ = tx.blocking_send(Msg::RehearsalSaved {
+                        result,
+                        at: Utc::now(),
+                    });
+                });
+            }
         }
     }
 

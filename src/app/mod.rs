@@ -124,6 +124,8 @@ pub enum Command {
     Execute(PendingAction),
     /// Send notifications for `events` per rules.json (an alert, not an action).
     Notify { events: Vec<String>, text: String },
+    /// Save a finished ceremony rehearsal: transcript, then the ledger entry.
+    SaveRehearsal(Box<crate::cmd::ceremony::RehearsalRecord>),
 }
 
 /// The typed-confirmation dialog: says exactly what will happen; the operator types
@@ -255,6 +257,8 @@ pub struct App {
     pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
     /// The cost pane's filter (`/`).
     pub cost_filter: String,
+    /// The ceremony pane: setup, a running rehearsal, the last summary.
+    pub ceremony: CeremonyState,
 }
 
 impl App {
@@ -309,6 +313,7 @@ impl App {
             cost_alerted: BTreeMap::new(),
             cost_filter: String::new(),
             fps: 30,
+            ceremony: CeremonyState::default(),
         }
     }
 
@@ -342,6 +347,7 @@ impl App {
         if self.toasts.len() != before {
             self.dirty = true;
         }
+        self.ceremony_tick();
     }
 
     fn handle_key(&mut self, k: KeyEvent) {
@@ -359,6 +365,9 @@ impl App {
         }
         if self.prompt.is_some() {
             self.handle_prompt_key(k);
+            return;
+        }
+        if self.ceremony_key(&k) {
             return;
         }
         if let Some(a) = self.keymap.action_for(&k) {
@@ -492,6 +501,9 @@ impl App {
     }
 
     fn back(&mut self) {
+        if self.focus == Pane::Ceremony && self.ceremony_back() {
+            return;
+        }
         if self.ledger_view.detail || self.ledger_view.rejects {
             self.ledger_view.detail = false;
             self.ledger_view.rejects = false;
@@ -911,6 +923,7 @@ impl App {
                 window,
                 step,
             } => self.on_prom_backfill(points, bad, at, window, step),
+            Msg::RehearsalSaved { result, at: _ } => self.on_rehearsal_saved(result),
         }
     }
 

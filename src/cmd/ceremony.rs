@@ -315,7 +315,7 @@ pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
 }
 
 /// Load a participant's own key file: PKCS#8 PEM, refused when group/world readable.
-fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdError> {
+pub(crate) fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdError> {
     use ed25519_dalek::pkcs8::DecodePrivateKey as _;
     #[cfg(unix)]
     {
@@ -473,15 +473,14 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
             "the rehearsal did not reach its end"
         )));
     };
-    let text = transcript::render(&machine);
+    let record = RehearsalRecord::from_machine(&machine, &summary);
     let hq = g.hq.clone().unwrap_or_else(|| PathBuf::from("."));
-    let path = save_transcript(
-        &hq.join("custody").join("sim").join("artifacts"),
-        &summary.scenario,
-        &text,
-    )?;
+    let path = save_transcript(&transcript_dir(&hq), &summary.scenario, &record.transcript)?;
     let ledger_id = match &g.key {
-        Some(key) => match append_ledger(&hq, key, &machine, &summary, &path, &text) {
+        Some(key) => match crate::ledger::append::identity(&hq, key)
+            .map_err(anyhow::Error::from)
+            .and_then(|who| append_rehearsal(&hq, &who, &record, &path))
+        {
             Ok(id) => Some(id),
             Err(e) => {
                 eprintln!("lumen: the ceremony_rehearsal ledger entry was not written: {e:#}");
@@ -535,48 +534,117 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     })
 }
 
-fn append_ledger(
+/// A finished rehearsal, ready to save: the signed transcript and what the
+/// `ceremony_rehearsal` ledger entry says. Plain data (the keys stay in the machine),
+/// so the console can hand it to a background task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RehearsalRecord {
+    pub scenario: String,
+    /// (name, role)
+    pub participants: Vec<(String, String)>,
+    pub seed: u64,
+    pub passed: bool,
+    pub score: u32,
+    pub max: u32,
+    /// The rendered, signed JSONL transcript.
+    pub transcript: String,
+}
+
+impl RehearsalRecord {
+    /// Render and sign `machine`'s transcript (every participant signs).
+    pub fn from_machine(machine: &Machine, summary: &ceremony::score::Summary) -> Self {
+        RehearsalRecord {
+            scenario: summary.scenario.clone(),
+            participants: machine
+                .participants()
+                .iter()
+                .map(|p| (p.name.clone(), p.role.clone()))
+                .collect(),
+            seed: machine.seed(),
+            passed: summary.passed,
+            score: summary.score,
+            max: summary.max,
+            transcript: transcript::render(machine),
+        }
+    }
+}
+
+/// Where transcripts go: `<hq>/custody/sim/artifacts/`.
+pub fn transcript_dir(hq: &Path) -> PathBuf {
+    hq.join("custody").join("sim").join("artifacts")
+}
+
+/// What saving a rehearsal from the console did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRehearsal {
+    pub transcript: PathBuf,
+    /// The ledger entry's id, or why it was not written.
+    pub ledger: Result<String, String>,
+}
+
+/// Save a finished rehearsal exactly as `lumen ceremony run` does: the transcript
+/// under `<hq>/custody/sim/artifacts/`, then a `ceremony_rehearsal` ledger entry
+/// through the signed append path when there is an operator (`who`). Blocking I/O:
+/// the console runs it off the update path.
+pub fn save_rehearsal(
     hq: &Path,
-    key: &Path,
-    machine: &Machine,
-    summary: &ceremony::score::Summary,
+    who: Option<&crate::ledger::append::Identity>,
+    record: &RehearsalRecord,
+) -> Result<SavedRehearsal, String> {
+    let path = save_transcript(&transcript_dir(hq), &record.scenario, &record.transcript)
+        .map_err(|e| e.to_string())?;
+    let ledger = match who {
+        Some(who) => append_rehearsal(hq, who, record, &path).map_err(|e| format!("{e:#}")),
+        None => Err("no operator key (read-only console)".into()),
+    };
+    Ok(SavedRehearsal {
+        transcript: path,
+        ledger,
+    })
+}
+
+/// Append the `ceremony_rehearsal` entry for a saved transcript; returns its id.
+pub fn append_rehearsal(
+    hq: &Path,
+    who: &crate::ledger::append::Identity,
+    record: &RehearsalRecord,
     path: &Path,
-    text: &str,
 ) -> anyhow::Result<String> {
     use sha2::Digest as _;
-    let who = crate::ledger::append::identity(hq, key)?;
     let mut fields = Map::new();
     fields.insert("branch".into(), json!("hq"));
     fields.insert("event".into(), json!("ceremony_rehearsal"));
     fields.insert(
         "status".into(),
-        json!(if summary.passed { "passed" } else { "failed" }),
+        json!(if record.passed { "passed" } else { "failed" }),
     );
     fields.insert("actor".into(), json!(who.signer_id));
-    fields.insert("scenario".into(), json!(summary.scenario));
+    fields.insert("scenario".into(), json!(record.scenario));
     fields.insert(
         "participants".into(),
         json!(
-            machine
-                .participants()
+            record
+                .participants
                 .iter()
-                .map(|p| json!({"name": p.name, "role": p.role}))
+                .map(|(name, role)| json!({"name": name, "role": role}))
                 .collect::<Vec<_>>()
         ),
     );
-    fields.insert("score".into(), json!(summary.score));
-    fields.insert("max".into(), json!(summary.max));
-    fields.insert("passed".into(), json!(summary.passed));
-    fields.insert("seed".into(), json!(machine.seed()));
+    fields.insert("score".into(), json!(record.score));
+    fields.insert("max".into(), json!(record.max));
+    fields.insert("passed".into(), json!(record.passed));
+    fields.insert("seed".into(), json!(record.seed));
     let rel = path.strip_prefix(hq).unwrap_or(path);
     fields.insert("transcript".into(), json!(rel.display().to_string()));
     fields.insert(
         "transcript_sha256".into(),
-        json!(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
+        json!(hex::encode(sha2::Sha256::digest(
+            record.transcript.as_bytes()
+        ))),
     );
     let appended = crate::ledger::append::append_signed(
         &hq.join("hq").join("ledger").join("ledger.jsonl"),
-        &who,
+        who,
         fields,
     )?;
     Ok(appended.id)

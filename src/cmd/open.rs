@@ -54,6 +54,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
             pass_mark: s.pass_mark,
         })
         .collect();
+    app.set_ceremony_scenarios(scenarios);
     for p in problems {
         app.toast(
             crate::app::ToastLevel::Warn,

@@ -324,6 +324,15 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::ToggleSeries, "series"),
             (Action::Quit, "quit"),
         ],
+        Pane::Ceremony => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::Up, "select"),
+            (Action::Select, "act"),
+            (Action::Back, "back"),
+            (Action::Quit, "quit"),
+        ],
         _ => &[
             (Action::ToggleHelp, "help"),
             (Action::FocusNext, "next pane"),
