@@ -51,7 +51,7 @@ fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<Parsed>, CmdError> {
     for dir in dirs {
         for path in yaml_files(dir)? {
             let name = path.display().to_string();
-            let parsed = match std::fs::read(&path) {
+            let parsed = match crate::fsutil::read_regular(&path) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => scenario::parse(&name, &text),
                     Err(e) => Err(vec![Diagnostic {
@@ -206,7 +206,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
     };
     for dir in script_dirs.iter().filter(|d| d.is_dir()) {
         for path in yaml_files(dir)? {
-            let text = std::fs::read_to_string(&path)
+            let text = crate::fsutil::read_regular_to_string(&path)
                 .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
             scripts.push((path.display().to_string(), text));
         }
@@ -287,7 +287,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
 
 /// `lumen ceremony verify FILE`: exit 0 when the chain and every signature hold.
 pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
-    let bytes = std::fs::read(&args.file)
+    let bytes = crate::fsutil::read_regular(&args.file)
         .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", args.file.display())))?;
     let v = transcript::verify(&bytes);
     if g.json {
@@ -330,7 +330,7 @@ pub(crate) fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdErro
         }
     }
     let pem = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
+        crate::fsutil::read_regular_to_string(path)
             .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?,
     );
     ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
@@ -399,7 +399,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     };
     let (script, script_dir) = match &args.script {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::fsutil::read_regular_to_string(path)
                 .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
             let s = script::parse(&path.display().to_string(), &text).map_err(|d| {
                 CmdError::usage(
