@@ -122,6 +122,8 @@ pub fn scaffold(root: &Path, template: Template) -> anyhow::Result<Vec<String>> 
     };
     for (rel, text) in STATIC_FILES {
         let text = match template {
+            // The demo's notifications go to the simulator's webhook sink.
+            Template::Demo { .. } if *rel == paths::CHANNELS => demo_channels(text)?,
             Template::Demo { .. } => (*text).to_string(),
             Template::Init => text.replace(SIM_PLACEHOLDER, DEFAULT_SIM_ADDRESS),
         };
@@ -168,6 +170,23 @@ pub fn scaffold(root: &Path, template: Template) -> anyhow::Result<Vec<String>> 
         }
     }
     Ok(written)
+}
+
+/// The embedded channels with every webhook pointed at the simulator's sink
+/// (`http://{sim}/webhook/<provider>/<channel>`, filled in by [`point_health_at`]).
+fn demo_channels(text: &str) -> anyhow::Result<String> {
+    let mut v: Value =
+        serde_json::from_str(text).context("embedded channels.json does not parse")?;
+    if let Value::Object(providers) = &mut v {
+        for (p, chans) in providers.iter_mut() {
+            if let Value::Object(chans) = chans {
+                for (c, url) in chans.iter_mut() {
+                    *url = Value::from(format!("http://{SIM_PLACEHOLDER}/webhook/{p}/{c}"));
+                }
+            }
+        }
+    }
+    pretty(&v)
 }
 
 /// Apply the embedded decision engine's maintenance map to the catalogue.
@@ -363,7 +382,8 @@ pub fn add_operator_key(root: &Path, id: &str, role: &str) -> anyhow::Result<Pat
     Ok(key_path)
 }
 
-/// Point the health URLs of `branches.json` and `health-check.json` at `addr`
+/// Point the health URLs of `branches.json` and `health-check.json`, and the demo's
+/// webhook URLs in `channels.json`, at `addr`
 /// (`host:port`): replaces the `{sim}` placeholder and the address recorded by the last
 /// run. Files are replaced atomically; untouched when there is nothing to replace.
 pub fn point_health_at(root: &Path, addr: &str) -> anyhow::Result<()> {
@@ -373,19 +393,23 @@ pub fn point_health_at(root: &Path, addr: &str) -> anyhow::Result<()> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
     let mut changed = false;
-    for rel in [paths::BRANCHES, paths::HEALTH_CHECK] {
+    for (rel, route) in [
+        (paths::BRANCHES, "/health/"),
+        (paths::HEALTH_CHECK, "/health/"),
+        (paths::CHANNELS, "/webhook/"),
+    ] {
         let path = root.join(rel);
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
         };
         let mut new = text.replace(
-            &format!("http://{SIM_PLACEHOLDER}/health/"),
-            &format!("http://{addr}/health/"),
+            &format!("http://{SIM_PLACEHOLDER}{route}"),
+            &format!("http://{addr}{route}"),
         );
         if let Some(old) = &old {
             new = new.replace(
-                &format!("http://{old}/health/"),
-                &format!("http://{addr}/health/"),
+                &format!("http://{old}{route}"),
+                &format!("http://{addr}{route}"),
             );
         }
         if new != text {
@@ -466,5 +490,9 @@ mod tests {
         assert!(!b.contains("4000") && !b.contains(SIM_PLACEHOLDER));
         let h = fs::read_to_string(d.path().join(paths::HEALTH_CHECK)).expect("read");
         assert!(h.contains("http://127.0.0.1:5000/health/seedling"));
+        let c = fs::read_to_string(d.path().join(paths::CHANNELS)).expect("read");
+        assert!(c.contains("http://127.0.0.1:5000/webhook/slack/ops"), "{c}");
+        assert!(!c.contains("4000") && !c.contains(SIM_PLACEHOLDER) && !c.contains("example"));
+        crate::domain::hq::parse_channels(Path::new("channels.json"), c.as_bytes()).expect("valid");
     }
 }

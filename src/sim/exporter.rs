@@ -96,12 +96,23 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health/{branch}", get(health))
+        .route(
+            "/webhook/{provider}/{channel}",
+            axum::routing::post(webhook),
+        )
         .route("/", get(index))
         .with_state(state)
 }
 
 async fn index() -> &'static str {
-    "lumen simulate: /metrics, /health/<branch>\n"
+    "lumen simulate: /metrics, /health/<branch>, POST /webhook/<provider>/<channel>\n"
+}
+
+/// The demo's notification sink: the demo HQ's channels point here, so notifications
+/// are really sent (and succeed) without leaving the machine. The body is dropped.
+async fn webhook(Path((provider, channel)): Path<(String, String)>) -> impl IntoResponse {
+    tracing::debug!(provider, channel, "demo webhook received a notification");
+    (StatusCode::OK, "ok\n")
 }
 
 async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
