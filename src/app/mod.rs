@@ -24,6 +24,7 @@ mod ledger;
 mod rhythm;
 
 pub use ceremony::*;
+pub use cost::*;
 pub use health::*;
 pub use ledger::*;
 pub use rhythm::*;
@@ -255,6 +256,10 @@ pub struct App {
     pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
     /// The cost pane's filter (`/`).
     pub cost_filter: String,
+    /// Health pane view: sort, filter, visible order, detail, source.
+    pub health_view: HealthView,
+    /// Cost meter view: sort, filter, visible order, selection.
+    pub cost_view: CostView,
 }
 
 impl App {
@@ -309,6 +314,8 @@ impl App {
             cost_alerted: BTreeMap::new(),
             cost_filter: String::new(),
             fps: 30,
+            health_view: HealthView::default(),
+            cost_view: CostView::default(),
         }
     }
 
@@ -335,6 +342,7 @@ impl App {
         if new_second || self.cost_stale {
             self.refresh_cost();
         }
+        self.refresh_health_order_if_dirty();
         let before = self.toasts.len();
         self.toasts
             .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
@@ -491,6 +499,9 @@ impl App {
     }
 
     fn back(&mut self) {
+        if self.focus == Pane::Health && self.close_health_detail() {
+            return;
+        }
         if self.ledger_view.detail || self.ledger_view.rejects {
             self.ledger_view.detail = false;
             self.ledger_view.rejects = false;
@@ -612,8 +623,7 @@ impl App {
                 });
             }
             Action::Maintenance => {
-                let order = self.branch_order();
-                let Some(branch) = (self.focus == Pane::Health).then(|| order.get(self.health_sel).cloned()).flatten()
+                let Some(branch) = (self.focus == Pane::Health).then(|| self.selected_branch()).flatten()
                 else {
                     self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
                     return;
@@ -680,9 +690,8 @@ impl App {
                 (e.event == "deploy").then(|| e.id.clone())
             }
             Pane::Health => {
-                let order = self.branch_order();
-                let b = order.get(self.health_sel)?;
-                self.ledger.latest_deploy.get(b).cloned()
+                let b = self.selected_branch()?;
+                self.ledger.latest_deploy.get(&b).cloned()
             }
             _ => None,
         }
@@ -780,6 +789,7 @@ impl App {
                     }
                 }
                 self.cost_stale = true;
+                self.note_health_ledger(&records);
                 self.ledger.ingest(records, self.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -807,12 +817,7 @@ impl App {
                     .push_history(points, at.timestamp_millis() as f64 / 1000.0);
                 self.source_ok(SourceId::Metrics, at);
             }
-            Msg::HealthChecked { results, at } => {
-                for r in results {
-                    self.health.entry(r.branch.clone()).or_default().record(r);
-                }
-                self.source_ok(SourceId::Health, at);
-            }
+            Msg::HealthChecked { results, at } => self.on_health_checked(results, at),
             Msg::RegistryReloaded { hq, at } => {
                 let branches = hq
                     .registry
@@ -823,6 +828,7 @@ impl App {
                 self.cost_stale = true;
                 self.hq = Some(*hq);
                 self.note_outdated(at);
+                self.on_registry_for_health();
                 self.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
             }
@@ -927,6 +933,7 @@ impl App {
                     if let Some(b) = s.labels.get("branch") {
                         let h = self.health.entry(b.clone()).or_default();
                         h.exporter_at = Some(at);
+                        self.health_view.order_dirty = true;
                         match s.name.as_str() {
                             "hq_branch_up" => h.exporter_up = Some(s.value >= 0.5),
                             "hq_branch_latency_seconds" => h.exporter_latency = Some(s.value),
