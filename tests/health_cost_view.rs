@@ -31,7 +31,12 @@ fn visible(app: &App) -> Vec<&str> {
 fn failing(app: &mut App, branch: &str, n: usize, at: DateTime<Utc>) {
     for i in 0..n {
         app.update(Event::Msg(Msg::HealthChecked {
-            results: vec![hr(branch, false, 10, at + chrono::Duration::seconds(i as i64))],
+            results: vec![hr(
+                branch,
+                false,
+                10,
+                at + chrono::Duration::seconds(i as i64),
+            )],
             at,
         }));
     }
@@ -113,8 +118,15 @@ fn filter_grammar_words_tier_and_status() {
     // A bad term is refused with the reason; the previous filter stays.
     filter(&mut app, "status:sideways");
     assert_eq!(visible(&app), ["koosy"]);
-    let toast = app.toasts.back().map(|t| t.text.clone()).unwrap_or_default();
-    assert!(toast.contains("status:sideways") && toast.contains("degraded"), "{toast}");
+    let toast = app
+        .toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(
+        toast.contains("status:sideways") && toast.contains("degraded"),
+        "{toast}"
+    );
     filter(&mut app, "owner:x");
     assert!(
         app.toasts
@@ -207,7 +219,10 @@ fn each_row_says_which_source_decided() {
         unreadable: 0,
     }));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
-    assert_eq!(app.health.get("lumen-lab").map(|h| h.source()), Some("exporter"));
+    assert_eq!(
+        app.health.get("lumen-lab").map(|h| h.source()),
+        Some("exporter")
+    );
     assert_eq!(app.branch_status("lumen-lab"), HealthStatus::Down);
     // With Prometheus configured, rounds are PromQL answers.
     app.health_view.prometheus = Some("http://127.0.0.1:9090".into());
@@ -215,7 +230,10 @@ fn each_row_says_which_source_decided() {
         results: vec![hr("lumen-lab", true, 30, t0())],
         at: t0(),
     }));
-    assert_eq!(app.health.get("lumen-lab").map(|h| h.source()), Some("prometheus"));
+    assert_eq!(
+        app.health.get("lumen-lab").map(|h| h.source()),
+        Some("prometheus")
+    );
     app.update(Event::Msg(Msg::SourceRecovered {
         source: SourceId::Prometheus,
         at: t0(),
@@ -230,8 +248,7 @@ fn registry_reload_adds_and_removes_rows() {
     let mut hq = snapshot();
     if let Some(r) = hq.registry.as_mut() {
         r.branches.retain(|b| b.id != "orbit");
-        r.branches
-            .push(common::branch("nova", Tier::Canary, "2.1"));
+        r.branches.push(common::branch("nova", Tier::Canary, "2.1"));
     }
     app.update(Event::Msg(Msg::RegistryReloaded {
         hq: Box::new(hq),
@@ -271,7 +288,11 @@ fn cost_meter_sorts_filters_and_scrolls() {
     for want in [CostSort::Limit, CostSort::Burn, CostSort::Id] {
         app.apply(Action::CycleSort);
         assert_eq!(app.cost_view.sort, want);
-        assert_eq!(app.selected_cost_branch(), second, "selection follows the branch");
+        assert_eq!(
+            app.selected_cost_branch(),
+            second,
+            "selection follows the branch"
+        );
     }
     assert_eq!(
         ids(&app),
@@ -282,14 +303,22 @@ fn cost_meter_sorts_filters_and_scrolls() {
     filter(&mut app, "state:ok");
     assert_eq!(ids(&app).len(), 5);
     filter(&mut app, "state:broke");
-    assert!(app.toasts.back().is_some_and(|t| t.text.contains("state:broke")));
+    assert!(
+        app.toasts
+            .back()
+            .is_some_and(|t| t.text.contains("state:broke"))
+    );
     // The health pane's sort is its own.
     assert_eq!(app.health_view.sort, HealthSort::Sync);
 }
 
 fn fleet(n: usize) -> App {
     let now = t0();
-    let mut app = App::new(now, lumen::theme::Theme::dark(), lumen::keymap::Keymap::default());
+    let mut app = App::new(
+        now,
+        lumen::theme::Theme::dark(),
+        lumen::keymap::Keymap::default(),
+    );
     let mut hq = snapshot();
     if let Some(r) = hq.registry.as_mut() {
         r.branches = (0..n)
@@ -324,15 +353,24 @@ fn ten_thousand_branches_scroll_by_pages() {
     let text = screen_text(&draw(&app, 160, 48));
     assert_ne!(first, text);
     let id = app.selected_branch().unwrap_or_default();
-    assert!(text.contains(&id), "the selected row {id} is on screen:\n{text}");
+    assert!(
+        text.contains(&id),
+        "the selected row {id} is on screen:\n{text}"
+    );
     app.apply(Action::Bottom);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains(&app.selected_branch().unwrap_or_default()));
     // Status sort puts the down branches (every 17th) first, in sync order (canary
     // = every 3rd first).
     app.apply(Action::CycleSort);
-    assert_eq!(app.health_visible().first().map(String::as_str), Some("b00000"));
-    assert_eq!(app.health_visible().get(1).map(String::as_str), Some("b00051"));
+    assert_eq!(
+        app.health_visible().first().map(String::as_str),
+        Some("b00000")
+    );
+    assert_eq!(
+        app.health_visible().get(1).map(String::as_str),
+        Some("b00051")
+    );
     // Cost meter: every registry branch has a row.
     app.apply(Action::FocusCost);
     assert_eq!(app.cost_view.visible.len(), 10_000);

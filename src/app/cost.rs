@@ -67,6 +67,9 @@ pub struct CostView {
     pub sel: usize,
     /// First row on screen.
     pub offset: usize,
+    /// The operator moved the selection: from then on it follows its branch through
+    /// re-sorts (before that it stays on the top row as the order settles).
+    pub touched: bool,
 }
 
 impl App {
@@ -258,7 +261,7 @@ impl App {
         }
         self.cost_view.visible = idx;
         let n = self.cost_view.visible.len();
-        let found = selected.and_then(|s| {
+        let found = selected.filter(|_| self.cost_view.touched).and_then(|s| {
             self.cost_view
                 .visible
                 .iter()
@@ -298,6 +301,15 @@ impl App {
         }
         let n = self.cost_view.visible.len();
         let page = self.cost_page();
+        self.cost_view.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
         self.cost_view.sel = move_sel(self.cost_view.sel, n, a, page.saturating_sub(1).max(1));
         self.cost_view.offset =
             scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);

@@ -375,6 +375,9 @@ pub struct HealthView {
     pub offset: usize,
     /// The detail view of the selected branch is open.
     pub detail: bool,
+    /// The operator moved the selection: from then on it follows its branch through
+    /// re-sorts and filters (before that it stays on the top row).
+    pub touched: bool,
     /// Health comes from this Prometheus server (credentials removed) instead of
     /// polling every endpoint from here.
     pub prometheus: Option<String>,
@@ -512,7 +515,14 @@ impl App {
                 .or_default()
                 .record_from(r, source, maint);
         }
-        self.source_ok(SourceId::Health, at);
+        // The round's own freshness: PromQL answers are the Prometheus source's.
+        self.source_ok(
+            match source {
+                CheckSource::Prometheus => SourceId::Prometheus,
+                CheckSource::Http => SourceId::Health,
+            },
+            at,
+        );
         self.refresh_health_order();
     }
 
@@ -602,6 +612,7 @@ impl App {
         self.health_view.visible = visible;
         let n = self.health_view.visible.len();
         self.health_sel = selected
+            .filter(|_| self.health_view.touched)
             .and_then(|s| self.health_view.visible.iter().position(|x| *x == s))
             .unwrap_or(self.health_sel)
             .min(n.saturating_sub(1));
@@ -634,6 +645,15 @@ impl App {
         }
         let n = self.health_view.visible.len();
         let page = self.pane_rows(Pane::Health, 3);
+        self.health_view.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
         self.health_sel = move_sel(self.health_sel, n, a, page.saturating_sub(1).max(1));
         self.health_view.offset =
             scroll_into_view(self.health_view.offset, self.health_sel, page, n);

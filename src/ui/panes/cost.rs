@@ -72,8 +72,8 @@ use ratatui::layout::Direction;
 const SIDE_CHART: u16 = 38;
 const SIDE_MIN_WIDTH: u16 = 110;
 /// Height of the chart below the table, and the pane heights that leave room for it.
-const BELOW_CHART: u16 = 8;
-const BELOW_MIN_HEIGHT: u16 = 20;
+const BELOW_CHART: u16 = 7;
+const BELOW_MIN_HEIGHT: u16 = 16;
 
 pub fn cost_layout(inner: Rect) -> CostLayout {
     let [totals, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
@@ -120,11 +120,11 @@ pub fn view_title<'a>(
     let t = &app.theme;
     let mut spans = Vec::new();
     if !default_sort {
-        spans.push(Span::styled(format!("sort: {sort} "), t.fg(t.accent)));
+        spans.push(Span::styled(format!(" sort: {sort} "), t.fg(t.accent)));
     }
     if !filter.is_empty() {
         spans.push(Span::styled(
-            format!("filter: {} ({shown}/{total}) ", sanitize(filter)),
+            format!(" filter: {} ({shown}/{total}) ", sanitize(filter)),
             t.fg(t.accent),
         ));
     }

@@ -24,7 +24,7 @@ const COLS: [Col; 11] = [
     Col {
         title: "tier",
         width: 10,
-        prio: 7,
+        prio: 8,
     },
     Col {
         title: "status",
@@ -49,17 +49,17 @@ const COLS: [Col; 11] = [
     Col {
         title: "protocol",
         width: 10,
-        prio: 8,
+        prio: 9,
     },
     Col {
         title: "fail 24h",
         width: 8,
-        prio: 6,
+        prio: 7,
     },
     Col {
         title: "cost",
         width: 9,
-        prio: 9,
+        prio: 10,
     },
     Col {
         title: "escalation",
@@ -68,8 +68,8 @@ const COLS: [Col; 11] = [
     },
     Col {
         title: "source",
-        width: 8,
-        prio: 10,
+        width: 10,
+        prio: 6,
     },
 ];
 
@@ -285,7 +285,7 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
         Span::styled(esc.label(), escalation_style(app, esc)),
         Span::styled(
             format!(
-                " · {} consecutive failure(s) · {} ledger failure(s) in 24 h",
+                " · {} failed in a row · {} ledger failures 24h",
                 h.consecutive_failures,
                 app.ledger.failures_24h(id)
             ),
