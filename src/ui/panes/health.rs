@@ -292,6 +292,25 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
             t.dimmed(),
         ),
     ]));
+    if let Some(txn) = app.ledger.latest_deploy.get(id) {
+        let key = app
+            .keymap
+            .keys_for(crate::action::Action::Rollback)
+            .first()
+            .map_or_else(|| "rollback".to_string(), |k| k.label());
+        head.push(Line::from(vec![
+            label("rollback"),
+            Span::styled(
+                format!("{key} rolls back its latest deploy {}", sanitize(txn)),
+                if esc >= Escalation::RollbackProposed {
+                    t.fg(t.warn).add_modifier(Modifier::BOLD)
+                } else {
+                    t.dimmed()
+                },
+            ),
+            Span::styled(" (typed confirmation; never automatic)", t.dimmed()),
+        ]));
+    }
     head.push(match app.cost_row(id) {
         Some(r) => {
             let (state, style) = super::cost::state_label(app, r);
