@@ -29,7 +29,12 @@ fn fleet() -> App {
     if let Some(r) = hq.registry.as_mut() {
         r.branches = (0..FLEET)
             .map(|i| {
-                let tier = [Tier::Canary, Tier::Standard, Tier::Incubation, Tier::Premium][i % 4];
+                let tier = [
+                    Tier::Canary,
+                    Tier::Standard,
+                    Tier::Incubation,
+                    Tier::Premium,
+                ][i % 4];
                 common::branch(&format!("branch-{i:05}"), tier, "2.1")
             })
             .collect();

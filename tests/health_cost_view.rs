@@ -378,3 +378,38 @@ fn ten_thousand_branches_scroll_by_pages() {
     assert!(app.cost_view.sel > 10);
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn hq_totals_equal_the_cost_books_own_sum() {
+    let mut app = fleet(300);
+    let records: Vec<_> = (0..600u64)
+        .map(|i| {
+            common::record(
+                i + 1,
+                &format!(
+                    r#"{{"id":"T{i}","branch":"b{:05}","event":"llm_generate","tokens":{},"cost":{:.3},"timestamp":"2026-11-22T0{}:00:00Z"}}"#,
+                    i % 300,
+                    100 + i,
+                    0.001 * i as f64,
+                    i % 10
+                ),
+            )
+        })
+        .collect();
+    app.update(Event::Msg(Msg::LedgerAppended { records, at: t0() }));
+    app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
+    let mine = app
+        .cost_totals
+        .clone()
+        .unwrap_or_else(|| panic!("no totals"));
+    let book = app.cost.totals(app.now);
+    assert_eq!(mine.mtd_tokens, book.mtd_tokens);
+    assert!(mine.mtd_tokens > 0);
+    for (a, b) in [
+        (mine.mtd_cost, book.mtd_cost),
+        (mine.today_cost, book.today_cost),
+        (mine.projected_cost, book.projected_cost),
+    ] {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}

@@ -136,13 +136,27 @@ impl App {
                 .total_cmp(&a.mtd_cost)
                 .then_with(|| a.branch.cmp(&b.branch))
         });
+        // The same sums as `CostBook::totals`, over the rows just computed (that would
+        // evaluate every branch a second time: 10,000 branches, once a second).
+        let mut totals = crate::domain::cost::HqTotals {
+            today_cost: 0.0,
+            mtd_cost: 0.0,
+            mtd_tokens: 0,
+            projected_cost: 0.0,
+        };
+        for r in &rows {
+            totals.today_cost += r.today_cost;
+            totals.mtd_cost += r.mtd_cost;
+            totals.mtd_tokens = totals.mtd_tokens.saturating_add(r.mtd_tokens);
+            totals.projected_cost += r.projected_cost;
+        }
         self.cost_index = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.branch.clone(), i))
             .collect();
         self.cost_rows = rows;
-        self.cost_totals = Some(self.cost.totals(self.now));
+        self.cost_totals = Some(totals);
         self.cost_stale = false;
         self.refresh_cost_order(selected);
         self.alert_cost();

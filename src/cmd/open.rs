@@ -84,7 +84,10 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
     app.readonly = who.is_none();
 
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
-    app.health_view.prometheus = cfg.prometheus_url.as_deref().map(crate::sources::http::redact);
+    app.health_view.prometheus = cfg
+        .prometheus_url
+        .as_deref()
+        .map(crate::sources::http::redact);
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
     app.update(crate::app::Event::Msg(Msg::RegistryReloaded {

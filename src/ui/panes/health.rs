@@ -38,7 +38,7 @@ const COLS: [Col; 11] = [
     },
     Col {
         title: "trend",
-        width: 12,
+        width: 10,
         prio: 3,
     },
     Col {
@@ -67,8 +67,8 @@ const COLS: [Col; 11] = [
         prio: 5,
     },
     Col {
-        title: "source",
-        width: 10,
+        title: "src",
+        width: 5,
         prio: 6,
     },
 ];
@@ -179,7 +179,7 @@ fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
         )),
         Cell::from(Span::styled(latency, t.text())),
         Cell::from(Span::styled(
-            spark(h.latencies.iter().copied(), 12),
+            spark(h.latencies.iter().copied(), 10),
             t.fg(t.accent),
         )),
         Cell::from(Span::styled(checked, t.dimmed())),
@@ -190,8 +190,18 @@ fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
         )),
         Cell::from(Span::styled(cost, cost_style)),
         Cell::from(Span::styled(esc.label(), escalation_style(app, esc))),
-        Cell::from(Span::styled(h.source(), t.dimmed())),
+        Cell::from(Span::styled(short_source(h.source()), t.dimmed())),
     ]
+}
+
+/// The `src` column: `http`, `prom` (Prometheus), `expo` (exporter); the detail view
+/// and docs spell them out.
+fn short_source(s: &str) -> &str {
+    match s {
+        "prometheus" => "prom",
+        "exporter" => "expo",
+        other => other,
+    }
 }
 
 pub(crate) fn protocol_label(app: &App, id: &str) -> (&'static str, Style) {
