@@ -50,11 +50,12 @@ pub enum Action {
     NarrowerWindow,
     WiderWindow,
     ToggleSeries,
+    CycleSort,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -89,6 +90,7 @@ impl Action {
         Action::NarrowerWindow,
         Action::WiderWindow,
         Action::ToggleSeries,
+        Action::CycleSort,
     ];
 
     /// One line for the help overlay.
@@ -128,6 +130,7 @@ impl Action {
             Action::NarrowerWindow => "narrower time window",
             Action::WiderWindow => "wider time window",
             Action::ToggleSeries => "rhythm: browse every other exporter series",
+            Action::CycleSort => "cycle the sort order (health, cost)",
         }
     }
 }

@@ -361,6 +361,7 @@ impl Default for Keymap {
             (p(K::Char('+')), A::NarrowerWindow),
             (p(K::Char('=')), A::NarrowerWindow),
             (p(K::Char('o')), A::ToggleSeries),
+            (p(K::Char('s')), A::CycleSort),
         ];
         Keymap { bindings }
     }

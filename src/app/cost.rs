@@ -1,8 +1,76 @@
 //! Cost meter state kept on `App`: rows refreshed per second, alerts once per level.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::domain::cost::{BranchCost, Escalation as CostEscalation};
+
+/// The cost meter's sort orders, cycled by `CycleSort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CostSort {
+    /// Month-to-date cost, highest first — the default.
+    #[default]
+    Cost,
+    /// Share of the tier's monthly token limit, highest first (no limit last).
+    Limit,
+    /// Burn rate over the last 24 h, highest first.
+    Burn,
+    /// By branch id.
+    Id,
+}
+
+impl CostSort {
+    pub fn label(self) -> &'static str {
+        match self {
+            CostSort::Cost => "cost",
+            CostSort::Limit => "% of limit",
+            CostSort::Burn => "burn rate",
+            CostSort::Id => "id",
+        }
+    }
+
+    pub fn next(self) -> Self {
+        match self {
+            CostSort::Cost => CostSort::Limit,
+            CostSort::Limit => CostSort::Burn,
+            CostSort::Burn => CostSort::Id,
+            CostSort::Id => CostSort::Cost,
+        }
+    }
+}
+
+/// Cost states as the filter names them (`state:`).
+pub const COST_STATES: [&str; 5] = ["ok", "heading", "throttle", "notify", "suspend"];
+
+/// A cost row's state for the filter: `ok`, `heading` (will exceed before month
+/// end), or the escalation level.
+pub fn cost_state_name(r: &BranchCost) -> &'static str {
+    match r.escalation {
+        CostEscalation::None if r.will_exceed => "heading",
+        CostEscalation::None => "ok",
+        CostEscalation::Throttle => "throttle",
+        CostEscalation::Notify => "notify",
+        CostEscalation::Suspend => "suspend",
+    }
+}
+
+/// The cost meter's view state: `visible` indexes `App::cost_rows` in display order,
+/// recomputed with the rows (once a second or on new entries) and on sort/filter
+/// changes — never per frame.
+#[derive(Debug, Clone, Default)]
+pub struct CostView {
+    pub sort: CostSort,
+    pub filter: BranchFilter,
+    pub visible: Vec<usize>,
+    pub sel: usize,
+    /// First row on screen.
+    pub offset: usize,
+    /// The operator moved the selection: from then on it follows its branch through
+    /// re-sorts (before that it stays on the top row as the order settles).
+    pub touched: bool,
+}
 
 impl App {
     pub(crate) fn note_outdated(&mut self, at: DateTime<Utc>) {
@@ -33,7 +101,7 @@ impl App {
         let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return ProtocolState::Unknown;
         };
-        let Some(b) = reg.branches.iter().find(|b| b.id == branch) else {
+        let Some(b) = self.registry_branch(branch) else {
             return ProtocolState::Unknown;
         };
         protocol_state(
@@ -47,27 +115,50 @@ impl App {
 
     /// Re-evaluate the cost book at `now` (once a second, or after new entries).
     pub fn refresh_cost(&mut self) {
+        let selected = self.selected_cost_branch();
         self.cost.prune(self.now);
         let mut rows = self.cost.all(self.now);
-        // Registry branches with no spend yet still get a row.
-        for id in self.branch_order() {
-            if !rows.iter().any(|r| r.branch == id) {
-                rows.push(self.cost.branch(&id, self.now));
-            }
+        // Registry branches with no spend yet still get a row (a set, not a search
+        // per branch: 10,000 branches).
+        let have: HashSet<String> = rows.iter().map(|r| r.branch.clone()).collect();
+        let missing: Vec<String> = self
+            .health_view
+            .sync_order()
+            .iter()
+            .filter(|id| !have.contains(*id))
+            .cloned()
+            .collect();
+        for id in missing {
+            rows.push(self.cost.branch(&id, self.now));
         }
         rows.sort_by(|a, b| {
             b.mtd_cost
                 .total_cmp(&a.mtd_cost)
                 .then_with(|| a.branch.cmp(&b.branch))
         });
+        // The same sums as `CostBook::totals`, over the rows just computed (that would
+        // evaluate every branch a second time: 10,000 branches, once a second).
+        let mut totals = crate::domain::cost::HqTotals {
+            today_cost: 0.0,
+            mtd_cost: 0.0,
+            mtd_tokens: 0,
+            projected_cost: 0.0,
+        };
+        for r in &rows {
+            totals.today_cost += r.today_cost;
+            totals.mtd_cost += r.mtd_cost;
+            totals.mtd_tokens = totals.mtd_tokens.saturating_add(r.mtd_tokens);
+            totals.projected_cost += r.projected_cost;
+        }
         self.cost_index = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.branch.clone(), i))
             .collect();
         self.cost_rows = rows;
-        self.cost_totals = Some(self.cost.totals(self.now));
+        self.cost_totals = Some(totals);
         self.cost_stale = false;
+        self.refresh_cost_order(selected);
         self.alert_cost();
     }
 
@@ -125,15 +216,116 @@ impl App {
 }
 
 impl App {
+    /// The branch selected in the cost meter.
+    pub fn selected_cost_branch(&self) -> Option<String> {
+        let i = *self.cost_view.visible.get(self.cost_view.sel)?;
+        self.cost_rows.get(i).map(|r| r.branch.clone())
+    }
+
+    /// Rows of the cost table that fit on screen now.
+    fn cost_page(&self) -> usize {
+        self.pane_rect(Pane::Cost)
+            .map(crate::ui::panes::cost::table_rows)
+            .filter(|n| *n > 0)
+            .unwrap_or(10)
+    }
+
+    /// Filter and sort the cost rows; the selection stays on `selected`.
+    pub(crate) fn refresh_cost_order(&mut self, selected: Option<String>) {
+        let f = &self.cost_view.filter;
+        let mut idx: Vec<usize> = self
+            .cost_rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                let reg_tier = self
+                    .registry_branch(&r.branch)
+                    .and_then(|b| b.tier)
+                    .map_or("", |t| t.as_str());
+                f.matches(&r.branch, &[&r.cost_tier, reg_tier], cost_state_name(r))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let rows = &self.cost_rows;
+        let key = |i: &usize| rows.get(*i);
+        match self.cost_view.sort {
+            // `cost_rows` is already by cost, highest first.
+            CostSort::Cost => {}
+            CostSort::Limit => idx.sort_by(|a, b| {
+                let (ra, rb) = (
+                    key(a).and_then(|r| r.limit_ratio),
+                    key(b).and_then(|r| r.limit_ratio),
+                );
+                rb.unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&ra.unwrap_or(f64::NEG_INFINITY))
+                    .then(a.cmp(b))
+            }),
+            CostSort::Burn => idx.sort_by(|a, b| {
+                let (ra, rb) = (
+                    key(a).map_or(0.0, |r| r.burn_cost_per_hour),
+                    key(b).map_or(0.0, |r| r.burn_cost_per_hour),
+                );
+                rb.total_cmp(&ra).then(a.cmp(b))
+            }),
+            CostSort::Id => idx.sort_by(|a, b| {
+                key(a)
+                    .map(|r| r.branch.as_str())
+                    .cmp(&key(b).map(|r| r.branch.as_str()))
+            }),
+        }
+        self.cost_view.visible = idx;
+        let n = self.cost_view.visible.len();
+        let found = selected.filter(|_| self.cost_view.touched).and_then(|s| {
+            self.cost_view
+                .visible
+                .iter()
+                .position(|i| self.cost_rows.get(*i).is_some_and(|r| r.branch == s))
+        });
+        self.cost_view.sel = found.unwrap_or(self.cost_view.sel).min(n.saturating_sub(1));
+        let page = self.cost_page();
+        self.cost_view.offset =
+            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
+        self.dirty = true;
+    }
+}
+
+impl App {
     /// `/` submitted in the cost pane.
     pub(crate) fn submit_cost_filter(&mut self, text: String) {
-        self.cost_filter = text;
+        match BranchFilter::parse(&text, "state", &COST_STATES) {
+            Ok(f) => {
+                let selected = self.selected_cost_branch();
+                self.cost_view.filter = f;
+                self.cost_filter = text.trim().to_string();
+                self.refresh_cost_order(selected);
+            }
+            Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),
+        }
     }
 }
 
 impl App {
     /// Keys while the cost pane has focus.
     pub(crate) fn cost_action(&mut self, a: Action) {
-        let _ = a;
+        if a == Action::CycleSort {
+            let selected = self.selected_cost_branch();
+            self.cost_view.sort = self.cost_view.sort.next();
+            self.refresh_cost_order(selected);
+            return;
+        }
+        let n = self.cost_view.visible.len();
+        let page = self.cost_page();
+        self.cost_view.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
+        self.cost_view.sel = move_sel(self.cost_view.sel, n, a, page.saturating_sub(1).max(1));
+        self.cost_view.offset =
+            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
     }
 }

@@ -24,6 +24,7 @@ mod ledger;
 mod rhythm;
 
 pub use ceremony::*;
+pub use cost::*;
 pub use health::*;
 pub use ledger::*;
 pub use rhythm::*;
@@ -259,6 +260,10 @@ pub struct App {
     pub cost_filter: String,
     /// The ceremony pane: setup, a running rehearsal, the last summary.
     pub ceremony: CeremonyState,
+    /// Health pane view: sort, filter, visible order, detail, source.
+    pub health_view: HealthView,
+    /// Cost meter view: sort, filter, visible order, selection.
+    pub cost_view: CostView,
 }
 
 impl App {
@@ -314,6 +319,8 @@ impl App {
             cost_filter: String::new(),
             fps: 30,
             ceremony: CeremonyState::default(),
+            health_view: HealthView::default(),
+            cost_view: CostView::default(),
         }
     }
 
@@ -341,6 +348,7 @@ impl App {
             self.refresh_cost();
         }
         self.rhythm_tick(new_second);
+        self.refresh_health_order_if_dirty();
         let before = self.toasts.len();
         self.toasts
             .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
@@ -504,6 +512,9 @@ impl App {
         if self.focus == Pane::Ceremony && self.ceremony_back() {
             return;
         }
+        if self.focus == Pane::Health && self.close_health_detail() {
+            return;
+        }
         if self.ledger_view.detail || self.ledger_view.rejects {
             self.ledger_view.detail = false;
             self.ledger_view.rejects = false;
@@ -627,8 +638,7 @@ impl App {
                 });
             }
             Action::Maintenance => {
-                let order = self.branch_order();
-                let Some(branch) = (self.focus == Pane::Health).then(|| order.get(self.health_sel).cloned()).flatten()
+                let Some(branch) = (self.focus == Pane::Health).then(|| self.selected_branch()).flatten()
                 else {
                     self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
                     return;
@@ -695,9 +705,8 @@ impl App {
                 (e.event == "deploy").then(|| e.id.clone())
             }
             Pane::Health => {
-                let order = self.branch_order();
-                let b = order.get(self.health_sel)?;
-                self.ledger.latest_deploy.get(b).cloned()
+                let b = self.selected_branch()?;
+                self.ledger.latest_deploy.get(&b).cloned()
             }
             _ => None,
         }
@@ -796,6 +805,7 @@ impl App {
                 }
                 self.cost_stale = true;
                 self.rhythm_note_ledger(&records);
+                self.note_health_ledger(&records);
                 self.ledger.ingest(records, self.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -823,12 +833,7 @@ impl App {
                     .push_history(points, at.timestamp_millis() as f64 / 1000.0);
                 self.source_ok(SourceId::Metrics, at);
             }
-            Msg::HealthChecked { results, at } => {
-                for r in results {
-                    self.health.entry(r.branch.clone()).or_default().record(r);
-                }
-                self.source_ok(SourceId::Health, at);
-            }
+            Msg::HealthChecked { results, at } => self.on_health_checked(results, at),
             Msg::RegistryReloaded { hq, at } => {
                 let branches = hq
                     .registry
@@ -839,6 +844,7 @@ impl App {
                 self.cost_stale = true;
                 self.hq = Some(*hq);
                 self.note_outdated(at);
+                self.on_registry_for_health();
                 self.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
             }
@@ -951,6 +957,7 @@ impl App {
                     if let Some(b) = s.labels.get("branch") {
                         let h = self.health.entry(b.clone()).or_default();
                         h.exporter_at = Some(at);
+                        self.health_view.order_dirty = true;
                         match s.name.as_str() {
                             "hq_branch_up" => h.exporter_up = Some(s.value >= 0.5),
                             "hq_branch_latency_seconds" => h.exporter_latency = Some(s.value),

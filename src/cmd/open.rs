@@ -85,6 +85,10 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
     app.readonly = who.is_none();
 
     app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
+    app.health_view.prometheus = cfg
+        .prometheus_url
+        .as_deref()
+        .map(crate::sources::http::redact);
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
     app.update(crate::app::Event::Msg(Msg::RegistryReloaded {
@@ -121,9 +125,16 @@ pub fn spawn_sources(
         tx.clone(),
         cancel.clone(),
     ));
+    // Registry reloads pass a tap that re-resolves the health targets (HTTP checks
+    // only: PromQL answers for every branch Prometheus scrapes).
+    let (plan_tx, plan_rx) = tokio::sync::watch::channel(health_config(hq));
+    let watch_tx = match cfg.prometheus_url {
+        None => registry_tap(tx.clone(), plan_tx),
+        Some(_) => tx.clone(),
+    };
     tokio::spawn(watch::run(
         watch::WatchConfig::new(root),
-        tx.clone(),
+        watch_tx,
         cancel.clone(),
     ));
     let loop_hz = hq
@@ -139,20 +150,67 @@ pub fn spawn_sources(
             cancel.clone(),
         ));
     }
-    let (targets, every, timeout) = health_targets(hq);
-    if targets.is_empty() {
-        let _ = tx.try_send(Msg::SourceMissing {
-            source: SourceId::Health,
-            at: chrono::Utc::now(),
-        });
-        None
-    } else {
-        let mut hc = health::HealthConfig::new(targets, every);
-        hc.timeout = timeout;
-        let (recheck_tx, recheck_rx) = mpsc::channel(16);
-        tokio::spawn(health::run(hc, tx, cancel, recheck_rx));
-        Some(recheck_tx)
+    if let Some(url) = &cfg.prometheus_url {
+        // Prometheus does the fleet-wide collection: one PromQL round per interval
+        // (health-check.json's, at most PROMETHEUS_HEALTH_EVERY) instead of polling
+        // every endpoint from here.
+        let every = health_config(hq).interval.min(PROMETHEUS_HEALTH_EVERY);
+        tokio::spawn(crate::sources::prometheus::run_health(
+            url.clone(),
+            every,
+            tx,
+            cancel,
+        ));
+        return None;
     }
+    let (recheck_tx, recheck_rx) = mpsc::channel(16);
+    tokio::spawn(health::run_updating(
+        health_config(hq),
+        tx,
+        cancel,
+        recheck_rx,
+        plan_rx,
+    ));
+    Some(recheck_tx)
+}
+
+/// The longest interval between two PromQL health rounds.
+pub const PROMETHEUS_HEALTH_EVERY: Duration = Duration::from_secs(15);
+
+/// The health checker's configuration for a snapshot (targets, interval, timeout).
+pub fn health_config(hq: Option<&HqSnapshot>) -> crate::sources::health::HealthConfig {
+    let (targets, every, timeout) = health_targets(hq);
+    let mut hc = crate::sources::health::HealthConfig::new(targets, every);
+    hc.timeout = timeout;
+    hc
+}
+
+/// A sender for the registry watcher whose messages reach `tx` unchanged; on the way,
+/// every `RegistryReloaded` re-resolves the health targets into `plan` (added and
+/// removed branches, changed URLs, interval and timeout — no restart needed).
+fn registry_tap(
+    tx: mpsc::Sender<Msg>,
+    plan: tokio::sync::watch::Sender<crate::sources::health::HealthConfig>,
+) -> mpsc::Sender<Msg> {
+    let (tap_tx, mut tap_rx) = mpsc::channel::<Msg>(16);
+    tokio::spawn(async move {
+        while let Some(m) = tap_rx.recv().await {
+            if let Msg::RegistryReloaded { hq, .. } = &m {
+                let next = health_config(Some(hq));
+                plan.send_if_modified(|cur| {
+                    let changed = *cur != next;
+                    if changed {
+                        *cur = next;
+                    }
+                    changed
+                });
+            }
+            if tx.send(m).await.is_err() {
+                return;
+            }
+        }
+    });
+    tap_tx
 }
 
 /// Health targets (each branch's `health` URL, else the `health-check.json` endpoint on

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::action::{HealthResult, Msg, SourceId};
@@ -19,7 +19,7 @@ pub struct HealthTarget {
     pub url: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HealthConfig {
     pub targets: Vec<HealthTarget>,
     pub interval: Duration,
@@ -92,6 +92,52 @@ pub fn targets_from_snapshot(hq: &HqSnapshot) -> Vec<HealthTarget> {
         }
     }
     out
+}
+
+/// The health URL of one branch, as [`targets_from_snapshot`] resolves it (the
+/// branch's own `health`, else the matching `health-check.json` endpoint).
+pub fn health_url_for(hq: &HqSnapshot, branch: &str) -> Option<String> {
+    let b = hq
+        .registry
+        .as_ref()?
+        .branches
+        .iter()
+        .find(|b| b.id == branch)?;
+    if let Some(u) = &b.health {
+        return Some(u.clone());
+    }
+    let prefix = format!("{}.", b.id);
+    hq.health_check.as_ref()?.endpoints.iter().find_map(|e| {
+        let u = reqwest::Url::parse(e).ok()?;
+        let host = u.host_str()?;
+        (host == b.domain || host.starts_with(&prefix)).then(|| e.clone())
+    })
+}
+
+/// A health URL fit for the screen: user name, password, query and fragment removed
+/// (any of them may carry a token), control characters sanitized.
+pub fn display_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let hidden = !u.username().is_empty()
+                || u.password().is_some()
+                || u.query().is_some()
+                || u.fragment().is_some();
+            // The setters only fail for URLs that cannot carry credentials, which
+            // then have none to remove.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            let shown = crate::domain::sanitize::sanitize(u.as_str()).into_owned();
+            if hidden {
+                format!("{shown} (credentials/query hidden)")
+            } else {
+                shown
+            }
+        }
+        Err(_) => "(not a valid URL)".into(),
+    }
 }
 
 /// A client fit for many endpoints: bounded timeouts, few idle connections kept per
@@ -184,9 +230,27 @@ pub async fn run(
     cfg: HealthConfig,
     tx: mpsc::Sender<Msg>,
     cancel: CancellationToken,
-    mut recheck: mpsc::Receiver<Vec<String>>,
+    recheck: mpsc::Receiver<Vec<String>>,
 ) {
-    let client = match client(cfg.timeout) {
+    // No updates: the sender is dropped at once, which `run_updating` reads as "the
+    // targets never change".
+    let (_, updates) = watch::channel(cfg.clone());
+    run_updating(cfg, tx, cancel, recheck, updates).await;
+}
+
+/// [`run`], with the targets, interval and timeout replaced whenever `updates`
+/// changes (the registry was reloaded): targets that are new or whose URL changed are
+/// checked at once, removed ones are no longer checked. With no targets the source
+/// reports itself as not configured, and recovers when targets appear.
+pub async fn run_updating(
+    mut cfg: HealthConfig,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+    mut recheck: mpsc::Receiver<Vec<String>>,
+    mut updates: watch::Receiver<HealthConfig>,
+) {
+    let build = |timeout: Duration| client(timeout);
+    let mut client = match build(cfg.timeout) {
         Ok(c) => c,
         Err(e) => {
             let _ = tx
@@ -199,13 +263,64 @@ pub async fn run(
             return;
         }
     };
-    let mut ticker = tokio::time::interval(cfg.interval.max(Duration::from_millis(10)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let new_ticker = |every: Duration| {
+        let mut t = tokio::time::interval(every.max(Duration::from_millis(10)));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        t
+    };
+    let mut ticker = new_ticker(cfg.interval);
     let mut commands_open = true;
+    let mut updates_open = true;
+    if cfg.targets.is_empty() {
+        let _ = tx
+            .send(Msg::SourceMissing {
+                source: SourceId::Health,
+                at: Utc::now(),
+            })
+            .await;
+    }
     loop {
         let targets: Vec<HealthTarget> = tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
+            changed = updates.changed(), if updates_open => {
+                if changed.is_err() {
+                    updates_open = false;
+                    continue;
+                }
+                let next = updates.borrow_and_update().clone();
+                let fresh: Vec<HealthTarget> = next
+                    .targets
+                    .iter()
+                    .filter(|t| !cfg.targets.contains(t))
+                    .cloned()
+                    .collect();
+                if next.timeout != cfg.timeout
+                    && let Ok(c) = build(next.timeout)
+                {
+                    client = c;
+                }
+                if next.interval != cfg.interval {
+                    ticker = new_ticker(next.interval);
+                    // The first tick of a new interval fires at once: skip it, the
+                    // changed targets are checked below.
+                    ticker.reset();
+                }
+                let was_empty = cfg.targets.is_empty();
+                cfg = next;
+                let now_empty = cfg.targets.is_empty();
+                let status = match (was_empty, now_empty) {
+                    (false, true) => Some(Msg::SourceMissing { source: SourceId::Health, at: Utc::now() }),
+                    (true, false) => Some(Msg::SourceRecovered { source: SourceId::Health, at: Utc::now() }),
+                    _ => None,
+                };
+                if let Some(m) = status
+                    && tx.send(m).await.is_err()
+                {
+                    return;
+                }
+                fresh
+            },
             cmd = recheck.recv(), if commands_open => match cmd {
                 Some(branches) if !branches.is_empty() => cfg
                     .targets
@@ -242,6 +357,16 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_url_hides_secrets() {
+        assert_eq!(
+            display_url("https://bob:pw@koosy.example/health?token=abc#x"),
+            "https://koosy.example/health (credentials/query hidden)"
+        );
+        assert_eq!(display_url("http://h:8080/health"), "http://h:8080/health");
+        assert_eq!(display_url("not a url"), "(not a valid URL)");
+    }
 
     #[test]
     fn targets_from_branches_and_endpoints() {

@@ -395,8 +395,10 @@ pub async fn health_round(
 
 /// Health via PromQL every `interval` until `cancel`: each round sends
 /// `Msg::HealthChecked` (one result per branch) followed by
-/// `Msg::SourceRecovered { source: Prometheus }` — which marks those results as coming
-/// from Prometheus — or `Msg::SourceFailed { source: Prometheus }` with backoff.
+/// `Msg::SourceRecovered { source: Prometheus }`, or `Msg::SourceFailed { source:
+/// Prometheus }` with backoff. The console runs it instead of the HTTP checker when
+/// `prometheus_url` is configured, and tags these results `prometheus`
+/// (`App::health_view.prometheus`).
 pub async fn run_health(
     prom_url: String,
     interval: Duration,

@@ -333,12 +333,22 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::Back, "back"),
             (Action::Quit, "quit"),
         ],
-        _ => &[
+        Pane::Health => &[
+            (Action::ToggleHelp, "help"),
+            (Action::FocusNext, "next pane"),
+            (Action::ToggleZoom, "zoom"),
+            (Action::Select, "detail"),
+            (Action::OpenFilter, "filter"),
+            (Action::CycleSort, "sort"),
+            (Action::Quit, "quit"),
+        ],
+        Pane::Cost => &[
             (Action::ToggleHelp, "help"),
             (Action::FocusNext, "next pane"),
             (Action::ToggleZoom, "zoom"),
             (Action::Up, "select"),
-            (Action::CycleTheme, "theme"),
+            (Action::OpenFilter, "filter"),
+            (Action::CycleSort, "sort"),
             (Action::Quit, "quit"),
         ],
     };

@@ -6,10 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Bar, BarChart, Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
 use super::{Col, fit_columns, fitted_row, fitted_widths};
-use crate::app::{App, Pane};
+use crate::app::{App, CostSort, Pane, scroll_into_view};
 use crate::domain::cost::{BranchCost, Escalation};
 use crate::domain::sanitize::sanitize;
 use crate::ui::pane_block;
@@ -57,6 +57,80 @@ const COLS: [Col; 8] = [
     },
 ];
 
+/// Where the parts of the cost meter go inside its borders: the totals line, the
+/// table, and the top-spenders chart when there is room (right of the table on a
+/// wide pane, below it on a tall one).
+pub struct CostLayout {
+    pub totals: Rect,
+    pub table: Rect,
+    pub chart: Option<(Rect, Direction)>,
+}
+
+use ratatui::layout::Direction;
+
+/// Width of the chart beside the table, and the pane widths that leave room for it.
+const SIDE_CHART: u16 = 38;
+const SIDE_MIN_WIDTH: u16 = 110;
+/// Height of the chart below the table, and the pane heights that leave room for it.
+const BELOW_CHART: u16 = 7;
+const BELOW_MIN_HEIGHT: u16 = 16;
+
+pub fn cost_layout(inner: Rect) -> CostLayout {
+    let [totals, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    if rest.width >= SIDE_MIN_WIDTH && rest.height >= 4 {
+        let [table, chart] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(SIDE_CHART)]).areas(rest);
+        return CostLayout {
+            totals,
+            table,
+            chart: Some((chart, Direction::Horizontal)),
+        };
+    }
+    if rest.height >= BELOW_MIN_HEIGHT && rest.width >= 40 {
+        let [table, chart] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(BELOW_CHART)]).areas(rest);
+        return CostLayout {
+            totals,
+            table,
+            chart: Some((chart, Direction::Vertical)),
+        };
+    }
+    CostLayout {
+        totals,
+        table: rest,
+        chart: None,
+    }
+}
+
+/// Table rows (header excluded) that fit in a cost pane drawn in `pane`.
+pub fn table_rows(pane: Rect) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(pane);
+    usize::from(cost_layout(inner).table.height.saturating_sub(1))
+}
+
+/// "sort: cost · filter: tier:premium" for the pane title.
+pub fn view_title<'a>(
+    app: &App,
+    sort: &str,
+    default_sort: bool,
+    filter: &str,
+    shown: usize,
+    total: usize,
+) -> Line<'a> {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    if !default_sort {
+        spans.push(Span::styled(format!(" sort: {sort} "), t.fg(t.accent)));
+    }
+    if !filter.is_empty() {
+        spans.push(Span::styled(
+            format!(" filter: {} ({shown}/{total}) ", sanitize(filter)),
+            t.fg(t.accent),
+        ));
+    }
+    Line::from(spans)
+}
+
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let configured = app.hq.as_ref().is_some_and(|h| h.cost_policy.is_some());
@@ -68,22 +142,43 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.fg(t.warn),
         )))
     };
-    let block = pane_block(app, Pane::Cost, note);
+    let v = &app.cost_view;
+    let block = pane_block(app, Pane::Cost, note).title(view_title(
+        app,
+        v.sort.label(),
+        v.sort == CostSort::default(),
+        &v.filter.text,
+        v.visible.len(),
+        app.cost_rows.len(),
+    ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
         return;
     }
-    let [totals, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    render_totals(frame, app, totals);
+    let lay = cost_layout(inner);
+    render_totals(frame, app, lay.totals);
     if app.cost_rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("no spend recorded this month", t.dimmed())),
-            table,
+            lay.table,
         );
         return;
     }
+    if let Some((chart, dir)) = lay.chart {
+        render_top_spenders(frame, app, chart, dir);
+    }
+    if v.visible.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "no branch matches the filter — / to change it",
+                t.dimmed(),
+            )),
+            lay.table,
+        );
+        return;
+    }
+    let table = lay.table;
     let keep = fit_columns(&COLS, table.width.saturating_sub(1));
     let header = Row::new(keep.iter().filter_map(|i| COLS.get(*i)).map(|c| {
         Cell::from(Span::styled(
@@ -91,12 +186,84 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.dimmed().add_modifier(Modifier::BOLD),
         ))
     }));
-    let rows = app
-        .cost_rows
+    // Only the rows on screen are built (10,000 branches cost a frame one page).
+    let page = usize::from(table.height.saturating_sub(1)).max(1);
+    let n = v.visible.len();
+    let sel = v.sel.min(n - 1);
+    let offset = scroll_into_view(v.offset, sel, page, n);
+    let end = (offset + page).min(n);
+    let rows = v
+        .visible
+        .get(offset..end)
+        .unwrap_or_default()
         .iter()
+        .filter_map(|i| app.cost_rows.get(*i))
         .map(|r| fitted_row(row_cells(app, r), &keep));
     let widths = fitted_widths(&COLS, &keep);
-    frame.render_widget(Table::new(rows, widths).header(header), table);
+    let focused = app.focus == Pane::Cost;
+    let mut tbl = Table::new(rows, widths).header(header);
+    let mut state = TableState::default();
+    if focused {
+        tbl = tbl
+            .row_highlight_style(t.selected())
+            .highlight_symbol(Line::from("▌"));
+        state = state.with_selected(Some(sel - offset));
+    }
+    frame.render_stateful_widget(tbl, table, &mut state);
+}
+
+/// Number of top spenders in the chart.
+pub const TOP_SPENDERS: usize = 10;
+
+/// The top spenders by month-to-date cost (the whole HQ, not the filter).
+fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::LEFT | Borders::TOP)
+        .border_style(t.fg(t.border))
+        .title(Span::styled("top spenders MTD", t.dimmed()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let room = match dir {
+        Direction::Horizontal => usize::from(inner.height),
+        // Bars 7 wide with a gap of 1.
+        Direction::Vertical => usize::from(inner.width / 8),
+    };
+    // `cost_rows` is sorted by month-to-date cost, highest first.
+    let top: Vec<&BranchCost> = app
+        .cost_rows
+        .iter()
+        .filter(|r| r.mtd_cost > 0.0)
+        .take(room.min(TOP_SPENDERS))
+        .collect();
+    if top.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("no spend yet", t.dimmed())),
+            inner,
+        );
+        return;
+    }
+    let bars: Vec<Bar> = top
+        .iter()
+        .map(|r| {
+            let cents = (r.mtd_cost * 100.0).round().clamp(0.0, u64::MAX as f64) as u64;
+            let style = match r.escalation {
+                Escalation::None if r.will_exceed => t.fg(t.warn),
+                Escalation::None => t.fg(t.accent),
+                _ => t.fg(t.error),
+            };
+            Bar::with_label(Line::from(sanitize(&r.branch).into_owned()), cents)
+                .text_value(format!("${:.2}", r.mtd_cost))
+                .style(style)
+                .value_style(t.text().add_modifier(Modifier::REVERSED))
+        })
+        .collect();
+    let chart = match dir {
+        Direction::Horizontal => BarChart::horizontal(bars).bar_width(1).bar_gap(0),
+        Direction::Vertical => BarChart::vertical(bars).bar_width(7).bar_gap(1),
+    }
+    .label_style(t.dimmed());
+    frame.render_widget(chart, inner);
 }
 
 fn render_totals(frame: &mut Frame, app: &App, area: Rect) {

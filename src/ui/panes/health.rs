@@ -2,14 +2,16 @@
 //! its sparkline, last-check age, protocol state, 24 h failures and escalation.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{Col, fit_columns, fitted_row, fitted_widths};
 use crate::action::SourceId;
-use crate::app::{App, Escalation, HealthStatus, Pane, fmt_age};
+use crate::app::{
+    App, BranchHealth, Escalation, HealthSort, HealthStatus, Pane, fmt_age, scroll_into_view,
+};
 use crate::domain::sanitize::sanitize;
 use crate::ui::{pane_block, staleness, widgets::spark::spark};
 
@@ -22,7 +24,7 @@ const COLS: [Col; 11] = [
     Col {
         title: "tier",
         width: 10,
-        prio: 7,
+        prio: 8,
     },
     Col {
         title: "status",
@@ -36,7 +38,7 @@ const COLS: [Col; 11] = [
     },
     Col {
         title: "trend",
-        width: 12,
+        width: 10,
         prio: 3,
     },
     Col {
@@ -47,17 +49,17 @@ const COLS: [Col; 11] = [
     Col {
         title: "protocol",
         width: 10,
-        prio: 8,
+        prio: 9,
     },
     Col {
         title: "fail 24h",
         width: 8,
-        prio: 6,
+        prio: 7,
     },
     Col {
         title: "cost",
         width: 9,
-        prio: 9,
+        prio: 10,
     },
     Col {
         title: "escalation",
@@ -65,21 +67,51 @@ const COLS: [Col; 11] = [
         prio: 5,
     },
     Col {
-        title: "source",
-        width: 8,
-        prio: 10,
+        title: "src",
+        width: 5,
+        prio: 6,
     },
 ];
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let block = pane_block(app, Pane::Health, Some(staleness(app, &SourceId::Health)));
+    let v = &app.health_view;
+    // Freshness of the source that decides: Prometheus when configured, else the
+    // HTTP checks.
+    let fresh = match &v.prometheus {
+        Some(_) => {
+            let mut l = staleness(app, &SourceId::Prometheus);
+            l.spans
+                .insert(0, Span::styled(" via prometheus ·", t.dimmed()));
+            l
+        }
+        None => staleness(app, &SourceId::Health),
+    };
+    let total = if app.hq.as_ref().is_some_and(|h| h.registry.is_some()) {
+        v.sync_order().len()
+    } else {
+        app.health.len()
+    };
+    let block = pane_block(app, Pane::Health, Some(fresh)).title(super::cost::view_title(
+        app,
+        v.sort.label(),
+        v.sort == HealthSort::default(),
+        &v.filter.text,
+        v.visible.len(),
+        total,
+    ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let order = app.branch_order();
-    if order.is_empty() {
+    if v.detail
+        && let Some(id) = app.selected_branch()
+    {
+        render_detail(frame, app, &id, inner);
+        return;
+    }
+    if v.visible.is_empty() {
         let msg = match &app.registry_error {
             Some(e) => format!("registry invalid: {}", sanitize(&e.to_string())),
+            None if !v.filter.is_empty() => "no branch matches the filter — / to change it".into(),
             None => {
                 "no branches yet — hq/registry/branches.json lists them (see `lumen init`)".into()
             }
@@ -94,88 +126,330 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.dimmed().add_modifier(Modifier::BOLD),
         ))
     }));
-    let reg = app.hq.as_ref().and_then(|h| h.registry.as_ref());
-    let rows = order.iter().map(|id| {
-        let h = app.health.get(id).cloned().unwrap_or_default();
-        let maint = app.in_maintenance(id);
-        let status = h.status(maint);
-        let branch = reg.and_then(|r| r.branches.iter().find(|b| &b.id == id));
-        let tier = branch.and_then(|b| b.tier).map_or("—", |t| t.as_str());
-        let latency = h
-            .last_http
-            .as_ref()
-            .and_then(|r| r.latency)
-            .map(|l| format!("{}ms", l.as_millis()))
-            .or_else(|| h.exporter_latency.map(|s| format!("{:.0}ms", s * 1000.0)))
-            .unwrap_or_else(|| "—".into());
-        let checked = h
-            .last_check()
-            .map_or("—".to_string(), |c| fmt_age(app.age(c)));
-        let (proto, proto_style) = match app.protocol_state(id) {
-            crate::domain::hq::ProtocolState::Current => ("current", t.dimmed()),
-            crate::domain::hq::ProtocolState::Outdated => ("outdated", t.fg(t.warn)),
-            crate::domain::hq::ProtocolState::Deprecated => {
-                ("deprecated", t.fg(t.error).add_modifier(Modifier::BOLD))
-            }
-            crate::domain::hq::ProtocolState::Unknown => ("—", t.dimmed()),
-        };
-        let fails = app.ledger.failures_24h(id);
-        let esc = Escalation::from_failures(h.consecutive_failures);
-        let esc_style = match esc {
-            Escalation::None => t.dimmed(),
-            Escalation::Retry => t.fg(t.warn),
-            _ => t.fg(t.error).add_modifier(Modifier::BOLD),
-        };
-        let (cost, cost_style) = app
-            .cost_row(id)
-            .map_or(("—", t.dimmed()), |r| super::cost::state_label(app, r));
-        let status_style = t.fg(match status {
-            HealthStatus::Up => t.status.up,
-            HealthStatus::Degraded => t.status.degraded,
-            HealthStatus::Down => t.status.down,
-            HealthStatus::Maintenance => t.status.maintenance,
-            HealthStatus::Unknown => t.status.unknown,
-        });
-        let dot = match status {
-            HealthStatus::Up => "●",
-            HealthStatus::Degraded => "◐",
-            HealthStatus::Down => "✗",
-            HealthStatus::Maintenance => "◇",
-            HealthStatus::Unknown => "?",
-        };
-        let cells: [Cell; 11] = [
-            Cell::from(Span::styled(sanitize(id).into_owned(), t.text())),
-            Cell::from(Span::styled(tier, t.dimmed())),
-            Cell::from(Span::styled(
-                format!("{dot} {}", status.label()),
-                status_style,
-            )),
-            Cell::from(Span::styled(latency, t.text())),
-            Cell::from(Span::styled(
-                spark(h.latencies.iter().copied(), 12),
-                t.fg(t.accent),
-            )),
-            Cell::from(Span::styled(checked, t.dimmed())),
-            Cell::from(Span::styled(proto, proto_style)),
-            Cell::from(Span::styled(
-                if fails == 0 {
-                    "0".to_string()
-                } else {
-                    fails.to_string()
-                },
-                if fails == 0 { t.dimmed() } else { t.fg(t.warn) },
-            )),
-            Cell::from(Span::styled(cost, cost_style)),
-            Cell::from(Span::styled(esc.label(), esc_style)),
-            Cell::from(Span::styled(h.source(), t.dimmed())),
-        ];
-        fitted_row(cells, &keep)
-    });
+    // Only the rows on screen are built: 10,000 branches cost a frame one page.
+    let page = usize::from(inner.height.saturating_sub(1)).max(1);
+    let n = v.visible.len();
+    let sel = app.health_sel.min(n - 1);
+    let offset = scroll_into_view(v.offset, sel, page, n);
+    let end = (offset + page).min(n);
+    let rows = v
+        .visible
+        .get(offset..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|id| fitted_row(row_cells(app, id), &keep));
     let widths = fitted_widths(&COLS, &keep);
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(t.selected())
         .highlight_symbol(Line::from("▌"));
-    let mut state = TableState::default().with_selected(Some(app.health_sel.min(order.len() - 1)));
+    let mut state = TableState::default().with_selected(Some(sel - offset));
     frame.render_stateful_widget(table, inner, &mut state);
+}
+
+fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
+    let t = &app.theme;
+    let empty = BranchHealth::default();
+    let h = app.health.get(id).unwrap_or(&empty);
+    let maint = app.branch_maintenance(id);
+    let status = h.status(maint);
+    let tier = app
+        .registry_branch(id)
+        .and_then(|b| b.tier)
+        .map_or("—", |t| t.as_str());
+    let latency = h
+        .latency_ms()
+        .map_or_else(|| "—".to_string(), |ms| format!("{ms:.0}ms"));
+    let checked = h
+        .last_check()
+        .map_or("—".to_string(), |c| fmt_age(app.age(c)));
+    let (proto, proto_style) = protocol_label(app, id);
+    let fails = app.ledger.failures_24h(id);
+    let esc = h.escalation(maint);
+    let (cost, cost_style) = app
+        .cost_row(id)
+        .map_or(("—", t.dimmed()), |r| super::cost::state_label(app, r));
+    let (dot, status_style) = status_look(app, status);
+    [
+        Cell::from(Span::styled(sanitize(id).into_owned(), t.text())),
+        Cell::from(Span::styled(tier, t.dimmed())),
+        Cell::from(Span::styled(
+            format!("{dot} {}", status.label()),
+            status_style,
+        )),
+        Cell::from(Span::styled(latency, t.text())),
+        Cell::from(Span::styled(
+            spark(h.latencies.iter().copied(), 10),
+            t.fg(t.accent),
+        )),
+        Cell::from(Span::styled(checked, t.dimmed())),
+        Cell::from(Span::styled(proto, proto_style)),
+        Cell::from(Span::styled(
+            fails.to_string(),
+            if fails == 0 { t.dimmed() } else { t.fg(t.warn) },
+        )),
+        Cell::from(Span::styled(cost, cost_style)),
+        Cell::from(Span::styled(esc.label(), escalation_style(app, esc))),
+        Cell::from(Span::styled(short_source(h.source()), t.dimmed())),
+    ]
+}
+
+/// The `src` column: `http`, `prom` (Prometheus), `expo` (exporter); the detail view
+/// and docs spell them out.
+fn short_source(s: &str) -> &str {
+    match s {
+        "prometheus" => "prom",
+        "exporter" => "expo",
+        other => other,
+    }
+}
+
+pub(crate) fn protocol_label(app: &App, id: &str) -> (&'static str, Style) {
+    let t = &app.theme;
+    match app.protocol_state(id) {
+        crate::domain::hq::ProtocolState::Current => ("current", t.dimmed()),
+        crate::domain::hq::ProtocolState::Outdated => ("outdated", t.fg(t.warn)),
+        crate::domain::hq::ProtocolState::Deprecated => {
+            ("deprecated", t.fg(t.error).add_modifier(Modifier::BOLD))
+        }
+        crate::domain::hq::ProtocolState::Unknown => ("—", t.dimmed()),
+    }
+}
+
+pub(crate) fn escalation_style(app: &App, esc: Escalation) -> Style {
+    let t = &app.theme;
+    match esc {
+        Escalation::None => t.dimmed(),
+        Escalation::Retry => t.fg(t.warn),
+        _ => t.fg(t.error).add_modifier(Modifier::BOLD),
+    }
+}
+
+pub(crate) fn status_look(app: &App, status: HealthStatus) -> (&'static str, Style) {
+    let t = &app.theme;
+    let style = t.fg(match status {
+        HealthStatus::Up => t.status.up,
+        HealthStatus::Degraded => t.status.degraded,
+        HealthStatus::Down => t.status.down,
+        HealthStatus::Maintenance => t.status.maintenance,
+        HealthStatus::Unknown => t.status.unknown,
+    });
+    let dot = match status {
+        HealthStatus::Up => "●",
+        HealthStatus::Degraded => "◐",
+        HealthStatus::Down => "✗",
+        HealthStatus::Maintenance => "◇",
+        HealthStatus::Unknown => "?",
+    };
+    (dot, style)
+}
+
+/// Enter on a branch: its registry entry, health source and status, cost row, recent
+/// checks with errors, latest ledger events and maintenance/rollback history.
+fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
+    let t = &app.theme;
+    let empty = BranchHealth::default();
+    let h = app.health.get(id).unwrap_or(&empty);
+    let maint = app.branch_maintenance(id);
+    let status = h.status(maint);
+    let b = app.registry_branch(id);
+    let label = |s: &'static str| Span::styled(format!("{s:<10}"), t.dimmed());
+    let text = |s: String| Span::styled(sanitize(&s).into_owned(), t.text());
+    let or_dash = |s: Option<&str>| s.map_or("—".to_string(), str::to_owned);
+    let mut head = vec![Line::from(vec![
+        Span::styled(
+            sanitize(id).into_owned(),
+            t.text().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled("  Esc closes", t.dimmed()),
+    ])];
+    let (proto, proto_style) = protocol_label(app, id);
+    head.push(Line::from(vec![
+        label("registry"),
+        text(format!(
+            "repo {} · owner {} · tier {} · protocol {} ",
+            or_dash(b.map(|b| b.repo.as_str())),
+            or_dash(b.and_then(|b| b.owner.as_deref())),
+            b.and_then(|b| b.tier).map_or("—", |t| t.as_str()),
+            or_dash(b.and_then(|b| b.hq_protocol_version.as_deref())),
+        )),
+        Span::styled(proto, proto_style),
+    ]));
+    let url = app
+        .hq
+        .as_ref()
+        .and_then(|hq| crate::sources::health::health_url_for(hq, id))
+        .map_or("— (no health URL)".to_string(), |u| {
+            crate::sources::health::display_url(&u)
+        });
+    head.push(Line::from(vec![label("health"), text(url)]));
+    let (dot, status_style) = status_look(app, status);
+    let esc = h.escalation(maint);
+    head.push(Line::from(vec![
+        label("status"),
+        Span::styled(format!("{dot} {}", status.label()), status_style),
+        Span::styled(
+            format!(" · source {} · escalation ", h.source()),
+            t.dimmed(),
+        ),
+        Span::styled(esc.label(), escalation_style(app, esc)),
+        Span::styled(
+            format!(
+                " · {} failed in a row · {} ledger failures 24h",
+                h.consecutive_failures,
+                app.ledger.failures_24h(id)
+            ),
+            t.dimmed(),
+        ),
+    ]));
+    if let Some(txn) = app.ledger.latest_deploy.get(id) {
+        let key = app
+            .keymap
+            .keys_for(crate::action::Action::Rollback)
+            .first()
+            .map_or_else(|| "rollback".to_string(), |k| k.label());
+        head.push(Line::from(vec![
+            label("rollback"),
+            Span::styled(
+                format!("{key} rolls back its latest deploy {}", sanitize(txn)),
+                if esc >= Escalation::RollbackProposed {
+                    t.fg(t.warn).add_modifier(Modifier::BOLD)
+                } else {
+                    t.dimmed()
+                },
+            ),
+            Span::styled(" (typed confirmation; never automatic)", t.dimmed()),
+        ]));
+    }
+    head.push(match app.cost_row(id) {
+        Some(r) => {
+            let (state, style) = super::cost::state_label(app, r);
+            Line::from(vec![
+                label("cost"),
+                text(format!(
+                    "${:.2} MTD ({} tokens){} · burn ${:.3}/h · projected ${:.2} · ",
+                    r.mtd_cost,
+                    super::cost::human_tokens(r.mtd_tokens),
+                    r.limit_ratio
+                        .filter(|x| x.is_finite())
+                        .map_or(String::new(), |x| format!(" · {:.0}% of limit", x * 100.0)),
+                    r.burn_cost_per_hour,
+                    r.projected_cost
+                )),
+                Span::styled(state, style),
+            ])
+        }
+        None => Line::from(vec![label("cost"), Span::styled("no cost row", t.dimmed())]),
+    });
+    let head_h = u16::try_from(head.len()).unwrap_or(u16::MAX);
+    let [top, rest] =
+        Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(head), top);
+    if rest.height == 0 {
+        return;
+    }
+    let [checks, events, history] = Layout::vertical([
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+    ])
+    .areas(rest);
+    let when = |at: chrono::DateTime<chrono::Utc>| format!("{:>4} ago ", fmt_age(app.age(at)));
+    let section = |title: &str, lines: Vec<Line<'static>>, area: Rect| {
+        let mut all = vec![Line::from(Span::styled(
+            title.to_string(),
+            t.fg(t.title).add_modifier(Modifier::BOLD),
+        ))];
+        if lines.is_empty() {
+            all.push(Line::from(Span::styled("  none", t.dimmed())));
+        }
+        all.extend(lines);
+        (Paragraph::new(all), area)
+    };
+    let room = |a: Rect| usize::from(a.height.saturating_sub(1));
+    // Recent checks, newest first.
+    let check_lines: Vec<Line<'static>> = h
+        .recent_checks
+        .iter()
+        .rev()
+        .take(room(checks))
+        .map(|c| {
+            let r = &c.result;
+            let (mark, style) = if r.ok {
+                ("✓", t.fg(t.status.up))
+            } else {
+                ("✗", t.fg(t.status.down))
+            };
+            let lat = r
+                .latency
+                .map_or(String::new(), |l| format!(" {}ms", l.as_millis()));
+            let what = r
+                .error
+                .clone()
+                .unwrap_or_else(|| r.status.map_or("ok".to_string(), |s| format!("HTTP {s}")));
+            Line::from(vec![
+                Span::styled(format!("  {}", when(r.at)), t.dimmed()),
+                Span::styled(mark, style),
+                Span::styled(
+                    format!(" {}{lat}", sanitize(&what)),
+                    if r.ok { t.text() } else { t.fg(t.error) },
+                ),
+                Span::styled(format!("  via {}", c.source.label()), t.dimmed()),
+            ])
+        })
+        .collect();
+    let (p, a) = section("Recent checks", check_lines, checks);
+    frame.render_widget(p, a);
+    // Latest ledger events of this branch from the in-memory window, newest first.
+    let event_lines: Vec<Line<'static>> = app
+        .ledger
+        .recent
+        .iter()
+        .rev()
+        .filter_map(|r| r.parsed.as_ref().ok().filter(|e| e.branch == id))
+        .take(room(events))
+        .map(|e| {
+            Line::from(vec![
+                Span::styled(
+                    format!("  {}", when(e.timestamp.with_timezone(&chrono::Utc))),
+                    t.dimmed(),
+                ),
+                Span::styled(format!("{:<16}", sanitize(&e.event)), t.text()),
+                Span::styled(
+                    format!(
+                        " {:<8} {}",
+                        sanitize(e.status.as_deref().unwrap_or("")),
+                        sanitize(&e.id)
+                    ),
+                    t.dimmed(),
+                ),
+            ])
+        })
+        .collect();
+    let (p, a) = section("Latest ledger events", event_lines, events);
+    frame.render_widget(p, a);
+    let history_lines: Vec<Line<'static>> = app
+        .branch_history(id)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .take(room(history))
+        .map(|e| {
+            Line::from(vec![
+                Span::styled(format!("  {}", when(e.at)), t.dimmed()),
+                Span::styled(format!("{:<20}", sanitize(&e.event)), t.text()),
+                Span::styled(
+                    format!(
+                        " {:<8} by {} · {}",
+                        sanitize(e.status.as_deref().unwrap_or("")),
+                        sanitize(e.actor.as_deref().unwrap_or("—")),
+                        sanitize(&e.id)
+                    ),
+                    t.dimmed(),
+                ),
+            ])
+        })
+        .collect();
+    let (p, a) = section("Maintenance / rollback history", history_lines, history);
+    frame.render_widget(p, a);
 }
