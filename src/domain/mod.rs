@@ -12,3 +12,4 @@ pub mod rhythm;
 pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;
+pub mod ledger_filter;

@@ -11,3 +11,4 @@ pub mod registry;
 pub mod rules_tail;
 pub mod tail;
 pub mod watch;
+pub mod ledger_reader;
