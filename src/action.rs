@@ -49,11 +49,12 @@ pub enum Action {
     Maintenance,
     NarrowerWindow,
     WiderWindow,
+    CycleContext,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -87,6 +88,7 @@ impl Action {
         Action::Maintenance,
         Action::NarrowerWindow,
         Action::WiderWindow,
+        Action::CycleContext,
     ];
 
     /// One line for the help overlay.
@@ -125,6 +127,7 @@ impl Action {
             Action::Maintenance => "toggle maintenance for the selected branch",
             Action::NarrowerWindow => "narrower time window",
             Action::WiderWindow => "wider time window",
+            Action::CycleContext => "ledger filter: context lines 0 / 2 / 5",
         }
     }
 }
@@ -258,4 +261,6 @@ pub enum Msg {
         integrity: crate::app::Integrity,
         at: DateTime<Utc>,
     },
+    /// The ledger pane's reader answered (pages, filter matches, detail, index progress).
+    LedgerView(crate::app::LedgerViewMsg),
 }

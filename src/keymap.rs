@@ -360,6 +360,7 @@ impl Default for Keymap {
             (p(K::Char('-')), A::WiderWindow),
             (p(K::Char('+')), A::NarrowerWindow),
             (p(K::Char('=')), A::NarrowerWindow),
+            (p(K::Char('c')), A::CycleContext),
         ];
         Keymap { bindings }
     }

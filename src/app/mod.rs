@@ -124,6 +124,8 @@ pub enum Command {
     Execute(PendingAction),
     /// Send notifications for `events` per rules.json (an alert, not an action).
     Notify { events: Vec<String>, text: String },
+    /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
+    Ledger(LedgerRequest),
 }
 
 /// The typed-confirmation dialog: says exactly what will happen; the operator types
@@ -674,9 +676,7 @@ impl App {
     fn rollback_target(&self) -> Option<String> {
         match self.focus {
             Pane::Ledger => {
-                let n = self.ledger.recent.len();
-                let i = n.checked_sub(1 + self.ledger_view.from_newest)?;
-                let e = self.ledger.recent.get(i)?.parsed.as_ref().ok()?;
+                let e = self.ledger_selected_record()?.parsed.as_ref().ok()?;
                 (e.event == "deploy").then(|| e.id.clone())
             }
             Pane::Health => {
@@ -769,11 +769,7 @@ impl App {
             }
             Msg::LedgerAppended { records, at } => {
                 let n = records.len() as u64;
-                if !self.ledger_view.follow {
-                    self.ledger_view.new_while_paused += n;
-                    self.ledger_view.from_newest =
-                        (self.ledger_view.from_newest + n as usize).min(RECENT_LINES - 1);
-                }
+                self.ledger_on_appended(n);
                 for r in &records {
                     if let Ok(e) = &r.parsed {
                         self.cost.ingest(e);
@@ -789,7 +785,7 @@ impl App {
                     resets: self.ledger.resets + 1,
                     ..Default::default()
                 };
-                self.ledger_view.from_newest = 0;
+                self.ledger_view_reset();
                 self.toast(
                     ToastLevel::Warn,
                     format!("ledger: {reason}; reading it again"),
@@ -900,6 +896,7 @@ impl App {
                     .last_error = Some((at, error.to_string()));
                 self.registry_error = Some(error);
             }
+            Msg::LedgerView(m) => self.on_ledger_view(m),
         }
     }
 

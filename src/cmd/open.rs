@@ -245,12 +245,17 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
         let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
         spawn_decision_check(cfg.hq_root.clone(), tx.clone());
         spawn_integrity(cfg.hq_root.clone(), tx.clone(), cancel_for_verify.clone());
+        let reader =
+            crate::sources::ledger_reader::spawn(&cfg.hq_root, tx.clone(), cancel_for_verify.clone());
         let ops = crate::ops::Ops {
             root: cfg.hq_root.clone(),
             who,
             recheck,
         };
-        move |c| ops.spawn(c, tx.clone())
+        move |c| match c {
+            crate::app::Command::Ledger(r) => reader.send(r),
+            c => ops.spawn(c, tx.clone()),
+        }
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)

@@ -271,7 +271,10 @@ impl LedgerFilter {
     }
 
     fn has_field_terms(&self) -> bool {
-        !self.globs.is_empty() || self.since.is_some() || self.until.is_some() || !self.cost.is_empty()
+        !self.globs.is_empty()
+            || self.since.is_some()
+            || self.until.is_some()
+            || !self.cost.is_empty()
     }
 
     /// Free-text terms against the raw line (case-insensitive).
@@ -443,7 +446,9 @@ mod tests {
 
     #[test]
     fn the_example_from_the_issue() {
-        let flt = f("branch:koosy event:deploy* status:failed actor:llm since:1h until:2026-11-22T11:59Z cost>0.5");
+        let flt = f(
+            "branch:koosy event:deploy* status:failed actor:llm since:1h until:2026-11-22T11:59Z cost>0.5",
+        );
         let ok = line(
             "koosy",
             "deploy_failed",
@@ -452,14 +457,54 @@ mod tests {
         );
         assert!(flt.matches_line(ok.as_bytes()), "{ok}");
         for bad in [
-            line("orbit", "deploy_failed", r#","status":"failed","actor":"llm","cost":0.75"#, "2026-11-22T11:30:00Z"),
-            line("koosy", "llm_generate", r#","status":"failed","actor":"llm","cost":0.75"#, "2026-11-22T11:30:00Z"),
-            line("koosy", "deploy", r#","status":"ok","actor":"llm","cost":0.75"#, "2026-11-22T11:30:00Z"),
-            line("koosy", "deploy", r#","status":"failed","actor":"ci","cost":0.75"#, "2026-11-22T11:30:00Z"),
-            line("koosy", "deploy", r#","status":"failed","actor":"llm","cost":0.25"#, "2026-11-22T11:30:00Z"),
-            line("koosy", "deploy", r#","status":"failed","actor":"llm""#, "2026-11-22T11:30:00Z"),
-            line("koosy", "deploy", r#","status":"failed","actor":"llm","cost":0.75"#, "2026-11-22T10:30:00Z"),
-            line("koosy", "deploy", r#","status":"failed","actor":"llm","cost":0.75"#, "2026-11-22T11:59:30Z"),
+            line(
+                "orbit",
+                "deploy_failed",
+                r#","status":"failed","actor":"llm","cost":0.75"#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "llm_generate",
+                r#","status":"failed","actor":"llm","cost":0.75"#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"ok","actor":"llm","cost":0.75"#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"failed","actor":"ci","cost":0.75"#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"failed","actor":"llm","cost":0.25"#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"failed","actor":"llm""#,
+                "2026-11-22T11:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"failed","actor":"llm","cost":0.75"#,
+                "2026-11-22T10:30:00Z",
+            ),
+            line(
+                "koosy",
+                "deploy",
+                r#","status":"failed","actor":"llm","cost":0.75"#,
+                "2026-11-22T11:59:30Z",
+            ),
         ] {
             assert!(!flt.matches_line(bad.as_bytes()), "{bad}");
         }
@@ -467,7 +512,12 @@ mod tests {
 
     #[test]
     fn cost_operators() {
-        let l = line("a", "llm_generate", r#","cost":0.5"#, "2026-11-22T11:30:00Z");
+        let l = line(
+            "a",
+            "llm_generate",
+            r#","cost":0.5"#,
+            "2026-11-22T11:30:00Z",
+        );
         let b = l.as_bytes();
         assert!(f("cost>=0.5").matches_line(b));
         assert!(f("cost<=0.5").matches_line(b));
@@ -487,7 +537,12 @@ mod tests {
 
     #[test]
     fn free_text_is_case_insensitive_over_the_raw_line() {
-        let l = line("koosy", "deploy", r#","note":"Hotfix for Ünicode""#, "2026-11-22T11:30:00Z");
+        let l = line(
+            "koosy",
+            "deploy",
+            r#","note":"Hotfix for Ünicode""#,
+            "2026-11-22T11:30:00Z",
+        );
         assert!(f("HOTFIX").matches_line(l.as_bytes()));
         assert!(f("hotfix koosy").matches_line(l.as_bytes()));
         assert!(f("\"hotfix for\"").matches_line(l.as_bytes()));
@@ -519,13 +574,26 @@ mod tests {
         let flt = f("until:2026-11-22T12:00+02:00");
         assert!(flt.matches_line(line("a", "b", "", "2026-11-22T10:00:00Z").as_bytes()));
         assert!(!flt.matches_line(line("a", "b", "", "2026-11-22T10:00:01Z").as_bytes()));
-        assert!(f("since:2d").since.is_some_and(|s| s == now() - Duration::days(2)));
+        assert!(
+            f("since:2d")
+                .since
+                .is_some_and(|s| s == now() - Duration::days(2))
+        );
     }
 
     #[test]
     fn bad_terms_are_clear_errors() {
-        let e = |s: &str| LedgerFilter::parse(s, now()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(e("colour:red").contains("unknown field"), "{}", e("colour:red"));
+        let e = |s: &str| {
+            LedgerFilter::parse(s, now())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            e("colour:red").contains("unknown field"),
+            "{}",
+            e("colour:red")
+        );
         assert!(e("colour:red").contains("`colour:red`"));
         assert!(e("branch:").contains("missing value"));
         assert!(e("since:yesterday").contains("expected a duration"));
