@@ -127,7 +127,7 @@ impl Action {
             Action::Maintenance => "toggle maintenance for the selected branch",
             Action::NarrowerWindow => "narrower time window",
             Action::WiderWindow => "wider time window",
-            Action::CycleContext => "ledger filter: context lines 0 / 2 / 5",
+            Action::CycleContext => "context lines around matches",
         }
     }
 }

@@ -121,6 +121,11 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Width of the line-number column: 6, or more for a ledger past 999,999 lines.
+fn num_width(app: &App) -> usize {
+    app.ledger_total().to_string().len().max(6)
+}
+
 /// Thousands separators for counts.
 fn group(n: u64) -> String {
     let digits = n.to_string();
@@ -214,11 +219,11 @@ fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
             let line = match app.ledger_line(row.line) {
                 LineSlot::Loaded(r) => record_line(app, r, width),
                 LineSlot::Empty => Line::from(vec![
-                    Span::styled(format!("{:>7} ", row.line), t.dimmed()),
+                    Span::styled(format!("{:>w$} ", row.line, w = num_width(app)), t.dimmed()),
                     Span::styled("(empty line)", t.dimmed()),
                 ]),
                 LineSlot::Loading => Line::from(vec![
-                    Span::styled(format!("{:>7} ", row.line), t.dimmed()),
+                    Span::styled(format!("{:>w$} ", row.line, w = num_width(app)), t.dimmed()),
                     Span::styled("loading…", t.dimmed()),
                 ]),
             };
@@ -255,7 +260,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
                 .format("%m-%d %H:%M:%S")
                 .to_string();
             let mut spans = vec![
-                Span::styled(format!("{:>7} ", r.line), t.dimmed()),
+                Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
                 Span::styled(format!("{ts} "), t.dimmed()),
                 Span::styled(
                     format!("{:<12} ", short(&sanitize(&e.branch), 12)),
@@ -286,7 +291,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             if e.signed {
                 rest.push_str(" ✎");
             }
-            let used = 7 + 1 + 15 + 13 + 21;
+            let used = num_width(app) + 1 + 15 + 13 + 21;
             spans.push(Span::styled(
                 short(&rest, width.saturating_sub(used)),
                 t.dimmed(),
@@ -294,7 +299,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             Line::from(spans)
         }
         Err(reason) => Line::from(vec![
-            Span::styled(format!("{:>7} ", r.line), t.dimmed()),
+            Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
             Span::styled("REJECT ", t.fg(t.error).add_modifier(Modifier::BOLD)),
             Span::styled(
                 short(
