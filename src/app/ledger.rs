@@ -460,8 +460,11 @@ impl App {
         let show_sel = !self.ledger_view.follow;
         let Some(f) = &self.ledger_view.active else {
             let Some(sel) = sel else { return Vec::new() };
-            let end = if total - sel < height { total } else { sel };
+            let mut end = if total - sel < height { total } else { sel };
             let start = end.saturating_sub(height - 1).max(1);
+            if start == 1 {
+                end = total.min(height);
+            }
             return (start..=end)
                 .map(|line| Row {
                     line,
@@ -511,6 +514,25 @@ impl App {
         // Keep the selected match (and its context after it) on screen.
         while rows.len() as u64 > height {
             rows.pop_front();
+        }
+        // Near the first match: fill the rest of the view with the following ones.
+        let mut ceiling = rows.back().map_or(0, |r| r.line);
+        for &m in f.matches.iter().skip(k + 1) {
+            if rows.len() as u64 >= height {
+                break;
+            }
+            let lo = m.saturating_sub(c).max(ceiling + 1).max(1);
+            for line in lo..=(m + c).min(total.max(m)) {
+                if rows.len() as u64 >= height {
+                    break;
+                }
+                rows.push_back(Row {
+                    line,
+                    is_match: f.matches.binary_search(&line).is_ok(),
+                    selected: false,
+                });
+                ceiling = line;
+            }
         }
         rows.into()
     }
