@@ -900,7 +900,7 @@ impl App {
     /// `/` submitted in the ledger pane: parse, then scan the whole ledger in the
     /// background. An empty filter clears it; a bad one is reported and the old one
     /// stays.
-    pub(crate) fn submit_ledger_filter(&mut self, text: String) {
+    pub fn submit_ledger_filter(&mut self, text: String) {
         use crate::domain::ledger_filter::LedgerFilter;
         self.dirty = true;
         self.ledger_view.filter = text.trim().to_string();
