@@ -91,6 +91,8 @@ fn hq(n: u64) -> Hq {
         let mut fields = serde_json::Map::new();
         fields.insert("branch".into(), "koosy".into());
         fields.insert("event".into(), event.into());
+        // A fixed time: snapshots must not depend on the wall clock.
+        fields.insert("timestamp".into(), "2026-11-22T11:59:00Z".into());
         if let Some(t) = target {
             fields.insert("target".into(), t.into());
         }

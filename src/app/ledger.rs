@@ -221,6 +221,9 @@ pub enum LedgerRequest {
     Detail { line: u64, offset: u64 },
     /// Where the entry with this id is (a rollback's target).
     FindId { id: String },
+    /// The tail delivered its first lines: whole-file work (the index build, the
+    /// integrity check) may start without delaying the first screen.
+    TailStarted,
 }
 
 /// Progress of the offset index built in the background at start.
@@ -378,6 +381,8 @@ pub struct LedgerView {
     pub detail_error: Option<String>,
     /// An id being looked up to jump to.
     pub jumping: Option<String>,
+    /// `TailStarted` was sent.
+    pub tail_started: bool,
 }
 
 impl LedgerView {
@@ -389,7 +394,12 @@ impl LedgerView {
 impl App {
     /// Lines in the ledger as far as anything has seen (index or tail).
     pub fn ledger_total(&self) -> u64 {
-        self.ledger_view.index.lines.max(self.ledger.last_line)
+        // While the index is being built its count is a prefix of the file, not the end.
+        if self.ledger_view.index.building {
+            self.ledger.last_line
+        } else {
+            self.ledger_view.index.lines.max(self.ledger.last_line)
+        }
     }
 
     /// The selected line number, if any line exists.
@@ -758,6 +768,11 @@ impl App {
 
     /// New lines from the tail (called from `handle_msg`).
     pub(crate) fn ledger_on_appended(&mut self, n: u64) {
+        if !self.ledger_view.tail_started {
+            self.ledger_view.tail_started = true;
+            self.commands
+                .push(Command::Ledger(LedgerRequest::TailStarted));
+        }
         if !self.ledger_view.follow {
             self.ledger_view.new_while_paused += n;
         }

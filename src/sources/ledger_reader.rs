@@ -46,6 +46,8 @@ use crate::sources::ledger_tail::excerpt;
 
 /// Bytes mapped at a time by the filter scan.
 const SCAN_WINDOW: u64 = 32 << 20;
+/// The latest the index build starts when the tail has not reported yet.
+const BUILD_DELAY: Duration = Duration::from_secs(1);
 /// How often the worker refreshes the index and reports its progress.
 const TICK: Duration = Duration::from_millis(100);
 /// Characters of one pretty-printed line shown in the detail view.
@@ -58,6 +60,9 @@ pub struct Reader {
     root: PathBuf,
     path: PathBuf,
     pub index: LineIndex,
+    /// The initial build has not finished (or not started).
+    building: AtomicBool,
+    build_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Reader {
@@ -67,7 +72,24 @@ impl Reader {
             root: root.to_path_buf(),
             path: root.join(paths::LEDGER),
             index,
+            building: AtomicBool::new(false),
+            build_error: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Index the whole file (the initial build; call once, on its own thread).
+    pub fn build(&self) {
+        self.building.store(true, Ordering::Release);
+        if let Err(e) = self.index.refresh()
+            && let Ok(mut slot) = self.build_error.lock()
+        {
+            *slot = Some(format!("{}: {e}", self.path.display()));
+        }
+        self.building.store(false, Ordering::Release);
+    }
+
+    fn is_building(&self) -> bool {
+        self.building.load(Ordering::Acquire)
     }
 
     pub fn index_status(&self) -> IndexStatus {
@@ -76,14 +98,14 @@ impl Reader {
             lines: p.lines,
             bytes_done: p.bytes_done,
             bytes_total: p.bytes_total,
-            building: p.building,
-            error: self.index.error(),
+            building: self.is_building(),
+            error: self.build_error.lock().ok().and_then(|e| e.clone()),
         }
     }
 
     /// Pick up appended lines (not while the initial build runs: it holds the lock).
     pub fn refresh(&self) {
-        if !self.index.progress().building {
+        if !self.is_building() {
             let _ = self.index.refresh();
         }
     }
@@ -91,8 +113,7 @@ impl Reader {
     /// Whether a page can be answered now: all its lines are indexed, or the index is
     /// complete (a short page at the end of the file).
     pub fn page_ready(&self, first: u64, count: u64) -> bool {
-        let p = self.index.progress();
-        !p.building || self.index.len() >= first.saturating_sub(1).saturating_add(count)
+        !self.is_building() || self.index.len() >= first.saturating_sub(1).saturating_add(count)
     }
 
     /// Lines `first..first+count` (1-based), parsed like the tail does.
@@ -159,6 +180,7 @@ impl Reader {
                 };
                 vec![wrap(msg)]
             }
+            LedgerRequest::TailStarted => Vec::new(),
             LedgerRequest::FindId { id } => {
                 let found = match find_id(&self.path, &id) {
                     Ok(f) => f,
@@ -504,8 +526,9 @@ struct ActiveScan {
 /// Start the index build and the worker thread for the HQ root's ledger. Messages go
 /// to `tx`; everything stops when `cancel` fires or the receiver is gone.
 pub fn spawn(root: &Path, tx: mpsc::Sender<Msg>, cancel: CancellationToken) -> ReaderHandle {
-    let (index, _build) = LineIndex::spawn_build(&root.join(paths::LEDGER));
-    let reader = Arc::new(Reader::new(root, index));
+    let reader = Arc::new(Reader::new(root, LineIndex::new(&root.join(paths::LEDGER))));
+    // Building until the build thread (started on `TailStarted`, or after a second) ends.
+    reader.building.store(true, Ordering::Release);
     let (req_tx, req_rx) = std_mpsc::channel::<LedgerRequest>();
     std::thread::spawn(move || worker(reader, req_rx, tx, cancel));
     ReaderHandle { tx: req_tx }
@@ -521,11 +544,24 @@ fn worker(
     let mut waiting: Vec<(u64, u64)> = Vec::new();
     let mut scan: Option<ActiveScan> = None;
     let send = |m: Msg| tx.blocking_send(m).is_ok();
+    let spawned_at = std::time::Instant::now();
+    let mut build_started = false;
     loop {
         if cancel.is_cancelled() {
             break;
         }
-        match rx.recv_timeout(TICK) {
+        let req = rx.recv_timeout(TICK);
+        // The index build reads the whole file: start it once the tail's first lines
+        // are on screen (or after a second), not in competition with them.
+        if !build_started
+            && (matches!(req, Ok(LedgerRequest::TailStarted))
+                || spawned_at.elapsed() >= BUILD_DELAY)
+        {
+            build_started = true;
+            let r = reader.clone();
+            std::thread::spawn(move || r.build());
+        }
+        match req {
             Ok(LedgerRequest::Page { first, count }) => {
                 if reader.page_ready(first, count) {
                     for m in reader.serve(LedgerRequest::Page { first, count }) {
