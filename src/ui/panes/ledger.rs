@@ -152,14 +152,16 @@ fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
     let v = &app.ledger_view;
     let mut spans = Vec::new();
     if v.index.building {
-        spans.push(Span::styled(
+        let text = if v.index.bytes_total == 0 {
+            "indexing… ".to_string()
+        } else {
             format!(
                 "indexing {}% ({} lines) ",
                 percent(v.index.bytes_done, v.index.bytes_total),
                 group(v.index.lines)
-            ),
-            t.fg(t.info),
-        ));
+            )
+        };
+        spans.push(Span::styled(text, t.fg(t.info)));
     }
     if let Some(f) = &v.active {
         spans.push(Span::styled("filter ", t.dimmed()));
@@ -206,6 +208,7 @@ fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
             (Some(f), _) if f.scanning.is_some() => "scanning the whole ledger…",
             (Some(_), _) => "no line matches the filter (empty / clears it)",
             (None, Some(s)) if s.failing() => "the ledger cannot be read — see the error above",
+            (None, None) => "reading the ledger…",
             _ => "no ledger lines yet (hq/ledger/ledger.jsonl)",
         };
         frame.render_widget(Paragraph::new(Span::styled(msg, t.dimmed())), area);
