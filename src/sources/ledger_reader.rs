@@ -49,7 +49,7 @@ const SCAN_WINDOW: u64 = 32 << 20;
 /// The latest the index build starts when the tail has not reported yet.
 const BUILD_DELAY: Duration = Duration::from_secs(1);
 /// How often the worker refreshes the index and reports its progress.
-const TICK: Duration = Duration::from_millis(100);
+const TICK: Duration = Duration::from_millis(50);
 /// Characters of one pretty-printed line shown in the detail view.
 const PRETTY_CHARS: usize = 2_000;
 /// The 64 zeros `prev` carries on the first line (SPEC §4.2).
@@ -652,6 +652,7 @@ fn follow_filter(
     };
     while !gone && !flag.load(Ordering::Relaxed) && !cancel.is_cancelled() {
         std::thread::park_timeout(TICK);
+        reader.refresh();
         let have = reader.index.len();
         if have <= next {
             continue;
