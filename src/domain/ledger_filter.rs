@@ -393,18 +393,6 @@ impl LedgerFilter {
         }
         true
     }
-
-    /// Match an already parsed line (the tail's records): `raw` is the line when the
-    /// caller has it; free-text terms need it.
-    pub fn matches_parsed(&self, parsed: Option<&Entry>, raw: &[u8]) -> bool {
-        if !self.text_matches(raw) {
-            return false;
-        }
-        match parsed {
-            Some(e) => self.entry_matches(e),
-            None => !self.has_field_terms(),
-        }
-    }
 }
 
 /// The fields a filter tests, borrowed from the line: a typed serde view is several
