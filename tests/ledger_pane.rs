@@ -552,3 +552,25 @@ fn snapshot_index_progress() {
     assert!(text.contains("indexing 40%"), "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn the_first_tail_batch_lets_whole_file_work_start_once() {
+    let h = hq(50);
+    let r = reader(&h);
+    let mut app = app_with_tail(&r, 10);
+    let started = |app: &App| {
+        app.commands
+            .iter()
+            .filter(|c| matches!(c, Command::Ledger(lumen::app::LedgerRequest::TailStarted)))
+            .count()
+    };
+    assert_eq!(started(&app), 1);
+    app.update(Event::Msg(Msg::LedgerAppended {
+        records: vec![common::record(
+            53,
+            r#"{"id":"X","branch":"koosy","event":"deploy","timestamp":"2026-11-22T12:00:00Z"}"#,
+        )],
+        at: t0(),
+    }));
+    assert_eq!(started(&app), 1, "sent once");
+}
