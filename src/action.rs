@@ -51,11 +51,12 @@ pub enum Action {
     WiderWindow,
     ToggleSeries,
     CycleSort,
+    CycleContext,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -91,6 +92,7 @@ impl Action {
         Action::WiderWindow,
         Action::ToggleSeries,
         Action::CycleSort,
+        Action::CycleContext,
     ];
 
     /// One line for the help overlay.
@@ -131,6 +133,7 @@ impl Action {
             Action::WiderWindow => "wider time window",
             Action::ToggleSeries => "rhythm: browse every other exporter series",
             Action::CycleSort => "cycle the sort order (health, cost)",
+            Action::CycleContext => "context lines around matches",
         }
     }
 }
@@ -279,4 +282,6 @@ pub enum Msg {
         result: Result<crate::cmd::ceremony::SavedRehearsal, String>,
         at: DateTime<Utc>,
     },
+    /// The ledger pane's reader answered (pages, filter matches, detail, index progress).
+    LedgerView(crate::app::LedgerViewMsg),
 }

@@ -362,6 +362,7 @@ impl Default for Keymap {
             (p(K::Char('=')), A::NarrowerWindow),
             (p(K::Char('o')), A::ToggleSeries),
             (p(K::Char('s')), A::CycleSort),
+            (p(K::Char('c')), A::CycleContext),
         ];
         Keymap { bindings }
     }

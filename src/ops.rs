@@ -43,6 +43,8 @@ impl Ops {
                     ops.notify(&events, &text, &tx).await;
                 });
             }
+            // Routed to the ledger reader by the console (cmd/open.rs) before this.
+            Command::Ledger(_) => {}
             Command::Execute(action) => {
                 tokio::spawn(async move {
                     let msg = ops.execute(action, &tx).await;

@@ -70,6 +70,7 @@ fn scrolling_up_pauses_and_counts_new_lines() {
     assert!(app.ledger_view.follow);
     app.apply(Action::Up);
     assert!(!app.ledger_view.follow);
+    let selected = app.ledger_selected_line();
     let now = t0();
     let recs = vec![
         record(
@@ -87,7 +88,8 @@ fn scrolling_up_pauses_and_counts_new_lines() {
     }));
     assert_eq!(app.ledger_view.new_while_paused, 2);
     assert_eq!(
-        app.ledger_view.from_newest, 3,
+        app.ledger_selected_line(),
+        selected,
         "selection stays on the same line"
     );
     app.apply(Action::Bottom);

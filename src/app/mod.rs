@@ -127,6 +127,8 @@ pub enum Command {
     Notify { events: Vec<String>, text: String },
     /// Save a finished ceremony rehearsal: transcript, then the ledger entry.
     SaveRehearsal(Box<crate::cmd::ceremony::RehearsalRecord>),
+    /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
+    Ledger(LedgerRequest),
 }
 
 /// The typed-confirmation dialog: says exactly what will happen; the operator types
@@ -699,9 +701,7 @@ impl App {
     fn rollback_target(&self) -> Option<String> {
         match self.focus {
             Pane::Ledger => {
-                let n = self.ledger.recent.len();
-                let i = n.checked_sub(1 + self.ledger_view.from_newest)?;
-                let e = self.ledger.recent.get(i)?.parsed.as_ref().ok()?;
+                let e = self.ledger_selected_record()?.parsed.as_ref().ok()?;
                 (e.event == "deploy").then(|| e.id.clone())
             }
             Pane::Health => {
@@ -793,11 +793,7 @@ impl App {
             }
             Msg::LedgerAppended { records, at } => {
                 let n = records.len() as u64;
-                if !self.ledger_view.follow {
-                    self.ledger_view.new_while_paused += n;
-                    self.ledger_view.from_newest =
-                        (self.ledger_view.from_newest + n as usize).min(RECENT_LINES - 1);
-                }
+                self.ledger_on_appended(n);
                 for r in &records {
                     if let Ok(e) = &r.parsed {
                         self.cost.ingest(e);
@@ -815,7 +811,7 @@ impl App {
                     resets: self.ledger.resets + 1,
                     ..Default::default()
                 };
-                self.ledger_view.from_newest = 0;
+                self.ledger_view_reset();
                 self.toast(
                     ToastLevel::Warn,
                     format!("ledger: {reason}; reading it again"),
@@ -930,6 +926,7 @@ impl App {
                 step,
             } => self.on_prom_backfill(points, bad, at, window, step),
             Msg::RehearsalSaved { result, at: _ } => self.on_rehearsal_saved(result),
+            Msg::LedgerView(m) => self.on_ledger_view(m),
         }
     }
 

@@ -316,14 +316,34 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
             ));
         }
         let recheck = spawn_sources(&cfg, hq.as_ref(), tx.clone(), cancel);
-        spawn_decision_check(cfg.hq_root.clone(), tx.clone());
-        spawn_integrity(cfg.hq_root.clone(), tx.clone(), cancel_for_verify.clone());
+        // The whole-file checks start once the tail's first lines are in (or after 2 s),
+        // so they do not compete with the first screen on a large ledger.
+        let (tail_started, mut started) = tokio::sync::watch::channel(false);
+        let (root, tx2, c2) = (cfg.hq_root.clone(), tx.clone(), cancel_for_verify.clone());
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), started.wait_for(|s| *s)).await;
+            spawn_decision_check(root.clone(), tx2.clone());
+            spawn_integrity(root, tx2, c2);
+        });
+        let reader = crate::sources::ledger_reader::spawn(
+            &cfg.hq_root,
+            tx.clone(),
+            cancel_for_verify.clone(),
+        );
         let ops = crate::ops::Ops {
             root: cfg.hq_root.clone(),
             who,
             recheck,
         };
-        move |c| ops.spawn(c, tx.clone())
+        move |c| match c {
+            crate::app::Command::Ledger(r) => {
+                if r == crate::app::LedgerRequest::TailStarted {
+                    let _ = tail_started.send(true);
+                }
+                reader.send(r)
+            }
+            c => ops.spawn(c, tx.clone()),
+        }
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod exposition;
 pub mod hq;
 pub mod ledger;
+pub mod ledger_filter;
 pub mod merkle;
 pub mod policy;
 pub mod rhythm;

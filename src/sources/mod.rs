@@ -4,6 +4,7 @@
 pub mod exporter;
 pub mod health;
 pub mod http;
+pub mod ledger_reader;
 pub mod ledger_tail;
 pub mod metrics_tail;
 pub mod prometheus;

@@ -308,6 +308,7 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
             (Action::FocusNext, "next pane"),
             (Action::ToggleZoom, "zoom"),
             (Action::Select, "detail"),
+            (Action::OpenFilter, "filter"),
             (Action::ToggleFollow, "follow"),
             (Action::ShowRejects, "rejects"),
             (Action::CycleTheme, "theme"),

@@ -8,7 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::action::{LedgerRecord, SourceId};
-use crate::app::{App, EventClass, FLOW_BUCKET_SECS, FLOW_BUCKETS, Pane};
+use crate::app::{
+    App, ChainStatus, EventClass, FLOW_BUCKET_SECS, FLOW_BUCKETS, LineSlot, Pane, SigStatus,
+};
 use crate::domain::sanitize::sanitize;
 use crate::ui::{pane_block, short, staleness};
 
@@ -20,13 +22,21 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let hist_h = if inner.height >= 14 { 3 } else { 0 };
-    let [badges, body, hist] = Layout::vertical([
+    let v = &app.ledger_view;
+    let filter_h = u16::from(
+        (v.active.is_some() || v.filter_error.is_some() || v.index.building) && inner.height >= 4,
+    );
+    let [badges, filter_row, body, hist] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(filter_h),
         Constraint::Min(0),
         Constraint::Length(hist_h),
     ])
     .areas(inner);
     render_badges(frame, app, badges);
+    if filter_h > 0 {
+        render_filter_row(frame, app, filter_row);
+    }
     if app.ledger_view.rejects {
         render_rejects(frame, app, body);
     } else if app.ledger_view.detail {
@@ -111,49 +121,119 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Rows visible in `area`, newest at the bottom, keeping the selection on screen.
-fn window(app: &App, height: usize) -> (usize, usize, Option<usize>) {
-    let n = app.ledger.recent.len();
-    if n == 0 || height == 0 {
-        return (0, 0, None);
+/// Width of the line-number column: 6, or more for a ledger past 999,999 lines.
+fn num_width(app: &App) -> usize {
+    app.ledger_total().to_string().len().max(6)
+}
+
+/// Thousands separators for counts.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
-    let sel = n - 1 - app.ledger_view.from_newest.min(n - 1);
-    // Near the tail the newest lines fill the view; further up the selection is the last row.
-    let end = if app.ledger_view.from_newest < height {
-        n
-    } else {
-        sel + 1
-    };
-    let start = end.saturating_sub(height);
-    (
-        start,
-        end,
-        if app.ledger_view.follow {
-            None
+    out
+}
+
+fn percent(done: u64, total: u64) -> u64 {
+    (done.min(total).saturating_mul(100))
+        .checked_div(total)
+        .unwrap_or(100)
+}
+
+/// Index progress, the active filter with its match count and scan progress, or the
+/// error of a refused filter.
+fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let v = &app.ledger_view;
+    let mut spans = Vec::new();
+    if v.index.building {
+        let text = if v.index.bytes_total == 0 {
+            "indexing… ".to_string()
         } else {
-            Some(sel)
-        },
-    )
+            format!(
+                "indexing {}% ({} lines) ",
+                percent(v.index.bytes_done, v.index.bytes_total),
+                group(v.index.lines)
+            )
+        };
+        spans.push(Span::styled(text, t.fg(t.info)));
+    }
+    if let Some(f) = &v.active {
+        spans.push(Span::styled("filter ", t.dimmed()));
+        spans.push(Span::styled(
+            short(&sanitize(&f.filter.source), 60),
+            t.fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            format!(" · {} matches", group(f.matches.len() as u64)),
+            t.text().add_modifier(Modifier::BOLD),
+        ));
+        if let Some((done, total)) = f.scanning {
+            spans.push(Span::styled(
+                format!(" · scanning {}%", percent(done, total)),
+                t.fg(t.warn),
+            ));
+        }
+        if !f.matches.is_empty() {
+            let at = if v.follow { f.matches.len() } else { f.sel + 1 };
+            spans.push(Span::styled(
+                format!(" · #{} · n/N next/prev", group(at as u64)),
+                t.dimmed(),
+            ));
+        }
+        let c = v.context_lines();
+        if c > 0 {
+            spans.push(Span::styled(format!(" · ±{c} context"), t.dimmed()));
+        }
+    }
+    if let Some(e) = &v.filter_error {
+        spans.push(Span::styled(
+            format!(" ✗ {}", short(&sanitize(e), 100)),
+            t.fg(t.error).add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    if app.ledger.recent.is_empty() {
-        let msg = match app.sources.get(&SourceId::Ledger) {
-            Some(s) if s.failing() => "the ledger cannot be read — see the error above",
+    let rows = app.ledger_rows(area.height as usize);
+    if rows.is_empty() {
+        let msg = match (&app.ledger_view.active, app.sources.get(&SourceId::Ledger)) {
+            (Some(f), _) if f.scanning.is_some() => "scanning the whole ledger…",
+            (Some(_), _) => "no line matches the filter (empty / clears it)",
+            (None, Some(s)) if s.failing() => "the ledger cannot be read — see the error above",
+            (None, None) => "reading the ledger…",
             _ => "no ledger lines yet (hq/ledger/ledger.jsonl)",
         };
         frame.render_widget(Paragraph::new(Span::styled(msg, t.dimmed())), area);
         return;
     }
-    let (start, end, sel) = window(app, area.height as usize);
+    let filtered = app.ledger_view.active.is_some();
     let width = area.width as usize;
-    let lines: Vec<Line> = (start..end)
-        .filter_map(|i| app.ledger.recent.get(i).map(|r| (i, r)))
-        .map(|(i, r)| {
-            let line = record_line(app, r, width);
-            if Some(i) == sel {
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|row| {
+            let line = match app.ledger_line(row.line) {
+                LineSlot::Loaded(r) => record_line(app, r, width),
+                LineSlot::Empty => Line::from(vec![
+                    Span::styled(format!("{:>w$} ", row.line, w = num_width(app)), t.dimmed()),
+                    Span::styled("(empty line)", t.dimmed()),
+                ]),
+                LineSlot::Loading => Line::from(vec![
+                    Span::styled(format!("{:>w$} ", row.line, w = num_width(app)), t.dimmed()),
+                    Span::styled("loading…", t.dimmed()),
+                ]),
+            };
+            if row.selected {
                 line.style(t.selected())
+            } else if filtered && !row.is_match {
+                line.style(t.dimmed())
             } else {
                 line
             }
@@ -183,7 +263,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
                 .format("%m-%d %H:%M:%S")
                 .to_string();
             let mut spans = vec![
-                Span::styled(format!("{:>6} ", r.line), t.dimmed()),
+                Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
                 Span::styled(format!("{ts} "), t.dimmed()),
                 Span::styled(
                     format!("{:<12} ", short(&sanitize(&e.branch), 12)),
@@ -214,7 +294,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             if e.signed {
                 rest.push_str(" ✎");
             }
-            let used = 6 + 1 + 15 + 13 + 21;
+            let used = num_width(app) + 1 + 15 + 13 + 21;
             spans.push(Span::styled(
                 short(&rest, width.saturating_sub(used)),
                 t.dimmed(),
@@ -222,7 +302,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             Line::from(spans)
         }
         Err(reason) => Line::from(vec![
-            Span::styled(format!("{:>6} ", r.line), t.dimmed()),
+            Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
             Span::styled("REJECT ", t.fg(t.error).add_modifier(Modifier::BOLD)),
             Span::styled(
                 short(
@@ -237,68 +317,93 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
 
 fn render_detail(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let n = app.ledger.recent.len();
-    let Some(r) = n
-        .checked_sub(1 + app.ledger_view.from_newest)
-        .and_then(|i| app.ledger.recent.get(i))
-    else {
-        frame.render_widget(
-            Paragraph::new(Span::styled("nothing selected", t.dimmed())),
-            area,
-        );
-        return;
-    };
+    let v = &app.ledger_view;
     let mut lines = vec![Line::from(vec![
-        Span::styled(
-            format!("line {} · offset {} ", r.line, r.offset),
-            t.fg(t.accent),
-        ),
+        Span::styled(format!("line {} ", group(v.detail_line)), t.fg(t.accent)),
         Span::styled("(esc closes)", t.dimmed()),
     ])];
-    match &r.parsed {
-        Ok(e) => {
-            let kv = |k: &str, v: String| {
-                Line::from(vec![
-                    Span::styled(format!("{k:>10}: "), t.dimmed()),
-                    Span::styled(v, t.text()),
-                ])
+    let Some(d) = &v.detail_data else {
+        let msg = match &v.detail_error {
+            Some(e) => Span::styled(sanitize(e).into_owned(), t.fg(t.error)),
+            None => Span::styled("reading…", t.dimmed()),
+        };
+        lines.push(Line::from(msg));
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+        return;
+    };
+    let kv = |k: &str, v: Span<'static>| {
+        Line::from(vec![Span::styled(format!("{k:>10}: "), t.dimmed()), v])
+    };
+    lines.push(kv(
+        "position",
+        Span::styled(
+            format!(
+                "line {} · byte offset {} · {} bytes",
+                group(d.line),
+                group(d.offset),
+                group(d.len)
+            ),
+            t.text(),
+        ),
+    ));
+    if let Some(reason) = &d.reject {
+        lines.push(kv(
+            "REJECT",
+            Span::styled(sanitize(reason).into_owned(), t.fg(t.error)),
+        ));
+    } else {
+        let chain = match &d.chain {
+            ChainStatus::Linked => {
+                Span::styled("✓ prev = SHA-256 of the previous line", t.fg(t.ok))
+            }
+            ChainStatus::Unchained => {
+                Span::styled("unchained (no prev: external writer)", t.dimmed())
+            }
+            ChainStatus::Broken { found, expected } => Span::styled(
+                format!(
+                    "✗ broken: prev {} ≠ {}",
+                    short(found, 20),
+                    short(expected, 16)
+                ),
+                t.fg(t.error).add_modifier(Modifier::BOLD),
+            ),
+        };
+        lines.push(kv("chain", chain));
+        let sig = match &d.signature {
+            SigStatus::Valid { signer } => {
+                Span::styled(format!("✓ valid, signer {signer}"), t.fg(t.ok))
+            }
+            SigStatus::Bad { signer, reason } => Span::styled(
+                format!("✗ {reason} (signer {signer})"),
+                t.fg(t.error).add_modifier(Modifier::BOLD),
+            ),
+            SigStatus::Unknown { reason } => {
+                Span::styled(format!("unknown: {}", short(reason, 60)), t.fg(t.warn))
+            }
+            SigStatus::Unsigned => Span::styled("unsigned", t.dimmed()),
+        };
+        lines.push(kv("signature", sig));
+        if let Some(target) = &d.target {
+            let msg = if v.jumping.is_some() {
+                format!(
+                    "→ target {} (looking for it…)",
+                    short(&sanitize(target), 40)
+                )
+            } else {
+                format!(
+                    "→ target {} (press Enter to jump)",
+                    short(&sanitize(target), 40)
+                )
             };
-            lines.push(kv("id", sanitize(&e.id).into_owned()));
-            lines.push(kv("branch", sanitize(&e.branch).into_owned()));
-            lines.push(kv("event", sanitize(&e.event).into_owned()));
-            lines.push(kv("timestamp", e.timestamp.to_rfc3339()));
-            for (k, v) in [
-                ("status", &e.status),
-                ("actor", &e.actor),
-                ("tier", &e.tier),
-                ("target", &e.target),
-                ("change", &e.change),
-            ] {
-                if let Some(v) = v {
-                    lines.push(kv(k, sanitize(v).into_owned()));
-                }
-            }
-            if let Some(x) = e.tokens {
-                lines.push(kv("tokens", x.to_string()));
-            }
-            if let Some(x) = e.cost {
-                lines.push(kv("cost", format!("{x}")));
-            }
-            let integrity = match (e.chained, e.signed) {
-                (true, true) => "chained · signed",
-                (true, false) => "chained · unsigned",
-                (false, true) => "unchained · signed",
-                (false, false) => "unchained · unsigned (external writer)",
-            };
-            lines.push(kv("integrity", integrity.into()));
+            lines.push(kv(
+                "rollback",
+                Span::styled(msg, t.fg(t.warn).add_modifier(Modifier::BOLD)),
+            ));
         }
-        Err(reason) => lines.push(Line::from(Span::styled(
-            format!("REJECT: {reason}"),
-            t.fg(t.error),
-        ))),
     }
-    lines.push(Line::from(Span::styled("raw:", t.dimmed())));
-    lines.push(Line::from(Span::styled(r.excerpt.clone(), t.text())));
+    for l in &d.pretty {
+        lines.push(Line::from(Span::styled(l.clone(), t.text())));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
