@@ -497,12 +497,10 @@ pub fn history(seed: u64, now: DateTime<Utc>, catalog: &Catalog) -> Vec<String> 
             .with(
                 "participants",
                 vec![
-                    Value::from(
-                        serde_json::json!({"name": "Ana", "role": "ceremony_administrator"}),
-                    ),
-                    Value::from(serde_json::json!({"name": "Bo", "role": "crypto_officer"})),
-                    Value::from(serde_json::json!({"name": "Cy", "role": "crypto_officer"})),
-                    Value::from(serde_json::json!({"name": "Di", "role": "internal_witness"})),
+                    serde_json::json!({"name": "Ana", "role": "ceremony_administrator"}),
+                    serde_json::json!({"name": "Bo", "role": "crypto_officer"}),
+                    serde_json::json!({"name": "Cy", "role": "crypto_officer"}),
+                    serde_json::json!({"name": "Di", "role": "internal_witness"}),
                 ],
             )
             .with("score", 92)
