@@ -146,7 +146,8 @@ fn fast_stat_fields(line: &[u8]) -> Option<StatFields<'_>> {
     if line.len() > MAX_LINE {
         return None;
     }
-    let s = std::str::from_utf8(line).ok()?;
+    // SIMD validation: std's byte-at-a-time check was 8 % of `stats`.
+    let s = simdutf8::basic::from_utf8(line).ok()?;
     let b = s.as_bytes();
     let mut p = skip_ws(b, 0);
     if b.get(p) != Some(&b'{') {
@@ -212,7 +213,8 @@ fn fast_stat_fields(line: &[u8]) -> Option<StatFields<'_>> {
     string(id)?;
     let branch = string(branch)?;
     let event = string(event)?;
-    let timestamp = DateTime::parse_from_rfc3339(string(ts)?).ok()?;
+    let ts = string(ts)?;
+    let timestamp = utc_second(ts).or_else(|| DateTime::parse_from_rfc3339(ts).ok())?;
     let tokens = match tokens {
         Some(Raw::Num(n)) if n.bytes().all(|c| c.is_ascii_digit()) => Some(n.parse().ok()?),
         Some(Raw::Num(_)) => return None,
@@ -231,6 +233,36 @@ fn fast_stat_fields(line: &[u8]) -> Option<StatFields<'_>> {
         cost,
         tier: string(tier).map(Into::into),
     })
+}
+
+/// The common ledger timestamp, `YYYY-MM-DDTHH:MM:SSZ`, without chrono's general RFC
+/// 3339 parser (6 % of `stats`). Anything else — offsets, fractions, a leap second,
+/// lowercase separators — is `None` and goes to `parse_from_rfc3339`, so this never
+/// accepts a timestamp that parser would refuse.
+fn utc_second(s: &str) -> Option<DateTime<chrono::FixedOffset>> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || b.get(10) != Some(&b'T')
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+        || b.get(19) != Some(&b'Z')
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (sec, min, hour) = (num(17, 19)?, num(14, 16)?, num(11, 13)?);
+    if sec > 59 {
+        return None;
+    }
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)?;
+    Some(date.and_hms_opt(hour, min, sec)?.and_utc().fixed_offset())
 }
 
 fn skip_ws(b: &[u8], mut p: usize) -> usize {
@@ -321,6 +353,41 @@ fn lit(b: &[u8], p: usize, word: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_timestamps_agree_with_chrono_or_defer_to_it() {
+        for ts in [
+            "2026-11-22T07:45:46Z",
+            "2024-02-29T23:59:59Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(
+                utc_second(ts),
+                DateTime::parse_from_rfc3339(ts).ok(),
+                "{ts}"
+            );
+        }
+        // Invalid dates and times are refused, like chrono refuses them.
+        for ts in [
+            "2025-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+        ] {
+            assert_eq!(utc_second(ts), None, "{ts}");
+            assert!(DateTime::parse_from_rfc3339(ts).is_err(), "{ts}");
+        }
+        // Other valid forms are left to chrono (None here, Some there).
+        for ts in [
+            "2026-11-22t07:45:46z",
+            "2026-11-22T07:45:46.5Z",
+            "2026-11-22T07:45:46+09:00",
+            "2016-12-31T23:59:60Z",
+        ] {
+            assert_eq!(utc_second(ts), None, "{ts}");
+            assert!(DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
+        }
+    }
 
     #[test]
     fn find_special_matches_a_byte_loop() {
