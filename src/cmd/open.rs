@@ -232,8 +232,28 @@ pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, 
 /// A crash between a kill-switch/maintenance ledger entry and the rewrite of
 /// decision-engine.json leaves them disagreeing: say so at start (the ledger is the
 /// record). Runs in the background: it reads the whole ledger.
+/// Run a read-only whole-ledger scan on its own thread, not tokio's blocking pool: the
+/// runtime waits for blocking-pool tasks when it shuts down, so quitting during a scan
+/// of a million-line ledger took 10 s. A detached reader thread just ends with the
+/// process (it never writes).
+fn detached<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<T> {
+    let (done, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _ = done.send(f());
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the {name} thread: {e}");
+    }
+    rx
+}
+
 fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
-    tokio::task::spawn_blocking(move || {
+    detached("decision-check", move || {
         let entries = super::actions::read_entries_where(&root, |e| {
             e.event.starts_with("kill_switch") || e.event.starts_with("maintenance")
         });
@@ -255,8 +275,7 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
     tokio::spawn(async move {
         loop {
             let r = root.clone();
-            let report =
-                tokio::task::spawn_blocking(move || crate::ledger::verify::verify(&r)).await;
+            let report = detached("ledger-verify", move || crate::ledger::verify::verify(&r)).await;
             let integrity = match report {
                 Ok(Ok(rep)) => crate::app::Integrity {
                     chain_ok: rep.chain.ok,
