@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Ledger stats vs what a user would reach for (SPEC §8), in ONE run on one data set:
 # `lumen ledger stats --json` (release), a jq reduce, a streaming Python `json` loop,
-# Python + orjson, and `wc -l` (the read floor). Checks that every tool's per-branch
-# entries/tokens/cost agree, then prints times and ratios.
+# Python + orjson, and `wc -l` (the read floor). Every peer computes what `stats`
+# computes — per branch: entries, counts by event, tokens, cost (derived from the
+# tier rate when missing) — and the script checks that all of them agree, then prints
+# times and ratios.
 #
 # usage: benches/ledger_vs_peers.sh [LINES] [WORKDIR]     (default 1000000, /tmp/lumen-ledger-bench)
 # env:   LUMEN=path/to/lumen (default: target/release/lumen, built if missing)
@@ -62,11 +64,12 @@ rates = json.loads(sys.argv[2]); acc = {}
 with open(sys.argv[1], "rb") as f:
     for line in f:
         e = json.loads(line)
-        a = acc.setdefault(e["branch"], [0, 0, 0.0])
+        a = acc.setdefault(e["branch"], [0, 0, 0.0, {}])
         t = e.get("tokens") or 0
         a[0] += 1; a[1] += t
         c = e.get("cost")
         a[2] += c if c is not None else t * rates.get(e["branch"], 0.0)
+        ev = a[3]; ev[e["event"]] = ev.get(e["event"], 0) + 1
 print(json.dumps(acc))
 PY
 sed 's/^import json, sys/import json, sys, orjson/; s/json.loads(line)/orjson.loads(line)/' "$OUT/py_json.py" > "$OUT/py_orjson.py"
@@ -76,7 +79,8 @@ if [ -z "${SKIP_JQ:-}" ]; then
   best 1 jq jq -cn --argjson r "$RATES" '
     reduce inputs as $e ({};
       ($e.tokens // 0) as $t
-      | .[$e.branch] |= ((. // [0, 0, 0]) | [.[0] + 1, .[1] + $t, .[2] + ($e.cost // ($t * $r[$e.branch]))]))' "$LEDGER"
+      | .[$e.branch] |= ((. // [0, 0, 0, {}])
+          | [.[0] + 1, .[1] + $t, .[2] + ($e.cost // ($t * $r[$e.branch])), (.[3] | .[$e.event] += 1)]))' "$LEDGER"
 fi
 
 python3 - "$OUT" "$LINES" <<'PY'
@@ -84,18 +88,18 @@ import json, os, sys
 out, lines = sys.argv[1], int(sys.argv[2])
 t = lambda n: float(open(f"{out}/{n}.time").read())
 lum = json.load(open(f"{out}/lumen.json"))
-ref = {b: [v["entries"], v["tokens"], v["cost"]] for b, v in lum["branches"].items()}
+ref = {b: [v["entries"], v["tokens"], v["cost"], v["events"]] for b, v in lum["branches"].items()}
 assert lum["lines"] == lines and lum["rejects"] == 0, (lum["lines"], lum["rejects"])
 assert int(open(f"{out}/wc.json").read().split()[0]) == lines
 peers = [p for p in ["jq", "python_json", "python_orjson"] if os.path.exists(f"{out}/{p}.time")]
 for p in peers:
     got = json.load(open(f"{out}/{p}.json"))
     assert set(got) == set(ref), (p, sorted(got), sorted(ref))
-    for b, (n, tok, cost) in ref.items():
+    for b, (n, tok, cost, events) in ref.items():
         g = got[b]
-        assert g[0] == n and g[1] == tok, (p, b, g, ref[b])
+        assert g[0] == n and g[1] == tok and g[3] == events, (p, b, g, ref[b])
         assert abs(g[2] - cost) <= 1e-9 * max(1.0, abs(cost)), (p, b, g[2], cost)
-print(f"all per-branch totals agree ({len(ref)} branches, {', '.join(['lumen'] + peers)})")
+print(f"all per-branch entries, event counts, tokens and costs agree ({len(ref)} branches, {', '.join(['lumen'] + peers)})")
 base = t("lumen")
 print(f"{'tool':<16}{'seconds':>10}{'vs lumen':>12}")
 for p in ["lumen", "wc"] + peers:

@@ -143,7 +143,10 @@ impl Action {
 pub enum SourceId {
     /// Exporter by index into the configured list.
     Exporter(usize),
+    /// Prometheus as the health source (PromQL instant queries).
     Prometheus,
+    /// Prometheus as the rhythm map's history (`query_range` backfill).
+    PrometheusHistory,
     Ledger,
     Rules,
     Metrics,
@@ -156,6 +159,7 @@ impl SourceId {
         match self {
             SourceId::Exporter(i) => format!("exporter #{}", i + 1),
             SourceId::Prometheus => "prometheus".into(),
+            SourceId::PrometheusHistory => "prometheus history".into(),
             SourceId::Ledger => "ledger".into(),
             SourceId::Rules => "rules history".into(),
             SourceId::Metrics => "metrics.csv".into(),

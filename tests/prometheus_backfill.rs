@@ -177,7 +177,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
             assert!(
                 start.elapsed() < Duration::from_secs(90),
                 "no backfill rows from Prometheus; sources: {:?}",
-                app.sources.get(&SourceId::Prometheus)
+                app.sources.get(&SourceId::PrometheusHistory)
             );
             app.update(Event::Tick(chrono::Utc::now()));
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
@@ -217,7 +217,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
         );
         assert!(
             app.sources
-                .get(&SourceId::Prometheus)
+                .get(&SourceId::PrometheusHistory)
                 .is_some_and(|s| s.last_ok.is_some() && !s.failing())
         );
         // resonance over the backfilled window (refreshed with the rows)
@@ -287,7 +287,7 @@ fn a_missing_server_is_reported_and_retried() {
                 if matches!(
                     m,
                     Msg::SourceFailed {
-                        source: SourceId::Prometheus,
+                        source: SourceId::PrometheusHistory,
                         ..
                     }
                 ) {
@@ -298,7 +298,7 @@ fn a_missing_server_is_reported_and_retried() {
         }
         assert!(
             app.sources
-                .get(&SourceId::Prometheus)
+                .get(&SourceId::PrometheusHistory)
                 .is_some_and(|s| s.failing())
         );
         app.apply(Action::ToggleZoom);

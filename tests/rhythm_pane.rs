@@ -331,7 +331,7 @@ fn a_prometheus_backfill_merges_into_history() {
     assert_eq!((b.rows, b.bad), (200, 2));
     assert_eq!(
         app.sources
-            .get(&SourceId::Prometheus)
+            .get(&SourceId::PrometheusHistory)
             .and_then(|s| s.last_ok),
         Some(now)
     );
@@ -486,7 +486,7 @@ fn pane_snapshot_gap_and_exporter_error() {
         error: "http://127.0.0.1:9108/metrics: HTTP 503 Service Unavailable".into(),
     }));
     app.update(Event::Msg(Msg::SourceFailed {
-        source: SourceId::Prometheus,
+        source: SourceId::PrometheusHistory,
         at: now + chrono::Duration::seconds(5),
         error: "prometheus http://127.0.0.1:9090: cannot connect".into(),
     }));

@@ -515,7 +515,7 @@ impl App {
             window,
             step,
         });
-        let st = self.sources.entry(SourceId::Prometheus).or_default();
+        let st = self.sources.entry(SourceId::PrometheusHistory).or_default();
         st.last_ok = Some(at);
         st.missing = false;
         self.refresh_marker_effect();

@@ -551,7 +551,7 @@ pub async fn backfill_rhythm(
         Err(e) => {
             let _ = tx
                 .send(Msg::SourceFailed {
-                    source: SourceId::Prometheus,
+                    source: SourceId::PrometheusHistory,
                     at,
                     error: e.to_string(),
                 })
@@ -589,7 +589,7 @@ pub async fn backfill_console(
         Err(e) => {
             let _ = tx
                 .send(Msg::SourceFailed {
-                    source: SourceId::Prometheus,
+                    source: SourceId::PrometheusHistory,
                     at,
                     error: e.to_string(),
                 })
@@ -614,7 +614,7 @@ pub async fn run_backfill(
         Err(e) => {
             let _ = tx
                 .send(Msg::SourceFailed {
-                    source: SourceId::Prometheus,
+                    source: SourceId::PrometheusHistory,
                     at: Utc::now(),
                     error: e.to_string(),
                 })

@@ -609,7 +609,7 @@ fn error_spans(app: &App) -> Vec<Line<'static>> {
             t.fg(t.error),
         ));
     }
-    if let Some(p) = app.sources.get(&SourceId::Prometheus)
+    if let Some(p) = app.sources.get(&SourceId::PrometheusHistory)
         && p.failing()
         && let Some((at, err)) = &p.last_error
     {
@@ -647,7 +647,7 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         ),
         t.dimmed(),
     )];
-    if let Some(p) = app.sources.get(&SourceId::Prometheus)
+    if let Some(p) = app.sources.get(&SourceId::PrometheusHistory)
         && !p.failing()
         && let Some(b) = &app.rhythm.prom_last
     {
