@@ -319,7 +319,6 @@ pub fn stats_file(path: &Path, rates: &Rates, month: Option<Month>) -> anyhow::R
     let map = unsafe {
         memmap2::MmapOptions::new()
             .len(usize::try_from(len)?)
-            .populate()
             .map(&file)
     }
     .map_err(|e| anyhow::anyhow!("{}: cannot map: {e}", path.display()))?;
