@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ledger::parse_stat_fields;
+use crate::domain::ledger::{parse_stat_fields, parse_stat_fields_str};
 
 /// Token rates per cost tier and the billing tier of each branch.
 #[derive(Debug, Clone, Default)]
@@ -187,14 +187,21 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
     let mut acc = ChunkAcc::default();
     let mut rate_cache: FastMap<&'a str, f64> = FastMap::default();
     let mut start = 0usize;
+    // One SIMD UTF-8 pass over the chunk; lines cut at `\n` (ASCII) of a valid chunk
+    // are valid too. A chunk with invalid bytes checks line by line.
+    let text = simdutf8::basic::from_utf8(data).ok();
     for nl in memchr::memchr_iter(b'\n', data) {
-        let line = data.get(start..nl).unwrap_or_default();
+        let range = start..nl;
         start = nl + 1;
-        if line.is_empty() {
+        if range.is_empty() {
             continue;
         }
         acc.lines += 1;
-        let f = match parse_stat_fields(line) {
+        let parsed = match text.and_then(|t| t.get(range.clone())) {
+            Some(line) => parse_stat_fields_str(line),
+            None => parse_stat_fields(data.get(range).unwrap_or_default()),
+        };
+        let f = match parsed {
             Ok(f) => f,
             Err(_) => {
                 acc.rejects += 1;
