@@ -7,10 +7,8 @@
 //! when `CI` is set.
 
 mod common;
+mod prom_common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lumen::action::{Action, Msg, SourceId};
@@ -18,35 +16,6 @@ use lumen::app::{App, Event};
 use lumen::sources::prometheus::{MAX_POINTS, run_backfill};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-/// Kills and reaps every child on drop (also when the test panics).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn prometheus_binary() -> Option<PathBuf> {
-    let fixed = PathBuf::from("/usr/bin/prometheus");
-    if fixed.is_file() {
-        return Some(fixed);
-    }
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("prometheus"))
-            .find(|f| f.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 fn app() -> App {
     let mut app = App::new(
@@ -85,76 +54,11 @@ async fn drive(
 
 #[test]
 fn console_backfill_fills_rhythm_state_from_query_range() {
-    let Some(prom) = prometheus_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the `prometheus` binary is absent (apt-get install prometheus)"
-        );
-        eprintln!("SKIP prometheus_backfill: `prometheus` is not installed");
+    let Some(prom) = prom_common::prometheus_or_skip("prometheus_backfill") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let mut procs = Procs(Vec::new());
-
-    // the simulated world; its first stdout line is the exporter URL
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
-        .args([
-            "simulate",
-            "--listen",
-            "127.0.0.1:0",
-            "--duration",
-            "300",
-            "--hq",
-        ])
-        .arg(tmp.path().join("hq"))
-        .env("XDG_CONFIG_HOME", tmp.path().join("no-config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = sim.stdout.take().unwrap();
-    procs.0.push(sim);
-    let (ltx, lrx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = ltx.send(line);
-    });
-    let exporter_url = lrx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("lumen simulate printed no exporter URL");
-    let exporter = reqwest::Url::parse(exporter_url.trim()).expect("exporter URL");
-    let target = format!(
-        "{}:{}",
-        exporter.host_str().unwrap(),
-        exporter.port().unwrap()
-    );
-
-    // Prometheus scraping it every second
-    let port = free_port();
-    let cfg = tmp.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
-            exporter.path()
-        ),
-    )
-    .unwrap();
-    let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            tmp.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(prom_log)
-        .spawn()
-        .unwrap();
-    procs.0.push(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let world = prom_common::start(&prom);
+    let base = world.prom_url.clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -255,7 +159,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
             .expect("run_backfill did not stop on cancel")
             .unwrap();
     });
-    drop(procs);
+    drop(world);
 }
 
 /// A Prometheus that is not there: the pane says so (and since when), keeps what it
@@ -273,7 +177,7 @@ fn a_missing_server_is_reported_and_retried() {
         app.rhythm.prom_tx = Some(req_tx);
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
-        let url = format!("http://127.0.0.1:{}", free_port());
+        let url = format!("http://127.0.0.1:{}", prom_common::free_port());
         let task = tokio::spawn(run_backfill(url, req_rx, tx, cancel.clone()));
         let mut failures = 0;
         let start = Instant::now();

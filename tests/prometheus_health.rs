@@ -5,124 +5,27 @@
 //! Skips with a message when `prometheus` is absent — and fails instead when `CI` is set.
 
 mod common;
+mod prom_common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lumen::action::SourceId;
 use lumen::app::{CheckSource, Event};
 
-/// Kills and reaps every child on drop (also when the test panics).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn prometheus_binary() -> Option<PathBuf> {
-    let fixed = PathBuf::from("/usr/bin/prometheus");
-    if fixed.is_file() {
-        return Some(fixed);
-    }
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("prometheus"))
-            .find(|f| f.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[test]
 fn console_health_rows_come_from_promql() {
-    let Some(prom) = prometheus_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the `prometheus` binary is absent (apt-get install prometheus)"
-        );
-        eprintln!("SKIP prometheus_health: `prometheus` is not installed");
+    let Some(prom) = prom_common::prometheus_or_skip("prometheus_health") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let hq_root = tmp.path().join("hq");
-    let mut procs = Procs(Vec::new());
-
-    // The simulated world; its first stdout line is the exporter URL.
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
-        .args([
-            "simulate",
-            "--listen",
-            "127.0.0.1:0",
-            "--duration",
-            "300",
-            "--hq",
-        ])
-        .arg(&hq_root)
-        .env("XDG_CONFIG_HOME", tmp.path().join("no-config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = sim.stdout.take().unwrap();
-    procs.0.push(sim);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let exporter_url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("lumen simulate printed no exporter URL");
-    let exporter = reqwest::Url::parse(exporter_url.trim()).expect("exporter URL");
-    let target = format!(
-        "{}:{}",
-        exporter.host_str().unwrap(),
-        exporter.port().unwrap()
-    );
-
-    // Prometheus scraping it every second.
-    let port = free_port();
-    let cfg_file = tmp.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg_file,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
-            exporter.path()
-        ),
-    )
-    .unwrap();
-    let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    procs.0.push(
-        Command::new(prom)
-            .arg(format!("--config.file={}", cfg_file.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(prom_log)
-            .spawn()
-            .unwrap(),
-    );
+    let world = prom_common::start(&prom);
+    let hq_root = world.hq_root.clone();
 
     // The console's own setup: prepare (registry, theme) and spawn_sources, with
     // Prometheus configured and no exporter (so nothing else can decide a status).
     let cfg = lumen::config::Config {
         hq_root: hq_root.clone(),
         exporters: Vec::new(),
-        prometheus_url: Some(format!("http://127.0.0.1:{port}")),
+        prometheus_url: Some(world.prom_url.clone()),
         readonly: true,
         ..Default::default()
     };
@@ -194,5 +97,5 @@ fn console_health_rows_come_from_promql() {
     let text = common::screen_text(&common::draw(&app, 160, 48));
     assert!(text.contains("via prometheus · live"), "{text}");
     assert!(text.contains("prometheus"), "{text}");
-    drop(procs);
+    drop(world);
 }

@@ -3,45 +3,14 @@
 //! rhythm backfill via `query_range`. Skips with a message when the `prometheus` binary
 //! is absent — and fails instead when `CI` is set.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod prom_common;
+
 use std::time::{Duration, Instant};
 
 use lumen::action::{Msg, SourceId};
 use lumen::sources::prometheus::{
     GAUGE_METRICS, backfill_rhythm, health_round, instant_query, range_query, run_health, step_for,
 };
-
-/// Kills and reaps every child on drop (also when the test panics).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn prometheus_binary() -> Option<PathBuf> {
-    let fixed = PathBuf::from("/usr/bin/prometheus");
-    if fixed.is_file() {
-        return Some(fixed);
-    }
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("prometheus"))
-            .find(|f| f.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// Poll `f` every 250 ms until it returns `Some` or `limit` passes.
 async fn poll<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
@@ -67,76 +36,11 @@ where
 
 #[test]
 fn prometheus_scraping_lumen_simulate_feeds_health_and_backfill() {
-    let Some(prom) = prometheus_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the `prometheus` binary is absent (apt-get install prometheus)"
-        );
-        eprintln!("SKIP prometheus_integration: `prometheus` is not installed");
+    let Some(prom) = prom_common::prometheus_or_skip("prometheus_integration") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let mut procs = Procs(Vec::new());
-
-    // 1. the simulated world; its first stdout line is the exporter URL
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
-        .args([
-            "simulate",
-            "--listen",
-            "127.0.0.1:0",
-            "--duration",
-            "300",
-            "--hq",
-        ])
-        .arg(tmp.path().join("hq"))
-        .env("XDG_CONFIG_HOME", tmp.path().join("no-config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = sim.stdout.take().unwrap();
-    procs.0.push(sim);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let exporter_url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("lumen simulate printed no exporter URL");
-    let exporter = reqwest::Url::parse(exporter_url.trim()).expect("exporter URL");
-    let target = format!(
-        "{}:{}",
-        exporter.host_str().unwrap(),
-        exporter.port().unwrap()
-    );
-
-    // 2. Prometheus scraping it every second
-    let port = free_port();
-    let cfg = tmp.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
-            exporter.path()
-        ),
-    )
-    .unwrap();
-    let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            tmp.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(prom_log)
-        .spawn()
-        .unwrap();
-    procs.0.push(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let world = prom_common::start(&prom);
+    let base = world.prom_url.clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -266,5 +170,5 @@ fn prometheus_scraping_lumen_simulate_feeds_health_and_backfill() {
             .to_string();
         assert!(e.contains("bad_data") && e.contains("hq_branch_up{"), "{e}");
     });
-    drop(procs);
+    drop(world);
 }
