@@ -9,13 +9,12 @@
 #[path = "sources_common/mod.rs"]
 mod sources_common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lumen::action::{Msg, SourceId};
 use lumen::config::ExporterConfig;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -35,12 +34,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 const LIMIT: usize = 16 * 1024 * 1024;
 const HEALTHY_BODY: &[u8] = b"# TYPE lumen_gateway_status gauge\nlumen_gateway_status 3\n";
 
-struct Server {
-    url: String,
-    mode: Arc<AtomicU8>,
-    /// Body bytes the server managed to write in the current mode.
-    written: Arc<AtomicUsize>,
-}
+use sources_common::{ModeServer as Server, read_head};
 
 async fn start(mode: u8) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -48,34 +42,12 @@ async fn start(mode: u8) -> Server {
 }
 
 fn serve(listener: TcpListener, mode: u8) -> Server {
-    let addr = listener.local_addr().expect("addr");
-    let mode = Arc::new(AtomicU8::new(mode));
-    let written = Arc::new(AtomicUsize::new(0));
-    let (m, w) = (mode.clone(), written.clone());
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let (m, w) = (m.clone(), w.clone());
-            tokio::spawn(async move { handle(sock, m.load(Ordering::SeqCst), &w).await });
-        }
-    });
-    Server {
-        url: format!("http://{addr}/metrics"),
+    sources_common::serve_modes(
+        listener,
         mode,
-        written,
-    }
-}
-
-async fn read_head(sock: &mut TcpStream) -> Option<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = sock.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        head.extend_from_slice(buf.get(..n)?);
-    }
-    Some(())
+        "/metrics",
+        |sock, mode, written| async move { handle(sock, mode, &written).await },
+    )
 }
 
 fn head(status: &str, len: Option<usize>) -> Vec<u8> {

@@ -15,13 +15,12 @@
 #[path = "sources_common/mod.rs"]
 mod sources_common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lumen::action::{HealthResult, Msg};
 use lumen::sources::health::{self, HealthConfig, HealthTarget};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -44,12 +43,7 @@ const INTERVAL: Duration = Duration::from_millis(200);
 /// A token in every URL: no result text may carry it.
 const TOKEN: &str = "SECRETHEALTHTOKEN";
 
-struct Server {
-    url: String,
-    mode: Arc<AtomicU8>,
-    /// Body bytes written in the current mode (the 50 MB case).
-    written: Arc<AtomicUsize>,
-}
+use sources_common::{ModeServer as Server, read_head};
 
 async fn start(mode: u8) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -57,34 +51,12 @@ async fn start(mode: u8) -> Server {
 }
 
 fn serve(listener: TcpListener, mode: u8) -> Server {
-    let addr = listener.local_addr().expect("addr");
-    let mode = Arc::new(AtomicU8::new(mode));
-    let written = Arc::new(AtomicUsize::new(0));
-    let (m, w) = (mode.clone(), written.clone());
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let (m, w) = (m.clone(), w.clone());
-            tokio::spawn(async move { handle(sock, m.load(Ordering::SeqCst), &w).await });
-        }
-    });
-    Server {
-        url: format!("http://{addr}/health?token={TOKEN}"),
+    sources_common::serve_modes(
+        listener,
         mode,
-        written,
-    }
-}
-
-async fn read_head(sock: &mut TcpStream) -> Option<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = sock.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        head.extend_from_slice(buf.get(..n)?);
-    }
-    Some(())
+        &format!("/health?token={TOKEN}"),
+        |sock, mode, written| async move { handle(sock, mode, &written).await },
+    )
 }
 
 async fn handle(mut sock: TcpStream, mode: u8, written: &AtomicUsize) {

@@ -36,3 +36,59 @@ pub async fn wait_for<T>(
 pub async fn nothing_within(rx: &mut mpsc::Receiver<Msg>, quiet: Duration) -> Option<Msg> {
     tokio::time::timeout(quiet, rx.recv()).await.ok().flatten()
 }
+
+/// A loopback HTTP server for fault tests whose behaviour (`mode`) the test switches
+/// while it runs; `written` counts the body bytes the handler managed to send.
+pub struct ModeServer {
+    pub url: String,
+    pub mode: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    pub written: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Accept on `listener` and hand each connection, with the mode at accept time, to
+/// `handle`. The URL is `http://ADDR{path}`.
+pub fn serve_modes<H, F>(
+    listener: tokio::net::TcpListener,
+    mode: u8,
+    path: &str,
+    handle: H,
+) -> ModeServer
+where
+    H: Fn(tokio::net::TcpStream, u8, std::sync::Arc<std::sync::atomic::AtomicUsize>) -> F
+        + Send
+        + Sync
+        + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    let addr = listener.local_addr().expect("addr");
+    let mode = Arc::new(AtomicU8::new(mode));
+    let written = Arc::new(AtomicUsize::new(0));
+    let (m, w) = (mode.clone(), written.clone());
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(handle(sock, m.load(Ordering::SeqCst), w.clone()));
+        }
+    });
+    ModeServer {
+        url: format!("http://{addr}{path}"),
+        mode,
+        written,
+    }
+}
+
+/// Read a request head (up to the blank line); `None` when the peer went away.
+pub async fn read_head(sock: &mut tokio::net::TcpStream) -> Option<()> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = sock.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        head.extend_from_slice(buf.get(..n)?);
+    }
+    Some(())
+}
