@@ -955,3 +955,13 @@ impl App {
         self.ledger_fetch();
     }
 }
+
+impl App {
+    /// Esc in the ledger pane: close the detail or rejects view if one is open.
+    pub(crate) fn ledger_back(&mut self) -> bool {
+        let open = self.ledger_view.detail || self.ledger_view.rejects;
+        self.ledger_view.detail = false;
+        self.ledger_view.rejects = false;
+        open
+    }
+}

@@ -510,19 +510,17 @@ impl App {
         }
     }
 
+    /// Esc: the focused pane closes its own overlay (detail, rejects, series browser,
+    /// rehearsal step) first; otherwise it leaves the zoom.
     fn back(&mut self) {
-        if self.focus == Pane::Ceremony && self.ceremony_back() {
-            return;
-        }
-        if self.focus == Pane::Health && self.close_health_detail() {
-            return;
-        }
-        if self.ledger_view.detail || self.ledger_view.rejects {
-            self.ledger_view.detail = false;
-            self.ledger_view.rejects = false;
-        } else if self.focus == Pane::Rhythm && self.rhythm.series_view {
-            self.rhythm.series_view = false;
-        } else if self.zoom {
+        let closed = match self.focus {
+            Pane::Ceremony => self.ceremony_back(),
+            Pane::Health => self.close_health_detail(),
+            Pane::Ledger => self.ledger_back(),
+            Pane::Rhythm => std::mem::take(&mut self.rhythm.series_view),
+            Pane::Cost => false,
+        };
+        if !closed {
             self.zoom = false;
         }
     }
