@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lumen::domain::ledger::{parse_line, parse_stat_fields};
+use lumen::domain::ledger::{StatParser, parse_line};
 use lumen::domain::merkle::RootBuilder;
 use lumen::ledger::index::LineIndex;
 use lumen::ledger::stats::{Rates, stats_of};
@@ -52,11 +52,12 @@ fn benches(c: &mut Criterion) {
                 .count()
         })
     });
-    g.bench_function("parse_stat_fields (fast scanner)", |b| {
+    g.bench_function("StatParser (fast scanner, as stats uses it)", |b| {
         b.iter(|| {
+            let mut parser = StatParser::default();
             lines
                 .iter()
-                .filter(|l| parse_stat_fields(black_box(l)).is_ok())
+                .filter(|l| parser.parse_bytes(black_box(l)).is_ok())
                 .count()
         })
     });

@@ -5,13 +5,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ledger::{parse_stat_fields, parse_stat_fields_str};
+use crate::domain::ledger::StatParser;
 
 /// Token rates per cost tier and the billing tier of each branch.
 #[derive(Debug, Clone, Default)]
@@ -142,30 +141,9 @@ impl std::str::FromStr for Month {
     }
 }
 
-/// FNV-1a for the per-chunk maps: keys are short branch and event names and SipHash
-/// was ~7 % of the scan. (Written out: eight lines, not worth a dependency.)
-#[derive(Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// The per-chunk maps: keys are short branch and event names, and SipHash was ~7 % of
+/// the scan.
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 #[derive(Default)]
 struct ChunkAcc<'a> {
@@ -183,12 +161,43 @@ struct Acc<'a> {
     cost: f64,
 }
 
+/// Lines are validated as UTF-8 and parsed a block at a time, so the parse reads
+/// bytes still in cache: validating the whole chunk first read it from memory twice.
+const BLOCK: usize = 256 * 1024;
+
 fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkAcc<'a> {
     let mut acc = ChunkAcc::default();
     let mut rate_cache: FastMap<&'a str, f64> = FastMap::default();
+    let mut parser = StatParser::default();
+    let mut rest = data;
+    while !rest.is_empty() {
+        // A block ends after a `\n` (or is the rest); a line longer than a block makes
+        // the block as long as the line.
+        let cut = match rest.get(BLOCK..) {
+            None => rest.len(),
+            Some(after) => match memchr::memrchr(b'\n', rest.get(..BLOCK).unwrap_or_default()) {
+                Some(nl) => nl + 1,
+                None => memchr::memchr(b'\n', after).map_or(rest.len(), |nl| BLOCK + nl + 1),
+            },
+        };
+        let (block, next) = rest.split_at_checked(cut).unwrap_or((rest, &[]));
+        rest = next;
+        scan_block(block, rates, month, &mut parser, &mut rate_cache, &mut acc);
+    }
+    acc
+}
+
+fn scan_block<'a>(
+    data: &'a [u8],
+    rates: &Rates,
+    month: Option<Month>,
+    parser: &mut StatParser,
+    rate_cache: &mut FastMap<&'a str, f64>,
+    acc: &mut ChunkAcc<'a>,
+) {
     let mut start = 0usize;
-    // One SIMD UTF-8 pass over the chunk; lines cut at `\n` (ASCII) of a valid chunk
-    // are valid too. A chunk with invalid bytes checks line by line.
+    // One SIMD UTF-8 pass over the block; lines cut at `\n` (ASCII) of a valid block
+    // are valid too. A block with invalid bytes checks line by line.
     let text = simdutf8::basic::from_utf8(data).ok();
     for nl in memchr::memchr_iter(b'\n', data) {
         let range = start..nl;
@@ -198,8 +207,8 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
         }
         acc.lines += 1;
         let parsed = match text.and_then(|t| t.get(range.clone())) {
-            Some(line) => parse_stat_fields_str(line),
-            None => parse_stat_fields(data.get(range).unwrap_or_default()),
+            Some(line) => parser.parse(line),
+            None => parser.parse_bytes(data.get(range).unwrap_or_default()),
         };
         let f = match parsed {
             Ok(f) => f,
@@ -220,9 +229,10 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
             None => {
                 let tokens = f.tokens.unwrap_or(0) as f64;
                 let rate = match (&f.tier, &f.branch) {
-                    (None, Cow::Borrowed(b)) => {
-                        *rate_cache.entry(*b).or_insert_with(|| rates.rate(None, b))
-                    }
+                    (None, Cow::Borrowed(b)) => match rate_cache.get(b) {
+                        Some(r) => *r,
+                        None => *rate_cache.entry(b).or_insert_with(|| rates.rate(None, b)),
+                    },
                     (tier, branch) => rates.rate(tier.as_deref(), branch),
                 };
                 tokens * rate
@@ -242,7 +252,6 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
             }
         }
     }
-    acc
 }
 
 /// Stats over an in-memory ledger image (the bytes of the file).
