@@ -497,6 +497,38 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
     assert!(err.contains("readable by group or others"), "{err}");
 }
 
+/// Esc on the setup screen keeps what was typed: opening the same scenario again
+/// brings the names back; another scenario starts fresh.
+#[test]
+fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
+    let name_of = |app: &App, i: usize| match &app.ceremony.screen {
+        CeremonyScreen::Setup(s) => s.roles.get(i).map(|r| r.name.clone()),
+        _ => None,
+    };
+    let mut app = app_at("witness-no-show", 7);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "Mallory");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(name_of(&app, 0).as_deref(), Some("Mallory"));
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.ceremony.screen, CeremonyScreen::List));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(name_of(&app, 0).as_deref(), Some("Mallory"), "kept");
+    // Back out and open a different scenario: its own defaults, not the draft.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Enter);
+    match &app.ceremony.screen {
+        CeremonyScreen::Setup(s) => assert_ne!(s.scenario.id, "witness-no-show"),
+        _ => panic!("setup"),
+    }
+    assert_eq!(name_of(&app, 0).as_deref(), Some("Alice"));
+}
+
 // ------------------------------------------------------------------ snapshots
 
 /// initial-root-setup, seed 7: reach each phase and snapshot it zoomed at 160×48

@@ -46,6 +46,9 @@ pub struct CeremonyState {
     pub fixed_seed: Option<u64>,
     /// The last finished rehearsal, kept when the pane goes back to the list.
     pub last: Option<Box<Rehearsal>>,
+    /// A setup left with Esc: its names, key files and seed come back if the next
+    /// setup opened is for the same, unchanged scenario.
+    pub draft: Option<Box<Setup>>,
 }
 
 #[derive(Default)]
@@ -256,6 +259,14 @@ impl App {
     }
 
     fn open_setup(&mut self, scenario: Scenario) {
+        if let Some(mut draft) = self.ceremony.draft.take()
+            && draft.scenario == scenario
+        {
+            draft.error = None;
+            draft.editing = None;
+            self.ceremony.screen = CeremonyScreen::Setup(draft);
+            return;
+        }
         let roles = scenario
             .roles
             .iter()
@@ -704,7 +715,11 @@ impl App {
         match &mut self.ceremony.screen {
             CeremonyScreen::List => false,
             CeremonyScreen::Setup(_) => {
-                self.ceremony.screen = CeremonyScreen::List;
+                if let CeremonyScreen::Setup(draft) =
+                    std::mem::replace(&mut self.ceremony.screen, CeremonyScreen::List)
+                {
+                    self.ceremony.draft = Some(draft);
+                }
                 true
             }
             CeremonyScreen::Rehearsal(r) => {
