@@ -253,6 +253,37 @@ fn integrity_badge_shows_a_broken_chain() {
     assert!(text.contains("sig ✓11"), "{text}");
 }
 
+/// At 80×24 the ledger pane is narrower than its counts and integrity text: the
+/// follow/pause badge at the right edge is never what gets cut off.
+#[test]
+fn follow_badge_survives_a_narrow_ledger_pane() {
+    let mut app = fixture_app();
+    let integrity = lumen::app::Integrity {
+        chain_ok: 123_456,
+        sig_ok: 123_000,
+        checkpoints_ok: 12,
+        unchained: 987_654,
+        ..Default::default()
+    };
+    app.update(Event::Msg(Msg::IntegrityChecked {
+        integrity,
+        at: t0(),
+    }));
+    app.focus = lumen::app::Pane::Ledger;
+    let text = common::screen_text(&common::draw(&app, 80, 24));
+    let badge_line = text
+        .lines()
+        .find(|l| l.contains("entries ·"))
+        .unwrap_or_else(|| panic!("no badge line in\n{text}"));
+    assert!(badge_line.contains("chain ✓123456"), "{badge_line}");
+    assert!(
+        badge_line
+            .trim_end_matches(['┃', '│', ' '])
+            .ends_with("▶ follow"),
+        "{badge_line}"
+    );
+}
+
 #[test]
 fn ten_second_means_follow_backfill_and_live_points() {
     let mut app = fixture_app();

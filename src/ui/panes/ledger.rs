@@ -106,19 +106,27 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
             t.fg(t.warn),
         ));
     }
-    spans.push(Span::raw("  "));
-    if v.follow {
-        spans.push(Span::styled(
-            "▶ follow",
-            t.fg(t.ok).add_modifier(Modifier::BOLD),
-        ));
+    // The follow/pause badge sits at the right edge and is never the part cut off: a
+    // narrow pane shortens the counts and integrity text instead.
+    let badge = if v.follow {
+        Span::styled("▶ follow", t.fg(t.ok).add_modifier(Modifier::BOLD))
     } else {
-        spans.push(Span::styled(
+        Span::styled(
             format!("⏸ paused, {} new", v.new_while_paused),
             t.fg(t.warn).add_modifier(Modifier::BOLD),
-        ));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        )
+    };
+    let badge_w = u16::try_from(badge.width())
+        .unwrap_or(u16::MAX)
+        .min(area.width);
+    let [left, _, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(u16::from(area.width > badge_w)),
+        Constraint::Length(badge_w),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    frame.render_widget(Paragraph::new(Line::from(badge)), right);
 }
 
 /// Width of the line-number column: 6, or more for a ledger past 999,999 lines.
