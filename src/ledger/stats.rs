@@ -1,7 +1,7 @@
 //! `lumen ledger stats` (SPEC §9): per-branch entries, events, tokens and cost over
 //! the whole file, fast. The file is memory-mapped and split at line boundaries into
-//! one chunk per core; each chunk is scanned with the borrowed parser
-//! [`parse_stat_fields`], which accepts exactly the lines `parse_line` accepts.
+//! one chunk per core; each chunk is scanned in 256 KiB blocks with the borrowed
+//! parser [`StatParser`], which accepts exactly the lines `parse_line` accepts.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
