@@ -1,4 +1,4 @@
-//! Ledger lines (SPEC §4, §9): parsing one line into an [`Entry`] or a [`Reject`].
+//! Ledger lines (SPEC §4, §9): parsing one line into an [`Entry`] or a [`RejectReason`].
 //! Pure: no file I/O. The file-level work (index, tail, append, verify) is in
 //! `crate::ledger`.
 
