@@ -33,6 +33,7 @@ pub fn ledger_line(data: &[u8]) {
     check_clean(&lumen::domain::sanitize::sanitize_bytes(data));
     match (parse_line(data), parse_stat_fields(data)) {
         (Ok(e), Ok(f)) => {
+            assert_eq!(e.id, f.id);
             assert_eq!(e.branch, f.branch);
             assert_eq!(e.event, f.event);
             assert_eq!(e.timestamp, f.timestamp);

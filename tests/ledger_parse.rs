@@ -84,6 +84,7 @@ fn same(line: &[u8]) {
     let fast = parse_stat_fields(line);
     match (&slow, &fast) {
         (Ok(e), Ok(f)) => {
+            assert_eq!(e.id, f.id, "{}", String::from_utf8_lossy(line));
             assert_eq!(e.branch, f.branch, "{}", String::from_utf8_lossy(line));
             assert_eq!(e.event, f.event, "{}", String::from_utf8_lossy(line));
             assert_eq!(e.timestamp, f.timestamp);

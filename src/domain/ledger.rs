@@ -99,9 +99,10 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, RejectReason> {
     })
 }
 
-/// The fields `ledger stats` needs, borrowed from the line where possible.
+/// The fields `ledger stats` and `verify` need, borrowed from the line where possible.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatFields<'a> {
+    pub id: std::borrow::Cow<'a, str>,
     pub branch: std::borrow::Cow<'a, str>,
     pub event: std::borrow::Cow<'a, str>,
     pub timestamp: DateTime<FixedOffset>,
@@ -234,7 +235,7 @@ impl StatParser {
                 .and_then(|_| s.get(r.a as usize..r.e as usize))
         };
         let [id, branch, event, ts, tokens, cost, tier] = slots;
-        string(id)?;
+        let id = string(id)?;
         let branch = string(branch)?;
         let event = string(event)?;
         let ts = string(ts)?;
@@ -254,6 +255,7 @@ impl StatParser {
             None => None,
         };
         Some(StatFields {
+            id: id.into(),
             branch: branch.into(),
             event: event.into(),
             timestamp,
@@ -307,6 +309,7 @@ impl StatParser {
 fn slow_stat_fields(line: &[u8]) -> Result<StatFields<'_>, RejectReason> {
     let e = parse_line(line)?;
     Ok(StatFields {
+        id: e.id.into(),
         branch: e.branch.into(),
         event: e.event.into(),
         timestamp: e.timestamp,
