@@ -163,32 +163,21 @@ impl StatParser {
         if b.get(p) != Some(&b'{') {
             return None;
         }
-        p += 1;
+        p = skip_ws(b, p + 1);
         let mut slots: [Slot; 7] = [Slot::NONE; 7];
-        // Whitespace between tokens is rare in ledgers: each step tries the compact
-        // form first and skips whitespace only when that fails.
         loop {
-            // `p` is just past `{` or `,`: the key's opening quote should be there.
-            let open = quotes.next()?;
-            if open != p && open != skip_ws(b, p) {
+            // `p` is at the key's opening quote.
+            if quotes.next()? != p {
                 return None;
             }
             let key_end = quotes.next()?;
-            let slot = key_slot(b, open + 1, key_end);
-            p = key_end + 1;
+            let slot = key_slot(b, p + 1, key_end);
+            p = skip_ws(b, key_end + 1);
             if b.get(p) != Some(&b':') {
-                p = skip_ws(b, p);
-                if b.get(p) != Some(&b':') {
-                    return None;
-                }
+                return None;
             }
-            p += 1;
-            let mut c = *b.get(p)?;
-            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                p = skip_ws(b, p);
-                c = *b.get(p)?;
-            }
-            let (val, np) = match c {
+            p = skip_ws(b, p + 1);
+            let (val, np) = match *b.get(p)? {
                 b'"' => {
                     if quotes.next()? != p {
                         return None;
@@ -212,28 +201,17 @@ impl StatParser {
                 }
                 *cell = val;
             }
-            let mut c = b.get(np);
-            let mut np = np;
-            if !matches!(c, Some(b',' | b'}')) {
-                np = skip_ws(b, np);
-                c = b.get(np);
-            }
-            match c {
-                Some(b',') => p = np + 1,
-                Some(b'}') => {
-                    p = np;
-                    break;
-                }
+            p = skip_ws(b, np);
+            match b.get(p) {
+                Some(b',') => p = skip_ws(b, p + 1),
+                Some(b'}') => break,
                 _ => return None,
             }
         }
         if skip_ws(b, p + 1) != b.len() {
             return None;
         }
-        let string = |r: Slot| {
-            r.get(b, STR)
-                .and_then(|_| s.get(r.a as usize..r.e as usize))
-        };
+        let string = |r: Slot| r.str_in(s);
         let [id, branch, event, ts, tokens, cost, tier] = slots;
         let id = string(id)?;
         let branch = string(branch)?;
@@ -242,11 +220,11 @@ impl StatParser {
         let timestamp = self
             .utc_second(ts)
             .or_else(|| DateTime::parse_from_rfc3339(ts).ok())?;
-        let tokens = match tokens.get(b, NUM) {
+        let tokens = match tokens.num_in(b) {
             Some(n) => Some(plain_u64(n)?),
             None => None,
         };
-        let cost = match cost.get(b, NUM) {
+        let cost = match cost.num_in(b) {
             // The same value `parse_line`'s serde_json gives, so totals agree to the bit.
             Some(n) => Some(match short_decimal(n) {
                 Some(f) => f,
@@ -354,14 +332,16 @@ impl Slot {
         }
     }
 
-    /// The slot's bytes when it holds a value of `kind`.
+    /// The slot's bytes when it holds a number.
     #[inline(always)]
-    fn get(self, b: &[u8], kind: u8) -> Option<&[u8]> {
-        if self.kind == kind {
-            b.get(self.a as usize..self.e as usize)
-        } else {
-            None
-        }
+    fn num_in(self, b: &[u8]) -> Option<&[u8]> {
+        (self.kind == NUM).then(|| b.get(self.a as usize..self.e as usize))?
+    }
+
+    /// The slot's text when it holds a string.
+    #[inline(always)]
+    fn str_in(self, s: &str) -> Option<&str> {
+        (self.kind == STR).then(|| s.get(self.a as usize..self.e as usize))?
     }
 }
 
@@ -494,11 +474,15 @@ impl<'a> Quotes<'a> {
 
     fn load(&mut self) -> Option<()> {
         let rest = self.b.get(self.next_block..).filter(|r| !r.is_empty())?;
-        let mut padded = [b' '; 64];
+        // Only the last, short block is copied, padded with spaces (neither quote nor
+        // special).
+        let padded: [u8; 64];
         let block: &[u8; 64] = match rest.first_chunk::<64>() {
             Some(full) => full,
             None => {
-                padded.get_mut(..rest.len())?.copy_from_slice(rest);
+                let mut tail = [b' '; 64];
+                tail.get_mut(..rest.len())?.copy_from_slice(rest);
+                padded = tail;
                 &padded
             }
         };
@@ -580,7 +564,8 @@ fn classify16_swar(chunk: &[u8; 16]) -> (u16, bool) {
     (quotes, special != 0)
 }
 
-/// Skips JSON whitespace. The common case, no whitespace at all, is one compare.
+/// Skips JSON whitespace. The common case, no whitespace at all, is one compare, so
+/// the parser calls it between all tokens.
 #[inline(always)]
 fn skip_ws(b: &[u8], p: usize) -> usize {
     match b.get(p) {

@@ -251,8 +251,7 @@ pub fn verify_file(
                     if last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
                         last_ts = Some((e.timestamp, l.no));
                     }
-                    let prev = std::str::from_utf8(&prev_hash).unwrap_or_default();
-                    check_trust(&mut r, keys, &claims, l.no, l.bytes, prev);
+                    check_trust(&mut r, keys, &claims, l.no, l.bytes, &prev_hash);
                 }
             }
             prev_hash = this_hash;
@@ -315,7 +314,7 @@ fn check_trust(
     claims: &Claims,
     no: u64,
     line: &[u8],
-    prev_hash: &str,
+    prev_hash: &[u8; 64],
 ) {
     // Only chained or signed lines need these members; most lines skip this parse.
     if !claims.in_line(line) {
@@ -328,11 +327,12 @@ fn check_trust(
     };
     match obj.get("prev") {
         None => r.unchained += 1,
-        Some(Value::String(p)) if p == prev_hash => r.chain.ok += 1,
+        Some(Value::String(p)) if p.as_bytes() == prev_hash => r.chain.ok += 1,
         Some(other) => {
             r.chain.broken += 1;
             r.problem(format!(
-                "line {no}: prev {other} does not match the previous line's hash {prev_hash}"
+                "line {no}: prev {other} does not match the previous line's hash {}",
+                String::from_utf8_lossy(prev_hash)
             ));
         }
     }
