@@ -234,20 +234,25 @@ fn rhythm_window_and_markers() {
     assert_eq!(app.marker_sel, Some(0));
 }
 
+/// The fixture app after the background integrity check reported `integrity`.
+fn app_with_integrity(integrity: lumen::app::Integrity) -> lumen::app::App {
+    let mut app = fixture_app();
+    app.update(Event::Msg(Msg::IntegrityChecked {
+        integrity,
+        at: t0(),
+    }));
+    app
+}
+
 #[test]
 fn integrity_badge_shows_a_broken_chain() {
-    let mut app = fixture_app();
-    let integrity = lumen::app::Integrity {
+    let app = app_with_integrity(lumen::app::Integrity {
         chain_ok: 10,
         chain_broken: 1,
         sig_ok: 11,
         problem: Some("line 7: prev does not match line 6".into()),
         ..Default::default()
-    };
-    app.update(Event::Msg(Msg::IntegrityChecked {
-        integrity,
-        at: t0(),
-    }));
+    });
     let text = common::screen_text(&common::draw(&app, 160, 48));
     assert!(text.contains("chain ✗1"), "{text}");
     assert!(text.contains("sig ✓11"), "{text}");
@@ -257,18 +262,13 @@ fn integrity_badge_shows_a_broken_chain() {
 /// follow/pause badge at the right edge is never what gets cut off.
 #[test]
 fn follow_badge_survives_a_narrow_ledger_pane() {
-    let mut app = fixture_app();
-    let integrity = lumen::app::Integrity {
+    let mut app = app_with_integrity(lumen::app::Integrity {
         chain_ok: 123_456,
         sig_ok: 123_000,
         checkpoints_ok: 12,
         unchained: 987_654,
         ..Default::default()
-    };
-    app.update(Event::Msg(Msg::IntegrityChecked {
-        integrity,
-        at: t0(),
-    }));
+    });
     app.focus = lumen::app::Pane::Ledger;
     let text = common::screen_text(&common::draw(&app, 80, 24));
     let badge_line = text

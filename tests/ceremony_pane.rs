@@ -88,6 +88,19 @@ fn setup_from_script(app: &mut App, sc: &Scenario, s: &Script) {
     fill_setup(app, sc, s);
 }
 
+/// On the setup screen: Enter on the selected role, clear its name, type `name` (none:
+/// left empty), Enter.
+fn rename_selected(app: &mut App, name: &str) {
+    key(app, KeyCode::Enter);
+    for _ in 0..40 {
+        key(app, KeyCode::Backspace);
+    }
+    if !name.is_empty() {
+        type_text(app, name);
+    }
+    key(app, KeyCode::Enter);
+}
+
 /// On the setup screen: type the script's participant names, then start.
 fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
     assert!(matches!(app.ceremony.screen, CeremonyScreen::Setup(_)));
@@ -102,14 +115,7 @@ fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
         for _ in 0..i {
             key(app, KeyCode::Down);
         }
-        key(app, KeyCode::Enter);
-        for _ in 0..40 {
-            key(app, KeyCode::Backspace);
-        }
-        if !name.is_empty() {
-            type_text(app, &name);
-        }
-        key(app, KeyCode::Enter);
+        rename_selected(app, &name);
         assert!(app.prompt.is_none());
     }
     key(app, KeyCode::End);
@@ -466,12 +472,7 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
     let mut app = app_at("witness-no-show", 7);
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Down);
-    key(&mut app, KeyCode::Enter);
-    for _ in 0..10 {
-        key(&mut app, KeyCode::Backspace);
-    }
-    type_text(&mut app, "Alice");
-    key(&mut app, KeyCode::Enter);
+    rename_selected(&mut app, "Alice");
     let err = match &app.ceremony.screen {
         CeremonyScreen::Setup(s) => s.error.clone().unwrap_or_default(),
         _ => panic!("setup"),
@@ -507,12 +508,7 @@ fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
     };
     let mut app = app_at("witness-no-show", 7);
     key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
-    for _ in 0..10 {
-        key(&mut app, KeyCode::Backspace);
-    }
-    type_text(&mut app, "Mallory");
-    key(&mut app, KeyCode::Enter);
+    rename_selected(&mut app, "Mallory");
     assert_eq!(name_of(&app, 0).as_deref(), Some("Mallory"));
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.ceremony.screen, CeremonyScreen::List));
