@@ -1,7 +1,10 @@
 //! Console-side glue for operator actions: runs what `App` asked for (`Command`) as
 //! background tasks on the actions backend, and reports back as `Msg`s. The UI never
 //! waits on any of it; every action is on the ledger before it takes effect (the
-//! backend guarantees the order).
+//! backend guarantees the order). The files an action depends on are loaded by the
+//! same `actions::deps` as the CLI's, never from the watcher's snapshot (which keeps
+//! the last good version of a broken file for display): a broken file refuses.
+//! Paths in what is shown are relative to the HQ root (the header names the root).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,13 +13,14 @@ use chrono::Utc;
 use tokio::sync::mpsc::Sender;
 
 use crate::action::Msg;
+use crate::actions::deps;
 use crate::actions::plan::plan_rollback;
 use crate::actions::run::{
     ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
 };
 use crate::app::{Command, PendingAction};
+use crate::domain::policy::Operation;
 use crate::ledger::append::Identity;
-use crate::sources::registry::load_snapshot;
 
 /// What the executor needs: the HQ root, the operator, and the health re-check channel.
 #[derive(Clone)]
@@ -67,21 +71,32 @@ impl Ops {
         }
     }
 
+    /// `text` with the HQ root's path cut off the paths it names.
+    fn relative(&self, text: &str) -> String {
+        let root = self.root.display().to_string();
+        let root = root.trim_end_matches('/');
+        if root.is_empty() || root == "." {
+            // Only the HQ's own top-level directories: `../x` must stay as it is.
+            return text.replace("./hq/", "hq/").replace("./controls/", "controls/");
+        }
+        text.replace(&format!("{root}/"), "")
+    }
+
     fn plan(&self, target: &str) -> Msg {
         let refused = |reason: String| Msg::OperatorDone {
             ok: false,
-            summary: reason,
+            summary: self.relative(&reason),
             at: Utc::now(),
         };
-        let hq = match load_snapshot(&self.root) {
-            Ok(h) => h,
-            Err(e) => return refused(format!("rollback: {e}")),
+        let d = match deps::load(&self.root, Operation::Rollback) {
+            Ok(d) => d,
+            Err(r) => return refused(format!("rollback refused: {}", r.reason)),
         };
         let entries = match crate::cmd::actions::read_entries(&self.root) {
             Ok(e) => e,
             Err(e) => return refused(format!("rollback: {e}")),
         };
-        let branches = hq
+        let branches = d
             .registry
             .as_ref()
             .map(|r| r.branches.clone())
@@ -89,9 +104,9 @@ impl Ops {
         match plan_rollback(
             target,
             &entries,
-            hq.sync_plan.as_ref(),
+            d.sync_plan.as_ref(),
             &branches,
-            hq.rollback_hook.as_ref(),
+            d.rollback_hook.as_ref(),
         ) {
             Err(r) => refused(format!("rollback refused: {}", r.reason)),
             Ok(plan) => {
@@ -119,16 +134,32 @@ impl Ops {
 
     /// POST the events' notifications (rules.json → channels.json) and report the
     /// delivery status; URLs are never shown (`Delivery::url` is already redacted).
+    /// A broken rules.json or channels.json sends nothing and says so (and is logged
+    /// by `notify_config`): the action has happened, its notification has not.
     async fn notify(&self, events: &[&str], text: &str, tx: &Sender<Msg>) {
-        let Ok(hq) = load_snapshot(&self.root) else {
+        let root = self.root.clone();
+        let Ok(cfg) = tokio::task::spawn_blocking(move || deps::notify_config(&root)).await
+        else {
             return;
         };
-        if hq.notify_rules.is_none() {
+        let errors = cfg.error_lines();
+        if !errors.is_empty() {
+            for line in errors {
+                let _ = tx
+                    .send(Msg::OperatorProgress {
+                        line: self.relative(&line),
+                        at: Utc::now(),
+                    })
+                    .await;
+            }
+            return;
+        }
+        if cfg.rules.is_none() {
             return;
         }
         let deliveries = crate::actions::notify::notify(
-            hq.channels.as_ref(),
-            hq.notify_rules.as_ref(),
+            cfg.channels.as_ref(),
+            cfg.rules.as_ref(),
             events,
             text,
             crate::actions::notify::NotifyOptions::default(),
@@ -178,7 +209,7 @@ impl Ops {
     async fn execute_inner(&self, action: PendingAction, tx: &Sender<Msg>) -> Msg {
         let done = |ok: bool, summary: String| Msg::OperatorDone {
             ok,
-            summary,
+            summary: self.relative(&summary),
             at: Utc::now(),
         };
         let Some(who) = self.who.clone() else {
@@ -187,7 +218,6 @@ impl Ops {
         let root = self.root.clone();
         match action {
             PendingAction::Rollback { plan } => {
-                let hook = load_snapshot(&root).ok().and_then(|h| h.rollback_hook);
                 let (ptx, mut prx) = tokio::sync::mpsc::channel::<ActionProgress>(64);
                 let fwd = tx.clone();
                 let forward = tokio::spawn(async move {
@@ -239,7 +269,7 @@ impl Ops {
                             .await;
                     }
                 });
-                let result = execute_rollback(&root, &who, &plan, hook.as_ref(), ptx).await;
+                let result = execute_rollback(&root, &who, &plan, ptx).await;
                 let _ = forward.await;
                 if let Some(r) = &self.recheck {
                     let _ = r.send(plan.branches.clone()).await;

@@ -1,10 +1,12 @@
 //! Policy enforcement for every action: the RWD matrix of `policy.json` decides, and
-//! a refusal is logged and explained in one line. The executors in `run` call
-//! [`authorize_at`] themselves, so no caller can skip the check.
+//! a refusal is logged and explained in one line. The executors in `run` check it
+//! themselves (`run::prepare`: the action's files, then [`authorize`]), so no caller
+//! can skip the check.
 
 use std::path::Path;
 
-use crate::domain::hq::{parse_policy, paths};
+use crate::actions::deps;
+use crate::domain::hq::{FileError, parse_policy, paths};
 use crate::domain::policy::{self, Operation, Policy, Refusal};
 use crate::ledger::append::Identity;
 
@@ -18,23 +20,15 @@ pub fn authorize(policy: Option<&Policy>, who: &Identity, op: Operation) -> Resu
 }
 
 /// Decide with `hq/registry/policy.json` under `hq_root`: missing → default roles;
-/// present but invalid → refused (a broken policy grants nothing).
+/// present but invalid → refused with `file:line:col` (a broken policy grants nothing).
 pub fn authorize_at(hq_root: &Path, who: &Identity, op: Operation) -> Result<(), Refusal> {
     let path = hq_root.join(paths::POLICY);
     let policy = match crate::fsutil::read_regular(&path) {
-        Ok(bytes) => match parse_policy(&path, &bytes) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                let reason = format!("refused: {} is invalid ({e}); fix it first", path.display());
-                tracing::warn!("action refused: {reason}");
-                return Err(Refusal { reason });
-            }
-        },
+        Ok(bytes) => Some(parse_policy(&path, &bytes).map_err(|e| deps::broken(op, &e))?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
-            let reason = format!("refused: cannot read {}: {e}", path.display());
-            tracing::warn!("action refused: {reason}");
-            return Err(Refusal { reason });
+            let e = FileError::new(&path, 0, 0, format!("cannot read: {e}"));
+            return Err(deps::broken(op, &e));
         }
     };
     authorize(policy.as_ref(), who, op)

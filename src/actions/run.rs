@@ -1,6 +1,9 @@
-//! Executing operator actions. Every executor checks the policy itself, then writes
-//! the signed ledger entry FIRST and only then takes effect (SPEC §1 "Audit is law").
-//! The kill switch blocks neither rollbacks nor maintenance (SPEC §9).
+//! Executing operator actions. Every executor loads and validates the files it
+//! depends on (`deps`: a broken one refuses before anything is written), checks the
+//! policy itself, then writes the signed ledger entry FIRST and only then takes
+//! effect (SPEC §1 "Audit is law"). Read-modify-writes of HQ files happen under the
+//! file's exclusive lock (`lock`). The kill switch blocks neither rollbacks nor
+//! maintenance (SPEC §9).
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -11,10 +14,12 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::Sender;
 
-use crate::actions::guard::authorize_at;
+use crate::actions::deps::{self, Deps};
+use crate::actions::guard::authorize;
 use crate::actions::hook::{HookResult, run_hook};
+use crate::actions::lock::{lock_exclusive, write_atomic};
 use crate::actions::plan::{RollbackPlan, plan_rule_rollback};
-use crate::domain::hq::{RollbackHook, parse_decision_engine, parse_registry, paths};
+use crate::domain::hq::{parse_decision_engine, paths};
 use crate::domain::ledger::Entry;
 use crate::domain::policy::{Operation, Refusal};
 use crate::domain::rhythm::{RuleChange, parse_rule_line};
@@ -117,22 +122,59 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Load the files `op` depends on and check the policy with them: the first step of
+/// every executor (and of the CLI and the console before they ask to confirm).
+pub fn prepare(hq_root: &Path, who: &Identity, op: Operation) -> Result<Deps, Refusal> {
+    let d = deps::load(hq_root, op)?;
+    authorize(d.policy.as_ref(), who, op)?;
+    Ok(d)
+}
+
 /// Run a planned rollback (SPEC §9 "Rollback"): one `rollback_requested` before
 /// anything runs; then per branch in reverse sync order the hook and a `rollback`
 /// entry with `target`, `branch`, `status`, `exit_code`, `duration_ms`, halting on the
 /// first failure. Without a hook each branch gets a `rollback` entry with status
-/// `recorded` (the signed record is the action). Progress messages are best-effort:
-/// a closed receiver never stops the rollback.
+/// `recorded` (the signed record is the action). The files a rollback depends on are
+/// read again here: broken ones refuse, and a hook added or removed since `plan` was
+/// made refuses too (the operator confirmed that plan). The argv run is the plan's,
+/// with the hook file's current timeout. Progress messages are best-effort: a closed
+/// receiver never stops the rollback.
 pub async fn execute_rollback(
     hq_root: &Path,
     who: &Identity,
     plan: &RollbackPlan,
-    hook: Option<&RollbackHook>,
     progress: Sender<ActionProgress>,
 ) -> Result<RollbackOutcome, ActionError> {
-    authorize_at(hq_root, who, Operation::Rollback)?;
+    let d = prepare(hq_root, who, Operation::Rollback)?;
+    let hook = d.rollback_hook.as_ref();
     if plan.branches.is_empty() {
         return Err(refused("the rollback plan has no affected branch"));
+    }
+    match (hook.is_some(), plan.runs.is_empty()) {
+        (true, true) => {
+            return Err(refused(format!(
+                "{} was added after the rollback was planned; plan it again",
+                paths::ROLLBACK_HOOK
+            )));
+        }
+        (false, false) => {
+            return Err(refused(format!(
+                "{} was removed after the rollback was planned; plan it again",
+                paths::ROLLBACK_HOOK
+            )));
+        }
+        _ => {}
+    }
+    if hook.is_some()
+        && let Some(b) = plan
+            .branches
+            .iter()
+            .find(|b| !plan.runs.iter().any(|r| &r.branch == *b))
+    {
+        return Err(refused(format!(
+            "the rollback plan has no hook run for `{}`",
+            crate::domain::sanitize::sanitize(b)
+        )));
     }
     let ledger = ledger_path(hq_root);
     let mut req = obj(json!({
@@ -159,21 +201,10 @@ pub async fn execute_rollback(
     let mut results = Vec::new();
     let mut skipped = Vec::new();
     for (i, branch) in order.iter().enumerate() {
-        let (status, exit_code, duration_ms, output, truncated) = match hook {
-            Some(h) => {
-                let argv = plan
-                    .runs
-                    .iter()
-                    .find(|r| &r.branch == branch)
-                    .map(|r| r.argv.clone())
-                    .unwrap_or_else(|| {
-                        crate::actions::plan::substitute(
-                            &h.argv,
-                            &plan.target,
-                            branch,
-                            plan.change.as_deref(),
-                        )
-                    });
+        let run = plan.runs.iter().find(|r| &r.branch == branch);
+        let (status, exit_code, duration_ms, output, truncated) = match (hook, run) {
+            (Some(h), Some(run)) => {
+                let argv = run.argv.clone();
                 let _ = progress
                     .send(ActionProgress::HookStarted {
                         branch: branch.clone(),
@@ -189,7 +220,8 @@ pub async fn execute_rollback(
                     r.truncated,
                 )
             }
-            None => ("recorded".to_string(), None, 0, String::new(), false),
+            // No hook configured (checked above: then there are no runs either).
+            _ => ("recorded".to_string(), None, 0, String::new(), false),
         };
         let mut fields = obj(json!({
             "branch": branch,
@@ -255,61 +287,33 @@ pub struct DecisionChange {
     pub was: bool,
 }
 
-fn read_decision(hq_root: &Path) -> Result<(PathBuf, Map<String, Value>), ActionError> {
-    let path = hq_root.join(paths::DECISION_ENGINE);
-    match crate::fsutil::read_regular(&path) {
-        Ok(bytes) => {
-            // The typed parse validates (and names file:line:col); the raw map keeps order.
-            parse_decision_engine(&path, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let v: Map<String, Value> = serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Ok((path, v))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, Map::new())),
-        Err(e) => Err(anyhow::anyhow!("{}: cannot read: {e}", path.display()).into()),
-    }
-}
-
-/// Write `value` to `path` atomically: a temp file in the same directory, fsync,
-/// rename over, fsync the directory. Keeps the old file's permissions.
+/// Write `value` as pretty JSON to `path` atomically (temp file + rename, through a
+/// symlink: the target changes, the link stays; see [`write_atomic`]). Keeps the old
+/// file's permissions. Hold the file's lock around the read-modify-write.
 pub fn write_json_atomic(path: &Path, value: &Value) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".decision-engine.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot create a temp file: {e}", dir.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions())?;
-    }
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot replace: {}", path.display(), e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        // Durability of the rename; not every filesystem supports it, so best-effort.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_atomic(path, text.as_bytes())
 }
 
+/// The read-modify-write of `decision-engine.json`, as one critical section under
+/// `decision-engine.json.lock`: read and validate → `edit` → signed ledger entry →
+/// atomic rewrite. Any number of writers (CLI processes, consoles) are serialised,
+/// so none loses another's change and the file agrees with the newest entry.
 fn decision_change(
     hq_root: &Path,
     who: &Identity,
+    op: Operation,
     event: &str,
     branch: &str,
     on: bool,
     edit: impl FnOnce(&mut Map<String, Value>) -> bool,
 ) -> Result<DecisionChange, ActionError> {
-    // Validate and prepare before the ledger entry: an entry for a change that cannot
-    // be written would be a lie.
-    let (path, mut doc) = read_decision(hq_root)?;
+    let path = hq_root.join(paths::DECISION_ENGINE);
+    let _lock = lock_exclusive(&path)?;
+    // Read and validate inside the lock, before the ledger entry: an entry for a
+    // change that cannot be written would be a lie.
+    let mut doc = deps::load_decision(hq_root, op)?.raw;
     let was = edit(&mut doc);
     let mut fields = obj(json!({
         "branch": branch,
@@ -346,13 +350,14 @@ pub fn set_kill_switch(
     who: &Identity,
     on: bool,
 ) -> Result<DecisionChange, ActionError> {
-    authorize_at(hq_root, who, Operation::KillSwitch)?;
+    let op = Operation::KillSwitch;
+    prepare(hq_root, who, op)?;
     let event = if on {
         "kill_switch_activated"
     } else {
         "kill_switch_released"
     };
-    decision_change(hq_root, who, event, "hq", on, |doc| {
+    decision_change(hq_root, who, op, event, "hq", on, |doc| {
         let was = doc
             .get("killSwitch")
             .and_then(Value::as_bool)
@@ -370,12 +375,13 @@ pub fn set_maintenance(
     branch: &str,
     on: bool,
 ) -> Result<DecisionChange, ActionError> {
-    authorize_at(hq_root, who, Operation::Maintenance)?;
-    let reg_path = hq_root.join(paths::BRANCHES);
-    let bytes = crate::fsutil::read_regular(&reg_path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", reg_path.display()))?;
-    let reg = parse_registry(&reg_path, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !reg.branches.iter().any(|b| b.id == branch) {
+    let op = Operation::Maintenance;
+    let d = prepare(hq_root, who, op)?;
+    let known = d
+        .registry
+        .as_ref()
+        .is_some_and(|r| r.branches.iter().any(|b| b.id == branch));
+    if !known {
         return Err(refused(format!(
             "branch `{}` is not in {}",
             crate::domain::sanitize::sanitize(branch),
@@ -387,7 +393,7 @@ pub fn set_maintenance(
     } else {
         "maintenance_off"
     };
-    decision_change(hq_root, who, event, branch, on, |doc| {
+    decision_change(hq_root, who, op, event, branch, on, |doc| {
         let m = doc
             .entry("maintenanceMode")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -502,13 +508,17 @@ pub fn read_rules_history(hq_root: &Path) -> anyhow::Result<Vec<(usize, RuleChan
     Ok(out)
 }
 
-/// Revert the newest rule change: a `rule_rollback` ledger entry first, then the
-/// compensating line appended to `controls/rules_history.jsonl` (flock, one write on
-/// an O_APPEND descriptor, fsync).
+/// Revert the newest rule change, as one critical section under
+/// `controls/rules_history.jsonl.lock`: read the newest change → a `rule_rollback`
+/// ledger entry → the compensating line appended to `rules_history.jsonl` (flock on
+/// the file too, one write on an O_APPEND descriptor, fsync). Two rule rollbacks at
+/// once are serialised: the second reverts the first's compensation, never the same
+/// change twice. A broken newest line refuses (see `deps::newest_rule_change`).
 pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutcome, ActionError> {
-    authorize_at(hq_root, who, Operation::RuleRollback)?;
-    let history = read_rules_history(hq_root)?;
-    let Some((line_no, newest)) = history.last() else {
+    prepare(hq_root, who, Operation::RuleRollback)?;
+    let history_path = hq_root.join(paths::RULES_HISTORY);
+    let _lock = lock_exclusive(&history_path)?;
+    let Some((line_no, newest)) = deps::newest_rule_change(hq_root)? else {
         return Err(refused(format!(
             "{} has no rule change to roll back",
             paths::RULES_HISTORY
@@ -517,7 +527,7 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
     // Milliseconds: the same instant as the `ts` written below.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
     let comp = plan_rule_rollback(
-        std::slice::from_ref(newest),
+        std::slice::from_ref(&newest),
         &who.signer_id,
         now.fixed_offset(),
     )?;
@@ -543,7 +553,7 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
         "reverted_ts": newest.ts.to_rfc3339_opts(SecondsFormat::AutoSi, false),
     }));
     let appended = append_signed(&ledger_path(hq_root), who, fields)?;
-    append_line_locked(&hq_root.join(paths::RULES_HISTORY), &line).map_err(|e| {
+    append_line_locked(&history_path, &line).map_err(|e| {
         tracing::error!(
             "rule_rollback is on the ledger ({}) but rules_history.jsonl was not appended: {e:#}",
             appended.id
@@ -553,7 +563,7 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
     Ok(RuleRollbackOutcome {
         ledger_id: appended.id,
         compensating: comp,
-        reverted_line: *line_no,
+        reverted_line: line_no,
     })
 }
 

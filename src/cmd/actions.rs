@@ -1,28 +1,33 @@
 //! Headless operator actions (SPEC §7, §9): `lumen rollback`, `lumen rule-rollback`,
-//! `lumen killswitch`, `lumen maintenance`. Order of checks: key present → HQ loads →
-//! identity (permissions, keys.json) → policy → plan → typed confirmation (or `--yes`)
-//! → execute → notify. A refusal anywhere before "execute" writes nothing.
+//! `lumen killswitch`, `lumen maintenance`. Order of checks: key present → the files
+//! the action depends on (`actions::deps`: present but broken refuses, naming
+//! `file:line:col`) → identity (permissions, keys.json) → policy → plan → typed
+//! confirmation (or `--yes`) → execute (which checks the files again, under the
+//! file's lock where it rewrites one) → notify. A refusal anywhere before "execute"
+//! writes nothing. Notifications that cannot be routed (broken rules.json or
+//! channels.json) do not undo the action: the reason goes to stderr and the log,
+//! and the exit code stays that of the action.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::actions::guard::authorize_at;
+use crate::actions::deps::{self, Deps, newest_rule_change, notify_config};
+use crate::actions::guard::authorize;
 use crate::actions::notify::{Delivery, NotifyOptions, notify, rollback_events};
 use crate::actions::plan::{plan_rollback, plan_rule_rollback, show_argv};
 use crate::actions::run::{
-    ActionError, ActionProgress, DecisionChange, execute_rollback, read_rules_history,
-    rollback_rule, set_kill_switch, set_maintenance,
+    ActionError, ActionProgress, DecisionChange, execute_rollback, rollback_rule,
+    set_kill_switch, set_maintenance,
 };
 use crate::cli::{GlobalArgs, KillswitchArgs, MaintenanceArgs, OnOff, RollbackArgs};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json, runtime};
-use crate::domain::hq::{HqSnapshot, paths};
+use crate::domain::hq::{HealthCheck, Registry, paths};
 use crate::domain::ledger::{Entry, parse_line};
 use crate::domain::policy::{Operation, Refusal};
 use crate::domain::sanitize::sanitize;
 use crate::ledger::append::{Identity, identity};
-use crate::sources::registry::load_snapshot;
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
@@ -46,8 +51,9 @@ fn action_err(e: ActionError) -> CmdError {
     }
 }
 
-/// Key, HQ, identity and policy: everything that can refuse before a prompt.
-fn operator(g: &GlobalArgs, op: Operation) -> Result<(PathBuf, HqSnapshot, Identity), CmdError> {
+/// Key, the files the action depends on, identity and policy: everything that can
+/// refuse before a prompt.
+fn operator(g: &GlobalArgs, op: Operation) -> Result<(PathBuf, Deps, Identity), CmdError> {
     if g.readonly {
         tracing::warn!("{} refused: --readonly", op.label());
         return Err(CmdError::refused(
@@ -61,13 +67,13 @@ fn operator(g: &GlobalArgs, op: Operation) -> Result<(PathBuf, HqSnapshot, Ident
         ));
     };
     let root = hq_root(g);
-    let snapshot = load_snapshot(&root).map_err(|e| CmdError::usage(e.to_string()))?;
+    let d = deps::load(&root, op).map_err(refusal)?;
     let who = identity(&root, key).map_err(|e| {
         tracing::warn!("{} refused: {e}", op.label());
         CmdError::refused(e.to_string())
     })?;
-    authorize_at(&root, &who, op).map_err(refusal)?;
-    Ok((root, snapshot, who))
+    authorize(d.policy.as_ref(), &who, op).map_err(refusal)?;
+    Ok((root, d, who))
 }
 
 /// `--yes`, or the operator types `expected` (or one of `alternatives`) on a terminal.
@@ -152,20 +158,39 @@ pub fn read_entries_where(
     Ok(out)
 }
 
-fn send_notifications(snapshot: &HqSnapshot, events: &[&str], text: &str) -> Vec<Delivery> {
-    if snapshot.notify_rules.is_none() {
-        return Vec::new();
+/// What notifying did: deliveries, or why nothing could be routed.
+struct Notified {
+    deliveries: Vec<Delivery>,
+    /// One line per broken rules.json / channels.json (already on stderr and logged).
+    errors: Vec<String>,
+}
+
+/// Notify `events` per rules.json. When rules.json or channels.json is broken nothing
+/// is sent; each reason is printed on stderr (and logged by `notify_config`).
+fn send_notifications(root: &Path, events: &[&str], text: &str) -> Notified {
+    let cfg = notify_config(root);
+    let errors = cfg.error_lines();
+    for line in &errors {
+        eprintln!("{line}");
+    }
+    let mut out = Notified {
+        deliveries: Vec::new(),
+        errors,
+    };
+    if !out.errors.is_empty() || cfg.rules.is_none() {
+        return out;
     }
     let Ok(rt) = runtime() else {
-        return Vec::new();
+        return out;
     };
-    rt.block_on(notify(
-        snapshot.channels.as_ref(),
-        snapshot.notify_rules.as_ref(),
+    out.deliveries = rt.block_on(notify(
+        cfg.channels.as_ref(),
+        cfg.rules.as_ref(),
         events,
         text,
         NotifyOptions::default(),
-    ))
+    ));
+    out
 }
 
 fn print_deliveries(deliveries: &[Delivery]) {
@@ -186,21 +211,20 @@ fn print_deliveries(deliveries: &[Delivery]) {
 /// `lumen rollback --target TXN [--yes]`. Exit 0 when every affected branch rolled
 /// back (or was recorded), 1 when refused or a hook failed / timed out.
 pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
-    let (root, snapshot, who) = operator(g, Operation::Rollback)?;
+    let (root, d, who) = operator(g, Operation::Rollback)?;
     // Only deploys matter to the plan (and the target, to say what it is).
     let entries = read_entries_where(&root, |e| e.event == "deploy" || e.id == args.target)?;
-    let branches = snapshot
+    let branches = d
         .registry
         .as_ref()
         .map(|r| r.branches.as_slice())
         .unwrap_or_default();
-    let hook = snapshot.rollback_hook.as_ref();
     let plan = plan_rollback(
         &args.target,
         &entries,
-        snapshot.sync_plan.as_ref(),
+        d.sync_plan.as_ref(),
         branches,
-        hook,
+        d.rollback_hook.as_ref(),
     )
     .map_err(|r| {
         tracing::warn!("rollback refused: {}", r.reason);
@@ -254,12 +278,15 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                 }
             }
         });
-        let r = execute_rollback(&root, &who, &plan, hook, tx).await;
+        let r = execute_rollback(&root, &who, &plan, tx).await;
         let _ = printer.await;
         r
     });
     let outcome = outcome.map_err(action_err)?;
-    let health = recheck_health(&rt, &snapshot, &plan.branches);
+    let health = match &d.registry {
+        Some(reg) => recheck_health(&rt, reg, health_check(&root).as_ref(), &plan.branches),
+        None => Vec::new(),
+    };
     drop(rt);
 
     let parts: Vec<String> = outcome
@@ -282,7 +309,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             outcome.skipped.join(", ")
         ));
     }
-    let deliveries = send_notifications(&snapshot, rollback_events(outcome.ok), &text);
+    let notified = send_notifications(&root, rollback_events(outcome.ok), &text);
 
     if g.json {
         print_json(&json!({
@@ -293,7 +320,8 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             "results": outcome.results,
             "skipped": outcome.skipped,
             "ok": outcome.ok,
-            "notifications": deliveries,
+            "notifications": notified.deliveries,
+            "notification_errors": notified.errors,
             "health": health,
         }))?;
     } else {
@@ -308,7 +336,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                 }
             );
         }
-        print_deliveries(&deliveries);
+        print_deliveries(&notified.deliveries);
         println!(
             "{}",
             if outcome.ok {
@@ -335,16 +363,25 @@ struct HealthAfter {
     error: Option<String>,
 }
 
+/// `health-check.json` for the re-check's timeout. Not a dependency of the rollback
+/// (the rollback has happened by then): a broken file means the default timeout, and
+/// is logged.
+fn health_check(root: &Path) -> Option<HealthCheck> {
+    let path = root.join(paths::HEALTH_CHECK);
+    let bytes = crate::fsutil::read_regular(&path).ok()?;
+    crate::domain::hq::parse_health_check(&path, &bytes)
+        .map_err(|e| tracing::warn!("health re-check uses the default timeout: {e}"))
+        .ok()
+}
+
 /// Re-check at once the health of the affected branches that declare a `health` URL.
 fn recheck_health(
     rt: &tokio::runtime::Runtime,
-    snapshot: &HqSnapshot,
+    reg: &Registry,
+    health_check: Option<&HealthCheck>,
     affected: &[String],
 ) -> Vec<HealthAfter> {
     use crate::sources::health::{HealthTarget, client, probe};
-    let Some(reg) = &snapshot.registry else {
-        return Vec::new();
-    };
     let targets: Vec<HealthTarget> = affected
         .iter()
         .filter_map(|b| {
@@ -358,10 +395,7 @@ fn recheck_health(
     if targets.is_empty() {
         return Vec::new();
     }
-    let timeout = snapshot
-        .health_check
-        .as_ref()
-        .map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
+    let timeout = health_check.map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
     let Ok(c) = client(timeout) else {
         return Vec::new();
     };
@@ -380,13 +414,8 @@ fn recheck_health(
         .collect()
 }
 
-fn decision_output(
-    g: &GlobalArgs,
-    snapshot: &HqSnapshot,
-    c: &DecisionChange,
-    text: &str,
-) -> CmdResult {
-    let deliveries = send_notifications(snapshot, &[c.event.as_str()], text);
+fn decision_output(g: &GlobalArgs, root: &Path, c: &DecisionChange, text: &str) -> CmdResult {
+    let notified = send_notifications(root, &[c.event.as_str()], text);
     if g.json {
         print_json(&json!({
             "event": c.event,
@@ -394,19 +423,20 @@ fn decision_output(
             "branch": c.branch,
             "on": c.on,
             "was": c.was,
-            "notifications": deliveries,
+            "notifications": notified.deliveries,
+            "notification_errors": notified.errors,
         }))?;
     } else {
         println!("{} appended: {}", c.event, c.ledger_id);
         println!("{} rewritten", paths::DECISION_ENGINE);
-        print_deliveries(&deliveries);
+        print_deliveries(&notified.deliveries);
     }
     Ok(Outcome::Ok)
 }
 
 /// `lumen killswitch on|off`. Confirmation: type `hq` (the switch is HQ-wide).
 pub fn run_killswitch(args: &KillswitchArgs, g: &GlobalArgs) -> CmdResult {
-    let (root, snapshot, who) = operator(g, Operation::KillSwitch)?;
+    let (root, _, who) = operator(g, Operation::KillSwitch)?;
     let on = args.state == OnOff::On;
     if !g.json {
         println!(
@@ -424,14 +454,14 @@ pub fn run_killswitch(args: &KillswitchArgs, g: &GlobalArgs) -> CmdResult {
         who.signer_id,
         c.ledger_id
     );
-    decision_output(g, &snapshot, &c, &text)
+    decision_output(g, &root, &c, &text)
 }
 
 /// `lumen maintenance BRANCH on|off`. Confirmation: type the branch id.
 pub fn run_maintenance(args: &MaintenanceArgs, g: &GlobalArgs) -> CmdResult {
-    let (root, snapshot, who) = operator(g, Operation::Maintenance)?;
+    let (root, d, who) = operator(g, Operation::Maintenance)?;
     let on = args.state == OnOff::On;
-    let known = snapshot
+    let known = d
         .registry
         .as_ref()
         .is_some_and(|r| r.branches.iter().any(|b| b.id == args.branch));
@@ -459,16 +489,19 @@ pub fn run_maintenance(args: &MaintenanceArgs, g: &GlobalArgs) -> CmdResult {
         who.signer_id,
         c.ledger_id
     );
-    decision_output(g, &snapshot, &c, &text)
+    decision_output(g, &root, &c, &text)
 }
 
 /// `lumen rule-rollback [--yes]`: revert the newest rule change. Confirmation: type
 /// the rule's name.
 pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
-    let (root, snapshot, who) = operator(g, Operation::RuleRollback)?;
-    let history = read_rules_history(&root)?;
-    let changes: Vec<_> = history.iter().map(|(_, r)| r.clone()).collect();
-    let preview = plan_rule_rollback(&changes, &who.signer_id, chrono::Utc::now().fixed_offset())
+    let (root, _, who) = operator(g, Operation::RuleRollback)?;
+    let newest: Vec<_> = newest_rule_change(&root)
+        .map_err(refusal)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let preview = plan_rule_rollback(&newest, &who.signer_id, chrono::Utc::now().fixed_offset())
         .map_err(refusal)?;
     if !g.json {
         println!(
@@ -485,7 +518,7 @@ pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
         "Lumen: rule {} rolled back to {} by {} ({})",
         out.compensating.rule, out.compensating.new, who.signer_id, out.ledger_id
     );
-    let deliveries = send_notifications(&snapshot, &["rule_rollback"], &text);
+    let notified = send_notifications(&root, &["rule_rollback"], &text);
     if g.json {
         print_json(&json!({
             "ledger_id": out.ledger_id,
@@ -495,12 +528,13 @@ pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
             "note": out.compensating.note,
             "reverted_line": out.reverted_line,
             "ts": out.compensating.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "notifications": deliveries,
+            "notifications": notified.deliveries,
+            "notification_errors": notified.errors,
         }))?;
     } else {
         println!("rule_rollback appended: {}", out.ledger_id);
         println!("{} appended", paths::RULES_HISTORY);
-        print_deliveries(&deliveries);
+        print_deliveries(&notified.deliveries);
     }
     Ok(Outcome::Ok)
 }
