@@ -14,6 +14,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::action::Msg;
 use crate::actions::deps;
+use crate::actions::run::ActionError;
 use crate::actions::plan::plan_rollback;
 use crate::actions::run::{
     ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
@@ -90,7 +91,12 @@ impl Ops {
         };
         let d = match deps::load(&self.root, Operation::Rollback) {
             Ok(d) => d,
-            Err(r) => return refused(format!("rollback refused: {}", r.reason)),
+            Err(r) => {
+                return refused(format!(
+                    "rollback refused: {}",
+                    r.reason.strip_prefix("refused: ").unwrap_or(&r.reason)
+                ));
+            }
         };
         let entries = match crate::cmd::actions::read_entries(&self.root) {
             Ok(e) => e,
@@ -290,7 +296,7 @@ impl Ops {
                             },
                         )
                     }
-                    Err(e) => done(false, format!("rollback: {e}")),
+                    Err(e) => done(false, failure("rollback", &e)),
                 }
             }
             PendingAction::KillSwitch { on } => {
@@ -300,7 +306,7 @@ impl Ops {
                         true,
                         format!("kill switch {}", if on { "ON" } else { "off" }),
                     ),
-                    Ok(Err(e)) => done(false, format!("kill switch: {e}")),
+                    Ok(Err(e)) => done(false, failure("kill switch", &e)),
                     Err(e) => done(false, format!("kill switch: {e}")),
                 }
             }
@@ -313,7 +319,7 @@ impl Ops {
                         true,
                         format!("maintenance {} for {branch}", if on { "on" } else { "off" }),
                     ),
-                    Ok(Err(e)) => done(false, format!("maintenance: {e}")),
+                    Ok(Err(e)) => done(false, failure("maintenance", &e)),
                     Err(e) => done(false, format!("maintenance: {e}")),
                 }
             }
@@ -324,10 +330,21 @@ impl Ops {
                         true,
                         "rule change rolled back (compensating rule appended)".into(),
                     ),
-                    Ok(Err(e)) => done(false, format!("rule rollback: {e}")),
+                    Ok(Err(e)) => done(false, failure("rule rollback", &e)),
                     Err(e) => done(false, format!("rule rollback: {e}")),
                 }
             }
         }
+    }
+}
+
+/// "rollback refused: …" / "rollback failed: …" for the screen.
+fn failure(what: &str, e: &ActionError) -> String {
+    match e {
+        ActionError::Refused(r) => format!(
+            "{what} refused: {}",
+            r.reason.strip_prefix("refused: ").unwrap_or(&r.reason)
+        ),
+        ActionError::Failed(e) => format!("{what} failed: {e:#}"),
     }
 }

@@ -595,6 +595,17 @@ impl App {
             self.toast(ToastLevel::Warn, "another action is still running");
             return;
         }
+        // A file the action depends on failed to load: refuse now, not after the
+        // operator typed the confirmation (the executor checks the files again).
+        if let Some(op) = crate::domain::policy::Operation::for_action(a)
+            && let Some(why) = self.broken_dependency(op)
+        {
+            self.toast(
+                ToastLevel::Error,
+                format!("{}: refused — {why} (fix it first)", a.describe()),
+            );
+            return;
+        }
         if let (Some(role), Some(op)) = (
             &self.operator_role,
             crate::domain::policy::Operation::for_action(a),
@@ -1003,6 +1014,26 @@ impl App {
             .as_ref()
             .and_then(|h| h.decision.as_ref())
             .is_some_and(|d| d.kill_switch)
+    }
+
+    /// `file:line:col: reason` of the first file `op` depends on that failed to load.
+    pub fn broken_dependency(&self, op: crate::domain::policy::Operation) -> Option<String> {
+        let files = crate::actions::deps::files(op);
+        self.file_errors().into_iter().find_map(|e| {
+            let (rel, _) = files.iter().find(|(rel, _)| e.path.ends_with(rel))?;
+            Some(format!("{rel}:{}:{}: {}", e.line, e.column, e.message))
+        })
+    }
+
+    /// Every HQ file that failed to load, for the standing notice: `branches.json`
+    /// first (while it is broken the whole last snapshot stays in use), then the
+    /// optional files of the last snapshot (each keeps its last good version). A file
+    /// leaves the list when a reload finds it valid (or absent).
+    pub fn file_errors(&self) -> Vec<&FileError> {
+        self.registry_error
+            .iter()
+            .chain(self.hq.iter().flat_map(|h| h.errors.iter()))
+            .collect()
     }
 
     /// Seconds since `t`, for staleness labels.

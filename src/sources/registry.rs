@@ -109,3 +109,94 @@ pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
         notify_rules,
     })
 }
+
+/// Keep the last good version of every optional file that failed to load: for each
+/// error in `new.errors`, the matching field of `new` (left `None` by the failed
+/// load) takes `last`'s value. `new.errors` stays as it is, so the console still
+/// lists the file as not loaded. For display only: actions never use a snapshot —
+/// they load their files themselves and refuse a broken one (`actions::deps`).
+pub fn keep_last_good(new: &mut HqSnapshot, last: &HqSnapshot) {
+    let failed = |rel: &str| {
+        let path = new.root.join(rel);
+        new.errors.iter().any(|e| e.path == path)
+    };
+    let policy = failed(paths::POLICY);
+    let decision = failed(paths::DECISION_ENGINE);
+    let keys = failed(paths::KEYS);
+    let cost_policy = failed(paths::COST_POLICY);
+    let sync_plan = failed(paths::SYNC_PLAN);
+    let health_check = failed(paths::HEALTH_CHECK);
+    let rollback_hook = failed(paths::ROLLBACK_HOOK);
+    let channels = failed(paths::CHANNELS);
+    let notify_rules = failed(paths::NOTIFY_RULES);
+    let gateway = failed(paths::GATEWAY);
+    let observer = failed(paths::OBSERVER_FIELD);
+    if policy {
+        new.policy.clone_from(&last.policy);
+        new.rbac.clone_from(&last.rbac);
+    }
+    if decision {
+        new.decision.clone_from(&last.decision);
+    }
+    if keys {
+        new.keys.clone_from(&last.keys);
+    }
+    if cost_policy {
+        new.cost_policy.clone_from(&last.cost_policy);
+    }
+    if sync_plan {
+        new.sync_plan.clone_from(&last.sync_plan);
+    }
+    if health_check {
+        new.health_check.clone_from(&last.health_check);
+    }
+    if rollback_hook {
+        new.rollback_hook.clone_from(&last.rollback_hook);
+    }
+    if channels {
+        new.channels.clone_from(&last.channels);
+    }
+    if notify_rules {
+        new.notify_rules.clone_from(&last.notify_rules);
+    }
+    if gateway {
+        new.gateway.clone_from(&last.gateway);
+    }
+    if observer {
+        new.observer.clone_from(&last.observer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_file_keeps_its_last_good_version_and_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w(
+            paths::BRANCHES,
+            r#"{"hqVersion":"2.1","branches":[{"id":"a","repo":"x/a","domain":"a.example","visibility":"public"}]}"#,
+        );
+        w(paths::DECISION_ENGINE, r#"{"killSwitch":true}"#);
+        w(paths::ROLLBACK_HOOK, r#"{"argv":["x"]}"#);
+        let good = load_snapshot(dir.path()).unwrap();
+        assert!(good.errors.is_empty());
+        w(paths::DECISION_ENGINE, r#"{"killSwitch":true,}"#);
+        std::fs::remove_file(dir.path().join(paths::ROLLBACK_HOOK)).unwrap();
+        let mut next = load_snapshot(dir.path()).unwrap();
+        assert_eq!(next.decision, None);
+        keep_last_good(&mut next, &good);
+        // Broken: the last good one stays (the kill switch is still shown on).
+        assert!(next.decision.as_ref().is_some_and(|d| d.kill_switch));
+        assert_eq!(next.errors.len(), 1);
+        assert!(next.errors[0].path.ends_with(paths::DECISION_ENGINE));
+        // Absent: not configured (not kept).
+        assert_eq!(next.rollback_hook, None);
+    }
+}

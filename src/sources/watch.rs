@@ -4,6 +4,11 @@
 //! half-written file is re-read after the writer finishes) and reloads with
 //! `crate::sources::registry::load_snapshot`. Polling rather than inotify for the
 //! same reasons as `tail` (no `notify` dependency; a few `stat`s per 500 ms).
+//!
+//! A file that fails to load is listed in the snapshot's `errors` (the console shows
+//! each as a standing notice) and its last good version stays in use
+//! (`keep_last_good`); a broken `branches.json` is `RegistryInvalid`, and the console
+//! keeps its whole last snapshot.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +19,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::action::Msg;
-use crate::domain::hq::{FileError, paths};
-use crate::sources::registry::load_snapshot;
+use crate::domain::hq::{FileError, HqSnapshot, paths};
+use crate::sources::registry::{keep_last_good, load_snapshot};
 
 /// Directories (relative to the HQ root) whose files are watched.
 pub const WATCHED_DIRS: [&str; 5] = [
@@ -105,7 +110,9 @@ async fn fingerprint_async(root: &Path) -> Fingerprint {
         })
 }
 
-async fn load(root: &Path) -> Msg {
+/// Load the registry; `last` is the last snapshot sent, whose files stand in for
+/// the ones that fail to load now (and becomes the new one).
+async fn load(root: &Path, last: &mut Option<HqSnapshot>) -> Msg {
     let r = root.to_path_buf();
     let result = tokio::task::spawn_blocking(move || load_snapshot(&r))
         .await
@@ -118,10 +125,19 @@ async fn load(root: &Path) -> Msg {
             ))
         });
     match result {
-        Ok(hq) => Msg::RegistryReloaded {
-            hq: Box::new(hq),
-            at: Utc::now(),
-        },
+        Ok(mut hq) => {
+            if let Some(prev) = last.as_ref() {
+                keep_last_good(&mut hq, prev);
+            }
+            for e in &hq.errors {
+                tracing::warn!("not loaded (the last good version stays in use): {e}");
+            }
+            *last = Some(hq.clone());
+            Msg::RegistryReloaded {
+                hq: Box::new(hq),
+                at: Utc::now(),
+            }
+        }
         Err(error) => Msg::RegistryInvalid {
             error,
             at: Utc::now(),
@@ -132,7 +148,8 @@ async fn load(root: &Path) -> Msg {
 /// Load once at start, then reload on every settled change, until `cancel`.
 pub async fn run(cfg: WatchConfig, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
     let mut seen = fingerprint_async(&cfg.root).await;
-    let msg = load(&cfg.root).await;
+    let mut last = None;
+    let msg = load(&cfg.root, &mut last).await;
     tokio::select! {
         _ = cancel.cancelled() => return,
         r = tx.send(msg) => if r.is_err() { return },
@@ -161,7 +178,7 @@ pub async fn run(cfg: WatchConfig, tx: mpsc::Sender<Msg>, cancel: CancellationTo
             now = again;
         }
         seen = now;
-        let msg = load(&cfg.root).await;
+        let msg = load(&cfg.root, &mut last).await;
         tokio::select! {
             _ = cancel.cancelled() => return,
             r = tx.send(msg) => if r.is_err() { return },

@@ -23,6 +23,8 @@ pub const TILE_MIN: (u16, u16) = (120, 32);
 pub struct Screen {
     pub header: Rect,
     pub banner: Option<Rect>,
+    /// The standing notice: one row per HQ file that failed to load.
+    pub notice: Option<Rect>,
     pub tabs: Option<Rect>,
     pub panes: Vec<(Pane, Rect)>,
     pub footer: Rect,
@@ -39,6 +41,17 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     let rest = if banner && rest.height > 2 {
         let [b, r] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
         s.banner = Some(b);
+        r
+    } else {
+        rest
+    };
+    // Files that failed to load: a standing notice under the header, one row each
+    // (up to 3 on a tall screen, 1 on a small one; the rest are summed up).
+    let notices = app.file_errors().len().min(notice_cap(area)) as u16;
+    let rest = if notices > 0 && rest.height > notices + 2 {
+        let [n, r] =
+            Layout::vertical([Constraint::Length(notices), Constraint::Min(0)]).areas(rest);
+        s.notice = Some(n);
         r
     } else {
         rest
@@ -93,6 +106,9 @@ pub fn render(frame: &mut Frame, app: &App) {
     render_header(frame, app, screen.header);
     if let Some(b) = screen.banner {
         render_banner(frame, app, b);
+    }
+    if let Some(n) = screen.notice {
+        render_notice(frame, app, n);
     }
     if let Some(tabs) = screen.tabs {
         render_tabs(frame, app, tabs);
@@ -252,6 +268,114 @@ fn render_header(frame: &mut Frame, app: &App, area: Rect) {
             Paragraph::new(Span::styled(clock, t.dimmed())).alignment(Alignment::Right),
             area,
         );
+    }
+}
+
+/// How many rows the file notice may take on a screen of this size.
+fn notice_cap(area: Rect) -> usize {
+    if area.height >= TILE_MIN.1 { 3 } else { 1 }
+}
+
+/// `path` as the operator knows it: relative to the HQ root.
+fn hq_relative(app: &App, path: &std::path::Path) -> String {
+    use crate::domain::hq::paths;
+    if let Some(rel) = app
+        .hq
+        .as_ref()
+        .and_then(|h| path.strip_prefix(&h.root).ok())
+    {
+        return rel.display().to_string();
+    }
+    let known = [
+        paths::BRANCHES,
+        paths::POLICY,
+        paths::DECISION_ENGINE,
+        paths::KEYS,
+        paths::COST_POLICY,
+        paths::SYNC_PLAN,
+        paths::HEALTH_CHECK,
+        paths::ROLLBACK_HOOK,
+        paths::CHANNELS,
+        paths::NOTIFY_RULES,
+        paths::GATEWAY,
+        paths::OBSERVER_FIELD,
+    ];
+    known
+        .iter()
+        .find(|k| path.ends_with(k))
+        .map_or_else(|| path.display().to_string(), |k| k.to_string())
+}
+
+/// One row of the standing notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// `file:line:col`, or how many more files.
+    pub at: String,
+    pub message: String,
+    pub hint: &'static str,
+}
+
+const NOT_LOADED: &str = " — not loaded; actions that need it are refused";
+const MORE_NOT_LOADED: &str = " — not loaded; `lumen doctor` explains each";
+
+/// The rows of the standing notice for files that failed to load, at most `cap`:
+/// one per file, the last summing up the rest (their locations) when they do not all
+/// fit. Sanitised; paths relative to the HQ root.
+pub fn notice_rows(app: &App, cap: usize) -> Vec<NoticeRow> {
+    let errs = app.file_errors();
+    let n = errs.len();
+    if n == 0 || cap == 0 {
+        return Vec::new();
+    }
+    let at = |e: &crate::domain::hq::FileError| {
+        let path = hq_relative(app, &e.path);
+        let at = if e.line == 0 {
+            path
+        } else {
+            format!("{path}:{}:{}", e.line, e.column)
+        };
+        sanitize(&at).into_owned()
+    };
+    let one = |e: &crate::domain::hq::FileError| NoticeRow {
+        at: at(e),
+        message: sanitize(&e.message).into_owned(),
+        hint: NOT_LOADED,
+    };
+    if n <= cap {
+        return errs.into_iter().map(one).collect();
+    }
+    let shown = cap - 1;
+    let mut rows: Vec<NoticeRow> = errs.iter().take(shown).map(|e| one(e)).collect();
+    let rest: Vec<String> = errs.iter().skip(shown).map(|e| at(e)).collect();
+    rows.push(NoticeRow {
+        at: if shown == 0 {
+            format!("{n} files")
+        } else {
+            format!("{} more", n - shown)
+        },
+        message: rest.join(" · "),
+        hint: MORE_NOT_LOADED,
+    });
+    rows
+}
+
+/// One row per HQ file that failed to load, until it is fixed (not a toast).
+fn render_notice(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let rows = notice_rows(app, usize::from(area.height));
+    for (i, r) in rows.into_iter().enumerate() {
+        let row = Rect {
+            y: area.y + i as u16,
+            height: 1,
+            ..area
+        };
+        let line = Line::from(vec![
+            Span::styled(" ✗ ", t.fg(t.error).add_modifier(Modifier::BOLD)),
+            Span::styled(r.at, t.fg(t.error).add_modifier(Modifier::BOLD)),
+            Span::styled(format!(": {}", r.message), t.fg(t.error)),
+            Span::styled(r.hint, t.dimmed()),
+        ]);
+        frame.render_widget(Paragraph::new(line), row);
     }
 }
 
