@@ -14,8 +14,8 @@ use tokio::sync::mpsc::Sender;
 
 use crate::action::Msg;
 use crate::actions::deps;
-use crate::actions::run::ActionError;
 use crate::actions::plan::plan_rollback;
+use crate::actions::run::ActionError;
 use crate::actions::run::{
     ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
 };
@@ -78,7 +78,9 @@ impl Ops {
         let root = root.trim_end_matches('/');
         if root.is_empty() || root == "." {
             // Only the HQ's own top-level directories: `../x` must stay as it is.
-            return text.replace("./hq/", "hq/").replace("./controls/", "controls/");
+            return text
+                .replace("./hq/", "hq/")
+                .replace("./controls/", "controls/");
         }
         text.replace(&format!("{root}/"), "")
     }
@@ -144,8 +146,7 @@ impl Ops {
     /// by `notify_config`): the action has happened, its notification has not.
     async fn notify(&self, events: &[&str], text: &str, tx: &Sender<Msg>) {
         let root = self.root.clone();
-        let Ok(cfg) = tokio::task::spawn_blocking(move || deps::notify_config(&root)).await
-        else {
+        let Ok(cfg) = tokio::task::spawn_blocking(move || deps::notify_config(&root)).await else {
             return;
         };
         let errors = cfg.error_lines();

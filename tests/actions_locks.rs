@@ -208,7 +208,10 @@ fn concurrent_kill_switch_and_maintenance_never_lose_a_change() {
         let d = hq.decision();
         let mut problems = Vec::new();
         if d["killSwitch"] != ks {
-            problems.push(format!("killSwitch {} but the ledger says {ks}", d["killSwitch"]));
+            problems.push(format!(
+                "killSwitch {} but the ledger says {ks}",
+                d["killSwitch"]
+            ));
         }
         for (b, on) in &maint {
             if d["maintenanceMode"][b] != *on {
@@ -230,7 +233,9 @@ fn concurrent_kill_switch_and_maintenance_never_lose_a_change() {
             if let (Some(prev), Some(Some(w))) = (state, was.get(id))
                 && *w != prev
             {
-                problems.push(format!("{id} saw killSwitch {w}, the entry before left {prev}"));
+                problems.push(format!(
+                    "{id} saw killSwitch {w}, the entry before left {prev}"
+                ));
             }
             state = Some(on);
         }
@@ -264,7 +269,15 @@ fn concurrent_rule_rollbacks_never_revert_one_change_twice() {
     let jobs: Vec<std::process::Child> = (0..N)
         .map(|_| {
             hq.cmd()
-                .args(["rule-rollback", "--yes", "--json", "--key", &key, "--hq", &root])
+                .args([
+                    "rule-rollback",
+                    "--yes",
+                    "--json",
+                    "--key",
+                    &key,
+                    "--hq",
+                    &root,
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -294,7 +307,11 @@ fn concurrent_rule_rollbacks_never_revert_one_change_twice() {
             .strip_prefix("rollback of event at ")
             .and_then(|r| r.split(" by ").next())
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        assert_eq!(noted, Some(prev_ts), "{note} does not name the line before:\n{text}");
+        assert_eq!(
+            noted,
+            Some(prev_ts),
+            "{note} does not name the line before:\n{text}"
+        );
     }
     // The ledger agrees with the history, entry for line, in the same order.
     let rr: Vec<Value> = hq
@@ -316,17 +333,26 @@ fn a_symlinked_decision_engine_is_rewritten_through_the_link() {
     let key = hq.admin_key();
     let link = hq.p("hq/registry/decision-engine.json");
     let target = hq.p("managed/decision.json");
-    write(&target, r#"{"killSwitch":false,"modes":{"deploy":"canary"}}"#);
+    write(
+        &target,
+        r#"{"killSwitch":false,"modes":{"deploy":"canary"}}"#,
+    );
     std::fs::remove_file(&link).unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink("../../managed/decision.json", &link)
         .unwrap_or_else(|e| panic!("{e}"));
     let o = hq.run(&["killswitch", "on", "--yes", "--key", &key]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     let meta = std::fs::symlink_metadata(&link).unwrap_or_else(|e| panic!("{e}"));
-    assert!(meta.file_type().is_symlink(), "the link was replaced by a file");
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
     let v: Value = serde_json::from_slice(&std::fs::read(&target).unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(v, json!({"killSwitch": true, "modes": {"deploy": "canary"}}));
+    assert_eq!(
+        v,
+        json!({"killSwitch": true, "modes": {"deploy": "canary"}})
+    );
     let o = hq.run(&["maintenance", "b2", "on", "--yes", "--key", &key]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     assert!(
@@ -337,7 +363,10 @@ fn a_symlinked_decision_engine_is_rewritten_through_the_link() {
     assert_eq!(hq.decision()["maintenanceMode"]["b2"], true);
     // No temp file left beside the link or the target.
     for dir in [hq.p("hq/registry"), hq.p("managed")] {
-        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")).flatten() {
+        for e in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().into_owned();
             assert!(!name.ends_with(".tmp"), "left behind: {name}");
         }
@@ -354,7 +383,12 @@ fn refused_without_writing(hq: &Hq, args: &[&str], file: &str, at: &str, why: &s
     let de = std::fs::read(hq.p("hq/registry/decision-engine.json")).unwrap_or_default();
     let o = hq.run(args);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?} with {file}: {}", out_text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{args:?} with {file}: {}",
+        out_text(&o)
+    );
     let named = format!("{file}:{at}");
     assert!(
         stderr.contains("refused") && stderr.contains(&named) && stderr.contains(why),
@@ -530,7 +564,9 @@ fn a_broken_file_an_action_depends_on_refuses_it_before_anything_is_written() {
 fn an_absent_rollback_hook_is_not_configured_and_the_record_is_the_action() {
     let hq = Hq::new();
     let key = hq.admin_key();
-    let o = hq.run(&["rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json"]);
+    let o = hq.run(&[
+        "rollback", "--target", "TXN-1", "--yes", "--key", &key, "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["results"][0]["status"], "recorded", "{v}");
@@ -553,16 +589,25 @@ fn broken_notification_files_do_not_stop_the_action_and_are_reported() {
         ),
     ] {
         let other = if file.ends_with("rules.json") {
-            ("hq/notifications/channels.json", r#"{"slack":{"ops":"http://127.0.0.1:9/x"}}"#)
+            (
+                "hq/notifications/channels.json",
+                r#"{"slack":{"ops":"http://127.0.0.1:9/x"}}"#,
+            )
         } else {
-            ("hq/notifications/rules.json", r#"{"kill_switch_activated":["slack:ops"]}"#)
+            (
+                "hq/notifications/rules.json",
+                r#"{"kill_switch_activated":["slack:ops"]}"#,
+            )
         };
         write(&hq.p(other.0), other.1);
         write(&hq.p(file), text);
         let before = hq.ledger().len();
         for (args, json) in [
             (vec!["killswitch", "on", "--yes", "--key", &key], false),
-            (vec!["killswitch", "off", "--yes", "--key", &key, "--json"], true),
+            (
+                vec!["killswitch", "off", "--yes", "--key", &key, "--json"],
+                true,
+            ),
         ] {
             let o = hq.run(&args);
             assert_eq!(o.status.code(), Some(0), "{args:?}: {}", out_text(&o));

@@ -97,7 +97,10 @@ fn a_broken_registry_and_broken_optional_files_are_all_listed() {
         text.contains("✗ hq/registry/branches.json:3:7: expected `,` or `}`"),
         "{text}"
     );
-    assert!(text.contains("✗ hq/recovery/rollback-hook.json:2:12"), "{text}");
+    assert!(
+        text.contains("✗ hq/recovery/rollback-hook.json:2:12"),
+        "{text}"
+    );
     assert!(
         text.contains("✗ 2 more: hq/sync/sync-plan.json:1:13 · hq/notifications/rules.json:1:40"),
         "{text}"
@@ -145,8 +148,15 @@ fn an_action_whose_file_is_listed_is_refused_at_the_key() {
     ));
     reload(&mut app, hq, 1);
     app.apply(Action::KillSwitch);
-    assert!(app.confirm.is_none(), "no confirmation for a refused action");
-    let toast = app.toasts.back().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(
+        app.confirm.is_none(),
+        "no confirmation for a refused action"
+    );
+    let toast = app
+        .toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
     assert!(
         toast.contains("refused")
             && toast.contains("hq/registry/decision-engine.json:1:21: trailing comma"),

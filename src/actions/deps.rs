@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::domain::hq::{
-    self, Channels, DecisionEngine, FileError, Keys, NotifyRules, Registry, RollbackHook,
-    SyncPlan, paths,
+    self, Channels, DecisionEngine, FileError, Keys, NotifyRules, Registry, RollbackHook, SyncPlan,
+    paths,
 };
 use crate::domain::policy::{Operation, Policy, Refusal};
 use crate::domain::rhythm::RuleChange;
@@ -126,9 +126,14 @@ fn load_files(root: &Path, op: Operation) -> Result<Deps, FileError> {
 /// `decision-engine.json` alone (absent → the empty default), for the read inside
 /// the lock.
 pub fn load_decision(hq_root: &Path, op: Operation) -> Result<DecisionEngine, Refusal> {
-    parse(hq_root, paths::DECISION_ENGINE, false, hq::parse_decision_engine)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| broken(op, &e))
+    parse(
+        hq_root,
+        paths::DECISION_ENGINE,
+        false,
+        hq::parse_decision_engine,
+    )
+    .map(Option::unwrap_or_default)
+    .map_err(|e| broken(op, &e))
 }
 
 /// The newest change of `controls/rules_history.jsonl` (the one a rule rollback
@@ -138,7 +143,8 @@ pub fn load_decision(hq_root: &Path, op: Operation) -> Result<DecisionEngine, Re
 /// written). Older lines are not read.
 pub fn newest_rule_change(hq_root: &Path) -> Result<Option<(usize, RuleChange)>, Refusal> {
     let op = Operation::RuleRollback;
-    let Some((path, bytes)) = read(hq_root, paths::RULES_HISTORY, false).map_err(|e| broken(op, &e))?
+    let Some((path, bytes)) =
+        read(hq_root, paths::RULES_HISTORY, false).map_err(|e| broken(op, &e))?
     else {
         return Ok(None);
     };
@@ -159,7 +165,12 @@ pub fn newest_rule_change(hq_root: &Path) -> Result<Option<(usize, RuleChange)>,
             let msg = msg.strip_suffix(&suffix).unwrap_or(&msg);
             Err(broken(
                 op,
-                &FileError::new(&path, i + 1, e.column(), format!("the newest change: {msg}")),
+                &FileError::new(
+                    &path,
+                    i + 1,
+                    e.column(),
+                    format!("the newest change: {msg}"),
+                ),
             ))
         }
     }
@@ -241,22 +252,35 @@ mod tests {
     #[test]
     fn broken_files_refuse_only_the_actions_that_depend_on_them() {
         let dir = root();
-        write(&dir, paths::ROLLBACK_HOOK, "{\"argv\":[\"x\"],\"timeout\":\"0s\"}");
+        write(
+            &dir,
+            paths::ROLLBACK_HOOK,
+            "{\"argv\":[\"x\"],\"timeout\":\"0s\"}",
+        );
         let r = load(dir.path(), Operation::Rollback).unwrap_err();
         assert!(
-            r.reason.contains("rollback-hook.json:1:25: timeout is zero"),
+            r.reason
+                .contains("rollback-hook.json:1:25: timeout is zero"),
             "{}",
             r.reason
         );
         assert!(load(dir.path(), Operation::KillSwitch).is_ok());
         write(&dir, paths::DECISION_ENGINE, "{\"killSwitch\":1}");
         let r = load(dir.path(), Operation::KillSwitch).unwrap_err();
-        assert!(r.reason.contains("decision-engine.json:1:15"), "{}", r.reason);
+        assert!(
+            r.reason.contains("decision-engine.json:1:15"),
+            "{}",
+            r.reason
+        );
         assert!(load(dir.path(), Operation::RuleRollback).is_ok());
         // A required file that is absent refuses too.
         std::fs::remove_file(dir.path().join(paths::BRANCHES)).unwrap();
         let r = load(dir.path(), Operation::Maintenance).unwrap_err();
-        assert!(r.reason.contains("branches.json:0:0: cannot read"), "{}", r.reason);
+        assert!(
+            r.reason.contains("branches.json:0:0: cannot read"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
@@ -267,7 +291,11 @@ mod tests {
         write(&dir, paths::RULES_HISTORY, &format!("junk\n{good}\n\n"));
         let (line, r) = newest_rule_change(dir.path()).unwrap().unwrap();
         assert_eq!((line, r.rule.as_str()), (2, "r"));
-        write(&dir, paths::RULES_HISTORY, &format!("{good}\n{{\"ts\":1}}\n"));
+        write(
+            &dir,
+            paths::RULES_HISTORY,
+            &format!("{good}\n{{\"ts\":1}}\n"),
+        );
         let e = newest_rule_change(dir.path()).unwrap_err();
         assert!(e.reason.contains("rules_history.jsonl:2:"), "{}", e.reason);
     }

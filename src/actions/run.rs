@@ -1,9 +1,9 @@
 //! Executing operator actions. Every executor loads and validates the files it
 //! depends on (`deps`: a broken one refuses before anything is written), checks the
 //! policy itself, then writes the signed ledger entry FIRST and only then takes
-//! effect (SPEC §1 "Audit is law"). Read-modify-writes of HQ files happen under the
+//! effect ("audit is law"). Read-modify-writes of HQ files happen under the
 //! file's exclusive lock (`lock`). The kill switch blocks neither rollbacks nor
-//! maintenance (SPEC §9).
+//! maintenance.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};

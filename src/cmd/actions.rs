@@ -18,8 +18,8 @@ use crate::actions::guard::authorize;
 use crate::actions::notify::{Delivery, NotifyOptions, notify, rollback_events};
 use crate::actions::plan::{plan_rollback, plan_rule_rollback, show_argv};
 use crate::actions::run::{
-    ActionError, ActionProgress, DecisionChange, execute_rollback, rollback_rule,
-    set_kill_switch, set_maintenance,
+    ActionError, ActionProgress, DecisionChange, execute_rollback, rollback_rule, set_kill_switch,
+    set_maintenance,
 };
 use crate::cli::{GlobalArgs, KillswitchArgs, MaintenanceArgs, OnOff, RollbackArgs};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json, runtime};
