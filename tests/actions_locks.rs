@@ -532,10 +532,8 @@ fn a_broken_file_an_action_depends_on_refuses_it_before_anything_is_written() {
     let de_good =
         std::fs::read_to_string(hq.p("hq/registry/decision-engine.json")).unwrap_or_default();
     for ((file, text, at, why), actions) in cases {
+        // Only this file is broken, so only it can be the reason for the refusal.
         write(&hq.p(file), text);
-        if *file == "hq/recovery/rollback-hook.json" || *file == "hq/sync/sync-plan.json" {
-            // The other one stays valid, so only the broken file can refuse.
-        }
         for args in *actions {
             refused_without_writing(&hq, args, file, at, why);
         }

@@ -63,10 +63,16 @@ pub fn files(op: Operation) -> &'static [(&'static str, bool)] {
     }
 }
 
-/// The refusal for a broken file: `file:line:col: reason`, sanitised, logged.
+/// The refusal for a broken file: `file:line:col: reason` (`file: reason` when there
+/// is no position, e.g. it cannot be read), sanitised, logged.
 pub fn broken(op: Operation, e: &FileError) -> Refusal {
+    let at = if e.line == 0 {
+        format!("{}: {}", e.path.display(), e.message)
+    } else {
+        e.to_string()
+    };
     let reason = sanitize(&format!(
-        "{e} — {} depends on this file; fix it first (nothing was written)",
+        "{at} — {} depends on this file; fix it first (nothing was written)",
         op.label()
     ))
     .into_owned();
@@ -277,7 +283,7 @@ mod tests {
         std::fs::remove_file(dir.path().join(paths::BRANCHES)).unwrap();
         let r = load(dir.path(), Operation::Maintenance).unwrap_err();
         assert!(
-            r.reason.contains("branches.json:0:0: cannot read"),
+            r.reason.contains("branches.json: cannot read"),
             "{}",
             r.reason
         );
