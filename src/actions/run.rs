@@ -161,19 +161,15 @@ pub async fn execute_rollback(
     for (i, branch) in order.iter().enumerate() {
         let (status, exit_code, duration_ms, output, truncated) = match hook {
             Some(h) => {
+                // Only the argv the plan checked and showed runs (a plan made with a
+                // hook has a run for every branch). None — the hook was configured
+                // after planning: an empty argv runs nothing and the branch fails.
                 let argv = plan
                     .runs
                     .iter()
                     .find(|r| &r.branch == branch)
                     .map(|r| r.argv.clone())
-                    .unwrap_or_else(|| {
-                        crate::actions::plan::substitute(
-                            &h.argv,
-                            &plan.target,
-                            branch,
-                            plan.change.as_deref(),
-                        )
-                    });
+                    .unwrap_or_default();
                 let _ = progress
                     .send(ActionProgress::HookStarted {
                         branch: branch.clone(),
