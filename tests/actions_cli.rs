@@ -198,14 +198,25 @@ fn rollback_of_a_propagated_canary_change_runs_in_reverse_sync_order() {
     hq.verify_ok();
 }
 
+/// A branch with a space and `;` used to reach the hook as one argv element; values
+/// from the ledger must now match the substitution pattern and name a registry
+/// branch, so the rollback is refused, naming the line (tests/hostile_hook.rs has the
+/// full set of hostile values).
 #[test]
-fn branch_with_spaces_and_semicolon_stays_one_argv_element() {
+fn branch_with_spaces_and_semicolon_is_refused_naming_its_line() {
     let hq = hq();
     let key = hq.key("alice", "hq_admin", true);
     hq.hook(LOG_ARGV, "10s");
+    let before = hq.ledger_bytes();
     let o = hq.run(&["rollback", "--target", "TXN-5", "--yes", "--key", &key]);
-    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
-    assert_eq!(hq.argv_log(), "[--target][TXN-5][a b;c][CH-9]\n");
+    assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("hq/ledger/ledger.jsonl:5 (deploy TXN-5): \"a b;c\" cannot be {branch}: it contains a space"),
+        "{stderr}"
+    );
+    assert_eq!(hq.ledger_bytes(), before);
+    assert_eq!(hq.argv_log(), "");
 }
 
 #[test]

@@ -99,7 +99,10 @@ pub async fn run_hook(argv: &[String], timeout: Duration, cwd: &Path) -> HookRes
         truncated: false,
     };
     let Some((program, args)) = argv.split_first() else {
-        return failed("the hook argv is empty".into(), start);
+        return failed(
+            "nothing was run: no checked hook argv for this branch (was the rollback hook configured after the rollback was planned? plan it again)".into(),
+            start,
+        );
     };
     let mut cmd = Command::new(program);
     cmd.args(args)

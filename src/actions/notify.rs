@@ -1,7 +1,8 @@
 //! Notifications: a Slack-compatible `{"text": …}` POST to every webhook that
 //! `rules.json` names for an event, with a timeout and retries with backoff. Webhook
 //! URLs are secrets: only [`redact`]ed forms are ever shown or logged, and reqwest
-//! errors are stripped of their URL.
+//! errors are stripped of their URL. Redirects are never followed and no `Referer` is
+//! sent: a 3xx answer is a delivery failure, not retried.
 //!
 //! Event keys (the ledger event names): `rollback` (a finished rollback, success or
 //! not), `rollback_failed` (additionally, when a branch failed or timed out),
@@ -79,6 +80,17 @@ fn describe(e: reqwest::Error) -> String {
     s
 }
 
+/// The webhook client: never follows a redirect (a 3xx would replay the POST, body and
+/// all, to a host the operator never configured) and never sends `Referer` (it would
+/// carry the secret URL).
+fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .build()
+}
+
 /// The event keys that a rollback outcome notifies.
 pub fn rollback_events(ok: bool) -> &'static [&'static str] {
     if ok {
@@ -111,7 +123,7 @@ pub async fn notify(
     if targets.is_empty() {
         return Vec::new();
     }
-    let client = match reqwest::Client::builder().timeout(opts.timeout).build() {
+    let client = match client(opts.timeout) {
         Ok(c) => c,
         Err(e) => {
             let msg = e.without_url().to_string();
@@ -160,9 +172,18 @@ pub async fn notify(
                     }
                     Ok(resp) => {
                         let st = resp.status();
-                        last_err = Some(format!("HTTP {st}"));
+                        // A redirect is a configuration problem (the channel URL is
+                        // wrong or moved): not followed, not retried. Its `Location`
+                        // is never shown (it may carry a secret too).
+                        last_err = Some(if st.is_redirection() {
+                            format!(
+                                "HTTP {st}: the webhook answered with a redirect, which is never followed; fix the channel's URL in channels.json"
+                            )
+                        } else {
+                            format!("HTTP {st}")
+                        });
                         // Client errors other than rate limiting will not improve.
-                        if st.is_client_error() && st.as_u16() != 429 {
+                        if st.is_redirection() || (st.is_client_error() && st.as_u16() != 429) {
                             return Delivery {
                                 target: t.to_string(),
                                 url: shown,

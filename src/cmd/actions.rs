@@ -111,7 +111,7 @@ fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), 
 }
 
 /// Every complete, parseable ledger line in file order (rejects and a pending last
-/// line are skipped).
+/// line are skipped), each with its 1-based `Entry::line`.
 pub fn read_entries(hq_root: &Path) -> Result<Vec<Entry>, CmdError> {
     read_entries_where(hq_root, |_| true)
 }
@@ -136,6 +136,7 @@ pub fn read_entries_where(
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
     let mut out = Vec::new();
+    let mut line_no = 0u64;
     loop {
         line.clear();
         let n = reader
@@ -145,13 +146,15 @@ pub fn read_entries_where(
         if n == 0 || line.last() != Some(&b'\n') {
             break;
         }
+        line_no += 1;
         line.pop();
         if line.is_empty() {
             continue;
         }
-        if let Ok(e) = parse_line(&line)
+        if let Ok(mut e) = parse_line(&line)
             && keep(&e)
         {
+            e.line = Some(line_no);
             out.push(e);
         }
     }

@@ -538,6 +538,7 @@ mod tests {
             change: None,
             chained: false,
             signed: false,
+            line: None,
         }
     }
 

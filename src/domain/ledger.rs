@@ -26,6 +26,10 @@ pub struct Entry {
     pub chained: bool,
     /// The line carries `sig` and `signer`.
     pub signed: bool,
+    /// 1-based line number in the ledger file, when the reader knows it (a refusal
+    /// names the line that supplied a bad value). Not part of the line itself.
+    #[serde(skip)]
+    pub line: Option<u64>,
 }
 
 /// Why a line is a reject (SPEC §4.1).
@@ -96,6 +100,7 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, RejectReason> {
         change: opt_string("change"),
         chained: obj.contains_key("prev"),
         signed: obj.contains_key("sig") && obj.contains_key("signer"),
+        line: None,
     })
 }
 
