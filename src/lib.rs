@@ -1,6 +1,9 @@
 //! Lumen — the HQ operations console. The library holds everything so that
 //! `tests/` and `benches/` can build the app, the panes and the sources.
 
+// Text reaches stdout/stderr only through `cmd::out` (sanitised, quiet on a closed pipe).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod action;
 pub mod actions;
 pub mod app;

@@ -166,7 +166,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "observer_unknown_channel.yaml",
-        "observer_unknown_channel.yaml:3:12: unknown channel `gravity`; expected symmetry, continuity, entropy or safety",
+        "observer_unknown_channel.yaml:3:3: unknown channel `gravity`; expected symmetry, continuity, entropy or safety",
     ),
     (
         "policy_bad_access.json",

@@ -8,7 +8,7 @@
 //! channels.json) do not undo the action: the reason goes to stderr and the log,
 //! and the exit code stays that of the action.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -87,16 +87,11 @@ fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), 
             "standard input is not a terminal, so nothing can be typed to confirm: pass --yes",
         ));
     }
-    let mut err = std::io::stderr();
     let alt = alternatives
         .iter()
         .map(|a| format!(" or `{a}`"))
         .collect::<String>();
-    let _ = write!(
-        err,
-        "Type `{expected}`{alt} to confirm (anything else cancels): "
-    );
-    let _ = err.flush();
+    errp!("Type `{expected}`{alt} to confirm (anything else cancels): ");
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
     let typed = line.trim();
@@ -174,7 +169,7 @@ fn send_notifications(root: &Path, events: &[&str], text: &str) -> Notified {
     let cfg = notify_config(root);
     let errors = cfg.error_lines();
     for line in &errors {
-        eprintln!("{line}");
+        errln!("{line}");
     }
     let mut out = Notified {
         deliveries: Vec::new(),
@@ -199,9 +194,9 @@ fn send_notifications(root: &Path, events: &[&str], text: &str) -> Notified {
 fn print_deliveries(deliveries: &[Delivery]) {
     for d in deliveries {
         if d.delivered {
-            println!("notified {} ({})", d.target, d.url);
+            outln!("notified {} ({})", d.target, d.url);
         } else {
-            println!(
+            outln!(
                 "notification to {} FAILED after {} tries: {}",
                 d.target,
                 d.attempts,
@@ -235,7 +230,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
     })?;
     if !g.json {
         for l in &plan.summary {
-            println!("{}", sanitize(l));
+            outln!("{}", sanitize(l));
         }
     }
     confirm(g, &plan.target, &[plan.target_branch.as_str()])?;
@@ -251,10 +246,10 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                 }
                 match p {
                     ActionProgress::Requested { ledger_id } => {
-                        println!("rollback_requested appended: {ledger_id}")
+                        outln!("rollback_requested appended: {ledger_id}")
                     }
                     ActionProgress::HookStarted { branch, argv } => {
-                        println!(
+                        outln!(
                             "{}: running {}",
                             sanitize(&branch),
                             sanitize(&show_argv(&argv))
@@ -262,7 +257,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                     }
                     ActionProgress::BranchDone(r) => {
                         let code = r.exit_code.map_or("-".to_string(), |c| c.to_string());
-                        println!(
+                        outln!(
                             "{}: {} (exit {code}, {} ms) → {}",
                             sanitize(&r.branch),
                             r.status,
@@ -270,10 +265,10 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                             r.ledger_id
                         );
                         for line in r.output.lines() {
-                            println!("    {}", sanitize(line));
+                            outln!("    {}", sanitize(line));
                         }
                     }
-                    ActionProgress::Halted { branch, skipped } => println!(
+                    ActionProgress::Halted { branch, skipped } => outln!(
                         "halted after {} failed; not rolled back: {}",
                         sanitize(&branch),
                         sanitize(&skipped.join(", "))
@@ -329,7 +324,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
         }))?;
     } else {
         for h in &health {
-            println!(
+            outln!(
                 "health {}: {}",
                 sanitize(&h.branch),
                 if h.ok {
@@ -340,7 +335,7 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             );
         }
         print_deliveries(&notified.deliveries);
-        println!(
+        outln!(
             "{}",
             if outcome.ok {
                 "rollback complete"
@@ -430,8 +425,8 @@ fn decision_output(g: &GlobalArgs, root: &Path, c: &DecisionChange, text: &str) 
             "notification_errors": notified.errors,
         }))?;
     } else {
-        println!("{} appended: {}", c.event, c.ledger_id);
-        println!("{} rewritten", paths::DECISION_ENGINE);
+        outln!("{} appended: {}", c.event, c.ledger_id);
+        outln!("{} rewritten", paths::DECISION_ENGINE);
         print_deliveries(&notified.deliveries);
     }
     Ok(Outcome::Ok)
@@ -442,7 +437,7 @@ pub fn run_killswitch(args: &KillswitchArgs, g: &GlobalArgs) -> CmdResult {
     let (root, _, who) = operator(g, Operation::KillSwitch)?;
     let on = args.state == OnOff::On;
     if !g.json {
-        println!(
+        outln!(
             "Turn the kill switch {} (automated deploys {}): ledger entry first, then {}",
             if on { "ON" } else { "OFF" },
             if on { "halt" } else { "resume" },
@@ -476,7 +471,7 @@ pub fn run_maintenance(args: &MaintenanceArgs, g: &GlobalArgs) -> CmdResult {
         )));
     }
     if !g.json {
-        println!(
+        outln!(
             "Put {} {} maintenance: ledger entry first, then {}",
             args.branch,
             if on { "into" } else { "out of" },
@@ -507,7 +502,7 @@ pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
     let preview = plan_rule_rollback(&newest, &who.signer_id, chrono::Utc::now().fixed_offset())
         .map_err(refusal)?;
     if !g.json {
-        println!(
+        outln!(
             "Revert {}: set it back from {} to {} ({})",
             sanitize(&preview.rule),
             preview.old,
@@ -535,8 +530,8 @@ pub fn run_rule_rollback(g: &GlobalArgs) -> CmdResult {
             "notification_errors": notified.errors,
         }))?;
     } else {
-        println!("rule_rollback appended: {}", out.ledger_id);
-        println!("{} appended", paths::RULES_HISTORY);
+        outln!("rule_rollback appended: {}", out.ledger_id);
+        outln!("{} appended", paths::RULES_HISTORY);
         print_deliveries(&notified.deliveries);
     }
     Ok(Outcome::Ok)

@@ -357,7 +357,7 @@ pub fn run_billing(args: &BillingArgs, g: &GlobalArgs) -> CmdResult {
     let hq = crate::sources::registry::load_snapshot(&root)
         .map_err(|e| CmdError::Usage(sanitize(&e.to_string()).into_owned()))?;
     if hq.cost_policy.is_none() {
-        eprintln!(
+        errln!(
             "lumen billing: warning: {} is missing or invalid; entries without `cost` bill 0",
             paths::COST_POLICY
         );
@@ -370,7 +370,7 @@ pub fn run_billing(args: &BillingArgs, g: &GlobalArgs) -> CmdResult {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", ledger_path.display()))?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
+            errln!(
                 "lumen billing: warning: {} not found; billing an empty ledger",
                 ledger_path.display()
             );
@@ -386,7 +386,7 @@ pub fn run_billing(args: &BillingArgs, g: &GlobalArgs) -> CmdResult {
     let out = args.out.clone().unwrap_or_else(|| root.clone());
     let (dir, skipped) = write(&billing, &out)?;
     for id in &skipped {
-        eprintln!(
+        errln!(
             "lumen billing: warning: branch id {:?} is not a valid file name; only in summary.csv",
             sanitize(id)
         );
@@ -402,7 +402,7 @@ pub fn run_billing(args: &BillingArgs, g: &GlobalArgs) -> CmdResult {
             cost: billing.cost,
         })?;
     } else {
-        println!(
+        outln!(
             "billed {}: {} branches, {} entries, {} tokens, cost {} ({} reject lines skipped) → {}",
             billing.month,
             billing.branches.len(),

@@ -87,7 +87,7 @@ fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
         match parsed {
             Ok(s) => {
                 if out.iter().any(|o| o.id == s.id) {
-                    eprintln!(
+                    errln!(
                         "lumen: {}: scenario id `{}` is already defined; skipped",
                         sanitize(&file),
                         sanitize(&s.id)
@@ -97,7 +97,7 @@ fn load_all(dirs: &ScenarioDirsArgs) -> Result<Vec<Scenario>, CmdError> {
                 }
             }
             Err(diags) => {
-                eprintln!(
+                errln!(
                     "lumen: {} has errors and is skipped (run `lumen ceremony check`): {}",
                     sanitize(&file),
                     diags.first().map(|d| d.to_string()).unwrap_or_default()
@@ -160,7 +160,7 @@ pub fn run_list(args: &ScenarioDirsArgs, g: &GlobalArgs) -> CmdResult {
         print_json(&list)?;
     } else {
         for s in &all {
-            println!(
+            outln!(
                 "{:<28} {:>2} steps {:>2} anomalies  {}",
                 sanitize(&s.id),
                 s.steps.len(),
@@ -268,10 +268,10 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
         }))?;
     } else {
         for d in &errors {
-            println!("{d}");
+            outln!("{d}");
         }
         if errors.is_empty() {
-            println!(
+            outln!(
                 "{} scenario file(s) and {} script(s) OK",
                 files.len(),
                 scripts.len()
@@ -294,9 +294,9 @@ pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
         print_json(&v)?;
     } else {
         for e in &v.errors {
-            println!("{}: {}", args.file.display(), sanitize(e));
+            outln!("{}: {}", args.file.display(), sanitize(e));
         }
-        println!(
+        outln!(
             "{}: {} — {} record(s), chain {} ok / {} broken, signatures {} ok / {} bad",
             args.file.display(),
             if v.ok { "OK" } else { "FAILED" },
@@ -466,7 +466,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     let unused =
         script::run(&mut machine, &script).map_err(|e| CmdError::usage(format!("script: {e}")))?;
     for line in unused {
-        eprintln!("lumen: warning: the answer on script line {line} was never used");
+        errln!("lumen: warning: the answer on script line {line} was never used");
     }
     let Some(summary) = machine.summary().cloned() else {
         return Err(CmdError::Io(anyhow::anyhow!(
@@ -483,7 +483,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
         {
             Ok(id) => Some(id),
             Err(e) => {
-                eprintln!("lumen: the ceremony_rehearsal ledger entry was not written: {e:#}");
+                errln!("lumen: the ceremony_rehearsal ledger entry was not written: {e:#}");
                 None
             }
         },
@@ -499,7 +499,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
             "ledger_id": ledger_id,
         }))?;
     } else {
-        println!(
+        outln!(
             "{}: {} — {}/{} ({}%, pass mark {}%)",
             sanitize(&summary.scenario),
             if summary.passed { "PASSED" } else { "FAILED" },
@@ -509,10 +509,10 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
             summary.pass_mark
         );
         if summary.postponed {
-            println!("the ceremony was postponed");
+            outln!("the ceremony was postponed");
         }
         for e in machine.exceptions() {
-            println!(
+            outln!(
                 "exception [{}]: happened: {} | decided: {}",
                 sanitize(&e.anomaly),
                 sanitize(&e.happened),
@@ -520,11 +520,11 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
             );
         }
         for p in &summary.practise {
-            println!("practise: {}", sanitize(p));
+            outln!("practise: {}", sanitize(p));
         }
-        println!("transcript: {}", path.display());
+        outln!("transcript: {}", path.display());
         if let Some(id) = &ledger_id {
-            println!("ledger entry: {id}");
+            outln!("ledger entry: {id}");
         }
     }
     Ok(if summary.passed {

@@ -22,7 +22,6 @@ use crate::cli::GlobalArgs;
 use crate::cmd::{CmdError, CmdResult, Outcome};
 use crate::config::{self, Config};
 use crate::domain::hq::{self, FileError, HqSnapshot, ProtocolState, paths};
-use crate::domain::sanitize::sanitize;
 use crate::sources::{exporter, http};
 
 /// How serious a finding is.
@@ -75,9 +74,10 @@ impl Collector {
         self.findings.push(Finding {
             level,
             check,
-            // Messages quote file content (serde errors, ids): strip control sequences.
-            message: sanitize(message.as_ref()).into_owned(),
-            location: location.map(|l| sanitize(&l).into_owned()),
+            // Kept as found: the text report is sanitised line by line when printed
+            // (`out::TextOut`), and `--json` escapes control characters instead.
+            message: message.as_ref().to_string(),
+            location,
             fix: fix.into(),
         });
     }
@@ -97,15 +97,8 @@ pub fn run_doctor(g: &GlobalArgs) -> CmdResult {
     if g.json {
         crate::cmd::print_json(&report)?;
     } else {
-        match print_human(&report) {
-            // `lumen doctor | head` closes the pipe early; that is not an error.
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(CmdError::Io(
-                    anyhow::Error::new(e).context("writing the report"),
-                ));
-            }
-            _ => {}
-        }
+        print_human(&report)
+            .map_err(|e| CmdError::Io(anyhow::Error::new(e).context("writing the report")))?;
     }
     Ok(if report.ok {
         Outcome::Ok
@@ -160,7 +153,8 @@ fn finish(c: Collector) -> Report {
 
 fn print_human(r: &Report) -> std::io::Result<()> {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
+    // Sanitised line by line; a closed pipe (`lumen doctor | head`) drops the rest.
+    let mut out = crate::cmd::out::TextOut::stdout();
     let mut counts = [0usize; 3];
     for f in &r.findings {
         let (tag, i) = match f.level {

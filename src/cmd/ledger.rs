@@ -48,7 +48,7 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
     if g.json {
         print_json(&report)?;
     } else {
-        println!(
+        outln!(
             "{} lines, {} entries, {} rejects{}",
             report.lines,
             report.entries,
@@ -59,7 +59,7 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
                 ""
             }
         );
-        println!(
+        outln!(
             "chain: {} ok, {} broken; {} unchained; signatures: {} ok, {} bad; checkpoints: {} ok, {} bad",
             report.chain.ok,
             report.chain.broken,
@@ -70,7 +70,7 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             report.checkpoints.bad
         );
         for r in &report.rejects {
-            println!(
+            outln!(
                 "reject line {} (offset {}): {}",
                 r.line,
                 r.offset,
@@ -78,12 +78,12 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             );
         }
         for w in &report.warnings {
-            println!("warning: {}", sanitize(w));
+            outln!("warning: {}", sanitize(w));
         }
         for p in &report.problems {
-            println!("FAIL: {}", sanitize(p));
+            outln!("FAIL: {}", sanitize(p));
         }
-        println!(
+        outln!(
             "{}",
             if report.ok {
                 "ledger OK"
@@ -111,7 +111,7 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
         print_json(&stats)?;
         return Ok(Outcome::Ok);
     }
-    println!(
+    outln!(
         "{} lines, {} entries, {} rejects{}",
         stats.lines,
         stats.entries,
@@ -122,12 +122,15 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
             ""
         }
     );
-    println!(
+    outln!(
         "{:<24} {:>10} {:>14} {:>14}",
-        "branch", "entries", "tokens", "cost"
+        "branch",
+        "entries",
+        "tokens",
+        "cost"
     );
     for (id, b) in &stats.branches {
-        println!(
+        outln!(
             "{:<24} {:>10} {:>14} {:>14.4}",
             sanitize(id),
             b.entries,
@@ -135,9 +138,12 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
             b.cost
         );
     }
-    println!(
+    outln!(
         "{:<24} {:>10} {:>14} {:>14.4}",
-        "total", stats.entries, stats.totals.tokens, stats.totals.cost
+        "total",
+        stats.entries,
+        stats.totals.tokens,
+        stats.totals.cost
     );
     Ok(Outcome::Ok)
 }
@@ -151,13 +157,13 @@ pub fn run_prove(args: &LedgerProveArgs, g: &GlobalArgs) -> CmdResult {
     if g.json {
         print_json(&proof)?;
     } else {
-        println!("id        {}", sanitize(&proof.id));
-        println!("index     {}", proof.index);
-        println!("size      {}", proof.size);
-        println!("root      {}", proof.root);
-        println!("leaf_hash {}", proof.leaf_hash);
+        outln!("id        {}", sanitize(&proof.id));
+        outln!("index     {}", proof.index);
+        outln!("size      {}", proof.size);
+        outln!("root      {}", proof.root);
+        outln!("leaf_hash {}", proof.leaf_hash);
         for (i, h) in proof.path.iter().enumerate() {
-            println!("path[{i}]   {h}");
+            outln!("path[{i}]   {h}");
         }
     }
     Ok(Outcome::Ok)
@@ -222,7 +228,7 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
     if g.json {
         print_json(&serde_json::json!({"id": appended.id, "line": appended.line_no}))?;
     } else {
-        println!("{}", sanitize(&appended.line));
+        outln!("{}", sanitize(&appended.line));
     }
     Ok(Outcome::Ok)
 }

@@ -4,6 +4,10 @@
 
 use std::fmt;
 
+// First: its macros (`outln!`, `errln!` …) are used by the modules below.
+#[macro_use]
+pub mod out;
+
 pub mod actions;
 pub mod billing;
 pub mod ceremony;
@@ -84,9 +88,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
         .map_err(|e| CmdError::Io(anyhow::anyhow!("cannot start the async runtime: {e}")))
 }
 
-/// Print `value` as one line of JSON on stdout.
+/// Print `value` as one line of JSON on stdout (escaped for a terminal, never
+/// sanitised: see `out::json_line`).
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), CmdError> {
     let s = serde_json::to_string(value).map_err(|e| CmdError::Io(e.into()))?;
-    println!("{s}");
+    out::json_line(&s);
     Ok(())
 }

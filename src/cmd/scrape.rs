@@ -47,14 +47,14 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
     let parsed = match result {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("lumen: {e}");
+            errln!("lumen: {e}");
             return Ok(Outcome::CheckFailed);
         }
     };
     let url = http::redact(&args.url);
     let out = if g.json {
         if parsed.unreadable > 0 {
-            eprintln!("lumen: {}", unreadable_summary(&parsed));
+            errln!("lumen: {}", unreadable_summary(&parsed));
         }
         print_json(&url, &parsed)
     } else {
@@ -62,8 +62,6 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
     };
     match out {
         Ok(()) => Ok(Outcome::Ok),
-        // `lumen scrape … | head` closes the pipe early; that is not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Outcome::Ok),
         Err(e) => Err(CmdError::Io(
             anyhow::Error::new(e).context("writing the output"),
         )),
@@ -124,9 +122,8 @@ pub fn json_document(url: &str, parsed: &Parsed) -> serde_json::Result<String> {
 
 fn print_json(url: &str, parsed: &Parsed) -> io::Result<()> {
     let s = json_document(url, parsed).map_err(io::Error::other)?;
-    let mut out = io::stdout().lock();
-    writeln!(out, "{s}")?;
-    out.flush()
+    crate::cmd::out::json_line(&s);
+    Ok(())
 }
 
 fn fmt_value(v: f64) -> String {
@@ -211,7 +208,8 @@ fn print_human(p: &Parsed) -> io::Result<()> {
         .max()
         .unwrap_or(0)
         .clamp(6, LABELS_MAX);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    // Sanitised line by line; a closed pipe (`lumen scrape … | head`) drops the rest.
+    let mut out = crate::cmd::out::TextOut::stdout();
     writeln!(out, "{}  {}  VALUE", pad("NAME", nw), pad("LABELS", lw))?;
     for (n, l, v) in &rows {
         writeln!(out, "{}  {}  {v}", pad(n, nw), pad(l, lw))?;

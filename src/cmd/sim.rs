@@ -1,7 +1,6 @@
 //! `lumen simulate` (the demo world, headless), `lumen init` (scaffold an HQ root) and
 //! the demo HQ preparation used by `lumen demo`.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -39,7 +38,7 @@ pub fn run_simulate(args: &SimulateArgs, g: &GlobalArgs) -> CmdResult {
                 now: Utc::now(),
             },
         )?;
-        eprintln!(
+        errln!(
             "lumen simulate: scaffolded the demo HQ in {}",
             root.display()
         );
@@ -49,11 +48,8 @@ pub fn run_simulate(args: &SimulateArgs, g: &GlobalArgs) -> CmdResult {
         let world = crate::sim::start(root, &args.listen, args.seed, args.events_per_sec)
             .await
             .map_err(|e| CmdError::Usage(format!("{e:#}")))?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", world.exporter_url)?;
-        out.flush()?;
-        drop(out);
-        eprintln!(
+        outln!("{}", world.exporter_url);
+        errln!(
             "lumen simulate: HQ root {}; health endpoints http://{}/health/<branch>; \
              {} ledger events/s; Ctrl-C to stop",
             root.display(),
@@ -109,12 +105,12 @@ pub fn run_init(args: &InitArgs, g: &GlobalArgs) -> CmdResult {
         }))?;
         return Ok(Outcome::Ok);
     }
-    println!("Created an HQ root in {}:", dir.display());
+    outln!("Created an HQ root in {}:", dir.display());
     for f in &written {
-        println!("  {f}");
+        outln!("  {f}");
     }
     let d = dir.display();
-    println!(
+    outln!(
         "\nNext steps:\n  \
          1. edit {BR} (your branches) and {HC} (their health URLs)\n  \
          2. lumen keygen --out {d}/operator.pem --id me --role hq_admin   \

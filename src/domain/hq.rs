@@ -1065,27 +1065,6 @@ pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, File
 
 type Sp<T> = serde_saphyr::Spanned<T>;
 
-fn yaml_err(path: &Path, e: &serde_saphyr::Error) -> FileError {
-    let (l, c) = e
-        .location()
-        .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-    let inner = e.without_snippet().to_string();
-    // Keep the first line, without the position we already print in front.
-    let first = inner.lines().next().unwrap_or("invalid YAML");
-    let suffix = format!(" at line {l}, column {c}");
-    let mut msg = first.strip_suffix(&suffix).unwrap_or(first).to_string();
-    // serde-saphyr's scalar type errors name only the Rust type; say what to write.
-    match msg.as_str() {
-        "invalid floating point" => {
-            msg = "not a number; expected a number such as 5 or 0.25".into()
-        }
-        "invalid i64" | "invalid u64" | "invalid i32" | "invalid u32" | "invalid u16"
-        | "invalid u8" => msg = "not a whole number; expected an integer such as 30".into(),
-        _ => {}
-    }
-    FileError::new(path, l, c, msg)
-}
-
 fn sp_err<T>(path: &Path, s: &Sp<T>, msg: impl Into<String>) -> FileError {
     FileError::new(
         path,
@@ -1095,13 +1074,15 @@ fn sp_err<T>(path: &Path, s: &Sp<T>, msg: impl Into<String>) -> FileError {
     )
 }
 
-/// Parse YAML text with serde-saphyr, errors as `FileError`.
+/// Parse a YAML file (config, theme, gateway_activation.yaml, observer_field.yaml),
+/// errors as `FileError` at the position to fix (see `crate::domain::yaml`).
 pub fn from_yaml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (l, c) = line_col(bytes, e.valid_up_to());
         FileError::new(path, l, c, "file is not valid UTF-8")
     })?;
-    serde_saphyr::from_str(text).map_err(|e| yaml_err(path, &e))
+    crate::domain::yaml::from_str(text, crate::domain::yaml::default_options())
+        .map_err(|e| FileError::new(path, e.line, e.column, e.message))
 }
 
 fn fraction(path: &Path, name: &str, v: &Sp<f64>) -> Result<f64, FileError> {
@@ -1195,8 +1176,9 @@ pub fn parse_gateway(path: &Path, bytes: &[u8]) -> Result<Gateway, FileError> {
 
 #[derive(Deserialize, Default)]
 struct ObserverFile {
+    /// Keys keep their position, so an unknown channel is reported at its name.
     #[serde(default, alias = "weights")]
-    channels: Option<BTreeMap<String, Sp<f64>>>,
+    channels: Option<std::collections::HashMap<Sp<String>, Sp<f64>>>,
     #[serde(default)]
     thresholds: Option<ObserverThresholds>,
 }
@@ -1217,11 +1199,16 @@ pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, 
     let f: Option<ObserverFile> = from_yaml(path, bytes)?;
     let f = f.unwrap_or_default();
     let mut o = ObserverField::default();
-    for (k, v) in f.channels.unwrap_or_default() {
+    // In file order, so the first offending entry is the one reported.
+    let mut channels: Vec<(Sp<String>, Sp<f64>)> =
+        f.channels.unwrap_or_default().into_iter().collect();
+    channels.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
+    for (key, v) in channels {
+        let k = key.value.clone();
         if !matches!(k.as_str(), "symmetry" | "continuity" | "entropy" | "safety") {
             return Err(sp_err(
                 path,
-                &v,
+                &key,
                 format!("unknown channel `{k}`; expected symmetry, continuity, entropy or safety"),
             ));
         }

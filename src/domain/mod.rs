@@ -13,3 +13,4 @@ pub mod rhythm;
 pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;
+pub mod yaml;

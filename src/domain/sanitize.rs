@@ -1,5 +1,8 @@
 //! Strip control characters and terminal escape sequences from text that came from
-//! a file or the network before it can reach the terminal (SPEC §4.1, §8).
+//! a file, the network or the command line before it can reach a terminal: the
+//! screen, stderr, and stdout in text mode. `sanitize` does one record (one row);
+//! `sanitize_text` does multi-line CLI output with the same rules per line;
+//! `json_for_terminal` escapes what JSON leaves raw, so `--json` stays valid JSON.
 //!
 //! Written by hand: the crates that strip ANSI (`strip-ansi-escapes`, `console`)
 //! keep bare C0/C1 controls such as BEL, BS or CR, and some keep malformed
@@ -81,6 +84,42 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// `sanitize` for multi-line output: every line is cleaned by `sanitize`, and the
+/// `\n` between lines is kept (a `\r` before it goes, like every other control).
+pub fn sanitize_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && needs_work(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&sanitize(line.strip_suffix('\r').unwrap_or(line)));
+    }
+    Cow::Owned(out)
+}
+
+/// Serialized JSON made safe to print: serde_json escapes only C0 controls, so DEL,
+/// C1 controls and the bidi overrides/isolates inside strings are written as
+/// `\uXXXX` escapes here. The value is unchanged (escaped, never stripped); such
+/// characters can only occur inside strings, where the escape is valid JSON.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(needs_work) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_work(c) {
+            // Every such character is in the BMP: one \uXXXX escape.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Sanitize possibly-invalid UTF-8 bytes (invalid sequences become U+FFFD).
 pub fn sanitize_bytes(b: &[u8]) -> String {
     sanitize(&String::from_utf8_lossy(b)).into_owned()
@@ -109,6 +148,36 @@ mod tests {
         assert_eq!(sanitize("rtl\u{202e}txt"), "rtltxt");
         assert_eq!(sanitize("\u{1b}"), "");
         assert_eq!(sanitize("\u{1b}[1;"), "");
+    }
+
+    #[test]
+    fn text_keeps_newlines_and_cleans_each_line() {
+        assert!(matches!(sanitize_text("a\nb ✓\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            sanitize_text("ok\r\n\u{1b}[2Jx\u{7}\n\u{9b}1mred\u{202e}\n"),
+            "ok\nx\nred\n"
+        );
+        assert_eq!(
+            sanitize_text("\u{1b}]52;c;aGk=\u{7}tail\nnext"),
+            "tail\nnext"
+        );
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw() {
+        let v = serde_json::json!({"e": "a\u{1b}[2J\u{7f}\u{9b}\u{202e}b\n"});
+        let raw = serde_json::to_string(&v).unwrap();
+        let safe = json_for_terminal(&raw);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
+        assert!(matches!(
+            json_for_terminal("{\"a\":\"ok ✓\"}"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

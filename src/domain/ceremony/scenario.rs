@@ -51,31 +51,18 @@ pub fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-/// Turn a serde-saphyr error into a diagnostic with its location (1:1 when unknown).
-pub(crate) fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line().max(1), l.column().max(1)))
-        .unwrap_or((1, 1));
-    // The plain message, without the rendered source snippet, on one line.
-    let text = e.without_snippet().to_string();
-    let message = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    // The location is reported in front; drop the library's trailing copy of it.
-    let message = match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
-        _ => message,
-    };
-    Diagnostic {
+/// Parse one YAML document with the scenario options; errors as a diagnostic at the
+/// position to fix (see `crate::domain::yaml`), 1:1 when the library gives none.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, Diagnostic> {
+    crate::domain::yaml::from_str(text, yaml_options()).map_err(|e| Diagnostic {
         file: file.to_string(),
-        line,
-        column,
-        message,
-    }
+        line: (e.line as u64).max(1),
+        column: (e.column as u64).max(1),
+        message: e.message,
+    })
 }
 
 fn diag<T>(file: &str, at: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
@@ -417,8 +404,7 @@ pub const MAX_POINTS: u32 = 1000;
 
 /// Parse and validate one scenario file. `file` names it in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
-    let raw: RawScenario = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| vec![yaml_diagnostic(file, &e)])?;
+    let raw: RawScenario = parse_yaml(file, text).map_err(|d| vec![d])?;
     validate(file, raw)
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::machine::{Input, Machine, MachineError, Phase};
-use super::scenario::{Diagnostic, Scenario, yaml_diagnostic, yaml_options};
+use super::scenario::{Diagnostic, Scenario, parse_yaml};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,8 +98,7 @@ pub struct Answer {
 
 /// Parse an answer script. `file` names it in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Script, Vec<Diagnostic>> {
-    let raw: RawScript = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| vec![yaml_diagnostic(file, &e)])?;
+    let raw: RawScript = parse_yaml(file, text).map_err(|d| vec![d])?;
     let mut errs = Vec::new();
     let mut answers = Vec::new();
     for a in raw.answers {
