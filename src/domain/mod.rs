@@ -8,6 +8,7 @@ pub mod hq;
 pub mod ledger;
 pub mod ledger_filter;
 pub mod merkle;
+pub mod note;
 pub mod policy;
 pub mod rhythm;
 pub mod rhythm_math;
