@@ -5,6 +5,7 @@ pub mod ceremony;
 pub mod cost;
 pub mod exposition;
 pub mod hq;
+pub mod keyring;
 pub mod ledger;
 pub mod ledger_filter;
 pub mod merkle;
