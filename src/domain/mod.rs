@@ -15,3 +15,4 @@ pub mod rhythm;
 pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;
+pub mod tiles;
