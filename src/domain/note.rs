@@ -662,6 +662,47 @@ mod tests {
         assert!(verify_note(&note, &[peter]).is_err());
     }
 
+    /// The example in the ledger formats documentation: the three example ledger lines,
+    /// checkpointed by `hq-ops` with the key whose seed is bytes 0..=31.
+    #[test]
+    fn documented_example() {
+        use crate::domain::merkle::{leaf_hash, root_of};
+        let lines = [
+            r#"{"id":"TXN-20260118-001","branch":"papafly","event":"deploy_test","actor":"hq","timestamp":"2026-01-18T01:02:03Z"}"#,
+            r#"{"id":"TXN-20260118-002","branch":"koosy","event":"llm_generate","tokens":1840,"cost":0.033,"actor":"llm","timestamp":"2026-01-18T01:04:10Z"}"#,
+            r#"{"id":"TXN-20260118-003","branch":"koosy","event":"deploy_failed","actor":"ci","timestamp":"2026-01-18T01:05:44Z"}"#,
+        ];
+        let leaves: Vec<Hash> = lines.iter().map(|l| leaf_hash(l.as_bytes())).collect();
+        let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let key = SigningKey::from_bytes(&seed);
+        let cp = Checkpoint {
+            origin: "lumen.local/hq".into(),
+            size: 3,
+            root: root_of(&leaves),
+            extensions: vec![],
+        };
+        let want = "lumen.local/hq\n3\nqcGnOELTZpgERN4zhX3+TYDhUXTemZJQS4xDJaICaK0=\n\n\u{2014} hq-ops 4GzHigQvJDb/9I8UjAy/uxNWjGWknN/XYTS+HssUMDWqTz4AAAwFmeQ7dSvxBBtDWfQNOx4igY3GHqFWgNp4fpU2XQc=\n";
+        assert_eq!(ok(sign_checkpoint(&cp, "hq-ops", &key)), want);
+        let v = ok(NoteVerifier::new("hq-ops", key.verifying_key()));
+        assert_eq!(
+            v.verifier_key(),
+            "hq-ops+e06cc78a+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+        );
+        assert_eq!(
+            crate::domain::signing::public_key_b64(&key.verifying_key()),
+            "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
+        );
+        let proof = crate::domain::merkle::consistency_proof(&leaves, 2);
+        assert_eq!(
+            proof.iter().map(hex::encode).collect::<Vec<_>>(),
+            ["00460d881d89439a6ba5ea05f39752c46599686030aa546d811f7712c23ecab0"]
+        );
+        assert_eq!(
+            hex::encode(root_of(&leaves[..2])),
+            "0cbd0c3189b7267a2b3fbbceab925eb6335d40643453b69589e4949943b21678"
+        );
+    }
+
     #[test]
     fn parsed_notes_render_back_byte_for_byte() {
         let text = format!("{TEXT}\n{PETER_SIG}{ENOCH_SIG}");
