@@ -787,14 +787,12 @@ mod tests {
                 assert!(verify_consistency(m, n, &r1, &r2, &proof), "{m}->{n}");
                 assert_eq!(proof.is_empty(), m == n);
                 for i in 0..proof.len() {
-                    for bit in [0u8, 7] {
-                        let mut bad = proof.clone();
-                        bad[i][(i * 5) % 32] ^= 1 << bit;
-                        assert!(
-                            !verify_consistency(m, n, &r1, &r2, &bad),
-                            "{m}->{n} node {i}"
-                        );
-                    }
+                    let mut bad = proof.clone();
+                    bad[i][(i * 5) % 32] ^= 1 << (i % 8);
+                    assert!(
+                        !verify_consistency(m, n, &r1, &r2, &bad),
+                        "{m}->{n} node {i}"
+                    );
                 }
                 if m < n {
                     let mut r1x = r1;
