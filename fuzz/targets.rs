@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("keymap_key", keymap_key),
     ("sanitize", sanitize),
     ("scenario", scenario),
+    ("note", note),
 ];
 
 /// One ledger line (SPEC §4.1): parse, sanitize the excerpt the console shows, and
@@ -180,4 +181,32 @@ pub fn scenario(data: &[u8]) {
     }
     let t = transcript::render(&m);
     assert!(transcript::verify(t.as_bytes()).ok);
+}
+
+/// A signed note / checkpoint, a tile path and a verifier key string (the text an
+/// auditor hands to `ledger verify --checkpoint`): never panic, and what parses renders
+/// back to the same bytes.
+pub fn note(data: &[u8]) {
+    use lumen::domain::{note, tiles};
+    if let Ok(n) = note::parse_note(data) {
+        assert_eq!(n.to_text().as_bytes(), data);
+        let _ = note::verify_note(&n, &[]);
+        if let Ok(cp) = note::Checkpoint::parse(&n.body) {
+            assert_eq!(cp.body().as_deref().ok(), Some(n.body.as_str()));
+        }
+    }
+    let _ = note::parse_checkpoint_note(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some((kind, tile)) = tiles::parse_path(text) {
+        let back = match kind {
+            tiles::TileKind::Hashes => Some(tile.path()),
+            tiles::TileKind::Entries => tile.entries_path(),
+        };
+        assert_eq!(back.as_deref(), Some(text));
+    }
+    if let Ok(v) = note::NoteVerifier::from_verifier_key(text) {
+        assert_eq!(v.verifier_key(), text);
+    }
 }
