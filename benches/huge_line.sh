@@ -71,13 +71,15 @@ echo "lumen: $LUMEN ($("$LUMEN" --version 2>/dev/null || echo '?')); $(nproc) co
 # "wall cpu" seconds of one append on the case's file as built (cut back afterwards);
 # cpu = user + sys, which tells more than wall time on a shared machine.
 append_once() { # root
-  local ledger=$1/hq/ledger/ledger.jsonl size f=$WORK/append.time rc=0
+  local ledger=$1/hq/ledger/ledger.jsonl size f=$WORK/append.time rc=0 s e
   size=$(stat -c %s "$ledger")
-  /usr/bin/time -o "$f" -f '%e %U %S' timeout "$TIMEOUT" "$LUMEN" ledger append --hq "$1" \
+  s=$(date +%s.%N)
+  /usr/bin/time -o "$f" -f '%U %S' timeout "$TIMEOUT" "$LUMEN" ledger append --hq "$1" \
     --key "$KEY" --event kill_switch_activated --branch koosy --json > /dev/null 2>&1 || rc=$?
+  e=$(date +%s.%N)
   truncate -s "$size" "$ledger"
   if [ "$rc" = 124 ] || [ ! -s "$f" ]; then echo "timeout"
-  else tail -1 "$f" | awk '{printf "%.4f/%.4f", $1, $2 + $3}'; fi
+  else tail -1 "$f" | awk -v w="$(python3 -c "print($e - $s)")" '{printf "%.4f/%.4f", w, $1 + $2}'; fi
   rm -f "$f"
 }
 
@@ -106,7 +108,7 @@ t = sys.argv[1:]
 if "timeout" in t: print("timeout", "timeout", "timeout"); sys.exit()
 w = sorted(float(x.split("/")[0]) for x in t)
 c = sorted(float(x.split("/")[1]) for x in t)
-print(f"{w[0]:.3f}", f"{w[len(w)//2]:.3f}", f"{c[len(c)//2]:.3f}")' "${times[@]}")
+print(f"{w[0]:.4f}", f"{w[len(w)//2]:.4f}", f"{c[len(c)//2]:.2f}")' "${times[@]}")
   size=$(stat -c %s "$ledger")
   a=$(peak "$LUMEN" ledger append --hq "$root" --key "$KEY" --event deploy --branch koosy)
   truncate -s "$size" "$ledger"
@@ -115,6 +117,7 @@ print(f"{w[0]:.3f}", f"{w[len(w)//2]:.3f}", f"{c[len(c)//2]:.3f}")' "${times[@]}
   printf '%-14s %10s %8s %8s %8s   %-20s %-20s %-20s\n' "$c" "$size" "$best" "$median" "$cpu" "$a" "$v" "$s"
 done
 echo
-echo "append: seconds of one signed append: best and median wall, median CPU (user+sys) of $RUNS;"
+echo "append: seconds of one signed append: best and median wall, median CPU (user+sys, 10 ms"
+echo "        resolution) of $RUNS;"
 echo "        the file is cut back after each."
 echo "RSS: peak resident set (/usr/bin/time %M) and wall time of one run."
