@@ -28,12 +28,15 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// One ledger line (SPEC §4.1): parse, sanitize the excerpt the console shows, and
 /// check that the fast stats parser accepts exactly what `parse_line` accepts, with
-/// the same fields.
+/// the same fields, and that an accepted `cost` is finite and not negative.
 pub fn ledger_line(data: &[u8]) {
     use lumen::domain::ledger::{parse_line, parse_stat_fields};
     check_clean(&lumen::domain::sanitize::sanitize_bytes(data));
     match (parse_line(data), parse_stat_fields(data)) {
         (Ok(e), Ok(f)) => {
+            // Billed numbers of an accepted line are sane (a negative cost would
+            // lower a bill).
+            assert!(e.cost.is_none_or(|c| c.is_finite() && c >= 0.0));
             assert_eq!(e.id, f.id);
             assert_eq!(e.branch, f.branch);
             assert_eq!(e.event, f.event);

@@ -49,6 +49,25 @@ const SNIPPETS: &[&str] = &[
     "\"x\":\"tab\tinside\",",
     "\"x\":\"\u{1b}[31mred\",",
     r#""x":"\u001b[2J","#,
+    // Billed numbers must be finite and >= 0 (negative, fractional tokens, strings,
+    // null, NaN/Infinity spellings, exponents).
+    r#""cost":-100,"#,
+    r#""cost":-0.001,"#,
+    r#""cost":-0,"#,
+    r#""cost":-0.0,"#,
+    r#""cost":0,"#,
+    r#""cost":1e2,"#,
+    r#""cost":-1e2,"#,
+    r#""cost":NaN,"#,
+    r#""cost":Infinity,"#,
+    r#""cost":-1e999,"#,
+    r#""cost":true,"#,
+    r#""cost":{"a":1},"#,
+    r#""tokens":-0,"#,
+    r#""tokens":1.5,"#,
+    r#""tokens":2e3,"#,
+    r#""tokens":null,"#,
+    r#""tokens":[1],"#,
 ];
 
 const BYTES: &[u8] = b"\"\\{}[],: \t0123456789-+.eEtfnuxa\x00\x1b\x7f\xff\xc3\xa9";

@@ -597,6 +597,15 @@ fn check_ledger(c: &mut Collector, root: &Path) {
             return;
         }
     };
+    for n in &r.notices {
+        c.push(
+            Level::Warning,
+            "ledger",
+            n,
+            Some(shown.clone()),
+            "something truncated or replaced the ledger while it was read (log rotation?); the ledger is append-only: stop that job",
+        );
+    }
     let cp_shown = root.join(paths::CHECKPOINTS).display().to_string();
     // "line N: …" / "checkpoint line N: …" → file:N.
     let locate = |msg: &str| -> Option<String> {

@@ -1,4 +1,8 @@
 //! `lumen ledger verify|stats|prove|checkpoint|append` (SPEC §4, §9).
+//!
+//! Exit 2 (one line on stderr) when the HQ root is not a directory or, for verify,
+//! stats, prove and checkpoint, when there is no ledger file; `append` also needs
+//! `hq/registry/keys.json` and creates only the ledger file (and its directory).
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +12,54 @@ use crate::cli::{GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, L
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::sanitize::sanitize;
 use crate::ledger::append::{Identity, append_signed, identity};
+use crate::ledger::keys::keys_path;
 use crate::ledger::prove::{ProveError, checkpoint, prove};
 use crate::ledger::stats::{Month, Rates, stats_file};
 use crate::ledger::verify::verify;
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The HQ root must be a directory: a typo in `--hq` must not read as a clean, empty
+/// ledger (exit 2, one line).
+fn require_root(hq: &Path) -> Result<(), CmdError> {
+    match std::fs::metadata(hq) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(CmdError::usage(format!(
+            "no HQ root at {}: not a directory",
+            hq.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CmdError::usage(format!(
+            "no HQ root at {} (give the HQ directory with --hq DIR)",
+            hq.display()
+        ))),
+        Err(e) => Err(CmdError::Io(anyhow::anyhow!("{}: {e}", hq.display()))),
+    }
+}
+
+/// The HQ root and its ledger file, both present (an empty file is an empty ledger);
+/// else exit 2 naming what is missing.
+fn existing_ledger(g: &GlobalArgs) -> Result<(PathBuf, PathBuf), CmdError> {
+    let hq = hq_root(g);
+    require_root(&hq)?;
+    let ledger = ledger_path(&hq);
+    match std::fs::metadata(&ledger) {
+        Ok(_) => Ok((hq, ledger)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CmdError::usage(format!(
+            "no ledger at {} (an empty file is an empty ledger; no file is an error)",
+            ledger.display()
+        ))),
+        Err(e) => Err(CmdError::Io(anyhow::anyhow!("{}: {e}", ledger.display()))),
+    }
+}
+
+/// Notes about the scan (the file shrank or was replaced and was read again), on
+/// stderr so `--json` output stays the contract.
+fn print_notices(cmd: &str, notices: &[String]) {
+    for n in notices {
+        eprintln!("lumen ledger {cmd}: warning: {}", sanitize(n));
+    }
 }
 
 pub fn ledger_path(hq: &Path) -> PathBuf {
@@ -44,7 +90,9 @@ fn load_identity(g: &GlobalArgs) -> Result<Identity, CmdError> {
 }
 
 pub fn run_verify(g: &GlobalArgs) -> CmdResult {
-    let report = verify(&hq_root(g))?;
+    let (hq, _) = existing_ledger(g)?;
+    let report = verify(&hq)?;
+    print_notices("verify", &report.notices);
     if g.json {
         print_json(&report)?;
     } else {
@@ -104,9 +152,10 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
         Some(m) => Some(m.parse::<Month>().map_err(CmdError::usage)?),
         None => None,
     };
-    let hq = hq_root(g);
+    let (hq, ledger) = existing_ledger(g)?;
     let rates = Rates::load(&hq)?;
-    let stats = stats_file(&ledger_path(&hq), &rates, month)?;
+    let stats = stats_file(&ledger, &rates, month)?;
+    print_notices("stats", &stats.notices);
     if g.json {
         print_json(&stats)?;
         return Ok(Outcome::Ok);
@@ -149,7 +198,8 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
 }
 
 pub fn run_prove(args: &LedgerProveArgs, g: &GlobalArgs) -> CmdResult {
-    let proof = match prove(&ledger_path(&hq_root(g)), &args.id, args.size) {
+    let (_, ledger) = existing_ledger(g)?;
+    let proof = match prove(&ledger, &args.id, args.size) {
         Ok(p) => p,
         Err(ProveError::Io(e)) => return Err(CmdError::Io(e)),
         Err(e) => return Err(CmdError::refused(e.to_string())),
@@ -170,9 +220,9 @@ pub fn run_prove(args: &LedgerProveArgs, g: &GlobalArgs) -> CmdResult {
 }
 
 pub fn run_checkpoint(g: &GlobalArgs) -> CmdResult {
+    let (hq, ledger) = existing_ledger(g)?;
     let who = load_identity(g)?;
-    let hq = hq_root(g);
-    let cp = checkpoint(&ledger_path(&hq), &checkpoints_path(&hq), &who)?;
+    let cp = checkpoint(&ledger, &checkpoints_path(&hq), &who)?;
     print_json(&cp)?;
     Ok(Outcome::Ok)
 }
@@ -223,8 +273,23 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
         }
         fields.insert(k.to_string(), Value::String(v.to_string()));
     }
+    // A signed append needs a real HQ root with its keyring; it never makes a new
+    // tree where there is none (the ledger file itself is created on first use).
+    let hq = hq_root(g);
+    require_root(&hq)?;
+    let keys = keys_path(&hq);
+    if let Err(e) = std::fs::metadata(&keys) {
+        return Err(if e.kind() == std::io::ErrorKind::NotFound {
+            CmdError::usage(format!(
+                "no keyring at {}: nothing can be signed under this HQ root",
+                keys.display()
+            ))
+        } else {
+            CmdError::Io(anyhow::anyhow!("{}: {e}", keys.display()))
+        });
+    }
     let who = load_identity(g)?;
-    let appended = append_signed(&ledger_path(&hq_root(g)), &who, fields)?;
+    let appended = append_signed(&ledger_path(&hq), &who, fields)?;
     if g.json {
         print_json(&serde_json::json!({"id": appended.id, "line": appended.line_no}))?;
     } else {

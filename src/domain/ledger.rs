@@ -43,6 +43,9 @@ pub enum RejectReason {
     BadTimestamp(String),
     TooLong(usize),
     Blank,
+    /// `tokens` or `cost` present but not a number fit to bill: `tokens` must be a
+    /// whole number ≥ 0, `cost` a finite number ≥ 0.
+    BadNumber(&'static str),
 }
 
 impl std::fmt::Display for RejectReason {
@@ -56,6 +59,10 @@ impl std::fmt::Display for RejectReason {
             RejectReason::BadTimestamp(t) => write!(f, "timestamp is not RFC 3339: {t}"),
             RejectReason::TooLong(n) => write!(f, "line is {n} bytes, over the 1 MiB limit"),
             RejectReason::Blank => write!(f, "whitespace-only line"),
+            RejectReason::BadNumber("tokens") => {
+                write!(f, "field `tokens` must be a whole number ≥ 0")
+            }
+            RejectReason::BadNumber(k) => write!(f, "field `{k}` must be a finite number ≥ 0"),
         }
     }
 }
@@ -86,6 +93,19 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, RejectReason> {
     let ts = string("timestamp")?;
     let timestamp =
         DateTime::parse_from_rfc3339(&ts).map_err(|_| RejectReason::BadTimestamp(ts.clone()))?;
+    // Numbers that are billed must be sane (a negative cost would lower a bill).
+    let tokens = match obj.get("tokens") {
+        None => None,
+        Some(v) => Some(v.as_u64().ok_or(RejectReason::BadNumber("tokens"))?),
+    };
+    let cost = match obj.get("cost") {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|c| c.is_finite() && *c >= 0.0)
+                .ok_or(RejectReason::BadNumber("cost"))?,
+        ),
+    };
     Ok(Entry {
         id,
         branch,
@@ -93,8 +113,8 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, RejectReason> {
         timestamp,
         status: opt_string("status"),
         actor: opt_string("actor"),
-        tokens: obj.get("tokens").and_then(|v| v.as_u64()),
-        cost: obj.get("cost").and_then(|v| v.as_f64()),
+        tokens,
+        cost,
         tier: opt_string("tier"),
         target: opt_string("target"),
         change: opt_string("change"),
@@ -225,17 +245,33 @@ impl StatParser {
         let timestamp = self
             .utc_second(ts)
             .or_else(|| DateTime::parse_from_rfc3339(ts).ok())?;
-        let tokens = match tokens.num_in(b) {
-            Some(n) => Some(plain_u64(n)?),
-            None => None,
+        // Present but not a plain number (a string, `null`, `true`): a reject, which
+        // `parse_line` words; so is a sign or a fraction in `tokens`.
+        let tokens = match tokens.kind {
+            0 => None,
+            NUM => Some(plain_u64(tokens.num_in(b)?)?),
+            _ => return None,
         };
-        let cost = match cost.num_in(b) {
-            // The same value `parse_line`'s serde_json gives, so totals agree to the bit.
-            Some(n) => Some(match short_decimal(n) {
-                Some(f) => f,
-                None => serde_json::from_slice::<f64>(n).ok()?,
-            }),
-            None => None,
+        let cost = match cost.kind {
+            0 => None,
+            NUM => {
+                let n = cost.num_in(b)?;
+                // A minus sign (even `-0`): `parse_line` decides.
+                if n.first() == Some(&b'-') {
+                    return None;
+                }
+                // The same value `parse_line`'s serde_json gives, so totals agree to
+                // the bit.
+                let c = match short_decimal(n) {
+                    Some(f) => f,
+                    None => serde_json::from_slice::<f64>(n).ok()?,
+                };
+                if !c.is_finite() {
+                    return None;
+                }
+                Some(c)
+            }
+            _ => return None,
         };
         Some(StatFields {
             id: id.into(),
@@ -625,6 +661,79 @@ fn lit(b: &[u8], p: usize, word: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with(extra: &str) -> String {
+        format!(
+            r#"{{"id":"a","branch":"b","event":"e","timestamp":"2026-01-18T01:04:10Z"{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn billed_numbers_must_be_finite_and_not_negative() {
+        let bad = [
+            (r#","cost":-100"#, "cost"),
+            (r#","cost":-0.5"#, "cost"),
+            (r#","cost":-1e-300"#, "cost"),
+            (r#","cost":"1""#, "cost"),
+            (r#","cost":null"#, "cost"),
+            (r#","cost":[1]"#, "cost"),
+            (r#","tokens":-1"#, "tokens"),
+            (r#","tokens":1.5"#, "tokens"),
+            (r#","tokens":1e3"#, "tokens"),
+            (r#","tokens":"7""#, "tokens"),
+            (r#","tokens":false"#, "tokens"),
+            (r#","tokens":18446744073709551616"#, "tokens"),
+        ];
+        for (extra, field) in bad {
+            let line = with(extra);
+            let want = Err(RejectReason::BadNumber(field));
+            assert_eq!(parse_line(line.as_bytes()).map(|_| ()), want, "{line}");
+            assert_eq!(
+                parse_stat_fields(line.as_bytes()).map(|_| ()),
+                want,
+                "{line}"
+            );
+            let msg = RejectReason::BadNumber(field).to_string();
+            assert!(
+                msg.contains(&format!("`{field}`")) && msg.contains('0'),
+                "{msg}"
+            );
+        }
+        // NaN and infinities cannot be written in JSON at all: not JSON.
+        for extra in [
+            r#","cost":NaN"#,
+            r#","cost":Infinity"#,
+            r#","cost":1e999"#,
+            r#","cost":-1e999"#,
+        ] {
+            let line = with(extra);
+            assert!(
+                matches!(parse_line(line.as_bytes()), Err(RejectReason::NotJson(_))),
+                "{line}"
+            );
+            assert!(
+                matches!(
+                    parse_stat_fields(line.as_bytes()),
+                    Err(RejectReason::NotJson(_))
+                ),
+                "{line}"
+            );
+        }
+        let good = [
+            (r#","cost":0"#, Some(0.0), None),
+            (r#","cost":-0"#, Some(0.0), None),
+            (r#","cost":0.033,"tokens":0"#, Some(0.033), Some(0)),
+            (r#","cost":1e2"#, Some(100.0), None),
+            (r#","tokens":18446744073709551615"#, None, Some(u64::MAX)),
+        ];
+        for (extra, cost, tokens) in good {
+            let line = with(extra);
+            let e = parse_line(line.as_bytes()).unwrap_or_else(|r| panic!("{line}: {r}"));
+            assert_eq!((e.cost, e.tokens), (cost, tokens), "{line}");
+            let f = parse_stat_fields(line.as_bytes()).unwrap_or_else(|r| panic!("{line}: {r}"));
+            assert_eq!((f.cost, f.tokens), (cost, tokens), "{line}");
+        }
+    }
 
     #[test]
     fn fast_timestamps_agree_with_chrono_or_defer_to_it() {

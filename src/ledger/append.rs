@@ -3,16 +3,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-
-use chrono::{SecondsFormat, Utc};
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::domain::signing::{self, sign_line};
 use crate::ledger::keys::Keyring;
-use crate::ledger::scan::for_each_line_rev;
+use crate::ledger::scan::{MAX_LINE, RevLines, sha256_at};
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Map, Value};
 
 /// An operator identity: a private key whose public key is listed in keys.json.
 pub struct Identity {
@@ -92,12 +89,18 @@ pub const ZERO_PREV: &str = "000000000000000000000000000000000000000000000000000
 const LEADING: [&str; 6] = ["id", "branch", "event", "status", "actor", "timestamp"];
 const RESERVED: [&str; 3] = ["prev", "signer", "sig"];
 
-/// How far back the id counter looks for today's newest `TXN-YYYYMMDD-NNNNNN`.
+/// How far back (before the last line) the id counter looks for today's newest
+/// `TXN-YYYYMMDD-NNNNNN`.
 const ID_SCAN_LIMIT: u64 = 8 << 20;
 
 /// Append one chained, signed entry to the ledger at `ledger_path`. `fields` holds
 /// everything but `id` (generated when absent), `prev`, `signer` and `sig`; `timestamp`
 /// is set to now (UTC) when absent.
+///
+/// Cost: finding `prev` reads only the last line (O(its length)); the id counter looks
+/// at most [`ID_SCAN_LIMIT`] bytes further back and reads no line over the 1 MiB limit.
+/// A failed write (disk full, I/O error) is undone under the lock: the file is cut back
+/// to the length it had before this line (see [`append_locked`]).
 pub fn append_signed(
     ledger_path: &Path,
     who: &Identity,
@@ -116,6 +119,7 @@ pub fn append_signed(
     let mut file = open_append(ledger_path)?;
 
     // Lines are never removed, so newlines counted before the lock stay counted.
+    // (Linear in the file, `memchr` over 1 MiB reads, and outside the lock.)
     let pre_len = file.metadata()?.len();
     let pre_newlines = count_newlines(&mut file, 0, pre_len)?;
 
@@ -128,6 +132,12 @@ pub fn append_signed(
     Ok(appended)
 }
 
+/// The part under the lock. Writes are undone on failure: if the repair newline
+/// cannot be written the file is cut back to the length found under the lock; if the
+/// line itself cannot be written or synced, back to the length after the repair
+/// newline. So the file ends as it was, or as it was plus only the repair `\n` (which
+/// the next append would write anyway: it turns a dead writer's partial line into a
+/// reject), never with a torn fragment of a signed line.
 fn append_locked(
     file: &mut File,
     pre_len: u64,
@@ -135,65 +145,35 @@ fn append_locked(
     who: &Identity,
     fields: &mut Map<String, Value>,
 ) -> anyhow::Result<Appended> {
-    let mut len = file.metadata()?.len();
+    let found_len = file.metadata()?.len();
+    let mut len = found_len;
     let mut newlines = pre_newlines + count_newlines(file, pre_len, len)?;
     if len > 0 {
         let mut last = [0u8; 1];
         std::os::unix::fs::FileExt::read_exact_at(&*file, &mut last, len - 1)?;
         if last[0] != b'\n' {
             // A writer died mid-line: terminate it so it becomes a reject, not a prefix.
-            file.write_all(b"\n")?;
+            write_or_undo(file, b"\n", found_len, "the repair newline")?;
             len += 1;
             newlines += 1;
         }
     }
 
     let now = Utc::now();
-    let today = now.format("%Y%m%d").to_string();
-    let mut prev: Option<String> = None;
-    let mut newest_seq: Option<u64> = None;
-    let want_id = !fields.contains_key("id");
-    let id_prefix = format!("TXN-{today}-");
-    let day_start = now.format("%Y-%m-%dT00:00:00Z").to_string();
-    let mut scanned = 0u64;
-    for_each_line_rev(file, len, u64::MAX, |line, _off| {
-        scanned += line.len() as u64 + 1;
-        if line.is_empty() {
-            return ControlFlow::Continue(());
-        }
-        if prev.is_none() {
-            prev = Some(hex::encode(Sha256::digest(line)));
-            if !want_id {
-                return ControlFlow::Break(());
-            }
-        }
-        match tail_id_probe(line, &id_prefix, &day_start) {
-            Probe::Seq(n) => {
-                newest_seq = Some(n);
-                return ControlFlow::Break(());
-            }
-            Probe::OlderDay => return ControlFlow::Break(()),
-            Probe::Other => {}
-        }
-        if scanned > ID_SCAN_LIMIT {
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    })?;
-    let prev = prev.unwrap_or_else(|| ZERO_PREV.to_string());
+    let tail = read_tail(file, len, !fields.contains_key("id"), &now)?;
 
     let id = match fields.shift_remove("id") {
         Some(Value::String(s)) => s,
         Some(_) => anyhow::bail!("`id` must be a string"),
         None => {
-            let seq = match newest_seq {
+            let seq = match tail.newest_seq {
                 Some(n) => n + 1,
                 // Nothing of today's sequence within reach: start at 1 when we know the
                 // day's lines were all seen, else far from the low numbers.
-                None if scanned <= ID_SCAN_LIMIT => 1,
+                None if tail.complete => 1,
                 None => 500_000 + u64::from(rand::random::<u32>() % 400_000),
             };
-            format!("{id_prefix}{seq:06}")
+            format!("{}{seq:06}", tail.id_prefix)
         }
     };
     if !fields.contains_key("timestamp") {
@@ -213,7 +193,7 @@ fn append_locked(
     for (k, v) in std::mem::take(fields) {
         ordered.insert(k, v);
     }
-    ordered.insert("prev".into(), Value::String(prev));
+    ordered.insert("prev".into(), Value::String(tail.prev));
     ordered.insert("signer".into(), Value::String(who.signer_id.clone()));
     let unsigned = serde_json::to_string(&Value::Object(ordered))?;
     let line = sign_line(&who.key, &unsigned)
@@ -224,13 +204,93 @@ fn append_locked(
     buf.push(b'\n');
     // One write on an O_APPEND descriptor: other cooperating writers hold off (flock),
     // and readers never see a torn prefix of an earlier line.
-    file.write_all(&buf)?;
-    file.sync_all()?;
+    write_or_undo(file, &buf, len, "the entry")?;
     Ok(Appended {
         id,
         line_no: newlines + 1,
         line,
     })
+}
+
+/// Write `bytes` at the end and fsync; on any error cut the file back to `undo_to`
+/// (still under the caller's lock) and sync that, then report the error.
+fn write_or_undo(file: &mut File, bytes: &[u8], undo_to: u64, what: &str) -> anyhow::Result<()> {
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    let Err(e) = written else {
+        return Ok(());
+    };
+    match file.set_len(undo_to).and_then(|()| file.sync_all()) {
+        Ok(()) => Err(anyhow::anyhow!(
+            "cannot write {what}: {e}; the partial write was undone (the file is back to {undo_to} bytes)"
+        )),
+        Err(undo) => Err(anyhow::anyhow!(
+            "cannot write {what}: {e}; undoing it failed too ({undo}): the file may end with a torn line, which the next append turns into a reject"
+        )),
+    }
+}
+
+/// What the tail of the file says: `prev`, and the newest id of today's sequence.
+struct Tail {
+    prev: String,
+    id_prefix: String,
+    newest_seq: Option<u64>,
+    /// Every line that could hold today's newest id was seen (the walk reached the
+    /// start of the file or a line from before today).
+    complete: bool,
+}
+
+/// Read the tail of `file[..len]` (which ends with `\n` or is empty). `prev` is the
+/// SHA-256 of the last non-empty line, streamed from the file: O(its length). The id
+/// probe then walks back at most [`ID_SCAN_LIMIT`] bytes more, reading only lines of
+/// at most [`MAX_LINE`] bytes (a longer one is a reject and holds no id).
+fn read_tail(
+    file: &File,
+    len: u64,
+    want_id: bool,
+    now: &chrono::DateTime<Utc>,
+) -> anyhow::Result<Tail> {
+    let id_prefix = format!("TXN-{}-", now.format("%Y%m%d"));
+    let day_start = now.format("%Y-%m-%dT00:00:00Z").to_string();
+    let mut rev = RevLines::new(file, len)?;
+    let mut tail = Tail {
+        prev: ZERO_PREV.to_string(),
+        id_prefix,
+        newest_seq: None,
+        complete: true,
+    };
+    let mut line = Vec::new();
+    let mut first = true;
+    while let Some((off, n)) = rev.next_span()? {
+        if n == 0 {
+            continue;
+        }
+        if first {
+            first = false;
+            tail.prev = hex::encode(sha256_at(file, off, n)?);
+            if !want_id {
+                return Ok(tail);
+            }
+            rev.set_floor(off.saturating_sub(ID_SCAN_LIMIT));
+        }
+        let Ok(n) = usize::try_from(n) else {
+            continue;
+        };
+        if n > MAX_LINE {
+            continue;
+        }
+        line.resize(n, 0);
+        std::os::unix::fs::FileExt::read_exact_at(file, &mut line, off)?;
+        match tail_id_probe(&line, &tail.id_prefix, &day_start) {
+            Probe::Seq(s) => {
+                tail.newest_seq = Some(s);
+                return Ok(tail);
+            }
+            Probe::OlderDay => return Ok(tail),
+            Probe::Other => {}
+        }
+    }
+    tail.complete = !rev.cut();
+    Ok(tail)
 }
 
 enum Probe {

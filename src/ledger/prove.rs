@@ -1,6 +1,7 @@
 //! Merkle tree heads over the ledger file (SPEC §4.3): root, audit paths for
 //! `lumen ledger prove`, and signed checkpoints for `lumen ledger checkpoint`.
-//! Leaves are the file's complete non-empty lines; memory is O(log n).
+//! Leaves are the file's complete non-empty lines; memory is O(log n) (a line over
+//! the 1 MiB limit is hashed in blocks, never held).
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -14,23 +15,55 @@ use crate::domain::ledger::parse_line;
 use crate::domain::merkle::{PathBuilder, RootBuilder, leaf_hash};
 use crate::domain::signing::sign_line;
 use crate::ledger::append::Identity;
-use crate::ledger::scan::for_each_line;
+use crate::ledger::scan::{Line, LineHashes, ScanOptions, scan_lines};
+
+/// Every complete non-empty line's leaf hash, in order, to `f`; a line over the 1 MiB
+/// limit is hashed in blocks, never held. A file that shrank or was replaced during the
+/// scan is an error: a tree head or proof over two versions of a file means nothing.
+fn for_each_leaf(
+    ledger: &Path,
+    mut f: impl FnMut(u64, [u8; 32], Option<&[u8]>) -> ControlFlow<()>,
+) -> anyhow::Result<()> {
+    let mut leaves = 0u64;
+    let opts = ScanOptions {
+        hash_long_lines: true,
+    };
+    let end = scan_lines(ledger, opts, |l| {
+        if l.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let index = leaves;
+        leaves += 1;
+        match l {
+            Line::Held(l) => f(index, leaf_hash(l.bytes), Some(l.bytes)),
+            Line::Long(l) => f(
+                index,
+                l.hashes.unwrap_or_else(|| LineHashes::of(&[])).leaf,
+                None,
+            ),
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+    if let Some(c) = end.changed {
+        anyhow::bail!(
+            "{}: {c} while it was being read; try again",
+            ledger.display()
+        );
+    }
+    Ok(())
+}
 
 /// Root and size over the first `size` leaves (all complete lines when `None`).
 pub fn tree_head(ledger: &Path, size: Option<u64>) -> anyhow::Result<(u64, [u8; 32])> {
     let mut b = RootBuilder::new();
     if ledger.exists() {
-        for_each_line(ledger, |l| {
-            if l.bytes.is_empty() {
-                return ControlFlow::Continue(());
-            }
+        for_each_leaf(ledger, |_, h, _| {
             if size.is_some_and(|n| b.size() >= n) {
                 return ControlFlow::Break(());
             }
-            b.push_data(l.bytes);
+            b.push_leaf_hash(h);
             ControlFlow::Continue(())
-        })
-        .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+        })?;
     }
     if let Some(n) = size
         && b.size() < n
@@ -65,28 +98,26 @@ pub enum ProveError {
 /// Audit path for the first entry whose id is `id`, in the tree of the first `size`
 /// leaves (default: every complete line). Two streaming passes.
 pub fn prove(ledger: &Path, id: &str, size: Option<u64>) -> Result<Proof, ProveError> {
-    let io = |e: std::io::Error| ProveError::Io(anyhow::anyhow!("{}: {e}", ledger.display()));
     if !ledger.exists() {
         return Err(ProveError::NotFound(id.to_string()));
     }
     let needle = serde_json::to_string(id).map_err(|e| ProveError::Io(e.into()))?;
     let mut leaves = 0u64;
     let mut found: Option<u64> = None;
-    for_each_line(ledger, |l| {
-        if l.bytes.is_empty() {
+    for_each_leaf(ledger, |index, _, bytes| {
+        leaves = index + 1;
+        // A line over the limit (no bytes here) is a reject: it has no id.
+        let Some(bytes) = bytes else {
             return ControlFlow::Continue(());
-        }
-        let index = leaves;
-        leaves += 1;
+        };
         // Cheap substring test first; escapes in the line force a real parse.
-        let maybe = memchr::memmem::find(l.bytes, needle.as_bytes()).is_some()
-            || memchr::memchr(b'\\', l.bytes).is_some();
-        if found.is_none() && maybe && parse_line(l.bytes).is_ok_and(|e| e.id == id) {
+        let maybe = memchr::memmem::find(bytes, needle.as_bytes()).is_some()
+            || memchr::memchr(b'\\', bytes).is_some();
+        if found.is_none() && maybe && parse_line(bytes).is_ok_and(|e| e.id == id) {
             found = Some(index);
         }
         ControlFlow::Continue(())
-    })
-    .map_err(io)?;
+    })?;
     let index = found.ok_or_else(|| ProveError::NotFound(id.to_string()))?;
     let size = match size {
         Some(n) if n > leaves => {
@@ -107,22 +138,17 @@ pub fn prove(ledger: &Path, id: &str, size: Option<u64>) -> Result<Proof, ProveE
     let mut path = PathBuilder::new(index, size);
     let mut root = RootBuilder::new();
     let mut leaf = [0u8; 32];
-    for_each_line(ledger, |l| {
-        if l.bytes.is_empty() {
-            return ControlFlow::Continue(());
-        }
+    for_each_leaf(ledger, |_, h, _| {
         if root.size() >= size {
             return ControlFlow::Break(());
         }
-        let h = leaf_hash(l.bytes);
         if root.size() == index {
             leaf = h;
         }
         path.push_leaf_hash(h);
         root.push_leaf_hash(h);
         ControlFlow::Continue(())
-    })
-    .map_err(io)?;
+    })?;
     Ok(Proof {
         id: id.to_string(),
         index,
@@ -161,7 +187,17 @@ pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::
     }
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    let written = file.write_all(&buf).and_then(|()| file.sync_all());
+    let mut written = file.write_all(&buf).and_then(|()| file.sync_all());
+    if let Err(e) = &written {
+        // Undo a torn checkpoint line (disk full, I/O error) while still locked.
+        written = Err(match file.set_len(len).and_then(|()| file.sync_all()) {
+            Ok(()) => std::io::Error::new(e.kind(), format!("{e}; the partial write was undone")),
+            Err(undo) => std::io::Error::new(
+                e.kind(),
+                format!("{e}; undoing the partial write failed too: {undo}"),
+            ),
+        });
+    }
     file.unlock()?;
     written.map_err(|e| anyhow::anyhow!("{}: {e}", checkpoints.display()))?;
     Ok(serde_json::from_str(&line)?)

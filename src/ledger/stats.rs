@@ -1,16 +1,20 @@
 //! `lumen ledger stats` (SPEC §9): per-branch entries, events, tokens and cost over
-//! the whole file, fast. The file is memory-mapped and split at line boundaries into
-//! one chunk per core; each chunk is scanned in 256 KiB blocks with the borrowed
-//! parser [`StatParser`], which accepts exactly the lines `parse_line` accepts.
+//! the whole file, fast. The file is split at line boundaries into one chunk per core;
+//! each thread reads its chunk with `pread` in 256 KiB blocks into its own buffer and
+//! parses them with the borrowed parser [`StatParser`], which accepts exactly the
+//! lines `parse_line` accepts. No memory map: a file truncated during the scan gives
+//! short reads, reported and read again, never SIGBUS.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ledger::StatParser;
+use crate::ledger::scan::{Changed, Forward, Piece, RevLines, replaced};
 
 /// Token rates per cost tier and the billing tier of each branch.
 #[derive(Debug, Clone, Default)]
@@ -115,6 +119,11 @@ pub struct Stats {
     pub pending: bool,
     pub branches: BTreeMap<String, BranchStats>,
     pub totals: Totals,
+    /// What happened during the scan that the reader should know (the file shrank or
+    /// was replaced and was read again). Not part of the JSON contract: printed on
+    /// stderr.
+    #[serde(skip)]
+    pub notices: Vec<String>,
 }
 
 /// A month filter: entries whose timestamp, in UTC, falls in this year and month.
@@ -142,32 +151,35 @@ impl std::str::FromStr for Month {
 }
 
 /// The per-chunk maps: keys are short branch and event names, and SipHash was ~7 % of
-/// the scan.
+/// the scan. Keys are owned (the bytes they came from are a reused read buffer) but
+/// looked up by `&str`, so a key is allocated once per chunk, not once per line.
 type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 #[derive(Default)]
-struct ChunkAcc<'a> {
+struct ChunkAcc {
     lines: u64,
     entries: u64,
     rejects: u64,
-    branches: FastMap<Cow<'a, str>, Acc<'a>>,
+    branches: FastMap<String, Acc>,
+    /// Rate per branch for entries without their own `tier` or `cost`.
+    rate_cache: FastMap<String, f64>,
 }
 
 #[derive(Default)]
-struct Acc<'a> {
+struct Acc {
     entries: u64,
-    events: FastMap<Cow<'a, str>, u64>,
+    events: FastMap<String, u64>,
     tokens: u64,
     cost: f64,
 }
 
 /// Lines are validated as UTF-8 and parsed a block at a time, so the parse reads
 /// bytes still in cache: validating the whole chunk first read it from memory twice.
-const BLOCK: usize = 256 * 1024;
+const BLOCK: usize = crate::ledger::scan::BLOCK;
 
-fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkAcc<'a> {
+/// Stats over in-memory complete lines, a block at a time.
+fn scan_chunk(data: &[u8], rates: &Rates, month: Option<Month>) -> ChunkAcc {
     let mut acc = ChunkAcc::default();
-    let mut rate_cache: FastMap<&'a str, f64> = FastMap::default();
     let mut parser = StatParser::default();
     let mut rest = data;
     while !rest.is_empty() {
@@ -182,18 +194,52 @@ fn scan_chunk<'a>(data: &'a [u8], rates: &Rates, month: Option<Month>) -> ChunkA
         };
         let (block, next) = rest.split_at_checked(cut).unwrap_or((rest, &[]));
         rest = next;
-        scan_block(block, rates, month, &mut parser, &mut rate_cache, &mut acc);
+        scan_block(block, rates, month, &mut parser, &mut acc);
     }
     acc
 }
 
-fn scan_block<'a>(
-    data: &'a [u8],
+/// Stats over `file[start..end)` (whole lines), read with `pread` a block at a time
+/// into one reused buffer. A line over the limit is skipped unread (a reject).
+fn scan_range(
+    file: &File,
+    start: u64,
+    end: u64,
+    initial_len: u64,
+    rates: &Rates,
+    month: Option<Month>,
+) -> std::io::Result<(ChunkAcc, Option<Changed>)> {
+    let mut acc = ChunkAcc::default();
+    let mut parser = StatParser::default();
+    let mut fwd = Forward::new(file, start, Some(end), initial_len);
+    loop {
+        match fwd.next_piece()? {
+            Piece::Lines { data, .. } => scan_block(data, rates, month, &mut parser, &mut acc),
+            Piece::Long { .. } => {
+                acc.lines += 1;
+                acc.rejects += 1;
+            }
+            Piece::End { pending } => {
+                let mut changed = fwd.changed;
+                // The range ends at a `\n`: a segment without one means the bytes moved.
+                if changed.is_none() && pending.is_some() {
+                    changed = Some(Changed::Shrank {
+                        seen: end,
+                        now: file.metadata()?.len(),
+                    });
+                }
+                return Ok((acc, changed));
+            }
+        }
+    }
+}
+
+fn scan_block(
+    data: &[u8],
     rates: &Rates,
     month: Option<Month>,
     parser: &mut StatParser,
-    rate_cache: &mut FastMap<&'a str, f64>,
-    acc: &mut ChunkAcc<'a>,
+    acc: &mut ChunkAcc,
 ) {
     let mut start = 0usize;
     // One SIMD UTF-8 pass over the block; lines cut at `\n` (ASCII) of a valid block
@@ -228,30 +274,61 @@ fn scan_block<'a>(
             Some(c) => c,
             None => {
                 let tokens = f.tokens.unwrap_or(0) as f64;
-                let rate = match (&f.tier, &f.branch) {
-                    (None, Cow::Borrowed(b)) => match rate_cache.get(b) {
+                let rate = match &f.tier {
+                    None => match acc.rate_cache.get(&*f.branch) {
                         Some(r) => *r,
-                        None => *rate_cache.entry(b).or_insert_with(|| rates.rate(None, b)),
+                        None => {
+                            let r = rates.rate(None, &f.branch);
+                            acc.rate_cache.insert(f.branch.to_string(), r);
+                            r
+                        }
                     },
-                    (tier, branch) => rates.rate(tier.as_deref(), branch),
+                    Some(tier) => rates.rate(Some(&**tier), &f.branch),
                 };
                 tokens * rate
             }
         };
-        let b = match acc.branches.get_mut(f.branch.as_ref()) {
+        let b = match acc.branches.get_mut(&*f.branch) {
             Some(b) => b,
-            None => acc.branches.entry(f.branch).or_default(),
+            None => acc.branches.entry(f.branch.into_owned()).or_default(),
         };
         b.entries += 1;
         b.tokens = b.tokens.saturating_add(f.tokens.unwrap_or(0));
         b.cost += cost;
-        match b.events.get_mut(f.event.as_ref()) {
+        match b.events.get_mut(&*f.event) {
             Some(n) => *n += 1,
             None => {
-                b.events.insert(f.event, 1);
+                b.events.insert(f.event.into_owned(), 1);
             }
         }
     }
+}
+
+/// Chunk results merged in chunk order, so the float sums are deterministic.
+fn merge(accs: Vec<ChunkAcc>, pending: bool) -> Stats {
+    let mut out = Stats {
+        pending,
+        ..Stats::default()
+    };
+    for acc in accs {
+        out.lines += acc.lines;
+        out.entries += acc.entries;
+        out.rejects += acc.rejects;
+        for (branch, a) in acc.branches {
+            let b = out.branches.entry(branch).or_default();
+            b.entries += a.entries;
+            b.tokens = b.tokens.saturating_add(a.tokens);
+            b.cost += a.cost;
+            for (ev, n) in a.events {
+                *b.events.entry(ev).or_default() += n;
+            }
+        }
+    }
+    for b in out.branches.values() {
+        out.totals.tokens = out.totals.tokens.saturating_add(b.tokens);
+        out.totals.cost += b.cost;
+    }
+    out
 }
 
 /// Stats over an in-memory ledger image (the bytes of the file).
@@ -261,7 +338,7 @@ pub fn stats_of(data: &[u8], rates: &Rates, month: Option<Month>, threads: usize
     let pending = complete_end < data.len();
     let body = data.get(..complete_end).unwrap_or_default();
     let chunks = split_chunks(body, threads.max(1));
-    let accs: Vec<ChunkAcc<'_>> = if chunks.len() <= 1 {
+    let accs: Vec<ChunkAcc> = if chunks.len() <= 1 {
         chunks.iter().map(|c| scan_chunk(c, rates, month)).collect()
     } else {
         std::thread::scope(|s| {
@@ -275,30 +352,7 @@ pub fn stats_of(data: &[u8], rates: &Rates, month: Option<Month>, threads: usize
                 .collect()
         })
     };
-    let mut out = Stats {
-        pending,
-        ..Stats::default()
-    };
-    // Merged in chunk order so the float sums are deterministic.
-    for acc in accs {
-        out.lines += acc.lines;
-        out.entries += acc.entries;
-        out.rejects += acc.rejects;
-        for (branch, a) in acc.branches {
-            let b = out.branches.entry(branch.into_owned()).or_default();
-            b.entries += a.entries;
-            b.tokens = b.tokens.saturating_add(a.tokens);
-            b.cost += a.cost;
-            for (ev, n) in a.events {
-                *b.events.entry(ev.into_owned()).or_default() += n;
-            }
-        }
-    }
-    for b in out.branches.values() {
-        out.totals.tokens = out.totals.tokens.saturating_add(b.tokens);
-        out.totals.cost += b.cost;
-    }
-    out
+    merge(accs, pending)
 }
 
 /// Split at line boundaries into at most `n` chunks of similar size.
@@ -319,29 +373,174 @@ fn split_chunks(data: &[u8], n: usize) -> Vec<&[u8]> {
     out
 }
 
-/// Stats over the ledger file at `path` (memory-mapped). A missing file is empty.
+/// The offset just past the first `\n` at or after `from` in `file[..end]`, or `end`.
+/// Reads forward in blocks: O(distance).
+fn next_line_start(file: &File, from: u64, end: u64) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = from;
+    while at < end {
+        let n = usize::try_from(end - at)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        file.read_exact_at(chunk, at)?;
+        if let Some(k) = memchr::memchr(b'\n', chunk) {
+            return Ok(at + k as u64 + 1);
+        }
+        at += n as u64;
+    }
+    Ok(end)
+}
+
+/// How many times a scan is started over when the file changes under it.
+pub const SCAN_ATTEMPTS: usize = 3;
+
+/// Stats over the ledger file at `path`, read with `pread` (no memory map: a file
+/// truncated in place during the scan must not kill the process with SIGBUS). The
+/// complete lines are split at line boundaries into one chunk per core; each thread
+/// reads its chunk into its own buffer, a block at a time.
+///
+/// A missing file is an error (`NotFound`), like any other open error. If the file
+/// shrinks or is replaced during the scan the result is thrown away and the file read
+/// again, up to [`SCAN_ATTEMPTS`] times in all, each time noted in
+/// [`Stats::notices`]; then it is an error.
 pub fn stats_file(path: &Path, rates: &Rates, month: Option<Month>) -> anyhow::Result<Stats> {
-    let file = match crate::fsutil::open_regular(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Stats::default()),
-        Err(e) => anyhow::bail!("{}: {e}", path.display()),
-    };
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(Stats::default());
-    }
-    // SAFETY: the ledger is append-only; bytes already written are never changed by
-    // Lumen. The map is read-only and covers only the length seen above.
-    let map = unsafe {
-        memmap2::MmapOptions::new()
-            .len(usize::try_from(len)?)
-            .map(&file)
-    }
-    .map_err(|e| anyhow::anyhow!("{}: cannot map: {e}", path.display()))?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    Ok(stats_of(&map, rates, month, threads))
+    stats_file_with(path, rates, month, threads, &|| {})
+}
+
+/// [`stats_file`] with a thread count and a hook run after the chunks are planned
+/// and before they are read (tests use it to change the file at that moment).
+#[doc(hidden)]
+pub fn stats_file_with(
+    path: &Path,
+    rates: &Rates,
+    month: Option<Month>,
+    threads: usize,
+    before_read: &(dyn Fn() + Sync),
+) -> anyhow::Result<Stats> {
+    let mut notices = Vec::new();
+    for _ in 0..SCAN_ATTEMPTS {
+        let file = crate::fsutil::open_regular(path)
+            .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
+        let (stats, changed) = stats_once(&file, rates, month, threads, before_read)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let changed = changed.or_else(|| replaced(&file, path).then_some(Changed::Replaced));
+        match changed {
+            None => {
+                return Ok(Stats { notices, ..stats });
+            }
+            Some(c) => notices.push(format!(
+                "{} {c} during the scan; reading it again",
+                path.display()
+            )),
+        }
+    }
+    anyhow::bail!(
+        "{}: the file kept changing during the scan ({} attempts: it shrank or was replaced each time); try again when it is quiet",
+        path.display(),
+        SCAN_ATTEMPTS
+    )
+}
+
+fn stats_once(
+    file: &File,
+    rates: &Rates,
+    month: Option<Month>,
+    threads: usize,
+    before_read: &(dyn Fn() + Sync),
+) -> std::io::Result<(Stats, Option<Changed>)> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok((Stats::default(), None));
+    }
+    let (pending, ranges) = match plan(file, len, threads) {
+        Ok(p) => p,
+        // The file shrank while the chunks were being planned.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            let now = file.metadata()?.len();
+            return Ok((Stats::default(), Some(Changed::Shrank { seen: len, now })));
+        }
+        Err(e) => return Err(e),
+    };
+    before_read();
+    let results: Vec<std::io::Result<(ChunkAcc, Option<Changed>)>> = if ranges.len() <= 1 {
+        ranges
+            .iter()
+            .map(|&(a, b)| scan_range(file, a, b, len, rates, month))
+            .collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|&(a, b)| s.spawn(move || scan_range(file, a, b, len, rates, month)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut accs = Vec::with_capacity(results.len());
+    let mut changed = None;
+    for r in results {
+        let (acc, c) = r?;
+        changed = changed.or(c);
+        accs.push(acc);
+    }
+    let now = file.metadata()?.len();
+    if changed.is_none() && now < len {
+        changed = Some(Changed::Shrank { seen: len, now });
+    }
+    Ok((merge(accs, pending), changed))
+}
+
+/// Whether `file[..len]` ends in a pending line, and its complete lines cut at line
+/// boundaries into at most `threads` ranges of similar size.
+fn plan(file: &File, len: u64, threads: usize) -> std::io::Result<(bool, Vec<(u64, u64)>)> {
+    // Complete lines end at the last `\n`; what follows is pending. O(that segment).
+    let complete_end = match last_newline(file, len)? {
+        Some(nl) => nl + 1,
+        None => 0,
+    };
+    let pending = complete_end < len;
+    let n = threads.max(1) as u64;
+    let mut cuts = vec![0u64];
+    for i in 1..n {
+        let target = (complete_end * i / n).max(*cuts.last().unwrap_or(&0));
+        // The chunk boundary is the start of the line holding `target` (or the next).
+        let cut = if target == 0 {
+            0
+        } else {
+            next_line_start(file, target - 1, complete_end)?
+        };
+        cuts.push(cut.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(complete_end);
+    cuts.dedup();
+    let ranges = cuts
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some((*a, *b)),
+            _ => None,
+        })
+        .collect();
+    Ok((pending, ranges))
+}
+
+/// The offset of the last `\n` in `file[..len]`: O(the bytes after it).
+fn last_newline(file: &File, len: u64) -> std::io::Result<Option<u64>> {
+    let mut rev = RevLines::new(file, len)?;
+    // The first span is the segment after the last `\n` (or the last line when the
+    // file ends with one); the `\n` that ends it is at offset + length, if any.
+    Ok(match rev.next_span()? {
+        None => None,
+        Some((off, n)) if off + n < len => Some(off + n),
+        Some((off, _)) if off > 0 => Some(off - 1),
+        Some(_) => None,
+    })
 }
 
 #[cfg(test)]

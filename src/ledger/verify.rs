@@ -1,7 +1,8 @@
 //! `lumen ledger verify` (SPEC §4, §9): rejects, hash chain, signatures against
 //! keys.json, duplicate ids and timestamp regressions (warnings), checkpoints
 //! (the Merkle root recomputed at each checkpoint's size), and a pending last line.
-//! Streams the file: memory is the set of ids seen plus O(log n) for the tree.
+//! Streams the file: memory is the set of ids seen plus O(log n) for the tree; a line
+//! over the 1 MiB limit is hashed in blocks, never held.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -12,12 +13,13 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::domain::ledger::StatParser;
+use crate::domain::ledger::{RejectReason, StatParser};
 use crate::domain::merkle::RootBuilder;
 use crate::domain::signing::verify_line;
 use crate::ledger::append::ZERO_PREV;
 use crate::ledger::keys::Keyring;
-use crate::ledger::scan::for_each_line;
+use crate::ledger::scan::{Changed, Line, LineHashes, ScanOptions, scan_lines};
+use crate::ledger::stats::SCAN_ATTEMPTS;
 
 /// Warnings beyond this many are summarised in one line.
 const MAX_WARNINGS: usize = 1000;
@@ -57,6 +59,10 @@ pub struct Report {
     /// Why the check failed, one per problem (not part of the JSON contract).
     #[serde(skip)]
     pub problems: Vec<String>,
+    /// The ledger shrank or was replaced during a scan and was verified again (not
+    /// part of the JSON contract: printed on stderr).
+    #[serde(skip)]
+    pub notices: Vec<String>,
 }
 
 impl Report {
@@ -91,7 +97,19 @@ pub fn load_checkpoints(
     if !path.exists() {
         return Ok((cps, bad));
     }
-    let end = for_each_line(path, |l| {
+    let end = scan_lines(path, ScanOptions::default(), |l| {
+        let l = match l {
+            Line::Held(l) => l,
+            Line::Long(l) => {
+                bad.push(format!(
+                    "{}:{}: not a checkpoint ({} bytes, over the 1 MiB line limit)",
+                    path.display(),
+                    l.no,
+                    l.len
+                ));
+                return ControlFlow::Continue(());
+            }
+        };
         if l.bytes.is_empty() {
             return ControlFlow::Continue(());
         }
@@ -131,6 +149,12 @@ pub fn load_checkpoints(
         ControlFlow::Continue(())
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(c) = end.changed {
+        anyhow::bail!(
+            "{}: {c} while it was being read; run verify again",
+            path.display()
+        );
+    }
     if let Some((no, _, _)) = end.pending {
         bad.push(format!(
             "{}:{no}: unterminated checkpoint line",
@@ -149,13 +173,71 @@ pub fn verify(hq_root: &Path) -> anyhow::Result<Report> {
     verify_file(&ledger, &keys, &checkpoints, malformed)
 }
 
-/// Verify one ledger file against a keyring and checkpoints.
+/// Verify one ledger file against a keyring and checkpoints. A missing file verifies
+/// as empty (callers that must tell "no ledger" apart check first, as `lumen ledger
+/// verify` does).
+///
+/// The file is streamed; a line over the 1 MiB limit is a reject whose bytes are
+/// hashed in blocks (for the Merkle leaf and the next line's `prev`), never held. If
+/// the file shrinks or is replaced during the scan, the result is thrown away and the
+/// file verified again, up to [`SCAN_ATTEMPTS`] times in all (each noted in
+/// [`Report::notices`]); then it is an error.
 pub fn verify_file(
     ledger: &Path,
     keys: &Keyring,
     checkpoints: &[Checkpoint],
     malformed_checkpoints: Vec<String>,
 ) -> anyhow::Result<Report> {
+    verify_file_with(
+        ledger,
+        keys,
+        checkpoints,
+        malformed_checkpoints,
+        &mut |_| {},
+    )
+}
+
+/// [`verify_file`] with a hook called with each line number as the scan passes it
+/// (tests use it to change the file mid-scan).
+#[doc(hidden)]
+pub fn verify_file_with(
+    ledger: &Path,
+    keys: &Keyring,
+    checkpoints: &[Checkpoint],
+    malformed_checkpoints: Vec<String>,
+    on_line: &mut dyn FnMut(u64),
+) -> anyhow::Result<Report> {
+    let mut notices = Vec::new();
+    for _ in 0..SCAN_ATTEMPTS {
+        let (r, changed) = verify_once(
+            ledger,
+            keys,
+            checkpoints,
+            malformed_checkpoints.clone(),
+            on_line,
+        )?;
+        match changed {
+            None => return Ok(Report { notices, ..r }),
+            Some(c) => notices.push(format!(
+                "{} {c} during verification; verifying it again",
+                ledger.display()
+            )),
+        }
+    }
+    anyhow::bail!(
+        "{}: the ledger kept changing during verification ({} attempts: it shrank or was replaced each time); not verified, try again",
+        ledger.display(),
+        SCAN_ATTEMPTS
+    )
+}
+
+fn verify_once(
+    ledger: &Path,
+    keys: &Keyring,
+    checkpoints: &[Checkpoint],
+    malformed_checkpoints: Vec<String>,
+    on_line: &mut dyn FnMut(u64),
+) -> anyhow::Result<(Report, Option<Changed>)> {
     let mut r = Report::default();
     for m in malformed_checkpoints {
         r.checkpoints.bad += 1;
@@ -208,8 +290,34 @@ pub fn verify_file(
     let claims = Claims::new();
     let mut last_ts: Option<(DateTime<FixedOffset>, u64)> = None;
     let exists = ledger.exists();
+    let opts = ScanOptions {
+        hash_long_lines: true,
+    };
     let end = if exists {
-        for_each_line(ledger, |l| {
+        scan_lines(ledger, opts, |line| {
+            on_line(line.no());
+            let l = match line {
+                Line::Held(l) => l,
+                Line::Long(long) => {
+                    // A reject kept out of memory: its hashes were streamed.
+                    r.lines += 1;
+                    let h = long.hashes.unwrap_or_else(|| LineHashes::of(&[]));
+                    tree.push_leaf_hash(h.leaf);
+                    if let Some(cps) = at_size.get(&tree.size()) {
+                        check_at(&tree, &mut r, cps);
+                    }
+                    r.rejects.push(RejectInfo {
+                        line: long.no,
+                        offset: long.offset,
+                        reason: RejectReason::TooLong(
+                            usize::try_from(long.len).unwrap_or(usize::MAX),
+                        )
+                        .to_string(),
+                    });
+                    let _ = hex::encode_to_slice(h.sha256, &mut prev_hash);
+                    return ControlFlow::Continue(());
+                }
+            };
             if l.bytes.is_empty() {
                 return ControlFlow::Continue(());
             }
@@ -261,6 +369,9 @@ pub fn verify_file(
     } else {
         Default::default()
     };
+    if let Some(c) = end.changed {
+        return Ok((r, Some(c)));
+    }
     if let Some((no, off, len)) = end.pending {
         r.pending = true;
         r.warn(format!(
@@ -278,7 +389,7 @@ pub fn verify_file(
         }
     }
     r.ok = r.signatures.bad == 0 && r.chain.broken == 0 && r.checkpoints.bad == 0;
-    Ok(r)
+    Ok((r, None))
 }
 
 /// Searchers for the members that make a line need the full parse, built once
