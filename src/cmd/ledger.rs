@@ -58,7 +58,7 @@ fn existing_ledger(g: &GlobalArgs) -> Result<(PathBuf, PathBuf), CmdError> {
 /// stderr so `--json` output stays the contract.
 fn print_notices(cmd: &str, notices: &[String]) {
     for n in notices {
-        eprintln!("lumen ledger {cmd}: warning: {}", sanitize(n));
+        errln!("lumen ledger {cmd}: warning: {}", n);
     }
 }
 
