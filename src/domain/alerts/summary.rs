@@ -158,13 +158,14 @@ impl Summary {
             }
         }
         let mut out = Vec::new();
-        let mut used = 0;
-        if width_cols == 0 {
+        // One column is kept for the `…`.
+        let Some(room) = width_cols.checked_sub(1) else {
             return out;
-        }
+        };
+        let mut used = 0;
         for (s, tone) in self.short_parts() {
             let w = s.width();
-            if used + w + 1 <= width_cols {
+            if used + w <= room {
                 used += w;
                 out.push((s, tone));
                 continue;
@@ -172,7 +173,7 @@ impl Summary {
             let mut cut = String::new();
             for ch in s.chars() {
                 let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
-                if used + cw + 1 > width_cols {
+                if used + cw > room {
                     break;
                 }
                 used += cw;
