@@ -122,7 +122,8 @@ impl AmOutbox {
 
     /// `endsAt` of a firing alert posted at `now`.
     pub fn expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + td(self.interval.saturating_mul(4))
+        now.checked_add_signed(td(self.interval.saturating_mul(4)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Take in one evaluation's transitions.

@@ -265,8 +265,9 @@ impl Evaluator {
         }
         rhythm(&mut c, &inputs.rhythm);
 
-        let Collect { next, fired, .. } = c;
-        let mut fired = fired;
+        let Collect {
+            next, mut fired, ..
+        } = c;
         let mut resolved: Vec<Alert> = prev.into_values().collect();
         self.firing = next;
         let mut firing: Vec<Alert> = self.firing.values().cloned().collect();

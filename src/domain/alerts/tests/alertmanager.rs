@@ -99,6 +99,13 @@ fn posts_when_something_changed_or_the_interval_passed() {
     assert!(!ob.due(t0() + secs(60)));
     assert!(ob.due(t0() + secs(61)), "re-post every interval");
     assert_eq!(ob.expiry(t0()), t0() + secs(240));
+    let mut huge = AmOutbox::new("hq");
+    huge.interval = std::time::Duration::MAX;
+    assert_eq!(
+        huge.expiry(t0()),
+        DateTime::<Utc>::MAX_UTC,
+        "a silly interval never panics"
+    );
     assert!(
         ob.expiry(t0()) - t0() < chrono::Duration::minutes(5),
         "before Alertmanager's default resolve_timeout"

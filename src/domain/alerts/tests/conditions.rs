@@ -459,6 +459,19 @@ fn kill_switch_violation_is_a_deploy_stamped_after_activation() {
     assert_eq!(ev.ledger_kill_switch(), Some(true));
     let t = ev.evaluate(t0() - secs(590), &Inputs::default());
     assert!(t.firing.is_empty(), "a deploy before activation is fine");
+    // Written after the activation line but stamped before it: not a violation.
+    ev.ingest(
+        Some(3),
+        &entry(
+            "TXN-L",
+            "koosy",
+            "deploy",
+            Some("success"),
+            t0() - secs(601),
+        ),
+    );
+    let t = ev.evaluate(t0() - secs(590), &Inputs::default());
+    assert!(t.firing.is_empty(), "{:?}", names(&t.firing));
 
     ev.ingest(
         Some(3),
@@ -815,6 +828,43 @@ fn rhythm_threshold_creative_below_min_and_stale_data_resolves() {
         },
     );
     assert!(t.firing.is_empty());
+    // The same points in a deque that wrapped around (two slices): same answer.
+    let mut wrapped = std::collections::VecDeque::with_capacity(pts.len());
+    let half = pts.len() / 2;
+    for p in &pts[half..] {
+        wrapped.push_back(*p);
+    }
+    for p in pts[..half].iter().rev() {
+        wrapped.push_front(*p);
+    }
+    let (a, b) = wrapped.as_slices();
+    assert!(
+        !a.is_empty() && !b.is_empty(),
+        "the deque must wrap for this test"
+    );
+    let mut ev2 = Evaluator::new();
+    let facts2 = RhythmFacts::from_deque(&wrapped, Some(0.35), Some(0.22));
+    let t2 = ev2.evaluate(
+        t0() + secs(70),
+        &Inputs {
+            rhythm: facts2,
+            ..Inputs::default()
+        },
+    );
+    assert_eq!(
+        names(&t2.firing),
+        [(AlertName::RhythmThreshold, Severity::Warning)]
+    );
+    let mut ev3 = Evaluator::new();
+    let flat = RhythmFacts::from_slice(&pts, Some(0.35), Some(0.22));
+    let t3 = ev3.evaluate(
+        t0() + secs(70),
+        &Inputs {
+            rhythm: flat,
+            ..Inputs::default()
+        },
+    );
+    assert_eq!(t2.firing, t3.firing);
     // Without thresholds nothing is evaluated.
     let none = RhythmFacts::from_slice(&pts, None, None);
     let t = ev.evaluate(

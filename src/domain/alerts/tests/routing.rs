@@ -256,6 +256,19 @@ fn resolution_is_sent_only_when_the_rule_asks() {
         "not before the grace period"
     );
     let grace = chrono::Duration::from_std(RESOLVE_AFTER).unwrap();
+    for at in [now + secs(1), now + grace - secs(1)] {
+        let t = ev.evaluate(
+            at,
+            &Inputs {
+                branches: &[up("koosy")],
+                ..Inputs::default()
+            },
+        );
+        assert!(
+            route(at, &t, &r, &mut log).is_empty(),
+            "still in the grace period"
+        );
+    }
     let later = now + grace;
     let t = ev.evaluate(
         later,
