@@ -1,6 +1,7 @@
 //! Pure domain logic: no ratatui, no tokio, no file or network I/O beyond reading
 //! the bytes handed in. Every parser of untrusted input lives here and is fuzzed.
 
+pub mod alerts;
 pub mod ceremony;
 pub mod cost;
 pub mod exposition;
