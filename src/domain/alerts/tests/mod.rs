@@ -39,6 +39,7 @@ pub(super) fn entry(
         change: None,
         chained: false,
         signed: false,
+        line: None,
     }
 }
 
