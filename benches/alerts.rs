@@ -49,6 +49,7 @@ fn entry(i: usize, event: &str, status: &str, at: DateTime<Utc>) -> Entry {
         change: Some(format!("chg-{:04}", i / 100)),
         chained: false,
         signed: false,
+        line: None,
     }
 }
 
