@@ -99,6 +99,28 @@ fn submit_and_catch_the_scan(pty: &mut Pty) {
     );
 }
 
+/// `Pty::wait_for`, failing at once (with the exit status) if the console died.
+fn wait_alive(pty: &mut Pty, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = pty.child.try_wait() {
+            panic!(
+                "the console died ({status:?}) while waiting for {what}; last screen:\n{}",
+                pty.screen()
+            );
+        }
+        if pred(&pty.screen()) {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+            pty.screen()
+        );
+        std::thread::sleep(Duration::from_millis(40));
+    }
+}
+
 fn complete_lines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
@@ -137,12 +159,12 @@ fn truncating_the_ledger_during_a_filter_scan_is_survived_and_reported() {
         .open(&ledger)
         .unwrap_or_else(|e| panic!("{e}"));
     f.set_len(cut).unwrap_or_else(|e| panic!("{e}"));
-    pty.wait_for("the re-read notice", Duration::from_secs(20), |s| {
+    wait_alive(&mut pty, "the re-read notice", Duration::from_secs(20), |s| {
         s.contains("truncated")
     });
     let left = complete_lines(full.get(..cut as usize).unwrap_or_default());
     let count = format!(" {} matches", group(left));
-    pty.wait_for(&count, Duration::from_secs(30), |s| {
+    wait_alive(&mut pty, &count, Duration::from_secs(30), |s| {
         s.contains(&count) && scanning(s).is_none()
     });
 
@@ -154,7 +176,7 @@ fn truncating_the_ledger_during_a_filter_scan_is_survived_and_reported() {
     f.set_len(0).unwrap_or_else(|e| panic!("{e}"));
     f.write_all(&full).unwrap_or_else(|e| panic!("{e}"));
     let count = format!(" {} matches", group(LINES));
-    pty.wait_for(&count, Duration::from_secs(30), |s| {
+    wait_alive(&mut pty, &count, Duration::from_secs(30), |s| {
         s.contains(&count) && scanning(s).is_none()
     });
     submit_and_catch_the_scan(&mut pty);
@@ -174,7 +196,7 @@ fn truncating_the_ledger_during_a_filter_scan_is_survived_and_reported() {
         .unwrap_or_else(|e| panic!("{e}"));
     writeln!(f, "{live}").unwrap_or_else(|e| panic!("{e}"));
     drop(f);
-    pty.wait_for("the appended line", Duration::from_secs(20), |s| {
+    wait_alive(&mut pty, "the appended line", Duration::from_secs(20), |s| {
         s.contains("TXN-LIVE-000001") && s.contains(" 1 matches")
     });
 
