@@ -11,6 +11,9 @@
 # samples /proc/PID/status (VmHWM, VmRSS) and the process's CPU time
 # (/proc/PID/stat utime+stime) over IDLE_SECS seconds with nothing changing.
 # Defaults: target/release/lumen, 1024 MiB, 10 s. Needs tmux and python3.
+# SETTLE=N waits N more seconds before the idle window (the console's integrity check
+# reads the whole ledger at start and then every 60 s; SETTLE=20 keeps the window
+# clear of it).
 # With HEADLESS=1 it then also runs the in-process measurement of the ledger reading
 # alone (tail + reader worker, no integrity check, no UI):
 # `cargo test --test ledger_console_reading huge_pending -- --ignored --nocapture`.
@@ -77,6 +80,7 @@ tmux send-keys -t "$SESSION" 2 z
 tmux send-keys -t "$SESSION" / C-u deploy Enter
 wait_for "the filter to finish" 120 " matches" "scanning"
 T_FILTER=$(python3 -c "import time; print(f'{time.time() - $START:.2f}')")
+sleep "${SETTLE:-0}"
 HWM_BEFORE=$(status VmHWM)
 TICKS0=$(cpu_ticks)
 T0=$(date +%s.%N)
@@ -92,7 +96,7 @@ SHOWN=$(screen | grep -o "pending [0-9]* B" | head -1 || true)
 echo "ledger: $SIZE bytes (1,000 lines + ${MIB} MiB unterminated); binary: $BIN"
 echo "tail's last line on screen after ${T_TAIL}s; filter 'deploy' done after ${T_FILTER}s; badge: ${SHOWN:-none}"
 echo "peak RSS (VmHWM): ${HWM} kB (${HWM_BEFORE} kB when the idle window began); RSS now ${RSS} kB"
-echo "idle CPU over ${IDLE}s: ${CPU}% of one core"
+echo "idle CPU over ${IDLE}s (from $(python3 -c "print(f'{$T0 - $START:.1f}')")s after start): ${CPU}% of one core"
 tmux send-keys -t "$SESSION" q
 sleep 1
 tmux kill-session -t "$SESSION" 2>/dev/null || true

@@ -159,9 +159,12 @@ fn truncating_the_ledger_during_a_filter_scan_is_survived_and_reported() {
         .open(&ledger)
         .unwrap_or_else(|e| panic!("{e}"));
     f.set_len(cut).unwrap_or_else(|e| panic!("{e}"));
-    wait_alive(&mut pty, "the re-read notice", Duration::from_secs(20), |s| {
-        s.contains("truncated")
-    });
+    wait_alive(
+        &mut pty,
+        "the re-read notice",
+        Duration::from_secs(20),
+        |s| s.contains("truncated"),
+    );
     let left = complete_lines(full.get(..cut as usize).unwrap_or_default());
     let count = format!(" {} matches", group(left));
     wait_alive(&mut pty, &count, Duration::from_secs(30), |s| {
@@ -196,9 +199,12 @@ fn truncating_the_ledger_during_a_filter_scan_is_survived_and_reported() {
         .unwrap_or_else(|e| panic!("{e}"));
     writeln!(f, "{live}").unwrap_or_else(|e| panic!("{e}"));
     drop(f);
-    wait_alive(&mut pty, "the appended line", Duration::from_secs(20), |s| {
-        s.contains("TXN-LIVE-000001") && s.contains(" 1 matches")
-    });
+    wait_alive(
+        &mut pty,
+        "the appended line",
+        Duration::from_secs(20),
+        |s| s.contains("TXN-LIVE-000001") && s.contains(" 1 matches"),
+    );
 
     pty.send(b"q");
     let code = pty.wait_exit(Duration::from_secs(20));
