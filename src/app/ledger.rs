@@ -894,7 +894,7 @@ impl App {
                 {
                     f.matches.clear();
                     f.sel = 0;
-                    f.scanning = Some((0, 0));
+                    f.scanning = Some((0, v.index.bytes_total.max(1)));
                     self.ledger_set_notice(reason);
                 }
             }
