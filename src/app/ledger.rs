@@ -318,6 +318,17 @@ pub enum LedgerViewMsg {
         id: String,
         at: Option<(u64, u64)>,
     },
+    /// The file changed under the index (truncated, rewritten or replaced): every
+    /// page read from it is dropped and the index is being built again.
+    Reread {
+        reason: String,
+    },
+    /// The file changed during the filter scan: its matches so far are void and the
+    /// scan starts again from the start of the file.
+    FilterRestarted {
+        generation: u64,
+        reason: String,
+    },
 }
 
 /// The active filter and its results.
@@ -383,7 +394,13 @@ pub struct LedgerView {
     pub jumping: Option<String>,
     /// `TailStarted` was sent.
     pub tail_started: bool,
+    /// The ledger changed under the pane (truncated, replaced) and is being read
+    /// again: when that was noticed, and what to say.
+    pub notice: Option<(DateTime<Utc>, String)>,
 }
+
+/// How long the re-read notice stays after the re-read itself is done.
+pub const NOTICE_SECS: i64 = 10;
 
 impl LedgerView {
     pub fn context_lines(&self) -> u64 {
@@ -778,8 +795,23 @@ impl App {
         }
     }
 
+    /// The re-read notice, while the ledger is being read again after it changed
+    /// (and for [`NOTICE_SECS`] after).
+    pub fn ledger_notice(&self) -> Option<&str> {
+        let v = &self.ledger_view;
+        let (at, text) = v.notice.as_ref()?;
+        let busy = v.index.building || v.active.as_ref().is_some_and(|f| f.scanning.is_some());
+        (busy || (self.now - *at).num_seconds() < NOTICE_SECS).then_some(text.as_str())
+    }
+
+    fn ledger_set_notice(&mut self, text: String) {
+        self.ledger_view.notice = Some((self.now, text));
+        self.dirty = true;
+    }
+
     /// The ledger was truncated or replaced: drop everything read from it.
     pub(crate) fn ledger_view_reset(&mut self) {
+        self.ledger_set_notice("the ledger was truncated or replaced — re-reading it".into());
         let v = &mut self.ledger_view;
         v.pages.clear();
         v.requested.clear();
@@ -845,6 +877,25 @@ impl App {
                 if v.jumping.as_deref() == Some(id.as_str()) {
                     v.jumping = None;
                     self.ledger_jump(&id, at);
+                }
+            }
+            LedgerViewMsg::Reread { reason } => {
+                // Offsets from the old file must not be used: drop the pages (asked
+                // again below through the new index) and a detail read from them.
+                v.pages.clear();
+                v.requested.clear();
+                v.detail_data = None;
+                v.detail = false;
+                self.ledger_set_notice(reason);
+            }
+            LedgerViewMsg::FilterRestarted { generation, reason } => {
+                if let Some(f) = v.active.as_mut()
+                    && f.generation == generation
+                {
+                    f.matches.clear();
+                    f.sel = 0;
+                    f.scanning = Some((0, v.index.bytes_total.max(1)));
+                    self.ledger_set_notice(reason);
                 }
             }
         }

@@ -332,6 +332,11 @@ impl LedgerFilter {
         if raw.is_empty() {
             return self.is_empty();
         }
+        // Over the 1 MiB limit: a reject that is not looked into (the scan never
+        // holds such a line), so not even free text matches it.
+        if raw.len() > crate::domain::ledger::MAX_LINE {
+            return false;
+        }
         if !self.text_matches(raw) {
             return false;
         }

@@ -5,13 +5,25 @@
 //!
 //! - pages of lines for scrolling beyond the tail's in-memory window (`pread` through
 //!   the index; a page past what is indexed yet waits until the build gets there);
-//! - a filter scan over the whole file: memory-mapped 32 MiB windows (one at a time,
-//!   so resident memory stays bounded on a 10 GB ledger), each split at a line
-//!   boundary across both cores, matches reported window by window with true line
-//!   numbers; then it follows the file and checks appended lines against the filter;
+//! - a filter scan over the whole file: [`LineScan`] reads 8 MiB windows with `pread`
+//!   into one buffer (no memory map: a map of a file that another process truncates
+//!   kills the reader with SIGBUS), each split at a line boundary across both cores,
+//!   matches reported window by window with true line numbers; then it follows the
+//!   file and checks appended lines against the filter;
 //! - the detail of one line: pretty JSON, chain status against the previous line,
 //!   signature against `keys.json`;
 //! - the line of an entry id (a rollback's `target`).
+//!
+//! Every read checks that the file is still the one being read (same inode, not
+//! shorter, the byte before the read position still a line end). When it is not —
+//! logrotate's `copytruncate`, a file renamed over it — the work starts again from
+//! the start of the new file and the pane is told ([`LedgerViewMsg::Reread`],
+//! [`LedgerViewMsg::FilterRestarted`]); an offset from the old file is never used
+//! against the new one.
+//!
+//! Cost per line is bounded: a line longer than the 1 MiB limit is a reject that is
+//! never held whole (the scan skips through it, a page or the detail reads its first
+//! 4 KiB), and a pending last line is looked at once, not on every poll.
 //!
 //! [`Reader::serve`] does the work synchronously (tests call it directly); [`spawn`]
 //! runs it on a thread fed by a channel.
@@ -22,7 +34,7 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
@@ -36,16 +48,15 @@ use crate::app::{
     ChainStatus, IndexStatus, LedgerDetail, LedgerRequest, LedgerViewMsg, PageLine, SigStatus,
 };
 use crate::domain::hq::paths;
-use crate::domain::ledger::{MAX_LINE, parse_line};
+use crate::domain::ledger::{MAX_LINE, RejectReason, parse_line};
 use crate::domain::ledger_filter::LedgerFilter;
 use crate::domain::sanitize::sanitize;
-use crate::ledger::index::LineIndex;
+use crate::ledger::index::{FileId, LONG_LINE_HEAD, LedgerChange, LineIndex, ends_line_before};
 use crate::ledger::keys::Keyring;
-use crate::ledger::scan::for_each_line_rev;
 use crate::sources::ledger_tail::excerpt;
 
-/// Bytes mapped at a time by the filter scan.
-const SCAN_WINDOW: u64 = 32 << 20;
+/// Bytes read at a time by a [`LineScan`] (more than a longest legal line).
+pub const SCAN_WINDOW: usize = 8 << 20;
 /// The latest the index build starts when the tail has not reported yet.
 const BUILD_DELAY: Duration = Duration::from_secs(1);
 /// How often the worker refreshes the index and reports its progress.
@@ -54,6 +65,15 @@ const TICK: Duration = Duration::from_millis(50);
 const PRETTY_CHARS: usize = 2_000;
 /// The 64 zeros `prev` carries on the first line (SPEC §4.2).
 const ZERO_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Block size of the backward and streaming reads of the detail view.
+const BLOCK: usize = 64 * 1024;
+/// No epoch built yet.
+const NONE_BUILT: u64 = u64::MAX;
+
+/// The notice for a file that changed under the reader.
+fn reread_notice(c: LedgerChange) -> String {
+    format!("{c} — re-reading it from the start")
+}
 
 /// The worker's state: the file, its index, and the keyring (loaded on first use).
 pub struct Reader {
@@ -63,27 +83,44 @@ pub struct Reader {
     /// The initial build has not finished (or not started).
     building: AtomicBool,
     build_error: std::sync::Mutex<Option<String>>,
+    /// The index epoch the last build completed in (a build that the file changed
+    /// under is followed by another one).
+    built_epoch: AtomicU64,
 }
 
 impl Reader {
     /// A reader over `index` (already building, or call [`LineIndex::refresh`]).
     pub fn new(root: &Path, index: LineIndex) -> Reader {
+        let built = index.epoch();
         Reader {
             root: root.to_path_buf(),
             path: root.join(paths::LEDGER),
             index,
             building: AtomicBool::new(false),
             build_error: std::sync::Mutex::new(None),
+            built_epoch: AtomicU64::new(built),
         }
     }
 
-    /// Index the whole file (the initial build; call once, on its own thread).
+    /// Index the whole file (a build; call on its own thread, with `building` set).
     pub fn build(&self) {
         self.building.store(true, Ordering::Release);
-        if let Err(e) = self.index.refresh()
-            && let Ok(mut slot) = self.build_error.lock()
-        {
-            *slot = Some(format!("{}: {e}", self.path.display()));
+        let epoch = self.index.epoch();
+        match self.index.refresh() {
+            Err(e) => {
+                if let Ok(mut slot) = self.build_error.lock() {
+                    *slot = Some(format!("{}: {e}", self.path.display()));
+                }
+            }
+            Ok(_) => {
+                if let Ok(mut slot) = self.build_error.lock() {
+                    *slot = None;
+                }
+            }
+        }
+        // Completed for this epoch unless the file changed while it was being read.
+        if self.index.epoch() == epoch {
+            self.built_epoch.store(epoch, Ordering::Release);
         }
         self.building.store(false, Ordering::Release);
     }
@@ -92,20 +129,32 @@ impl Reader {
         self.building.load(Ordering::Acquire)
     }
 
+    /// The index was emptied (the file changed) since the last complete build.
+    fn needs_build(&self) -> bool {
+        self.built_epoch.load(Ordering::Acquire) != self.index.epoch()
+    }
+
     pub fn index_status(&self) -> IndexStatus {
         let p = self.index.progress();
         IndexStatus {
             lines: p.lines,
             bytes_done: p.bytes_done,
             bytes_total: p.bytes_total,
-            building: self.is_building(),
+            building: self.is_building() || self.needs_build(),
             error: self.build_error.lock().ok().and_then(|e| e.clone()),
         }
     }
 
-    /// Pick up appended lines (not while the initial build runs: it holds the lock).
+    /// Pick up appended lines (not while a build runs). When the file changed under
+    /// the index this reads it again here, synchronously; the worker starts a
+    /// background build for that instead.
     pub fn refresh(&self) {
-        if !self.is_building() {
+        if self.is_building() {
+            return;
+        }
+        if self.needs_build() {
+            self.build();
+        } else {
             let _ = self.index.refresh();
         }
     }
@@ -113,44 +162,63 @@ impl Reader {
     /// Whether a page can be answered now: all its lines are indexed, or the index is
     /// complete (a short page at the end of the file).
     pub fn page_ready(&self, first: u64, count: u64) -> bool {
-        !self.is_building() || self.index.len() >= first.saturating_sub(1).saturating_add(count)
+        (!self.is_building() && !self.needs_build())
+            || self.index.len() >= first.saturating_sub(1).saturating_add(count)
     }
 
-    /// Lines `first..first+count` (1-based), parsed like the tail does.
+    /// Lines `first..first+count` (1-based), parsed like the tail does. A line over
+    /// the 1 MiB limit is a `TooLong` reject read only for its excerpt. A file that
+    /// changed under the index is an error carrying a [`LedgerChange`].
     pub fn page(&self, first: u64, count: u64) -> io::Result<Vec<PageLine>> {
         let from = first.saturating_sub(1);
-        let lines = self.index.lines(from, count)?;
-        Ok(lines
-            .into_iter()
-            .map(|(i, bytes)| {
-                let offset = self.index.span(i).map_or(0, |(o, _)| o);
-                let line = i + 1;
-                let record = (!bytes.is_empty()).then(|| LedgerRecord {
-                    line,
-                    offset,
-                    parsed: parse_line(&bytes),
-                    excerpt: excerpt(&bytes),
-                });
-                PageLine {
-                    line,
-                    offset,
-                    record,
-                }
-            })
-            .collect())
+        let mut out = Vec::new();
+        self.index.visit(from, count, |i, offset, len, bytes| {
+            let line = i + 1;
+            let record = (len > 0).then(|| LedgerRecord {
+                line,
+                offset,
+                parsed: if len > MAX_LINE as u64 {
+                    Err(RejectReason::TooLong(
+                        usize::try_from(len).unwrap_or(usize::MAX),
+                    ))
+                } else {
+                    parse_line(bytes)
+                },
+                excerpt: excerpt(bytes),
+            });
+            out.push(PageLine {
+                line,
+                offset,
+                record,
+            });
+        })?;
+        Ok(out)
+    }
+
+    /// The file changed under a read: empty the index (a build reads it again) and
+    /// tell the pane.
+    fn changed(&self, c: LedgerChange) -> LedgerViewMsg {
+        self.index.invalidate(c);
+        LedgerViewMsg::Reread {
+            reason: reread_notice(c),
+        }
     }
 
     /// Answer one request synchronously. A filter is scanned to the end of the file
-    /// (progress messages included); following appends is [`spawn`]'s job.
+    /// (progress messages included, started again if the file changes meanwhile);
+    /// following appends is [`spawn`]'s job.
     pub fn serve(&self, req: LedgerRequest) -> Vec<Msg> {
         let wrap = |m: LedgerViewMsg| Msg::LedgerView(m);
         match req {
             LedgerRequest::Page { first, count } => match self.page(first, count) {
                 Ok(lines) => vec![wrap(LedgerViewMsg::Page { first, lines })],
-                Err(e) => vec![wrap(LedgerViewMsg::PageFailed {
-                    first,
-                    error: format!("{}: {e}", self.path.display()),
-                })],
+                Err(e) => match LedgerChange::of(&e) {
+                    Some(c) => vec![wrap(self.changed(c))],
+                    None => vec![wrap(LedgerViewMsg::PageFailed {
+                        first,
+                        error: format!("{}: {e}", self.path.display()),
+                    })],
+                },
             },
             LedgerRequest::Filter { generation, filter } => {
                 let Some(filter) = filter else {
@@ -158,24 +226,47 @@ impl Reader {
                 };
                 let mut out = Vec::new();
                 let cancel = AtomicBool::new(false);
-                let r = scan_file(&self.path, &filter, &cancel, |m| {
-                    out.push(wrap(m.into_msg(generation)))
-                });
-                if let Err(e) = r {
-                    out.push(wrap(LedgerViewMsg::FilterFailed {
-                        generation,
-                        error: format!("{}: {e}", self.path.display()),
-                    }));
+                for attempt in 1..=3 {
+                    let r = scan_file(&self.path, &filter, &cancel, |m| {
+                        out.push(wrap(m.into_msg(generation)))
+                    });
+                    match r {
+                        Ok(_) => break,
+                        Err(e) => match LedgerChange::of(&e) {
+                            Some(c) if attempt < 3 => {
+                                out.push(wrap(LedgerViewMsg::FilterRestarted {
+                                    generation,
+                                    reason: reread_notice(c),
+                                }))
+                            }
+                            _ => {
+                                out.push(wrap(LedgerViewMsg::FilterFailed {
+                                    generation,
+                                    error: format!("{}: {e}", self.path.display()),
+                                }));
+                                break;
+                            }
+                        },
+                    }
                 }
                 out
             }
             LedgerRequest::Detail { line, offset } => {
                 let keys = Keyring::load(&self.root);
-                let msg = match detail(&self.path, line, offset, keys) {
+                // The index knows the line's length: no need to read a long one through.
+                let known = self
+                    .index
+                    .span(line.saturating_sub(1))
+                    .filter(|(o, _)| *o == offset)
+                    .map(|(_, l)| l);
+                let msg = match detail_with_len(&self.path, line, offset, known, keys) {
                     Ok(d) => LedgerViewMsg::Detail(Box::new(d)),
                     Err(e) => LedgerViewMsg::DetailFailed {
                         line,
-                        error: format!("{}: {e}", self.path.display()),
+                        error: match LedgerChange::of(&e) {
+                            Some(c) => format!("{c}: line {line} is not there any more"),
+                            None => format!("{}: {e}", self.path.display()),
+                        },
                     },
                 };
                 vec![wrap(msg)]
@@ -219,101 +310,286 @@ impl ScanProgress {
     }
 }
 
+/// What a [`LineScan`] hands over.
+#[derive(Debug, Clone, Copy)]
+pub enum Piece<'a> {
+    /// Complete lines, each ending with `\n` (some may be longer than [`MAX_LINE`]:
+    /// rejects), the first one numbered `first` (1-based), starting at byte `offset`.
+    /// The callback answers with the number of lines in `data`.
+    Lines {
+        first: u64,
+        offset: u64,
+        data: &'a [u8],
+    },
+    /// A line longer than the scan window: a reject, never held in memory.
+    Long { line: u64, offset: u64, len: u64 },
+}
+
+/// A resumable forward scan of the complete lines of a file that may be truncated
+/// or replaced while it is read: `pread` into one [`SCAN_WINDOW`] buffer, every
+/// window checked against the file's identity and length, lines longer than the
+/// window skipped through without being kept, and the pending last line remembered
+/// (how far it was looked at) so a later [`LineScan::run`] goes on from there.
+pub struct LineScan {
+    path: PathBuf,
+    file: File,
+    id: FileId,
+    /// Offset of the next line to hand over.
+    pos: u64,
+    /// Complete lines before `pos`.
+    line: u64,
+    /// Bytes at `pos` already read without finding `\n`.
+    looked: u64,
+    buf: Vec<u8>,
+    /// Bytes read so far (what following the file costs).
+    read: u64,
+}
+
+impl LineScan {
+    /// Open `path` at its start; `None` when it does not exist.
+    pub fn open(path: &Path) -> io::Result<Option<LineScan>> {
+        let file = match crate::fsutil::open_regular(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let id = FileId::of(&file.metadata()?);
+        Ok(Some(LineScan {
+            path: path.to_path_buf(),
+            file,
+            id,
+            pos: 0,
+            line: 0,
+            looked: 0,
+            buf: Vec::new(),
+            read: 0,
+        }))
+    }
+
+    /// (offset of the next line, complete lines before it).
+    pub fn position(&self) -> (u64, u64) {
+        (self.pos, self.line)
+    }
+
+    /// Bytes of the pending last line looked at so far.
+    pub fn pending(&self) -> u64 {
+        self.looked
+    }
+
+    /// Bytes read from the file so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    /// The file's length now, or an error carrying a [`LedgerChange`] when the path
+    /// names another file, the file is shorter than what was read, or the byte before
+    /// the read position is no longer a line end.
+    pub fn check(&self) -> io::Result<u64> {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if FileId::of(&m) == self.id => {}
+            Ok(_) => return Err(LedgerChange::Replaced.error()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(LedgerChange::Replaced.error());
+            }
+            Err(e) => return Err(e),
+        }
+        let len = self.file.metadata()?.len();
+        if len < self.pos + self.looked || !ends_line_before(&self.file, self.pos)? {
+            return Err(LedgerChange::Truncated.error());
+        }
+        Ok(len)
+    }
+
+    /// Read `want` bytes at `at` into the buffer; fewer means the file got shorter.
+    fn fill(&mut self, at: u64, want: usize) -> io::Result<()> {
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut got = 0usize;
+        while got < want {
+            let Some(dst) = self.buf.get_mut(got..want) else {
+                break;
+            };
+            match self.file.read_at(dst, at + got as u64) {
+                Ok(0) => return Err(LedgerChange::Truncated.error()),
+                Ok(n) => {
+                    got += n;
+                    self.read += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hand over the complete lines up to `end` (a length the file had). Returns
+    /// `false` when stopped by `cancel` or by `f` breaking. The bytes after the last
+    /// `\n` stay pending for the next call.
+    pub fn run(
+        &mut self,
+        end: u64,
+        cancel: &AtomicBool,
+        mut f: impl FnMut(Piece<'_>) -> ControlFlow<(), u64>,
+    ) -> io::Result<bool> {
+        while self.pos + self.looked < end {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            self.check()?;
+            if self.looked > MAX_LINE as u64 {
+                // Inside a line over the limit: look for its end, keep nothing.
+                let at = self.pos + self.looked;
+                let want = usize::try_from(end - at)
+                    .unwrap_or(SCAN_WINDOW)
+                    .min(SCAN_WINDOW);
+                self.fill(at, want)?;
+                let data = self.buf.get(..want).unwrap_or_default();
+                match memchr::memchr(b'\n', data) {
+                    Some(i) => {
+                        let len = self.looked + i as u64;
+                        let piece = Piece::Long {
+                            line: self.line + 1,
+                            offset: self.pos,
+                            len,
+                        };
+                        self.pos += len + 1;
+                        self.line += 1;
+                        self.looked = 0;
+                        if f(piece).is_break() {
+                            return Ok(false);
+                        }
+                    }
+                    None => self.looked += want as u64,
+                }
+                continue;
+            }
+            let want = usize::try_from(end - self.pos)
+                .unwrap_or(SCAN_WINDOW)
+                .min(SCAN_WINDOW);
+            self.fill(self.pos, want)?;
+            let data = self.buf.get(..want).unwrap_or_default();
+            let Some(last_nl) = memchr::memrchr(b'\n', data) else {
+                // No line ends here: the pending line, or (a full window) one longer
+                // than the limit, skipped through from now on.
+                self.looked = want as u64;
+                continue;
+            };
+            let body = data.get(..=last_nl).unwrap_or_default();
+            let piece = Piece::Lines {
+                first: self.line + 1,
+                offset: self.pos,
+                data: body,
+            };
+            match f(piece) {
+                ControlFlow::Continue(n) => {
+                    self.line += n;
+                    self.pos += body.len() as u64;
+                    self.looked = 0;
+                }
+                ControlFlow::Break(()) => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// Scan the complete lines of the file for `filter`, window by window. Returns the
 /// (bytes, lines) scanned. Stops early (without a final report) when `cancel` is set.
+/// A file truncated or replaced during the scan is an error carrying a
+/// [`LedgerChange`]; the caller starts again.
 pub fn scan_file(
     path: &Path,
     filter: &LedgerFilter,
     cancel: &AtomicBool,
     mut report: impl FnMut(ScanProgress),
 ) -> io::Result<(u64, u64)> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            report(ScanProgress {
-                lines: Vec::new(),
-                scanned_bytes: 0,
-                total_bytes: 0,
-                scanned_lines: 0,
-                done: true,
-            });
-            return Ok((0, 0));
-        }
-        Err(e) => return Err(e),
+    let Some(mut scan) = LineScan::open(path)? else {
+        report(ScanProgress {
+            lines: Vec::new(),
+            scanned_bytes: 0,
+            total_bytes: 0,
+            scanned_lines: 0,
+            done: true,
+        });
+        return Ok((0, 0));
     };
-    let total = file.metadata()?.len();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 8);
-    let page = 4096u64;
-    let mut pos = 0u64;
-    let mut lines_before = 0u64;
-    let mut window = SCAN_WINDOW;
-    while pos < total {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok((pos, lines_before));
-        }
-        let map_from = pos - pos % page;
-        let map_len = (pos + window).min(total) - map_from;
-        // SAFETY: the ledger is append-only (SPEC §4.2): bytes already written are
-        // never changed; the map is read-only and covers only bytes that existed.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(map_from)
-                .len(usize::try_from(map_len).map_err(io::Error::other)?)
-                .map(&file)
-        }?;
-        let skip = usize::try_from(pos - map_from).map_err(io::Error::other)?;
-        let data = map.get(skip..).unwrap_or_default();
-        let Some(last_nl) = memchr::memrchr(b'\n', data) else {
-            if map_from + map_len >= total {
-                break; // only a pending line is left
-            }
-            window = window.saturating_mul(2); // one line longer than the window
-            continue;
+    let total = scan.check()?;
+    let threads = scan_threads();
+    let finished = scan.run(total, cancel, |piece| {
+        let (found, n) = match_piece(piece, filter, threads);
+        let (pos, lines) = match piece {
+            Piece::Lines { offset, data, .. } => (offset + data.len() as u64, n),
+            Piece::Long { offset, len, .. } => (offset + len + 1, 1),
         };
-        window = SCAN_WINDOW;
-        let body = data.get(..=last_nl).unwrap_or_default();
-        let chunks = split_at_lines(body, threads);
-        let results: Vec<(Vec<u64>, u64)> = if chunks.len() <= 1 {
-            chunks.iter().map(|c| scan_chunk(c, filter)).collect()
-        } else {
-            std::thread::scope(|s| {
-                let hs: Vec<_> = chunks
-                    .iter()
-                    .map(|c| s.spawn(move || scan_chunk(c, filter)))
-                    .collect();
-                hs.into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
-        let mut found = Vec::new();
-        for (local, count) in results {
-            found.extend(local.into_iter().map(|l| lines_before + l));
-            lines_before += count;
-        }
-        pos += body.len() as u64;
         report(ScanProgress {
             lines: found,
             scanned_bytes: pos,
             total_bytes: total,
-            scanned_lines: lines_before,
+            scanned_lines: piece_first(piece) - 1 + lines,
             done: false,
         });
+        ControlFlow::Continue(n)
+    })?;
+    let (pos, lines) = scan.position();
+    if finished {
+        report(ScanProgress {
+            lines: Vec::new(),
+            scanned_bytes: total,
+            total_bytes: total,
+            scanned_lines: lines,
+            done: true,
+        });
     }
-    report(ScanProgress {
-        lines: Vec::new(),
-        scanned_bytes: total,
-        total_bytes: total,
-        scanned_lines: lines_before,
-        done: true,
-    });
-    Ok((pos, lines_before))
+    Ok((pos, lines))
+}
+
+fn scan_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}
+
+fn piece_first(p: Piece<'_>) -> u64 {
+    match p {
+        Piece::Lines { first, .. } => first,
+        Piece::Long { line, .. } => line,
+    }
+}
+
+/// The matching line numbers of a piece, and its line count (a `Long` line is a
+/// reject: it never matches).
+fn match_piece(piece: Piece<'_>, filter: &LedgerFilter, threads: usize) -> (Vec<u64>, u64) {
+    let (first, data) = match piece {
+        Piece::Lines { first, data, .. } => (first, data),
+        Piece::Long { .. } => return (Vec::new(), 1),
+    };
+    let chunks = split_at_lines(data, threads);
+    let results: Vec<(Vec<u64>, u64)> = if chunks.len() <= 1 {
+        chunks.iter().map(|c| scan_chunk(c, filter)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = chunks
+                .iter()
+                .map(|c| s.spawn(move || scan_chunk(c, filter)))
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut found = Vec::new();
+    let mut before = first - 1;
+    for (local, count) in results {
+        found.extend(local.into_iter().map(|l| before + l));
+        before += count;
+    }
+    (found, before + 1 - first)
 }
 
 /// Matching 1-based line numbers within `data` (whole lines), and its line count.
+/// A line over the 1 MiB limit is a reject and never matches.
 fn scan_chunk(data: &[u8], filter: &LedgerFilter) -> (Vec<u64>, u64) {
     let mut out = Vec::new();
     let mut start = 0usize;
@@ -322,7 +598,7 @@ fn scan_chunk(data: &[u8], filter: &LedgerFilter) -> (Vec<u64>, u64) {
         n += 1;
         let line = data.get(start..nl).unwrap_or_default();
         start = nl + 1;
-        if !line.is_empty() && filter.matches_line(line) {
+        if !line.is_empty() && line.len() <= MAX_LINE && filter.matches_line(line) {
             out.push(n);
         }
     }
@@ -347,27 +623,108 @@ fn split_at_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
     out
 }
 
-/// The line starting at `offset` (without `\n`), at most `MAX_LINE + 1` bytes.
-fn read_line_at(file: &File, offset: u64) -> io::Result<Vec<u8>> {
+/// The line starting at `offset`: its bytes (the whole line when it is at most
+/// [`MAX_LINE`], else its first [`LONG_LINE_HEAD`] bytes) and its true length
+/// (without `\n`; `known_len` saves reading a long one through). Memory stays bounded
+/// whatever the length.
+fn read_line_at(file: &File, offset: u64, known_len: Option<u64>) -> io::Result<(Vec<u8>, u64)> {
+    if let Some(len) = known_len {
+        let want = if len > MAX_LINE as u64 {
+            LONG_LINE_HEAD
+        } else {
+            usize::try_from(len).map_err(io::Error::other)?
+        };
+        let mut out = vec![0u8; want];
+        return match file.read_exact_at(&mut out, offset) {
+            Ok(()) => Ok((out, len)),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(LedgerChange::Truncated.error())
+            }
+            Err(e) => Err(e),
+        };
+    }
     let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; BLOCK];
     let mut pos = offset;
     loop {
         let n = file.read_at(&mut buf, pos)?;
         if n == 0 {
-            return Ok(out);
+            break;
         }
         let chunk = buf.get(..n).unwrap_or_default();
-        if let Some(nl) = memchr::memchr(b'\n', chunk) {
-            out.extend_from_slice(chunk.get(..nl).unwrap_or_default());
-            return Ok(out);
+        let (piece, done) = match memchr::memchr(b'\n', chunk) {
+            Some(nl) => (chunk.get(..nl).unwrap_or_default(), true),
+            None => (chunk, false),
+        };
+        if out.len() <= MAX_LINE {
+            let room = (MAX_LINE + 1).saturating_sub(out.len());
+            out.extend_from_slice(piece.get(..piece.len().min(room)).unwrap_or_default());
         }
-        out.extend_from_slice(chunk);
-        if out.len() > MAX_LINE {
-            out.truncate(MAX_LINE + 1);
-            return Ok(out);
+        pos += piece.len() as u64;
+        if done {
+            break;
         }
-        pos += n as u64;
+    }
+    let len = pos - offset;
+    if len > MAX_LINE as u64 {
+        out.truncate(LONG_LINE_HEAD);
+    }
+    Ok((out, len))
+}
+
+/// SHA-256 of the previous non-empty line before `offset` (rejects included: they
+/// are chained over too), `None` at the start of the file. Reads backwards to find
+/// its start, then hashes it in blocks: memory stays bounded whatever its length.
+fn prev_line_hash(file: &File, offset: u64) -> io::Result<Option<[u8; 32]>> {
+    let mut buf = vec![0u8; BLOCK];
+    // `end` is the offset of the `\n` that ends the candidate line.
+    let mut end = offset;
+    loop {
+        if end == 0 {
+            return Ok(None);
+        }
+        end -= 1;
+        // Find the start of the line that ends at `end`: the byte after the previous `\n`.
+        let mut pos = end;
+        let start = loop {
+            if pos == 0 {
+                break 0;
+            }
+            let from = pos.saturating_sub(BLOCK as u64);
+            let n = usize::try_from(pos - from).map_err(io::Error::other)?;
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            match file.read_exact_at(chunk, from) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(LedgerChange::Truncated.error());
+                }
+                Err(e) => return Err(e),
+            }
+            if let Some(i) = memchr::memrchr(b'\n', chunk) {
+                break from + i as u64 + 1;
+            }
+            pos = from;
+        };
+        if start == end {
+            end = start; // an empty line: the one before it
+            continue;
+        }
+        let mut h = Sha256::new();
+        let mut at = start;
+        while at < end {
+            let n = usize::try_from(end - at).unwrap_or(BLOCK).min(BLOCK);
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            match file.read_exact_at(chunk, at) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(LedgerChange::Truncated.error());
+                }
+                Err(e) => return Err(e),
+            }
+            h.update(&*chunk);
+            at += n as u64;
+        }
+        return Ok(Some(h.finalize().into()));
     }
 }
 
@@ -378,28 +735,44 @@ pub fn detail(
     offset: u64,
     keys: anyhow::Result<Keyring>,
 ) -> io::Result<LedgerDetail> {
-    let file = File::open(path)?;
-    let raw = read_line_at(&file, offset)?;
-    // The previous non-empty line (rejects included: they are chained over too).
-    let mut prev: Option<Vec<u8>> = None;
-    for_each_line_rev(&file, offset, u64::MAX, |seg, _| {
-        if seg.is_empty() {
-            ControlFlow::Continue(())
-        } else {
-            prev = Some(seg.to_vec());
-            ControlFlow::Break(())
-        }
-    })?;
+    detail_with_len(path, line, offset, None, keys)
+}
+
+/// [`detail`] with the line's length when the index knows it. A line over the 1 MiB
+/// limit is shown as a reject with its length and excerpt, never read whole. An
+/// offset the file no longer has (truncated) is an error carrying a [`LedgerChange`].
+pub fn detail_with_len(
+    path: &Path,
+    line: u64,
+    offset: u64,
+    known_len: Option<u64>,
+    keys: anyhow::Result<Keyring>,
+) -> io::Result<LedgerDetail> {
+    let file = crate::fsutil::open_regular(path)?;
+    let file_len = file.metadata()?.len();
+    if offset >= file_len || !ends_line_before(&file, offset)? {
+        return Err(LedgerChange::Truncated.error());
+    }
+    let (raw, len) = read_line_at(&file, offset, known_len)?;
     let mut d = LedgerDetail {
         line,
         offset,
-        len: raw.len() as u64,
+        len,
         pretty: Vec::new(),
         reject: None,
         chain: ChainStatus::Unchained,
         signature: SigStatus::Unsigned,
         target: None,
     };
+    if len > MAX_LINE as u64 {
+        d.reject = Some(format!(
+            "{} (only its first {} bytes are read)",
+            RejectReason::TooLong(usize::try_from(len).unwrap_or(usize::MAX)),
+            raw.len()
+        ));
+        d.pretty = vec![excerpt(&raw)];
+        return Ok(d);
+    }
     if let Err(reason) = parse_line(&raw) {
         d.reject = Some(reason.to_string());
         d.pretty = vec![excerpt(&raw)];
@@ -421,17 +794,18 @@ pub fn detail(
             t
         })
         .collect();
-    let expected = prev
-        .as_deref()
-        .map_or_else(|| ZERO_PREV.to_string(), |p| hex::encode(Sha256::digest(p)));
-    d.chain = match obj.get("prev") {
-        None => ChainStatus::Unchained,
-        Some(Value::String(p)) if *p == expected => ChainStatus::Linked,
-        Some(other) => ChainStatus::Broken {
-            found: sanitize(&other.to_string()).chars().take(80).collect(),
-            expected,
-        },
-    };
+    if obj.contains_key("prev") {
+        let expected =
+            prev_line_hash(&file, offset)?.map_or_else(|| ZERO_PREV.to_string(), hex::encode);
+        d.chain = match obj.get("prev") {
+            Some(Value::String(p)) if *p == expected => ChainStatus::Linked,
+            Some(other) => ChainStatus::Broken {
+                found: sanitize(&other.to_string()).chars().take(80).collect(),
+                expected,
+            },
+            None => ChainStatus::Unchained,
+        };
+    }
     if obj.contains_key("sig") || obj.contains_key("signer") {
         let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
         let who_s = sanitize(who).into_owned();
@@ -461,47 +835,61 @@ pub fn detail(
     Ok(d)
 }
 
-/// The (line, offset) of the first entry whose `id` is `id`. Memory-mapped; candidate
-/// lines are found by searching for the quoted id, then parsed to check the field.
+/// The (line, offset) of the first entry whose `id` is `id`: a [`LineScan`] of the
+/// file, candidate lines found by searching each window for the quoted id, then
+/// parsed to check the field. A file that changes during the search is searched
+/// again (a few times at most).
 pub fn find_id(path: &Path, id: &str) -> io::Result<Option<(u64, u64)>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata()?.len();
-    if len == 0 || id.is_empty() {
+    if id.is_empty() {
         return Ok(None);
     }
-    // SAFETY: append-only file, read-only map of the bytes that exist (see scan_file).
-    let map = unsafe {
-        memmap2::MmapOptions::new()
-            .len(usize::try_from(len).map_err(io::Error::other)?)
-            .map(&file)
-    }?;
-    let data: &[u8] = &map;
     let needle = serde_json::to_string(id).map_err(io::Error::other)?;
     let finder = memchr::memmem::Finder::new(needle.as_bytes());
-    let mut last_start = usize::MAX;
-    for hit in finder.find_iter(data) {
-        let head = data.get(..hit).unwrap_or_default();
-        let start = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
-        if start == last_start {
-            continue;
-        }
-        last_start = start;
-        let tail = data.get(hit..).unwrap_or_default();
-        let Some(end) = memchr::memchr(b'\n', tail).map(|i| hit + i) else {
-            break; // the pending line
+    let mut last_err = None;
+    for _attempt in 0..3 {
+        let Some(mut scan) = LineScan::open(path)? else {
+            return Ok(None);
         };
-        let line = data.get(start..end).unwrap_or_default();
-        if parse_line(line).is_ok_and(|e| e.id == id) {
-            let before = data.get(..start).unwrap_or_default();
-            let n = memchr::memchr_iter(b'\n', before).count() as u64;
-            return Ok(Some((n + 1, start as u64)));
+        let mut found = None;
+        let cancel = AtomicBool::new(false);
+        let r = scan.check().and_then(|len| {
+            scan.run(len, &cancel, |piece| {
+                let Piece::Lines {
+                    first,
+                    offset,
+                    data,
+                } = piece
+                else {
+                    return ControlFlow::Continue(1);
+                };
+                let mut last_start = usize::MAX;
+                for hit in finder.find_iter(data) {
+                    let head = data.get(..hit).unwrap_or_default();
+                    let start = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
+                    if start == last_start {
+                        continue;
+                    }
+                    last_start = start;
+                    let tail = data.get(hit..).unwrap_or_default();
+                    let end = memchr::memchr(b'\n', tail).map_or(data.len(), |i| hit + i);
+                    let line = data.get(start..end).unwrap_or_default();
+                    if parse_line(line).is_ok_and(|e| e.id == id) {
+                        let before = data.get(..start).unwrap_or_default();
+                        let n = memchr::memchr_iter(b'\n', before).count() as u64;
+                        found = Some((first + n, offset + start as u64));
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(memchr::memchr_iter(b'\n', data).count() as u64)
+            })
+        });
+        match r {
+            Ok(_) => return Ok(found),
+            Err(e) if LedgerChange::of(&e).is_some() => last_err = Some(e),
+            Err(e) => return Err(e),
         }
     }
-    Ok(None)
+    Err(last_err.unwrap_or_else(|| LedgerChange::Truncated.error()))
 }
 
 /// The running worker's request side.
@@ -529,9 +917,16 @@ pub fn spawn(root: &Path, tx: mpsc::Sender<Msg>, cancel: CancellationToken) -> R
     let reader = Arc::new(Reader::new(root, LineIndex::new(&root.join(paths::LEDGER))));
     // Building until the build thread (started on `TailStarted`, or after a second) ends.
     reader.building.store(true, Ordering::Release);
+    reader.built_epoch.store(NONE_BUILT, Ordering::Release);
     let (req_tx, req_rx) = std_mpsc::channel::<LedgerRequest>();
     std::thread::spawn(move || worker(reader, req_rx, tx, cancel));
     ReaderHandle { tx: req_tx }
+}
+
+fn start_build(reader: &Arc<Reader>) {
+    reader.building.store(true, Ordering::Release);
+    let r = reader.clone();
+    std::thread::spawn(move || r.build());
 }
 
 fn worker(
@@ -546,6 +941,7 @@ fn worker(
     let send = |m: Msg| tx.blocking_send(m).is_ok();
     let spawned_at = std::time::Instant::now();
     let mut build_started = false;
+    let mut seen_epoch = reader.index.epoch();
     loop {
         if cancel.is_cancelled() {
             break;
@@ -558,17 +954,13 @@ fn worker(
                 || spawned_at.elapsed() >= BUILD_DELAY)
         {
             build_started = true;
-            let r = reader.clone();
-            std::thread::spawn(move || r.build());
+            start_build(&reader);
         }
+        let mut out: Vec<Msg> = Vec::new();
         match req {
             Ok(LedgerRequest::Page { first, count }) => {
                 if reader.page_ready(first, count) {
-                    for m in reader.serve(LedgerRequest::Page { first, count }) {
-                        if !send(m) {
-                            return;
-                        }
-                    }
+                    out.extend(reader.serve(LedgerRequest::Page { first, count }));
                 } else {
                     waiting.push((first, count));
                 }
@@ -582,28 +974,21 @@ fn worker(
                     scan = Some(ActiveScan {
                         cancel: flag.clone(),
                     });
-                    let (r, t, c) = (reader.clone(), tx.clone(), cancel.clone());
+                    let (path, t, c) = (reader.path.clone(), tx.clone(), cancel.clone());
                     std::thread::spawn(move || {
-                        follow_filter(&r, generation, &filter, &flag, &t, &c)
+                        follow_filter(&path, generation, &filter, &flag, &t, &c)
                     });
                 }
             }
-            Ok(req) => {
-                for m in reader.serve(req) {
-                    if !send(m) {
-                        return;
-                    }
-                }
-            }
+            Ok(req) => out.extend(reader.serve(req)),
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        reader.refresh();
-        let status = reader.index_status();
-        if last_status.as_ref() != Some(&status) {
-            last_status = Some(status.clone());
-            if !send(Msg::LedgerView(LedgerViewMsg::Index(status))) {
-                return;
+        if build_started && !reader.is_building() {
+            if reader.needs_build() {
+                start_build(&reader);
+            } else {
+                reader.refresh();
             }
         }
         let (ready, still): (Vec<_>, Vec<_>) = waiting
@@ -611,10 +996,41 @@ fn worker(
             .partition(|(f, c)| reader.page_ready(*f, *c));
         waiting = still;
         for (first, count) in ready {
-            for m in reader.serve(LedgerRequest::Page { first, count }) {
-                if !send(m) {
-                    return;
-                }
+            out.extend(reader.serve(LedgerRequest::Page { first, count }));
+        }
+        // The file changed under the index (seen by a refresh or a page read): one
+        // notice per change; the pane drops what it read and asks again.
+        let epoch = reader.index.epoch();
+        let told = out
+            .iter()
+            .any(|m| matches!(m, Msg::LedgerView(LedgerViewMsg::Reread { .. })));
+        if epoch != seen_epoch {
+            seen_epoch = epoch;
+            waiting.clear();
+            if !told {
+                let c = reader
+                    .index
+                    .last_change()
+                    .unwrap_or(LedgerChange::Truncated);
+                out.insert(
+                    0,
+                    Msg::LedgerView(LedgerViewMsg::Reread {
+                        reason: reread_notice(c),
+                    }),
+                );
+            }
+            if build_started && !reader.is_building() {
+                start_build(&reader);
+            }
+        }
+        let status = reader.index_status();
+        if last_status.as_ref() != Some(&status) {
+            last_status = Some(status.clone());
+            out.push(Msg::LedgerView(LedgerViewMsg::Index(status)));
+        }
+        for m in out {
+            if !send(m) {
+                return;
             }
         }
     }
@@ -623,10 +1039,12 @@ fn worker(
     }
 }
 
-/// Scan the whole file for `filter`, then keep checking appended lines (read through
-/// the index, which the worker refreshes) until cancelled.
+/// Scan the whole file for `filter`, then keep checking appended lines until
+/// cancelled. The same [`LineScan`] follows the file, so a pending line is looked at
+/// once, and nothing is read while the file does not grow. A file truncated or
+/// replaced at any point is scanned again from the start, with a notice.
 fn follow_filter(
-    reader: &Reader,
+    path: &Path,
     generation: u64,
     filter: &LedgerFilter,
     flag: &AtomicBool,
@@ -634,52 +1052,116 @@ fn follow_filter(
     cancel: &CancellationToken,
 ) {
     let send = |m: LedgerViewMsg| tx.blocking_send(Msg::LedgerView(m)).is_ok();
-    let mut gone = false;
-    let scanned = scan_file(&reader.path, filter, flag, |p| {
-        if !gone && !send(p.into_msg(generation)) {
-            gone = true;
-        }
-    });
-    let mut next = match scanned {
-        Ok((_, lines)) => lines,
-        Err(e) => {
-            send(LedgerViewMsg::FilterFailed {
-                generation,
-                error: format!("{}: {e}", reader.path.display()),
-            });
-            return;
-        }
-    };
-    while !gone && !flag.load(Ordering::Relaxed) && !cancel.is_cancelled() {
-        std::thread::park_timeout(TICK);
-        reader.refresh();
-        let have = reader.index.len();
-        if have <= next {
-            continue;
-        }
-        let lines = match reader.index.lines(next, have - next) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!("ledger filter: {e}");
-                continue;
+    let stop = || flag.load(Ordering::Relaxed) || cancel.is_cancelled();
+    let threads = scan_threads();
+    let mut scan: Option<LineScan> = None;
+    // The first pass over the file (with progress) is still to do.
+    let mut first_pass = true;
+    while !stop() {
+        if scan.is_none() {
+            match LineScan::open(path) {
+                Ok(Some(s)) => scan = Some(s),
+                Ok(None) => {
+                    if first_pass {
+                        first_pass = false;
+                        let done = LedgerViewMsg::Matches {
+                            generation,
+                            lines: Vec::new(),
+                            scanned: 0,
+                            total: 0,
+                            done: true,
+                        };
+                        if !send(done) {
+                            return;
+                        }
+                    }
+                    std::thread::park_timeout(TICK);
+                    continue;
+                }
+                Err(e) => {
+                    send(LedgerViewMsg::FilterFailed {
+                        generation,
+                        error: format!("{}: {e}", path.display()),
+                    });
+                    return;
+                }
             }
-        };
-        let found: Vec<u64> = lines
-            .iter()
-            .filter(|(_, b)| !b.is_empty() && filter.matches_line(b))
-            .map(|(i, _)| i + 1)
-            .collect();
-        next = have;
-        if !found.is_empty()
-            && !send(LedgerViewMsg::Matches {
-                generation,
-                lines: found,
-                scanned: 0,
-                total: 0,
-                done: true,
-            })
-        {
+        }
+        let Some(s) = scan.as_mut() else { continue };
+        if !first_pass {
+            std::thread::park_timeout(TICK);
+        }
+        let mut gone = false;
+        let r = s.check().and_then(|len| {
+            let (pos, _) = s.position();
+            if !first_pass && len <= pos + s.pending() {
+                return Ok(true); // nothing new
+            }
+            let total = len;
+            let progress = first_pass;
+            let finished = s.run(len, flag, |piece| {
+                let (found, n) = match_piece(piece, filter, threads);
+                let end = match piece {
+                    Piece::Lines { offset, data, .. } => offset + data.len() as u64,
+                    Piece::Long { offset, len, .. } => offset + len + 1,
+                };
+                if progress || !found.is_empty() {
+                    let m = LedgerViewMsg::Matches {
+                        generation,
+                        lines: found,
+                        scanned: if progress { end } else { 0 },
+                        total: if progress { total } else { 0 },
+                        done: !progress,
+                    };
+                    if !send(m) {
+                        gone = true;
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(n)
+            })?;
+            if finished && progress {
+                let done = LedgerViewMsg::Matches {
+                    generation,
+                    lines: Vec::new(),
+                    scanned: total,
+                    total,
+                    done: true,
+                };
+                if !send(done) {
+                    gone = true;
+                }
+            }
+            Ok(finished)
+        });
+        if gone {
             return;
+        }
+        match r {
+            Ok(true) => first_pass = false,
+            Ok(false) => {} // cancelled: the loop ends
+            Err(e) => match LedgerChange::of(&e) {
+                Some(c) => {
+                    scan = None;
+                    first_pass = true;
+                    let m = LedgerViewMsg::FilterRestarted {
+                        generation,
+                        reason: reread_notice(c),
+                    };
+                    if !send(m) {
+                        return;
+                    }
+                    // Let a writer that is rewriting the file get on before reading again.
+                    std::thread::park_timeout(TICK);
+                }
+                None => {
+                    send(LedgerViewMsg::FilterFailed {
+                        generation,
+                        error: format!("{}: {e}", path.display()),
+                    });
+                    return;
+                }
+            },
         }
     }
 }

@@ -106,6 +106,11 @@ impl LineSplitter {
         self.pending_len
     }
 
+    /// Offset of the first byte of the pending line (the next line to complete).
+    pub fn line_start(&self) -> u64 {
+        self.pending_offset
+    }
+
     /// Offset just past every byte fed so far.
     pub fn position(&self) -> u64 {
         self.pending_offset + self.pending_len
@@ -198,6 +203,8 @@ pub struct Follower {
     buf: Vec<u8>,
     /// Most bytes read by one `step`, so a large backlog arrives in several batches.
     step_budget: u64,
+    /// The offset reading started at when the file was opened.
+    opened_at: u64,
 }
 
 impl Follower {
@@ -216,6 +223,7 @@ impl Follower {
             announced: false,
             buf: Vec::new(),
             step_budget: 8 * CHUNK as u64,
+            opened_at: 0,
         }
     }
 
@@ -277,7 +285,7 @@ impl Follower {
             let now_id = file_id(&meta);
             if now_id.is_some() && now_id != self.id {
                 self.reset(events, "the file was replaced (new inode)");
-            } else if meta.len() < self.splitter.position() {
+            } else if meta.len() < self.splitter.position() || !self.still_line_end()? {
                 self.reset(events, "the file was truncated");
             }
         }
@@ -325,6 +333,25 @@ impl Follower {
         Ok(more)
     }
 
+    /// Whether the byte before the pending line is still the `\n` read there: a file
+    /// truncated and written again past the read position between two polls
+    /// (logrotate's `copytruncate` and a busy writer) usually fails this, where the
+    /// length alone would not tell.
+    fn still_line_end(&self) -> io::Result<bool> {
+        use std::os::unix::fs::FileExt;
+        let start = self.splitter.line_start();
+        let Some(file) = self.file.as_ref() else {
+            return Ok(true);
+        };
+        // Only a `\n` this follower read itself is checked (a start offset given by
+        // the caller need not follow one).
+        if start <= self.opened_at {
+            return Ok(true);
+        }
+        let mut b = [0u8; 1];
+        Ok(file.read_at(&mut b, start - 1)? == 1 && b[0] == b'\n')
+    }
+
     fn reset(&mut self, events: &mut Vec<TailEvent>, reason: &str) {
         events.push(TailEvent::Reset(format!(
             "{}: {reason}; reading again from the start",
@@ -368,6 +395,7 @@ impl Follower {
             0
         };
         self.splitter = LineSplitter::new(offset, number);
+        self.opened_at = offset;
         self.file = Some(file);
         self.id = id;
         Ok(())
@@ -598,5 +626,90 @@ mod tests {
         s.feed(b"a\nb\n", &mut out);
         assert!(out.iter().all(|l| l.number == 0));
         assert_eq!(out[1].offset, 102);
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines_of(events: &[TailEvent]) -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                TailEvent::Lines(l) => Some(l.iter().map(|l| l.bytes.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn truncated_and_written_past_the_read_position_between_polls_resets() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f.log");
+        std::fs::write(&path, b"one\ntwo\n").unwrap_or_else(|e| panic!("{e}"));
+        let mut f = Follower::new(&path, StartAt::Beginning, true);
+        let mut ev = Vec::new();
+        f.step(&mut ev);
+        assert_eq!(lines_of(&ev), vec![b"one".to_vec(), b"two".to_vec()]);
+        // copytruncate, then a writer adds more than was there before the next poll:
+        // the length alone says "grew", the byte before the read position says no.
+        let mut w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        w.set_len(0).unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(b"alpha\nbeta\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(w);
+        let mut ev = Vec::new();
+        f.step(&mut ev);
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, TailEvent::Reset(r) if r.contains("truncated"))),
+            "{ev:?}"
+        );
+        assert_eq!(lines_of(&ev), vec![b"alpha".to_vec(), b"beta".to_vec()]);
+    }
+
+    #[test]
+    fn a_pending_line_that_grows_forever_is_kept_bounded_and_read_once() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f.log");
+        let mut w = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(b"ok\n").unwrap_or_else(|e| panic!("{e}"));
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..12 {
+            w.write_all(&block).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut f = Follower::new(&path, StartAt::Beginning, true);
+        let mut ev = Vec::new();
+        while f.step(&mut ev) {}
+        assert_eq!(f.splitter.pending_len(), 12 << 20);
+        assert!(f.splitter.pending.len() <= MAX_LINE + 1);
+        // Nothing new: a poll reports nothing and reads nothing.
+        let at = f.splitter.position();
+        let mut ev = Vec::new();
+        f.step(&mut ev);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(f.splitter.position(), at);
+        // The line ends: one line, cut, with its true length.
+        w.write_all(b"\nnext\n").unwrap_or_else(|e| panic!("{e}"));
+        let mut ev = Vec::new();
+        while f.step(&mut ev) {}
+        let lines: Vec<&Line> = ev
+            .iter()
+            .filter_map(|e| match e {
+                TailEvent::Lines(l) => Some(l.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].is_cut());
+        assert_eq!(lines[0].len, 12 << 20);
+        assert_eq!(lines[1].bytes, b"next");
     }
 }

@@ -24,7 +24,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let hist_h = if inner.height >= 14 { 3 } else { 0 };
     let v = &app.ledger_view;
     let filter_h = u16::from(
-        (v.active.is_some() || v.filter_error.is_some() || v.index.building) && inner.height >= 4,
+        (v.active.is_some()
+            || v.filter_error.is_some()
+            || v.index.building
+            || app.ledger_notice().is_some())
+            && inner.height >= 4,
     );
     let [badges, filter_row, body, hist] = Layout::vertical([
         Constraint::Length(1),
@@ -159,6 +163,12 @@ fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let v = &app.ledger_view;
     let mut spans = Vec::new();
+    if let Some(n) = app.ledger_notice() {
+        spans.push(Span::styled(
+            format!("⟳ {} ", short(&sanitize(n), 70)),
+            t.fg(t.warn).add_modifier(Modifier::BOLD),
+        ));
+    }
     if v.index.building {
         let text = if v.index.bytes_total == 0 {
             "indexing… ".to_string()
