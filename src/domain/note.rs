@@ -233,7 +233,9 @@ impl NoteVerifier {
         let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(VerifierKeyError::Shape);
         };
-        if !valid_name(name) || hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Lowercase hex only, as `verifier_key` writes it: one key, one spelling.
+        let lower_hex = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+        if !valid_name(name) || hash.len() != 8 || !hash.bytes().all(lower_hex) {
             return Err(VerifierKeyError::Shape);
         }
         let hash = u32::from_str_radix(hash, 16).map_err(|_| VerifierKeyError::Shape)?;
@@ -817,6 +819,24 @@ mod tests {
                 "PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
             ),
             Err(VerifierKeyError::Algorithm)
+        );
+        // Uppercase hex names the same key hash but is not the key's spelling: a key
+        // string must read back to itself (found by the stable fuzzer).
+        let hash_at = PETER_VKEY.find('+').map_or(0, |p| p + 1);
+        let upper: String = PETER_VKEY
+            .char_indices()
+            .map(|(i, c)| {
+                if (hash_at..hash_at + 8).contains(&i) {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_ne!(upper, PETER_VKEY, "the test key's hash has a hex letter");
+        assert_eq!(
+            NoteVerifier::from_verifier_key(&upper),
+            Err(VerifierKeyError::Shape)
         );
     }
 
