@@ -8,9 +8,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use lumen::action::{Action, Msg};
 use lumen::app::{App, Event};
 use lumen::domain::hq::Tier;
+use lumen::protocol::{Action, Msg};
 
 const FLEET: usize = 10_000;
 

@@ -8,8 +8,8 @@ use std::io::Write;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lumen::domain::ledger::{StatParser, parse_line};
 use lumen::domain::merkle::RootBuilder;
-use lumen::ledger::index::LineIndex;
-use lumen::ledger::stats::{Rates, stats_of};
+use lumen::store::index::LineIndex;
+use lumen::store::stats::{Rates, stats_of};
 
 fn sample(n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n * 180);

@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicBool;
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lumen::domain::ledger_filter::LedgerFilter;
-use lumen::ledger::index::LineIndex;
 use lumen::sources::ledger_reader::scan_file;
+use lumen::store::index::LineIndex;
 
 const LINES: usize = 1_000_000;
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lumen::action::Msg;
+use lumen::protocol::Msg;
 use lumen::sources::ledger_tail::{self, LedgerTailConfig};
 use lumen::sources::tail::StartAt;
 use tokio::sync::mpsc;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lumen::action::Msg;
+use lumen::protocol::Msg;
 use lumen::sources::metrics_tail::{self, MetricsTailConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -6,8 +6,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use lumen::action::Msg;
 use lumen::app::Event;
+use lumen::protocol::Msg;
 
 fn bench_render(c: &mut Criterion) {
     let mut app = common::fixture_app();

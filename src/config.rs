@@ -285,7 +285,7 @@ pub fn load_from(
         ..Config::default()
     };
     if let Some(p) = path {
-        match crate::fsutil::read_regular(p) {
+        match crate::store::fsutil::read_regular(p) {
             Ok(bytes) => cfg = apply_file(cfg, p, &bytes)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
             Err(e) => return Err(FileError::new(p, 0, 0, format!("cannot read config: {e}"))),

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::action::Action;
 use crate::domain::hq::FileError;
+use crate::protocol::Action;
 
 /// Keymap errors carry file, line and column like every other config error.
 pub type KeymapError = FileError;

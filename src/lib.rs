@@ -4,21 +4,18 @@
 // Text reaches stdout/stderr only through `cmd::out` (sanitised, quiet on a closed pipe).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod action;
-pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
-pub mod console;
 pub mod domain;
-pub mod fsutil;
 pub mod keymap;
-pub mod ledger;
 pub mod logging;
-pub mod ops;
+pub mod operator;
+pub mod protocol;
+pub mod runtime;
 pub mod sim;
 pub mod sources;
+pub mod store;
 pub mod theme;
-pub mod tui;
 pub mod ui;

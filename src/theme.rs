@@ -199,7 +199,7 @@ pub fn load_theme_colors(name: &str, user_dir: Option<&Path>) -> Result<Theme, T
     };
     if valid_name && let Some(dir) = user_dir {
         let path = dir.join(format!("{name}.yaml"));
-        match crate::fsutil::read_regular(&path) {
+        match crate::store::fsutil::read_regular(&path) {
             Ok(bytes) => {
                 // A user file named like a shipped theme overrides it field by field.
                 let over = match builtin(name) {

@@ -448,7 +448,7 @@ fn kill_switch_and_maintenance_preserve_other_fields() {
     let entries =
         |hq: &Hq| lumen::cmd::actions::read_entries(&hq.root).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)),
+        lumen::operator::run::pending_decision_mismatch(&hq.root, &entries(&hq)),
         None
     );
     let o = hq.run(&[
@@ -473,8 +473,8 @@ fn kill_switch_and_maintenance_preserve_other_fields() {
         "koosy",
     ]);
     assert!(o.status.success(), "{}", out_text(&o));
-    let m =
-        lumen::actions::run::pending_decision_mismatch(&hq.root, &entries(&hq)).unwrap_or_default();
+    let m = lumen::operator::run::pending_decision_mismatch(&hq.root, &entries(&hq))
+        .unwrap_or_default();
     assert!(
         m.contains("kill switch is off but decision-engine.json says on"),
         "{m}"

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use lumen::actions::hook::{OUTPUT_LIMIT, run_hook};
+use lumen::operator::hook::{OUTPUT_LIMIT, run_hook};
 
 fn argv(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()

@@ -6,9 +6,9 @@ mod common;
 use chrono::Duration;
 use common::{fixture_app, hr, record, t0};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lumen::action::{Action, Msg, SourceId};
 use lumen::app::{Escalation, Event, HealthStatus, Pane};
 use lumen::domain::hq::FileError;
+use lumen::protocol::{Action, Msg, SourceId};
 
 fn key(c: KeyCode) -> Event {
     Event::Key(KeyEvent::new(c, KeyModifiers::NONE))

@@ -7,13 +7,13 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lumen::action::Msg;
 use lumen::app::{App, CeremonyScreen, Command, Event, Pane, SaveState, ScenarioSummary};
 use lumen::domain::ceremony::crypto::KeySource;
 use lumen::domain::ceremony::machine::Phase;
 use lumen::domain::ceremony::scenario::QuestionKind;
 use lumen::domain::ceremony::script::{self, AnswerKind, Script};
 use lumen::domain::ceremony::{self, Machine, Participant, Scenario, transcript};
+use lumen::protocol::Msg;
 
 use common::{draw, fixture_app, screen_text};
 

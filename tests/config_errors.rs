@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lumen::action::Action;
 use lumen::cli::GlobalArgs;
 use lumen::config::{self, Config};
+use lumen::protocol::Action;
 use lumen::theme::{self, Theme};
 use ratatui::style::Color;
 

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lumen::action::Msg;
+use lumen::protocol::Msg;
 use lumen::sources::ledger_tail::{self, LedgerTailConfig};
 use lumen::sources::metrics_tail::{self, MetricsTailConfig};
 use lumen::sources::rules_tail::{self, RulesTailConfig};

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{draw, fixture_app, hr, screen_text, snapshot, t0};
-use lumen::action::{Action, Msg, SourceId};
 use lumen::app::{App, CostSort, Escalation, Event, HealthSort, HealthStatus};
 use lumen::domain::hq::Tier;
+use lumen::protocol::{Action, Msg, SourceId};
 
 fn filter(app: &mut App, text: &str) {
     app.apply(Action::OpenFilter);

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
-use lumen::action::{Msg, SourceId};
+use lumen::protocol::{Msg, SourceId};
 use lumen::sources::health::{self, HealthConfig, HealthTarget};
 use sources_common::wait_for;
 use tokio::sync::{mpsc, watch};

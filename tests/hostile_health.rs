@@ -18,7 +18,7 @@ mod sources_common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lumen::action::{HealthResult, Msg};
+use lumen::protocol::{HealthResult, Msg};
 use lumen::sources::health::{self, HealthConfig, HealthTarget};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};

@@ -224,7 +224,7 @@ fn console_planner_refuses_the_same_way() {
     ));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let msg = rt.block_on(async {
-        let ops = lumen::ops::Ops {
+        let ops = lumen::operator::exec::Ops {
             root: hq.root.clone(),
             who: None,
             recheck: None,
@@ -239,7 +239,7 @@ fn console_planner_refuses_the_same_way() {
         tokio::time::timeout(Duration::from_secs(30), rx.recv()).await
     });
     match msg {
-        Ok(Some(lumen::action::Msg::OperatorDone { ok, summary, .. })) => {
+        Ok(Some(lumen::protocol::Msg::OperatorDone { ok, summary, .. })) => {
             assert!(!ok);
             assert!(
                 summary.contains("hq/ledger/ledger.jsonl:5 (deploy TXN-9)"),

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{draw, fixture_app, screen_text, snapshot, t0};
-use lumen::action::{Action, Msg};
 use lumen::app::{App, Event};
 use lumen::domain::hq::{FileError, HqSnapshot};
+use lumen::protocol::{Action, Msg};
 
 fn reload(app: &mut App, hq: HqSnapshot, secs: i64) {
     app.update(Event::Msg(Msg::RegistryReloaded {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use lumen::ledger::index::LineIndex;
+use lumen::store::index::LineIndex;
 
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -64,7 +64,7 @@ fn index_reads_back_every_line_and_grows() {
         .unwrap_or_else(|| panic!("line 40000"));
     assert!(long.is_cut());
     assert_eq!(long.len, (1 << 20) + 17);
-    assert_eq!(long.bytes.len(), lumen::ledger::index::LONG_LINE_HEAD);
+    assert_eq!(long.bytes.len(), lumen::store::index::LONG_LINE_HEAD);
     assert!(long.bytes.iter().all(|b| *b == b'x'));
     let page = idx.lines(100, 50).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.len(), 50);

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use lumen::action::{Action, Msg};
 use lumen::app::{App, ChainStatus, Command, Event, LedgerViewMsg, LineSlot, SigStatus};
 use lumen::domain::ledger::parse_line;
 use lumen::keymap::Keymap;
-use lumen::ledger::index::LineIndex;
+use lumen::protocol::{Action, Msg};
 use lumen::sources::ledger_reader::Reader;
+use lumen::store::index::LineIndex;
 use lumen::theme::Theme;
 
 use common::{draw, screen_text, t0};
@@ -80,7 +80,7 @@ fn hq(n: u64) -> Hq {
         "publicKey": lumen::domain::signing::public_key_b64(&key.verifying_key())}]});
     std::fs::write(root.join("hq/registry/keys.json"), keys.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
-    let who = lumen::ledger::append::Identity {
+    let who = lumen::store::append::Identity {
         signer_id: "ops-1".into(),
         role: "operator".into(),
         key_path: root.join("unused.pem"),
@@ -96,7 +96,7 @@ fn hq(n: u64) -> Hq {
         if let Some(t) = target {
             fields.insert("target".into(), t.into());
         }
-        lumen::ledger::append::append_signed(&ledger, &who, fields)
+        lumen::store::append::append_signed(&ledger, &who, fields)
             .unwrap_or_else(|e| panic!("append: {e:#}"));
     }
     Hq { _dir: dir, root }
@@ -391,7 +391,7 @@ fn a_tampered_line_shows_a_broken_chain_and_a_bad_signature() {
     let r = reader(&h);
     let path = h.ledger();
     let offset_of = |n: u64| r.index.span(n - 1).map_or(0, |(o, _)| o);
-    let keys = lumen::ledger::keys::Keyring::load(&h.root);
+    let keys = lumen::store::keys::Keyring::load(&h.root);
     let d = lumen::sources::ledger_reader::detail(&path, 51, offset_of(51), keys)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -399,7 +399,7 @@ fn a_tampered_line_shows_a_broken_chain_and_a_bad_signature() {
         "{:?}",
         d.chain
     );
-    let keys = lumen::ledger::keys::Keyring::load(&h.root);
+    let keys = lumen::store::keys::Keyring::load(&h.root);
     let d = lumen::sources::ledger_reader::detail(&path, 52, offset_of(52), keys)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(

@@ -6,9 +6,9 @@ use std::io::Write;
 
 use lumen::domain::ledger::{parse_line, parse_stat_fields};
 use lumen::domain::sanitize::sanitize;
-use lumen::ledger::keys::Keyring;
-use lumen::ledger::stats::{Rates, stats_of};
-use lumen::ledger::verify::verify_file;
+use lumen::store::keys::Keyring;
+use lumen::store::stats::{Rates, stats_of};
+use lumen::store::verify::verify_file;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -281,7 +281,7 @@ fn every_bad_line_class_is_counted_and_nothing_around_is_lost() {
 #[test]
 fn verify_warns_on_time_regressions_and_fails_truncated_checkpoints() {
     use lumen::domain::merkle::RootBuilder;
-    use lumen::ledger::verify::Checkpoint;
+    use lumen::store::verify::Checkpoint;
     let a = line("a", "koosy", 1);
     let b = line("b", "koosy", 1).replace("01:02:03Z", "00:59:00Z");
     let content = format!("{a}\n{b}\n");

@@ -1,6 +1,6 @@
 //! `ledger stats`: SPEC §9 cost-tier rule, month filter, JSON shape.
 
-use lumen::ledger::stats::{Month, Rates, stats_of};
+use lumen::store::stats::{Month, Rates, stats_of};
 
 fn rates() -> Rates {
     let mut r = Rates::default();
@@ -48,7 +48,7 @@ fn cost_tier_rule_and_month_filter() {
         (all.lines, all.entries, all.rejects, all.pending),
         (8, 7, 1, false)
     );
-    let cost = |s: &lumen::ledger::stats::Stats, b: &str| s.branches.get(b).map(|x| x.cost);
+    let cost = |s: &lumen::store::stats::Stats, b: &str| s.branches.get(b).map(|x| x.cost);
     assert_eq!(cost(&all, "papafly"), Some(5.0 + 0.125));
     assert_eq!(cost(&all, "dimas"), Some(2.0 + 8.0));
     assert_eq!(cost(&all, "lubit"), Some(3.0 + 100.0));

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use lumen::domain::ledger::MAX_LINE;
-use lumen::ledger::keys::Keyring;
-use lumen::ledger::stats::{Rates, stats_file, stats_file_with};
-use lumen::ledger::verify::{verify_file, verify_file_with};
+use lumen::store::keys::Keyring;
+use lumen::store::stats::{Rates, stats_file, stats_file_with};
+use lumen::store::verify::{verify_file, verify_file_with};
 use sha2::{Digest, Sha256};
 
 fn lumen() -> Command {
@@ -729,7 +729,7 @@ fn scans_survive_a_file_truncated_from_another_thread() {
 
 #[test]
 fn the_scan_api_hands_long_lines_over_with_their_hashes() {
-    use lumen::ledger::scan::{Line, ScanOptions, scan_lines};
+    use lumen::store::scan::{Line, ScanOptions, scan_lines};
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("l.jsonl");
     let long = long_line(3 * MAX_LINE);

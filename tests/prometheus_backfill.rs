@@ -11,8 +11,8 @@ mod prom_common;
 
 use std::time::{Duration, Instant};
 
-use lumen::action::{Action, Msg, SourceId};
 use lumen::app::{App, Event};
+use lumen::protocol::{Action, Msg, SourceId};
 use lumen::sources::prometheus::{MAX_POINTS, run_backfill};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

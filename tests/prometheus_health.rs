@@ -9,8 +9,8 @@ mod prom_common;
 
 use std::time::{Duration, Instant};
 
-use lumen::action::SourceId;
 use lumen::app::{CheckSource, Event};
+use lumen::protocol::SourceId;
 
 #[test]
 fn console_health_rows_come_from_promql() {
@@ -93,7 +93,7 @@ fn console_health_rows_come_from_promql() {
     );
     // The pane says where its data comes from and how fresh it is.
     app.update(Event::Resize(160, 48));
-    app.apply(lumen::action::Action::ToggleZoom);
+    app.apply(lumen::protocol::Action::ToggleZoom);
     let text = common::screen_text(&common::draw(&app, 160, 48));
     assert!(text.contains("via prometheus · live"), "{text}");
     assert!(text.contains("prometheus"), "{text}");

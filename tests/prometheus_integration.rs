@@ -7,7 +7,7 @@ mod prom_common;
 
 use std::time::{Duration, Instant};
 
-use lumen::action::{Msg, SourceId};
+use lumen::protocol::{Msg, SourceId};
 use lumen::sources::prometheus::{
     GAUGE_METRICS, backfill_rhythm, health_round, instant_query, range_query, run_health, step_for,
 };

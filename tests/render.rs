@@ -3,7 +3,7 @@
 mod common;
 
 use common::{draw, fixture_app, screen_text};
-use lumen::action::Action;
+use lumen::protocol::Action;
 
 #[test]
 fn whole_screen_160x48() {
@@ -46,8 +46,8 @@ fn every_pane_zoomed() {
 
 #[test]
 fn stale_and_failing_sources_are_shown_in_their_panes() {
-    use lumen::action::{Msg, SourceId};
     use lumen::app::Event;
+    use lumen::protocol::{Msg, SourceId};
     let mut app = fixture_app();
     let later = common::t0() + chrono::Duration::seconds(95);
     app.update(Event::Msg(Msg::SourceFailed {

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{draw, fixture_app, t0};
-use lumen::action::{Action, Msg, SourceId};
 use lumen::app::{App, Event};
+use lumen::protocol::{Action, Msg, SourceId};
 
 fn zoomed(focus: Action) -> App {
     let mut app = fixture_app();

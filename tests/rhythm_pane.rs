@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{draw, fixture_app, record, screen_text, t0};
-use lumen::action::{Action, Msg, SourceId};
 use lumen::app::{App, Event, Integrity, MAX_SERIES, SERIES_RING};
 use lumen::domain::exposition::Sample;
 use lumen::domain::hq::ObserverField;
 use lumen::domain::rhythm::{GaugePoint, RuleChange};
 use lumen::domain::rhythm_math::{ChangeClass, Status};
+use lumen::protocol::{Action, Msg, SourceId};
 
 fn secs(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
@@ -154,7 +154,7 @@ fn a_marker_without_enough_samples_says_so() {
     );
 }
 
-fn ledger_line(i: u64, event: &str, at: DateTime<Utc>) -> lumen::action::LedgerRecord {
+fn ledger_line(i: u64, event: &str, at: DateTime<Utc>) -> lumen::protocol::LedgerRecord {
     record(
         i,
         &format!(

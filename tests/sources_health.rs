@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use lumen::action::{HealthResult, Msg};
+use lumen::protocol::{HealthResult, Msg};
 use lumen::sources::health::{self, HealthConfig, HealthTarget};
 use sources_common::wait_for;
 use tokio::sync::mpsc;

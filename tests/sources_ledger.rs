@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lumen::action::{LedgerRecord, Msg, SourceId};
 use lumen::domain::ledger::RejectReason;
+use lumen::protocol::{LedgerRecord, Msg, SourceId};
 use lumen::sources::ledger_tail::{self, LedgerTailConfig};
 use lumen::sources::tail::StartAt;
 use sources_common::wait_for;

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use lumen::action::{Msg, SourceId};
 use lumen::domain::rhythm::GaugePoint;
+use lumen::protocol::{Msg, SourceId};
 use lumen::sources::metrics_tail::{self, MetricsTailConfig, PROBE_STEP, backfill_start};
 use lumen::sources::rules_tail::{self, RulesTailConfig};
 use sources_common::wait_for;

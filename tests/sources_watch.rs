@@ -5,7 +5,7 @@ mod sources_common;
 
 use std::time::Duration;
 
-use lumen::action::Msg;
+use lumen::protocol::Msg;
 use lumen::sources::watch::{self, WatchConfig};
 use sources_common::wait_for;
 use tokio::sync::mpsc;

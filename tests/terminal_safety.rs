@@ -10,9 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use lumen::action::Msg;
 use lumen::app::Event;
 use lumen::domain::rhythm::RuleChange;
+use lumen::protocol::Msg;
 
 /// Payloads that must never reach a terminal intact.
 const HOSTILE: &[&str] = &[

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lumen::actions::notify::{NotifyOptions, notify};
 use lumen::domain::hq::{parse_channels, parse_notify_rules};
+use lumen::operator::notify::{NotifyOptions, notify};
 use serde_json::{Value, json};
 
 const SECRET: &str = "SECRET-TOKEN-5be1";

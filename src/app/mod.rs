@@ -9,12 +9,12 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use crate::action::{Action, HealthResult, LedgerRecord, Msg, SourceId};
 use crate::domain::exposition::Sample;
 use crate::domain::hq::{FileError, HqSnapshot};
 use crate::domain::ledger::{Entry, RejectReason};
 use crate::domain::rhythm::{GaugePoint, RuleChange};
 use crate::keymap::Keymap;
+use crate::protocol::{Action, HealthResult, LedgerRecord, Msg, SourceId};
 use crate::theme::Theme;
 
 mod ceremony;
@@ -104,7 +104,7 @@ impl SourceStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingAction {
     Rollback {
-        plan: Box<crate::actions::plan::RollbackPlan>,
+        plan: Box<crate::domain::plan::RollbackPlan>,
     },
     KillSwitch {
         on: bool,
@@ -756,7 +756,7 @@ impl App {
     }
 
     fn log_action(&mut self, line: String) {
-        tracing::info!(target: "lumen::actions", "{line}");
+        tracing::info!(target: "lumen::operator", "{line}");
         self.action_log.push_back(line);
         while self.action_log.len() > 50 {
             self.action_log.pop_front();
@@ -992,7 +992,7 @@ impl App {
         let Some(reg) = &hq.registry else {
             return self.health.keys().cloned().collect();
         };
-        crate::actions::plan::sync_order(&reg.branches, hq.sync_plan.as_ref())
+        crate::domain::plan::sync_order(&reg.branches, hq.sync_plan.as_ref())
     }
 
     /// Whether `branch` is in maintenance (decision engine or registry flag).
@@ -1018,7 +1018,7 @@ impl App {
 
     /// `file:line:col: reason` of the first file `op` depends on that failed to load.
     pub fn broken_dependency(&self, op: crate::domain::policy::Operation) -> Option<String> {
-        let files = crate::actions::deps::files(op);
+        let files = crate::operator::deps::files(op);
         self.file_errors().into_iter().find_map(|e| {
             let (rel, _) = files.iter().find(|(rel, _)| e.path.ends_with(rel))?;
             Some(format!("{rel}:{}:{}: {}", e.line, e.column, e.message))

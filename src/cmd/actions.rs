@@ -13,21 +13,21 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::actions::deps::{self, Deps, newest_rule_change, notify_config};
-use crate::actions::guard::authorize;
-use crate::actions::notify::{Delivery, NotifyOptions, notify, rollback_events};
-use crate::actions::plan::{plan_rollback, plan_rule_rollback, show_argv};
-use crate::actions::run::{
-    ActionError, ActionProgress, DecisionChange, execute_rollback, rollback_rule, set_kill_switch,
-    set_maintenance,
-};
 use crate::cli::{GlobalArgs, KillswitchArgs, MaintenanceArgs, OnOff, RollbackArgs};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json, runtime};
 use crate::domain::hq::{HealthCheck, Registry, paths};
 use crate::domain::ledger::{Entry, parse_line};
+use crate::domain::plan::{plan_rollback, plan_rule_rollback, show_argv};
 use crate::domain::policy::{Operation, Refusal};
 use crate::domain::sanitize::sanitize;
-use crate::ledger::append::{Identity, identity};
+use crate::operator::deps::{self, Deps, newest_rule_change, notify_config};
+use crate::operator::guard::authorize;
+use crate::operator::notify::{Delivery, NotifyOptions, notify, rollback_events};
+use crate::operator::run::{
+    ActionError, ActionProgress, DecisionChange, execute_rollback, rollback_rule, set_kill_switch,
+    set_maintenance,
+};
+use crate::store::append::{Identity, identity};
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
@@ -118,7 +118,7 @@ pub fn read_entries_where(
     keep: impl Fn(&Entry) -> bool,
 ) -> Result<Vec<Entry>, CmdError> {
     let path = hq_root.join(paths::LEDGER);
-    let file = match crate::fsutil::open_regular(&path) {
+    let file = match crate::store::fsutil::open_regular(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
@@ -366,7 +366,7 @@ struct HealthAfter {
 /// is logged.
 fn health_check(root: &Path) -> Option<HealthCheck> {
     let path = root.join(paths::HEALTH_CHECK);
-    let bytes = crate::fsutil::read_regular(&path).ok()?;
+    let bytes = crate::store::fsutil::read_regular(&path).ok()?;
     crate::domain::hq::parse_health_check(&path, &bytes)
         .map_err(|e| tracing::warn!("health re-check uses the default timeout: {e}"))
         .ok()

@@ -363,7 +363,7 @@ pub fn run_billing(args: &BillingArgs, g: &GlobalArgs) -> CmdResult {
         );
     }
     let ledger_path = root.join(paths::LEDGER);
-    let billing = match crate::fsutil::open_regular(&ledger_path) {
+    let billing = match crate::store::fsutil::open_regular(&ledger_path) {
         Ok(f) => {
             let mut r = BufReader::with_capacity(1 << 20, f);
             compute(&hq, Some(&mut r), month)

@@ -51,7 +51,7 @@ fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<Parsed>, CmdError> {
     for dir in dirs {
         for path in yaml_files(dir)? {
             let name = path.display().to_string();
-            let parsed = match crate::fsutil::read_regular(&path) {
+            let parsed = match crate::store::fsutil::read_regular(&path) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => scenario::parse(&name, &text),
                     Err(e) => Err(vec![Diagnostic {
@@ -206,7 +206,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
     };
     for dir in script_dirs.iter().filter(|d| d.is_dir()) {
         for path in yaml_files(dir)? {
-            let text = crate::fsutil::read_regular_to_string(&path)
+            let text = crate::store::fsutil::read_regular_to_string(&path)
                 .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
             scripts.push((path.display().to_string(), text));
         }
@@ -287,7 +287,7 @@ pub fn run_check(args: &CeremonyCheckArgs, g: &GlobalArgs) -> CmdResult {
 
 /// `lumen ceremony verify FILE`: exit 0 when the chain and every signature hold.
 pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
-    let bytes = crate::fsutil::read_regular(&args.file)
+    let bytes = crate::store::fsutil::read_regular(&args.file)
         .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", args.file.display())))?;
     let v = transcript::verify(&bytes);
     if g.json {
@@ -330,7 +330,7 @@ pub(crate) fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdErro
         }
     }
     let pem = zeroize::Zeroizing::new(
-        crate::fsutil::read_regular_to_string(path)
+        crate::store::fsutil::read_regular_to_string(path)
             .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?,
     );
     ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
@@ -399,7 +399,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     };
     let (script, script_dir) = match &args.script {
         Some(path) => {
-            let text = crate::fsutil::read_regular_to_string(path)
+            let text = crate::store::fsutil::read_regular_to_string(path)
                 .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
             let s = script::parse(&path.display().to_string(), &text).map_err(|d| {
                 CmdError::usage(
@@ -477,7 +477,7 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     let hq = g.hq.clone().unwrap_or_else(|| PathBuf::from("."));
     let path = save_transcript(&transcript_dir(&hq), &summary.scenario, &record.transcript)?;
     let ledger_id = match &g.key {
-        Some(key) => match crate::ledger::append::identity(&hq, key)
+        Some(key) => match crate::store::append::identity(&hq, key)
             .map_err(anyhow::Error::from)
             .and_then(|who| append_rehearsal(&hq, &who, &record, &path))
         {
@@ -588,7 +588,7 @@ pub struct SavedRehearsal {
 /// the console runs it off the update path.
 pub fn save_rehearsal(
     hq: &Path,
-    who: Option<&crate::ledger::append::Identity>,
+    who: Option<&crate::store::append::Identity>,
     record: &RehearsalRecord,
 ) -> Result<SavedRehearsal, String> {
     let path = save_transcript(&transcript_dir(hq), &record.scenario, &record.transcript)
@@ -606,7 +606,7 @@ pub fn save_rehearsal(
 /// Append the `ceremony_rehearsal` entry for a saved transcript; returns its id.
 pub fn append_rehearsal(
     hq: &Path,
-    who: &crate::ledger::append::Identity,
+    who: &crate::store::append::Identity,
     record: &RehearsalRecord,
     path: &Path,
 ) -> anyhow::Result<String> {
@@ -642,7 +642,7 @@ pub fn append_rehearsal(
             record.transcript.as_bytes()
         ))),
     );
-    let appended = crate::ledger::append::append_signed(
+    let appended = crate::store::append::append_signed(
         &hq.join("hq").join("ledger").join("ledger.jsonl"),
         who,
         fields,

@@ -305,7 +305,7 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
     let mut bad = 0usize;
     for (rel, parse, missing_means) in registry_files() {
         let path = root.join(rel);
-        match crate::fsutil::read_regular(&path) {
+        match crate::store::fsutil::read_regular(&path) {
             Ok(bytes) => match parse(&path, &bytes) {
                 Ok(()) => {}
                 Err(e) => {
@@ -421,7 +421,7 @@ fn check_jsonl_rows(c: &mut Collector, root: &Path) {
     ];
     for (rel, check) in files {
         let path = root.join(rel);
-        let Ok(f) = crate::fsutil::open_regular(&path) else {
+        let Ok(f) = crate::store::fsutil::open_regular(&path) else {
             continue;
         };
         let mut reader = BufReader::new(f);
@@ -502,7 +502,7 @@ fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnap
             format!("chmod 600 {}", key.display()),
         );
     }
-    let pem = match crate::fsutil::read_regular_to_string(key) {
+    let pem = match crate::store::fsutil::read_regular_to_string(key) {
         Ok(p) => zeroize::Zeroizing::new(p),
         Err(e) => {
             c.push(
@@ -584,7 +584,7 @@ fn check_ledger(c: &mut Collector, root: &Path) {
             return;
         }
     }
-    let r = match crate::ledger::verify::verify(root) {
+    let r = match crate::store::verify::verify(root) {
         Ok(r) => r,
         Err(e) => {
             c.push(

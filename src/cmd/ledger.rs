@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 use crate::cli::{GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::sanitize::sanitize;
-use crate::ledger::append::{Identity, append_signed, identity};
-use crate::ledger::keys::keys_path;
-use crate::ledger::prove::{ProveError, checkpoint, prove};
-use crate::ledger::stats::{Month, Rates, stats_file};
-use crate::ledger::verify::verify;
+use crate::store::append::{Identity, append_signed, identity};
+use crate::store::keys::keys_path;
+use crate::store::prove::{ProveError, checkpoint, prove};
+use crate::store::stats::{Month, Rates, stats_file};
+use crate::store::verify::verify;
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))

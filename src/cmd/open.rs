@@ -9,11 +9,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{CmdError, CmdResult, Outcome};
-use crate::action::{Msg, SourceId};
 use crate::app::App;
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
 use crate::domain::hq::HqSnapshot;
+use crate::protocol::{Msg, SourceId};
 use crate::sources::health::HealthTarget;
 
 /// Everything the console needs, resolved before the terminal is touched so that a
@@ -22,7 +22,7 @@ pub struct Prepared {
     pub cfg: Config,
     pub app: App,
     /// The operator, when a key was given and accepted.
-    pub who: Option<std::sync::Arc<crate::ledger::append::Identity>>,
+    pub who: Option<std::sync::Arc<crate::store::append::Identity>>,
 }
 
 /// Load and check configuration, theme and registry. Errors exit 2 before the
@@ -71,7 +71,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
                 "no operator key: start with --key FILE (listed in hq/registry/keys.json)".into(),
             )
         }
-        (Some(k), false) => match crate::ledger::append::identity(&cfg.hq_root, k) {
+        (Some(k), false) => match crate::store::append::identity(&cfg.hq_root, k) {
             Ok(id) => {
                 app.operator_role = Some(id.role.clone());
                 who = Some(std::sync::Arc::new(id));
@@ -258,7 +258,7 @@ fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
             e.event.starts_with("kill_switch") || e.event.starts_with("maintenance")
         });
         if let Ok(entries) = entries
-            && let Some(problem) = crate::actions::run::pending_decision_mismatch(&root, &entries)
+            && let Some(problem) = crate::operator::run::pending_decision_mismatch(&root, &entries)
         {
             let _ = tx.blocking_send(Msg::OperatorDone {
                 ok: false,
@@ -275,7 +275,7 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
     tokio::spawn(async move {
         loop {
             let r = root.clone();
-            let report = detached("ledger-verify", move || crate::ledger::verify::verify(&r)).await;
+            let report = detached("ledger-verify", move || crate::store::verify::verify(&r)).await;
             let integrity = match report {
                 Ok(Ok(rep)) => crate::app::Integrity {
                     chain_ok: rep.chain.ok,
@@ -324,7 +324,7 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
     if cfg.prometheus_url.is_some() {
         app.rhythm.prom_tx = Some(prom_req_tx);
     }
-    rt.block_on(crate::console::run(app, |tx, cancel| {
+    rt.block_on(crate::runtime::event_loop::run(app, |tx, cancel| {
         let cancel_for_verify = cancel.clone();
         if let Some(url) = cfg.prometheus_url.clone() {
             tokio::spawn(crate::sources::prometheus::run_backfill(
@@ -349,7 +349,7 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
             tx.clone(),
             cancel_for_verify.clone(),
         );
-        let ops = crate::ops::Ops {
+        let ops = crate::operator::exec::Ops {
             root: cfg.hq_root.clone(),
             who,
             recheck,

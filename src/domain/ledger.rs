@@ -1,6 +1,6 @@
 //! Ledger lines (SPEC §4, §9): parsing one line into an [`Entry`] or a [`RejectReason`].
 //! Pure: no file I/O. The file-level work (index, tail, append, verify) is in
-//! `crate::ledger`.
+//! `crate::store`.
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod ledger_filter;
 pub mod merkle;
 pub mod note;
+pub mod plan;
 pub mod policy;
 pub mod rhythm;
 pub mod rhythm_math;

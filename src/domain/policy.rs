@@ -118,8 +118,8 @@ pub enum Operation {
 
 impl Operation {
     /// The guarded operation behind a key action, if any.
-    pub fn for_action(a: crate::action::Action) -> Option<Operation> {
-        use crate::action::Action as A;
+    pub fn for_action(a: crate::protocol::Action) -> Option<Operation> {
+        use crate::protocol::Action as A;
         match a {
             A::Rollback => Some(Operation::Rollback),
             A::Maintenance => Some(Operation::Maintenance),

@@ -32,7 +32,7 @@ pub enum KeyError {
 pub fn load_key_file(path: &Path) -> Result<SigningKey, KeyError> {
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
-    let mut file = crate::fsutil::open_regular(path)?;
+    let mut file = crate::store::fsutil::open_regular(path)?;
     let mode = file.metadata()?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(KeyError::LoosePermissions(mode & 0o777));

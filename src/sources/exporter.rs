@@ -12,9 +12,9 @@ use tokio::sync::mpsc::Sender;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{Msg, SourceId};
 use crate::config::ExporterConfig;
 use crate::domain::exposition::{self, Parsed};
+use crate::protocol::{Msg, SourceId};
 use crate::sources::http::{self, FetchError};
 
 /// Longest pause between attempts while an exporter keeps failing.

@@ -10,8 +10,8 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{HealthResult, Msg, SourceId};
 use crate::domain::hq::HqSnapshot;
+use crate::protocol::{HealthResult, Msg, SourceId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthTarget {

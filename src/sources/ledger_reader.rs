@@ -1,6 +1,6 @@
 //! The ledger pane's reader: everything the pane needs from the whole file, off the
 //! update/render path. A worker thread owns the offset index
-//! ([`crate::ledger::index::LineIndex`], built in the background at start) and
+//! ([`crate::store::index::LineIndex`], built in the background at start) and
 //! answers [`LedgerRequest`]s with [`LedgerViewMsg`]s:
 //!
 //! - pages of lines for scrolling beyond the tail's in-memory window (`pread` through
@@ -43,7 +43,6 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{LedgerRecord, Msg};
 use crate::app::{
     ChainStatus, IndexStatus, LedgerDetail, LedgerRequest, LedgerViewMsg, PageLine, SigStatus,
 };
@@ -51,9 +50,10 @@ use crate::domain::hq::paths;
 use crate::domain::ledger::{MAX_LINE, RejectReason, parse_line};
 use crate::domain::ledger_filter::LedgerFilter;
 use crate::domain::sanitize::sanitize;
-use crate::ledger::index::{FileId, LONG_LINE_HEAD, LedgerChange, LineIndex, ends_line_before};
-use crate::ledger::keys::Keyring;
+use crate::protocol::{LedgerRecord, Msg};
 use crate::sources::ledger_tail::excerpt;
+use crate::store::index::{FileId, LONG_LINE_HEAD, LedgerChange, LineIndex, ends_line_before};
+use crate::store::keys::Keyring;
 
 /// Bytes read at a time by a [`LineScan`] (more than a longest legal line).
 pub const SCAN_WINDOW: usize = 8 << 20;
@@ -348,7 +348,7 @@ pub struct LineScan {
 impl LineScan {
     /// Open `path` at its start; `None` when it does not exist.
     pub fn open(path: &Path) -> io::Result<Option<LineScan>> {
-        let file = match crate::fsutil::open_regular(path) {
+        let file = match crate::store::fsutil::open_regular(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
@@ -748,7 +748,7 @@ pub fn detail_with_len(
     known_len: Option<u64>,
     keys: anyhow::Result<Keyring>,
 ) -> io::Result<LedgerDetail> {
-    let file = crate::fsutil::open_regular(path)?;
+    let file = crate::store::fsutil::open_regular(path)?;
     let file_len = file.metadata()?.len();
     if offset >= file_len || !ends_line_before(&file, offset)? {
         return Err(LedgerChange::Truncated.error());

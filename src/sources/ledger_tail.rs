@@ -6,7 +6,7 @@
 //! newlines before the start are counted first (memchr's vectorised count over 1 MiB
 //! reads, on the blocking thread): ~0.1 s per GB from the page cache, so the first
 //! batch of a huge ledger is late by that much; the full-file index is
-//! `crate::ledger::index`'s job, not this tail's.
+//! `crate::store::index`'s job, not this tail's.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +15,10 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{LedgerRecord, Msg, SourceId};
 use crate::domain::hq::paths;
 use crate::domain::ledger::{RejectReason, parse_line};
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{LedgerRecord, Msg, SourceId};
 use crate::sources::tail::{self, Follower, Line, StartAt, TailEvent};
 
 /// Characters of the raw line kept as the excerpt.

@@ -13,9 +13,9 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{Msg, SourceId};
 use crate::domain::hq::paths;
 use crate::domain::rhythm::{GAUGES, GaugePoint, parse_metrics_row};
+use crate::protocol::{Msg, SourceId};
 use crate::sources::tail::{self, Follower, Line, StartAt, TailEvent};
 
 /// Distance between two backward probes.
@@ -140,7 +140,7 @@ pub async fn run(cfg: MetricsTailConfig, tx: mpsc::Sender<Msg>, cancel: Cancella
     let cutoff = now - cfg.window.as_secs_f64();
     let path = cfg.path.clone();
     let start = tokio::task::spawn_blocking(move || -> io::Result<u64> {
-        let mut f = crate::fsutil::open_regular(&path)?;
+        let mut f = crate::store::fsutil::open_regular(&path)?;
         let len = f.metadata()?.len();
         backfill_start(&mut f, len, cutoff)
     })

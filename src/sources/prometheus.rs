@@ -16,8 +16,8 @@ use thiserror::Error;
 use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{HealthResult, Msg, SourceId};
 use crate::domain::rhythm::{GAUGES, GaugePoint};
+use crate::protocol::{HealthResult, Msg, SourceId};
 use crate::sources::exporter::backoff;
 use crate::sources::http::{self, FetchError, redact};
 

@@ -9,9 +9,9 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{Msg, SourceId};
 use crate::domain::hq::paths;
 use crate::domain::rhythm::{RuleChange, parse_rule_line};
+use crate::protocol::{Msg, SourceId};
 use crate::sources::tail::{self, Follower, Line, StartAt, TailEvent};
 
 #[derive(Debug, Clone)]

@@ -21,7 +21,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::{Msg, SourceId};
+use crate::protocol::{Msg, SourceId};
 
 /// Size of one read.
 pub const CHUNK: usize = 1 << 20;

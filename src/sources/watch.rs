@@ -18,8 +18,8 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::Msg;
 use crate::domain::hq::{FileError, HqSnapshot, paths};
+use crate::protocol::Msg;
 use crate::sources::registry::{keep_last_good, load_snapshot};
 
 /// Directories (relative to the HQ root) whose files are watched.

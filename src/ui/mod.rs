@@ -8,9 +8,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::action::{Action, SourceId};
 use crate::app::{App, Pane, SourceStatus, ToastLevel, fmt_age};
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{Action, SourceId};
 
 pub mod panes;
 pub mod widgets;

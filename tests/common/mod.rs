@@ -6,12 +6,12 @@ pub mod pty;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use lumen::action::{HealthResult, LedgerRecord, Msg, SourceId};
 use lumen::app::{App, Event};
 use lumen::domain::hq::{Branch, Gateway, HqSnapshot, Registry, SyncPlan, Tier, Visibility};
 use lumen::domain::ledger::parse_line;
 use lumen::domain::rhythm::{GaugePoint, RuleChange};
 use lumen::keymap::Keymap;
+use lumen::protocol::{HealthResult, LedgerRecord, Msg, SourceId};
 use lumen::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

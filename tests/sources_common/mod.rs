@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use lumen::action::Msg;
+use lumen::protocol::Msg;
 use tokio::sync::mpsc;
 
 pub const WAIT: Duration = Duration::from_secs(10);

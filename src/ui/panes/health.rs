@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{Col, fit_columns, fitted_row, fitted_widths};
-use crate::action::SourceId;
 use crate::app::{
     App, BranchHealth, Escalation, HealthSort, HealthStatus, Pane, fmt_age, scroll_into_view,
 };
 use crate::domain::sanitize::sanitize;
+use crate::protocol::SourceId;
 use crate::ui::{pane_block, staleness, widgets::spark::spark};
 
 const COLS: [Col; 11] = [
@@ -305,7 +305,7 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
     if let Some(txn) = app.ledger.latest_deploy.get(id) {
         let key = app
             .keymap
-            .keys_for(crate::action::Action::Rollback)
+            .keys_for(crate::protocol::Action::Rollback)
             .first()
             .map_or_else(|| "rollback".to_string(), |k| k.label());
         head.push(Line::from(vec![

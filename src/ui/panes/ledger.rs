@@ -7,11 +7,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::action::{LedgerRecord, SourceId};
 use crate::app::{
     App, ChainStatus, EventClass, FLOW_BUCKET_SECS, FLOW_BUCKETS, LineSlot, Pane, SigStatus,
 };
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{LedgerRecord, SourceId};
 use crate::ui::{pane_block, short, staleness};
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {

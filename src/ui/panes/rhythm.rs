@@ -8,11 +8,11 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Sparkline};
 
-use crate::action::{Action, SourceId};
 use crate::app::{App, Pane, SourceStatus, WINDOWS, fmt_age, fmt_value};
 use crate::domain::rhythm::GAUGES;
 use crate::domain::rhythm_math::{ChangeClass, GaugeDelta, Status};
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{Action, SourceId};
 use crate::ui::{pane_block, short, staleness_of};
 
 /// Samples further apart than this are a gap, drawn as a break in the line.

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use crate::domain::ledger::parse_line;
 use crate::domain::merkle::{PathBuilder, RootBuilder, leaf_hash};
 use crate::domain::signing::sign_line;
-use crate::ledger::append::Identity;
-use crate::ledger::scan::{Line, LineHashes, ScanOptions, scan_lines};
+use crate::store::append::Identity;
+use crate::store::scan::{Line, LineHashes, ScanOptions, scan_lines};
 
 /// Every complete non-empty line's leaf hash, in order, to `f`; a line over the 1 MiB
 /// limit is hashed in blocks, never held. A file that shrank or was replaced during the

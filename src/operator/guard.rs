@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use crate::actions::deps;
 use crate::domain::hq::{FileError, parse_policy, paths};
 use crate::domain::policy::{self, Operation, Policy, Refusal};
-use crate::ledger::append::Identity;
+use crate::operator::deps;
+use crate::store::append::Identity;
 
 /// Decide with an already-loaded policy (`None` = default roles).
 pub fn authorize(policy: Option<&Policy>, who: &Identity, op: Operation) -> Result<(), Refusal> {
@@ -23,7 +23,7 @@ pub fn authorize(policy: Option<&Policy>, who: &Identity, op: Operation) -> Resu
 /// present but invalid → refused with `file:line:col` (a broken policy grants nothing).
 pub fn authorize_at(hq_root: &Path, who: &Identity, op: Operation) -> Result<(), Refusal> {
     let path = hq_root.join(paths::POLICY);
-    let policy = match crate::fsutil::read_regular(&path) {
+    let policy = match crate::store::fsutil::read_regular(&path) {
         Ok(bytes) => Some(parse_policy(&path, &bytes).map_err(|e| deps::broken(op, &e))?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {

@@ -43,7 +43,7 @@ impl Keyring {
     /// naming the file, line and column.
     pub fn load(hq_root: &Path) -> anyhow::Result<Keyring> {
         let path = keys_path(hq_root);
-        let bytes = match crate::fsutil::read_regular(&path) {
+        let bytes = match crate::store::fsutil::read_regular(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keyring::default()),
             Err(e) => anyhow::bail!("{}: {e}", path.display()),

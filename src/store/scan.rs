@@ -163,7 +163,7 @@ pub fn scan_lines(
     opts: ScanOptions,
     f: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<ScanEnd> {
-    let file = crate::fsutil::open_regular(path)?;
+    let file = crate::store::fsutil::open_regular(path)?;
     let mut end = scan_file(&file, opts, f)?;
     if end.changed.is_none() && replaced(&file, path) {
         end.changed = Some(Changed::Replaced);

@@ -2,8 +2,10 @@
 //! Merkle proofs and checkpoints (SPEC §4).
 
 pub mod append;
+pub mod fsutil;
 pub mod index;
 pub mod keys;
+pub mod lock;
 pub mod prove;
 pub mod scan;
 pub mod stats;

@@ -12,16 +12,16 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::mpsc::Sender;
 
-use crate::action::Msg;
-use crate::actions::deps;
-use crate::actions::plan::plan_rollback;
-use crate::actions::run::ActionError;
-use crate::actions::run::{
+use crate::app::{Command, PendingAction};
+use crate::domain::plan::plan_rollback;
+use crate::domain::policy::Operation;
+use crate::operator::deps;
+use crate::operator::run::ActionError;
+use crate::operator::run::{
     ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
 };
-use crate::app::{Command, PendingAction};
-use crate::domain::policy::Operation;
-use crate::ledger::append::Identity;
+use crate::protocol::Msg;
+use crate::store::append::Identity;
 
 /// What the executor needs: the HQ root, the operator, and the health re-check channel.
 #[derive(Clone)]
@@ -164,12 +164,12 @@ impl Ops {
         if cfg.rules.is_none() {
             return;
         }
-        let deliveries = crate::actions::notify::notify(
+        let deliveries = crate::operator::notify::notify(
             cfg.channels.as_ref(),
             cfg.rules.as_ref(),
             events,
             text,
-            crate::actions::notify::NotifyOptions::default(),
+            crate::operator::notify::NotifyOptions::default(),
         )
         .await;
         for d in deliveries {
@@ -197,7 +197,7 @@ impl Ops {
         if let Msg::OperatorDone { ok, summary, .. } = &msg {
             let events: Vec<&str> = match &action {
                 PendingAction::Rollback { .. } => {
-                    crate::actions::notify::rollback_events(*ok).to_vec()
+                    crate::operator::notify::rollback_events(*ok).to_vec()
                 }
                 PendingAction::KillSwitch { on: true } if *ok => vec!["kill_switch_activated"],
                 PendingAction::KillSwitch { on: false } if *ok => vec!["kill_switch_released"],

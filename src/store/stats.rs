@@ -14,7 +14,7 @@ use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ledger::StatParser;
-use crate::ledger::scan::{Changed, Forward, Piece, RevLines, replaced};
+use crate::store::scan::{Changed, Forward, Piece, RevLines, replaced};
 
 /// Token rates per cost tier and the billing tier of each branch.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +50,7 @@ struct RawBranch {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Option<T>> {
-    match crate::fsutil::read_regular(path) {
+    match crate::store::fsutil::read_regular(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
@@ -175,7 +175,7 @@ struct Acc {
 
 /// Lines are validated as UTF-8 and parsed a block at a time, so the parse reads
 /// bytes still in cache: validating the whole chunk first read it from memory twice.
-const BLOCK: usize = crate::ledger::scan::BLOCK;
+const BLOCK: usize = crate::store::scan::BLOCK;
 
 /// Stats over in-memory complete lines, a block at a time.
 fn scan_chunk(data: &[u8], rates: &Rates, month: Option<Month>) -> ChunkAcc {
@@ -423,7 +423,7 @@ pub fn stats_file_with(
 ) -> anyhow::Result<Stats> {
     let mut notices = Vec::new();
     for _ in 0..SCAN_ATTEMPTS {
-        let file = crate::fsutil::open_regular(path)
+        let file = crate::store::fsutil::open_regular(path)
             .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
         let (stats, changed) = stats_once(&file, rates, month, threads, before_read)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -6,8 +6,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::domain::signing::{self, sign_line};
-use crate::ledger::keys::Keyring;
-use crate::ledger::scan::{MAX_LINE, RevLines, sha256_at};
+use crate::store::keys::Keyring;
+use crate::store::scan::{MAX_LINE, RevLines, sha256_at};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
 

@@ -1,9 +1,8 @@
 //! Side effects the operator triggers: rollback, kill switch, maintenance, the hook
 //! runner and notifications. Every one writes the ledger first (SPEC §1 "Audit is law").
 pub mod deps;
+pub mod exec;
 pub mod guard;
 pub mod hook;
-pub mod lock;
 pub mod notify;
-pub mod plan;
 pub mod run;

@@ -83,7 +83,7 @@ pub fn broken(op: Operation, e: &FileError) -> Refusal {
 /// Read `rel` under `root`: `Ok(None)` when it is absent and optional.
 fn read(root: &Path, rel: &str, required: bool) -> Result<Option<(PathBuf, Vec<u8>)>, FileError> {
     let path = root.join(rel);
-    match crate::fsutil::read_regular(&path) {
+    match crate::store::fsutil::read_regular(&path) {
         Ok(b) => Ok(Some((path, b))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
         Err(e) => Err(FileError::new(&path, 0, 0, format!("cannot read: {e}"))),

@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::domain::ledger::{RejectReason, StatParser};
 use crate::domain::merkle::RootBuilder;
 use crate::domain::signing::verify_line;
-use crate::ledger::append::ZERO_PREV;
-use crate::ledger::keys::Keyring;
-use crate::ledger::scan::{Changed, Line, LineHashes, ScanOptions, scan_lines};
-use crate::ledger::stats::SCAN_ATTEMPTS;
+use crate::store::append::ZERO_PREV;
+use crate::store::keys::Keyring;
+use crate::store::scan::{Changed, Line, LineHashes, ScanOptions, scan_lines};
+use crate::store::stats::SCAN_ATTEMPTS;
 
 /// Warnings beyond this many are summarised in one line.
 const MAX_WARNINGS: usize = 1000;

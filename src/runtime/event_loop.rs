@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::Msg;
 use crate::app::{App, Event};
-use crate::tui::TerminalGuard;
+use crate::protocol::Msg;
+use crate::runtime::tui::TerminalGuard;
 
 /// Capacity of the sources → app channel. Sources batch, so this is plenty; a full
 /// channel makes a source wait, never the UI.

@@ -209,7 +209,7 @@ impl LineIndex {
         };
         let epoch = self.epoch();
         let (covered, looked, known) = self.read_state(|s| (s.covered, s.looked, s.id));
-        let file = match crate::fsutil::open_regular(&self.inner.path) {
+        let file = match crate::store::fsutil::open_regular(&self.inner.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if known.is_some() {
@@ -371,7 +371,7 @@ impl LineIndex {
     /// Open the indexed file for reading lines: an error carrying a [`LedgerChange`]
     /// when the path now names another file.
     fn open_same(&self, id: Option<FileId>) -> io::Result<File> {
-        let file = match crate::fsutil::open_regular(&self.inner.path) {
+        let file = match crate::store::fsutil::open_regular(&self.inner.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(LedgerChange::Replaced.error());

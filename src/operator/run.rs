@@ -14,16 +14,16 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::Sender;
 
-use crate::actions::deps::{self, Deps};
-use crate::actions::guard::authorize;
-use crate::actions::hook::{HookResult, run_hook};
-use crate::actions::lock::{lock_exclusive, write_atomic};
-use crate::actions::plan::{RollbackPlan, plan_rule_rollback};
 use crate::domain::hq::{parse_decision_engine, paths};
 use crate::domain::ledger::Entry;
+use crate::domain::plan::{RollbackPlan, plan_rule_rollback};
 use crate::domain::policy::{Operation, Refusal};
 use crate::domain::rhythm::{RuleChange, parse_rule_line};
-use crate::ledger::append::{Appended, Identity, append_signed};
+use crate::operator::deps::{self, Deps};
+use crate::operator::guard::authorize;
+use crate::operator::hook::{HookResult, run_hook};
+use crate::store::append::{Appended, Identity, append_signed};
+use crate::store::lock::{lock_exclusive, write_atomic};
 
 /// Why an action did not run (or stopped).
 #[derive(Debug, thiserror::Error)]
@@ -414,7 +414,7 @@ pub fn set_maintenance(
 /// between the ledger entry and the rewrite. One line describing every mismatch.
 pub fn pending_decision_mismatch(hq_root: &Path, entries: &[Entry]) -> Option<String> {
     let path = hq_root.join(paths::DECISION_ENGINE);
-    let decision = match crate::fsutil::read_regular(&path) {
+    let decision = match crate::store::fsutil::read_regular(&path) {
         Ok(b) => parse_decision_engine(&path, &b).ok()?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(_) => return None,
@@ -490,7 +490,7 @@ pub struct RuleRollbackOutcome {
 /// lines are logged and skipped.
 pub fn read_rules_history(hq_root: &Path) -> anyhow::Result<Vec<(usize, RuleChange)>> {
     let path = hq_root.join(paths::RULES_HISTORY);
-    let bytes = match crate::fsutil::read_regular(&path) {
+    let bytes = match crate::store::fsutil::read_regular(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => anyhow::bail!("{}: cannot read: {e}", path.display()),

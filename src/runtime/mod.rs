@@ -1,0 +1,5 @@
+//! The running console: the terminal guard and the event loop that drives
+//! `App::update` and `ui::render`.
+
+pub mod event_loop;
+pub mod tui;
