@@ -1,4 +1,4 @@
-//! SPEC §8 bar: a 100 k-series exposition (~10 MB) parsed under 150 ms in release.
+//! docs/PERF.md bar: a 100 k-series exposition (~10 MB) parsed under 150 ms in release.
 //! `cargo bench --bench exposition`; numbers recorded in docs/exposition.md.
 //! The `prometheus-parse` row is the crate the brief named, for comparison only.
 

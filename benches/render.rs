@@ -1,4 +1,4 @@
-//! A full five-pane frame on the test backend (SPEC §8: under 2 ms), at 160×48 and
+//! A full five-pane frame on the test backend (docs/PERF.md: under 2 ms), at 160×48 and
 //! 80×24, with a day of gauge history, a full ledger window and 12 branches.
 
 use criterion::{Criterion, criterion_group, criterion_main};

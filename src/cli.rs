@@ -1,4 +1,4 @@
-//! Command line (SPEC §7 and §9): clap derive. Global flags are accepted before or
+//! Command line (`lumen --help` and docs/formats.md): clap derive. Global flags are accepted before or
 //! after the subcommand (`global = true`).
 
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ pub struct GlobalArgs {
     /// Operator identity: an Ed25519 private key (PKCS#8 PEM, mode 0600)
     #[arg(long, global = true, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Print machine-readable JSON (SPEC §9) where the command prints data
+    /// Print machine-readable JSON (docs/formats.md) where the command prints data
     #[arg(long, global = true)]
     pub json: bool,
     /// Theme name (dark, light, high-contrast, colorblind, or a user theme)
@@ -236,7 +236,7 @@ pub struct ScenarioDirsArgs {
 pub struct CeremonyRunArgs {
     #[arg(long)]
     pub scenario: String,
-    /// Answer script (YAML, SPEC §9)
+    /// Answer script (YAML, docs/formats.md)
     #[arg(long)]
     pub script: Option<PathBuf>,
     #[arg(long)]

@@ -40,7 +40,7 @@ pub struct Config {
     pub prometheus_url: Option<String>,
     /// Frames per second cap for the render loop.
     pub fps: u32,
-    /// Extra ceremony scenario directories (SPEC §9).
+    /// Extra ceremony scenario directories (docs/formats.md).
     pub scenario_dirs: Vec<PathBuf>,
     /// Default keymap with the user's overrides, already checked.
     pub keymap: Keymap,

@@ -1,5 +1,5 @@
 //! `lumen billing` end to end: totals cross-checked against an independent sum over
-//! the ledger (serde_json + the SPEC §9 rate rule written out again here), byte-identical
+//! the ledger (serde_json + the docs/formats.md rate rule written out again here), byte-identical
 //! re-runs, rejects counted, bad month → exit 2.
 
 use std::collections::BTreeMap;
@@ -81,7 +81,7 @@ fn lumen(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// The independent computation: SPEC §4/§9 written out again, over serde_json values.
+/// The independent computation: docs/ledger.md and docs/formats.md written out again, over serde_json values.
 /// Returns branch → (entries, tokens, cost) and the reject count.
 fn independent(dir: &Path, year: i32, month: u32) -> (BTreeMap<String, (u64, u64, f64)>, u64) {
     let policy: Value = serde_json::from_str(POLICY).unwrap();
@@ -225,7 +225,7 @@ fn totals_match_an_independent_sum_and_reruns_are_byte_identical() {
         sum_cost += cost;
         sum_tokens += tokens;
     }
-    // specific SPEC §9 checks
+    // specific docs/formats.md checks
     let koosy: Value = serde_json::from_slice(&first["koosy.json"]).unwrap();
     assert_eq!(koosy["by_event"]["deploy_failed"]["entries"], 1);
     assert!(

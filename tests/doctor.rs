@@ -1,4 +1,4 @@
-//! `lumen doctor` end to end: the real binary on temp HQ roots (SPEC §9 "Doctor").
+//! `lumen doctor` end to end: the real binary on temp HQ roots (docs/formats.md "Doctor").
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Hostile exporters (issue 8, SPEC §8): local servers on 127.0.0.1 that refuse, fail,
+//! Hostile exporters (issue 8, docs/PERF.md): local servers on 127.0.0.1 that refuse, fail,
 //! stall, drip, flood, break the connection or loop redirects. For each, the exporter
 //! poller (`lumen::sources::exporter::run`) must send a `Msg::SourceFailed` naming the
 //! failure within its bound, keep memory bounded (the body limit holds), and recover

@@ -1,4 +1,4 @@
-//! Hostile branch health endpoints (issue 8, SPEC §8) against `sources::health::run`:
+//! Hostile branch health endpoints (issue 8, docs/PERF.md) against `sources::health::run`:
 //! the exporter fault list (refused, 500, 30 s stall, slow drip, 50 MB body, invalid
 //! UTF-8, reset, redirect loop) served on 127.0.0.1. For each: the round's result names
 //! the failure (or, where the fault is in a body a health check never reads, says

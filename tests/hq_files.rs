@@ -1,4 +1,4 @@
-//! HQ registry files (SPEC §3): a valid fixture root loads completely, and every
+//! HQ registry files (docs/configuration.md): a valid fixture root loads completely, and every
 //! invalid fixture fails with the exact `file:line:col: message`.
 
 use std::path::{Path, PathBuf};
@@ -491,7 +491,7 @@ fn cross_file_findings() {
         .iter()
         .map(|f| f.message.clone())
         .collect();
-    // papafly is tier canary without billingTier: billed as standard (SPEC §9).
+    // papafly is tier canary without billingTier: billed as standard (docs/formats.md).
     assert_eq!(
         found,
         [

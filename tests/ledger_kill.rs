@@ -1,4 +1,4 @@
-//! A writer killed with SIGKILL mid-append, looped 100 times (SPEC §8 "a killed writer
+//! A writer killed with SIGKILL mid-append, looped 100 times (docs/PERF.md "a killed writer
 //! leaves at most one pending partial line, never corrupts earlier ones", §4.2).
 //!
 //! Each round starts two writers at once: a *victim* that is killed with SIGKILL and a
@@ -16,7 +16,7 @@
 //! After every round: all bytes that were in the file before the round are unchanged
 //! (SHA-256 of the old length compared), every new complete line is a signed entry, an
 //! external line, or a torn prefix of the external line that the next append
-//! terminated (SPEC §4.2: append ends a pending tail with `\n`, making it a reject);
+//! terminated (docs/ledger.md: append ends a pending tail with `\n`, making it a reject);
 //! only the last segment may be unterminated; the companion's line chains to the line
 //! before it. At the end `lumen ledger verify` exits 0 with an unbroken chain, every
 //! signature good, and exactly the torn lines as rejects.
@@ -89,7 +89,7 @@ fn hq() -> Hq {
     }
 }
 
-/// The external worker's line for round `n` (unsigned, unchained: legal, SPEC §4).
+/// The external worker's line for round `n` (unsigned, unchained: legal, docs/ledger.md).
 fn raw_line(n: usize) -> String {
     format!(
         r#"{{"id":"EXT-{n:04}","branch":"koosy","event":"llm_generate","tokens":{},"actor":"external-worker","note":"{}","timestamp":"2026-01-18T01:02:03Z"}}"#,

@@ -1,5 +1,5 @@
 //! Ledger line parsing: the fast stats parser is exactly `parse_line` (property test
-//! over many mutated lines), and every SPEC §4.1 bad-line class is counted right by
+//! over many mutated lines), and every docs/ledger.md bad-line class is counted right by
 //! `stats` and `verify` with nothing around it lost.
 
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! `ledger stats`: SPEC §9 cost-tier rule, month filter, JSON shape.
+//! `ledger stats`: docs/formats.md cost-tier rule, month filter, JSON shape.
 
 use lumen::store::stats::{Month, Rates, stats_of};
 

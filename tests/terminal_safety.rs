@@ -1,4 +1,4 @@
-//! Terminal safety (issue 8, SPEC §4.1, §8): no escape sequence from data reaches the
+//! Terminal safety (issue 8, docs/ledger.md and docs/PERF.md): no escape sequence from data reaches the
 //! terminal, and hostile Unicode (wide CJK, emoji, combining marks, bidi overrides)
 //! does not break the layout. Two levels: `lumen::ui::render` on a ratatui
 //! TestBackend with hostile ledger entries, branch fields and rule notes; and the real

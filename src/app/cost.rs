@@ -94,7 +94,7 @@ impl App {
         }
     }
 
-    /// Protocol state of a branch (SPEC §3, `domain::hq::protocol_state`), with the
+    /// Protocol state of a branch (docs/configuration.md, `domain::hq::protocol_state`), with the
     /// time this console first saw it outdated.
     pub fn protocol_state(&self, branch: &str) -> crate::domain::hq::ProtocolState {
         use crate::domain::hq::{ProtocolState, protocol_state};

@@ -49,7 +49,7 @@ impl HealthStatus {
     }
 }
 
-/// Escalation after consecutive failures (whitepaper §12, SPEC §5): every third
+/// Escalation after consecutive failures (whitepaper §12, README.md): every third
 /// consecutive failure climbs one level — retry → rollback proposed → hq_admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Escalation {

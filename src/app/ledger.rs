@@ -183,7 +183,7 @@ impl LedgerState {
     }
 }
 
-/// The last background verification of the whole ledger (SPEC §4.2, §4.3).
+/// The last background verification of the whole ledger (docs/ledger.md).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Integrity {
     pub chain_ok: u64,

@@ -1,4 +1,4 @@
-//! Headless operator actions (SPEC §7, §9): `lumen rollback`, `lumen rule-rollback`,
+//! Headless operator actions (`lumen --help` and docs/formats.md): `lumen rollback`, `lumen rule-rollback`,
 //! `lumen killswitch`, `lumen maintenance`. Order of checks: key present → the files
 //! the action depends on (`actions::deps`: present but broken refuses, naming
 //! `file:line:col`) → identity (permissions, keys.json) → policy → plan → typed

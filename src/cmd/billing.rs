@@ -1,7 +1,7 @@
-//! `lumen billing --month YYYY-MM [--out DIR]` (issue 5, SPEC §7/§9 "Cost tier"): the
+//! `lumen billing --month YYYY-MM [--out DIR]` (issue 5, `lumen --help` and docs/formats.md "Cost tier"): the
 //! monthly billing export. One streaming pass over `hq/ledger/ledger.jsonl`; each entry
 //! whose timestamp falls in the month (in UTC) is costed with
-//! [`CostBook::entry_cost`] (its `cost`, else `tokens × rate` of the SPEC §9 tier) and
+//! [`CostBook::entry_cost`] (its `cost`, else `tokens × rate` of the docs/formats.md tier) and
 //! added to its branch. Writes `<out>/billing/YYYY-MM/<branch>.json` for every branch
 //! of the registry and every branch with entries that month, and
 //! `<out>/billing/YYYY-MM/summary.csv`. The output depends only on the ledger and the
@@ -105,7 +105,7 @@ pub struct BranchBill {
 pub struct Billing {
     pub month: String,
     pub branches: Vec<BranchBill>,
-    /// Ledger lines that are rejects (SPEC §4.1): skipped.
+    /// Ledger lines that are rejects (docs/ledger.md): skipped.
     pub rejects: u64,
     /// Entries of the month.
     pub entries: u64,
@@ -167,7 +167,7 @@ pub fn compute(
                 break;
             }
             if line.last() != Some(&b'\n') {
-                // Pending last line: not an entry until it is terminated (SPEC §9).
+                // Pending last line: not an entry until it is terminated (docs/formats.md).
                 out.pending = true;
                 break;
             }

@@ -1,4 +1,4 @@
-//! `lumen ceremony list | run | verify | check` (SPEC §6, §9).
+//! `lumen ceremony list | run | verify | check` (docs/scenarios.md and docs/formats.md).
 
 use std::path::{Path, PathBuf};
 

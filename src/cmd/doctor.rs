@@ -1,5 +1,5 @@
 //! `lumen doctor [--hq DIR] [--json]`: check an HQ root and its sources and tell the
-//! operator exactly what to repair (SPEC §7, §9 "Doctor").
+//! operator exactly what to repair (`lumen --help` and docs/formats.md "Doctor").
 //!
 //! Every finding has a level, the check that produced it, a message, a location
 //! (`file:line:col` where known) and a fix. Errors (exit 1): a file that does not parse
@@ -313,7 +313,7 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
                     c.file_error(
                         "schema",
                         &e,
-                        format!("fix {rel} at that position (SPEC §3 gives its format)"),
+                        format!("fix {rel} at that position (docs/configuration.md gives its format)"),
                     );
                 }
             },

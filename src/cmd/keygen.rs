@@ -1,4 +1,4 @@
-//! `lumen keygen --out FILE [--id ID] [--role ROLE]` (SPEC §9 "Keys"): a new Ed25519
+//! `lumen keygen --out FILE [--id ID] [--role ROLE]` (docs/formats.md "Keys"): a new Ed25519
 //! signer key, PKCS#8 PEM, created with mode 0600; prints the keys.json entry.
 
 use std::fs::OpenOptions;

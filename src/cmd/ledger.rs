@@ -1,4 +1,4 @@
-//! `lumen ledger verify|stats|prove|checkpoint|append` (SPEC §4, §9).
+//! `lumen ledger verify|stats|prove|checkpoint|append` (docs/ledger.md and docs/formats.md).
 //!
 //! Exit 2 (one line on stderr) when the HQ root is not a directory or, for verify,
 //! stats, prove and checkpoint, when there is no ledger file; `append` also needs

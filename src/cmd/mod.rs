@@ -1,4 +1,4 @@
-//! Subcommand implementations (SPEC §7). Each returns `Result<Outcome, CmdError>`;
+//! Subcommand implementations (`lumen --help`). Each returns `Result<Outcome, CmdError>`;
 //! `main` maps that to the exit code: 0 success, 1 the check failed / the action
 //! was refused, 2 usage or I/O error — with a one-line cause on stderr.
 

@@ -1,4 +1,4 @@
-//! `lumen scrape URL`: poll an exporter once and print what was parsed (SPEC §7, §9).
+//! `lumen scrape URL`: poll an exporter once and print what was parsed (`lumen --help` and docs/formats.md).
 //!
 //! Exit codes: 0 parsed (unreadable lines are listed but do not fail the command as long
 //! as at least one sample was read); 1 the source failed — connection, HTTP status,
@@ -68,7 +68,7 @@ pub fn run_scrape(args: &ScrapeArgs, g: &GlobalArgs) -> CmdResult {
     }
 }
 
-/// A sample value in SPEC §9 form: a JSON number, or "NaN" / "+Inf" / "-Inf".
+/// A sample value in docs/formats.md form: a JSON number, or "NaN" / "+Inf" / "-Inf".
 #[derive(Serialize)]
 #[serde(untagged)]
 enum JsonValue {
@@ -103,7 +103,7 @@ struct JsonScrape<'a> {
     samples: Vec<JsonSample<'a>>,
 }
 
-/// The `--json` document for one scrape (SPEC §9).
+/// The `--json` document for one scrape (docs/formats.md).
 pub fn json_document(url: &str, parsed: &Parsed) -> serde_json::Result<String> {
     let doc = JsonScrape {
         url,

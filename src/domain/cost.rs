@@ -1,4 +1,4 @@
-//! Cost attribution (SPEC §9 "Cost tier", §5 cost meter). Pure: a [`CostBook`]
+//! Cost attribution (docs/formats.md "Cost tier", §5 cost meter). Pure: a [`CostBook`]
 //! ingests ledger entries one at a time (no rescans) and answers questions for an
 //! injected `now`. All calendar maths is in UTC: timestamps with offsets are converted
 //! first, so an entry at `2026-03-01T01:00:00+09:00` belongs to February.
@@ -30,7 +30,7 @@ pub struct ResolvedRate {
     pub fallback: bool,
 }
 
-/// The SPEC §9 cost-tier rule, on plain names, in one place (the cost meter, billing
+/// The docs/formats.md cost-tier rule, on plain names, in one place (the cost meter, billing
 /// and `ledger stats` all come here): the entry's own `tier` when it names a cost tier;
 /// else the branch's `billingTier` when it names one; else the branch's `tier` when it
 /// names one; else `standard` (fallback = true). `is_cost_tier` says what names one.
@@ -59,7 +59,7 @@ pub fn branch_cost_tier(branch: Option<&Branch>, policy: &CostPolicy) -> (String
     (t.to_string(), fallback)
 }
 
-/// SPEC §9: the entry's own `tier` when it names a cost tier; else the branch's
+/// docs/formats.md: the entry's own `tier` when it names a cost tier; else the branch's
 /// `billingTier`; else the branch's `tier` if it is a cost tier; else `standard`.
 /// `None` when even `standard` is not in the policy.
 pub fn resolve_rate(
@@ -240,7 +240,7 @@ impl CostBook {
         self.entries
     }
 
-    /// The cost of one entry: its `cost`, else `tokens × rate` (SPEC §4/§9).
+    /// The cost of one entry: its `cost`, else `tokens × rate` (docs/ledger.md and docs/formats.md).
     /// Returns (cost, used the `standard` fallback).
     pub fn entry_cost(&self, e: &Entry) -> (f64, bool) {
         if let Some(c) = e.cost.filter(|c| c.is_finite()) {

@@ -1,4 +1,4 @@
-//! Prometheus text exposition format 0.0.4 (SPEC §3 "Reading the exposition format
+//! Prometheus text exposition format 0.0.4 (docs/configuration.md "Reading the exposition format
 //! correctly"): one body in, samples plus every unreadable line (with its number) out.
 //!
 //! Why a dedicated parser instead of `prometheus-parse` (measured 2026-11-22, 0.2.5):

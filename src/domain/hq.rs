@@ -1,4 +1,4 @@
-//! The HQ root's registry files (SPEC §3): serde models, validation, and errors that
+//! The HQ root's registry files (docs/configuration.md): serde models, validation, and errors that
 //! name the file, line and column. `parse_*` functions take the file's path (for
 //! messages) and bytes, and never panic on bad input. YAML files go through
 //! serde-saphyr (positions from `Spanned`).
@@ -101,7 +101,7 @@ pub struct Branch {
     pub hq_protocol_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
-    /// Cost tier override (SPEC §9 "Cost tier").
+    /// Cost tier override (docs/formats.md "Cost tier").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_tier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -568,7 +568,7 @@ pub fn parse_registry(path: &Path, bytes: &[u8]) -> Result<Registry, FileError> 
     Ok(reg)
 }
 
-/// Protocol-version state of a branch (SPEC §3).
+/// Protocol-version state of a branch (docs/configuration.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProtocolState {
@@ -1040,7 +1040,7 @@ impl NotifyRules {
     }
 }
 
-/// `rules.json`. Known events are listed in SPEC §3; other event names are allowed.
+/// `rules.json`. Known events are listed in docs/configuration.md; other event names are allowed.
 pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, FileError> {
     let doc = Doc::new(path, bytes)?;
     let rules: BTreeMap<String, Vec<String>> = doc.typed()?;
@@ -1129,7 +1129,7 @@ struct ResonanceThresholds {
     risk_band_max: Option<Sp<f64>>,
 }
 
-/// `gateway_activation.yaml`. Missing values take the SPEC defaults; other keys are ignored.
+/// `gateway_activation.yaml`. Missing values take the documented defaults (docs/configuration.md); other keys are ignored.
 pub fn parse_gateway(path: &Path, bytes: &[u8]) -> Result<Gateway, FileError> {
     let f: Option<GatewayFile> = from_yaml(path, bytes)?;
     let f = f.unwrap_or_default();
@@ -1270,7 +1270,7 @@ impl std::fmt::Display for Finding {
 
 /// Warnings across files of a loaded snapshot: sync order, maintenance or health
 /// naming unknown branches, notification targets naming unknown channels, and
-/// branches billed as `standard` because nothing names their cost tier (SPEC §9).
+/// branches billed as `standard` because nothing names their cost tier (docs/formats.md).
 pub fn cross_check(s: &HqSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(reg) = &s.registry else {

@@ -1,11 +1,11 @@
-//! Ledger lines (SPEC §4, §9): parsing one line into an [`Entry`] or a [`RejectReason`].
+//! Ledger lines (docs/ledger.md and docs/formats.md): parsing one line into an [`Entry`] or a [`RejectReason`].
 //! Pure: no file I/O. The file-level work (index, tail, append, verify) is in
 //! `crate::store`.
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-/// Longest accepted line, not counting `\n` (SPEC §9).
+/// Longest accepted line, not counting `\n` (docs/formats.md).
 pub const MAX_LINE: usize = 1_048_576;
 
 /// The fields the console shows; the raw line stays available for the detail view.
@@ -32,7 +32,7 @@ pub struct Entry {
     pub line: Option<u64>,
 }
 
-/// Why a line is a reject (SPEC §4.1).
+/// Why a line is a reject (docs/ledger.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum RejectReason {
     NotUtf8,

@@ -1,4 +1,4 @@
-//! RFC 6962 / RFC 9162 §2.1 Merkle tree hashing (SPEC §4.3): leaf and node hashes,
+//! RFC 6962 / RFC 9162 §2.1 Merkle tree hashing (docs/ledger.md): leaf and node hashes,
 //! a streaming root builder with O(log n) memory, audit paths and their verifier,
 //! consistency proofs (RFC 9162 §2.1.4) and their verifier. Every proof is a list of
 //! subtree ranges first (`path_ranges`, `consistency_ranges`), so a caller can compute

@@ -1,5 +1,5 @@
 //! Pure planning of operator actions: which branches a rollback affects, in which
-//! order its hook runs and with which argv (SPEC §9 "Rollback"), and the compensating
+//! order its hook runs and with which argv (docs/formats.md "Rollback"), and the compensating
 //! rule of a rule rollback. No I/O: the confirm dialog and the headless command show
 //! the plan before anything is written.
 
@@ -354,7 +354,7 @@ fn refuse_values(problems: Vec<(Option<u64>, String)>) -> Refusal {
     refuse(reason)
 }
 
-/// Plan the rollback of deploy `target_id` (SPEC §9 "Rollback"). `entries` is the
+/// Plan the rollback of deploy `target_id` (docs/formats.md "Rollback"). `entries` is the
 /// parsed ledger in file order. When an id occurs more than once, the newest entry
 /// is the target. Affected: every branch with a successful `deploy` of the target's
 /// `change` at or after the target in ledger order (only the target's branch when

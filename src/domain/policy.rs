@@ -1,4 +1,4 @@
-//! The RWD (read / write) matrix of `policy.json` (SPEC §3) and the decisions it
+//! The RWD (read / write) matrix of `policy.json` (docs/configuration.md) and the decisions it
 //! makes for the console's actions. Pure: no I/O.
 //!
 //! Decisions: rollback and maintenance need W on `sync`; the kill switch needs W on
@@ -86,7 +86,7 @@ impl Default for Policy {
     }
 }
 
-/// SPEC §3 default roles: `hq_admin` RW everything; `branch_owner` R registry, ledger,
+/// docs/configuration.md default roles: `hq_admin` RW everything; `branch_owner` R registry, ledger,
 /// sync; `llm` R registry, W ledger; `worker` R registry, W ledger, W sync.
 pub fn default_roles() -> BTreeMap<String, RoleRights> {
     use Access::*;

@@ -1,4 +1,4 @@
-//! Ed25519 identities and the ledger signing rule (SPEC §4.2, §9 "Keys").
+//! Ed25519 identities and the ledger signing rule (docs/ledger.md and docs/formats.md "Keys").
 //!
 //! A signed JSON line ends with `,"sig":"<base64>"}`; the signed message is the line
 //! with that member removed: `line[..rindex(",\"sig\":\"")] + "}"`. This module is pure

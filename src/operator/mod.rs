@@ -1,5 +1,5 @@
 //! Side effects the operator triggers: rollback, kill switch, maintenance, the hook
-//! runner and notifications. Every one writes the ledger first (SPEC §1 "Audit is law").
+//! runner and notifications. Every one writes the ledger first (README.md "Audit is law").
 pub mod deps;
 pub mod exec;
 pub mod guard;

@@ -130,7 +130,7 @@ pub fn prepare(hq_root: &Path, who: &Identity, op: Operation) -> Result<Deps, Re
     Ok(d)
 }
 
-/// Run a planned rollback (SPEC §9 "Rollback"): one `rollback_requested` before
+/// Run a planned rollback (docs/formats.md "Rollback"): one `rollback_requested` before
 /// anything runs; then per branch in reverse sync order the hook and a `rollback`
 /// entry with `target`, `branch`, `status`, `exit_code`, `duration_ms`, halting on the
 /// first failure. Without a hook each branch gets a `rollback` entry with status

@@ -1,5 +1,5 @@
 //! The demo world's ledger: branch catalogue, the live event generator (unsigned lines
-//! as external workers write them, SPEC §4) and the deterministic historic ledger that
+//! as external workers write them, docs/ledger.md) and the deterministic historic ledger that
 //! `assets` writes when it scaffolds the demo HQ.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub struct BranchInfo {
     pub id: String,
     /// Sync tier name (`canary`, `standard`, …); `standard` when not set.
     pub tier: String,
-    /// Rate per token of the branch's cost tier (SPEC §9 "Cost tier").
+    /// Rate per token of the branch's cost tier (docs/formats.md "Cost tier").
     pub rate: f64,
     pub maintenance: bool,
 }
@@ -123,7 +123,7 @@ impl Catalog {
     }
 }
 
-/// RFC 3339, UTC, whole seconds (the shape of SPEC §4's examples).
+/// RFC 3339, UTC, whole seconds (the shape of docs/ledger.md's examples).
 pub fn ts_secs(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -240,7 +240,7 @@ impl EventGen {
 
     fn llm(&mut self, b: &BranchInfo, tokens: u64) -> Event {
         let mut e = Event::new(&b.id, "llm_generate").with("tokens", tokens);
-        // One in ten leaves the cost out: readers compute tokens × rate (SPEC §4).
+        // One in ten leaves the cost out: readers compute tokens × rate (docs/ledger.md).
         if self.rng.random_range(0..10) != 0 {
             e = e.with("cost", round4(tokens as f64 * b.rate));
         }

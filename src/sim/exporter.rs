@@ -1,5 +1,5 @@
 //! The demo world's HTTP server (axum): `/metrics` in the Prometheus text exposition
-//! format (SPEC §3's exporter contract) and `/health/{branch}` mock endpoints.
+//! format (docs/configuration.md's exporter contract) and `/health/{branch}` mock endpoints.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -370,7 +370,7 @@ async fn event_loop(
 }
 
 /// The writer thread: append each line with one `write_all` on an `O_APPEND`
-/// descriptor. Ledger appends cooperate with the console's lock (SPEC §9: `flock` on
+/// descriptor. Ledger appends cooperate with the console's lock (docs/formats.md: `flock` on
 /// the file, and a missing final `\n` from a dead writer is completed first).
 fn write_loop(root: &Path, rx: mpsc::Receiver<Append>) {
     let ledger = root.join(paths::LEDGER);

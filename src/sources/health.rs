@@ -31,7 +31,7 @@ pub struct HealthConfig {
 
 impl HealthConfig {
     /// Defaults: 2 s timeout, up to 1,024 in flight — so 1,000 endpoints fit in one
-    /// timeout window even when all are slow (SPEC §8).
+    /// timeout window even when all are slow (docs/PERF.md).
     pub fn new(targets: Vec<HealthTarget>, interval: Duration) -> Self {
         HealthConfig {
             targets,

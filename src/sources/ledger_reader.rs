@@ -63,7 +63,7 @@ const BUILD_DELAY: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(50);
 /// Characters of one pretty-printed line shown in the detail view.
 const PRETTY_CHARS: usize = 2_000;
-/// The 64 zeros `prev` carries on the first line (SPEC §4.2).
+/// The 64 zeros `prev` carries on the first line (docs/ledger.md).
 const ZERO_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Block size of the backward and streaming reads of the detail view.
 const BLOCK: usize = 64 * 1024;

@@ -1,6 +1,6 @@
 //! Tail of `hq/ledger/ledger.jsonl`: complete lines become [`LedgerRecord`]s (parsed
 //! or rejected, never dropped), the unterminated final line is reported as pending,
-//! truncation/replacement as a reset (SPEC §4.1).
+//! truncation/replacement as a reset (docs/ledger.md).
 //!
 //! Line numbers are always absolute. When starting from the last N lines the
 //! newlines before the start are counted first (memchr's vectorised count over 1 MiB

@@ -1,4 +1,4 @@
-//! Loading an HQ root's registry files into an `HqSnapshot` (SPEC §3): every file is
+//! Loading an HQ root's registry files into an `HqSnapshot` (docs/configuration.md): every file is
 //! optional except `hq/registry/branches.json`.
 
 use std::path::Path;

@@ -8,7 +8,7 @@
 //! using inotify: the `notify` crate is not a dependency, a `stat` of one path is a
 //! few microseconds, polling also works on network and overlay filesystems where
 //! inotify events are missing, and 25 ms keeps an appended line well within the
-//! 100 ms bar (SPEC §8).
+//! 100 ms bar (docs/PERF.md).
 //!
 //! All file I/O runs in `spawn_blocking`; the async side only waits and sends.
 
@@ -27,7 +27,7 @@ use crate::protocol::{Msg, SourceId};
 pub const CHUNK: usize = 1 << 20;
 /// Most lines handed over in one [`TailEvent::Lines`] (one `Msg` per batch).
 pub const MAX_BATCH: usize = 5_000;
-/// Longest line kept in memory, in bytes without the `\n` (SPEC §9: 1 MiB). Longer
+/// Longest line kept in memory, in bytes without the `\n` (docs/formats.md: 1 MiB). Longer
 /// lines are still delivered, cut to this size, with their true length.
 pub const MAX_LINE: usize = crate::domain::ledger::MAX_LINE;
 

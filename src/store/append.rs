@@ -1,4 +1,4 @@
-//! The one signed append path (SPEC §4.2, §9 "Appending"). Every writer in Lumen
+//! The one signed append path (docs/ledger.md and docs/formats.md "Appending"). Every writer in Lumen
 //! (rollbacks, kill switch, maintenance, ceremonies, `lumen ledger append`) uses it.
 
 use std::fs::{File, OpenOptions};
@@ -85,7 +85,7 @@ pub struct Appended {
 /// `prev` for an empty file.
 pub const ZERO_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Members written in this order first (SPEC §9); the rest follow in the caller's order.
+/// Members written in this order first (docs/formats.md); the rest follow in the caller's order.
 const LEADING: [&str; 6] = ["id", "branch", "event", "status", "actor", "timestamp"];
 const RESERVED: [&str; 3] = ["prev", "signer", "sig"];
 

@@ -1,5 +1,5 @@
 //! The ledger file: offset index, tail, the one signed append path, verify, stats,
-//! Merkle proofs and checkpoints (SPEC §4).
+//! Merkle proofs and checkpoints (docs/ledger.md).
 
 pub mod append;
 pub mod fsutil;

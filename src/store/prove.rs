@@ -1,4 +1,4 @@
-//! Merkle tree heads over the ledger file (SPEC §4.3): root, audit paths for
+//! Merkle tree heads over the ledger file (docs/ledger.md): root, audit paths for
 //! `lumen ledger prove`, and signed checkpoints for `lumen ledger checkpoint`.
 //! Leaves are the file's complete non-empty lines; memory is O(log n) (a line over
 //! the 1 MiB limit is hashed in blocks, never held).
@@ -73,7 +73,7 @@ pub fn tree_head(ledger: &Path, size: Option<u64>) -> anyhow::Result<(u64, [u8; 
     Ok((b.size(), b.root()))
 }
 
-/// The SPEC §9 `ledger prove --json` object.
+/// The docs/formats.md `ledger prove --json` object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Proof {
     pub id: String,

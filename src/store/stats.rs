@@ -1,4 +1,4 @@
-//! `lumen ledger stats` (SPEC §9): per-branch entries, events, tokens and cost over
+//! `lumen ledger stats` (docs/formats.md): per-branch entries, events, tokens and cost over
 //! the whole file, fast. The file is split at line boundaries into one chunk per core;
 //! each thread reads its chunk with `pread` in 256 KiB blocks into its own buffer and
 //! parses them with the borrowed parser [`StatParser`], which accepts exactly the
@@ -80,7 +80,7 @@ impl Rates {
         })
     }
 
-    /// The rate of an entry (SPEC §9 "Cost tier", the rule in
+    /// The rate of an entry (docs/formats.md "Cost tier", the rule in
     /// [`crate::domain::cost::cost_tier_of`]); 0 when even `standard` has no rate.
     pub fn rate(&self, entry_tier: Option<&str>, branch: &str) -> f64 {
         let (billing, tier) = self
@@ -108,7 +108,7 @@ pub struct Totals {
     pub cost: f64,
 }
 
-/// The SPEC §9 `ledger stats --json` object.
+/// The docs/formats.md `ledger stats --json` object.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Stats {
     /// Complete non-empty lines (entries + rejects), the whole file.

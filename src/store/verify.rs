@@ -1,4 +1,4 @@
-//! `lumen ledger verify` (SPEC §4, §9): rejects, hash chain, signatures against
+//! `lumen ledger verify` (docs/ledger.md and docs/formats.md): rejects, hash chain, signatures against
 //! keys.json, duplicate ids and timestamp regressions (warnings), checkpoints
 //! (the Merkle root recomputed at each checkpoint's size), and a pending last line.
 //! Streams the file: memory is the set of ids seen plus O(log n) for the tree; a line
@@ -43,7 +43,7 @@ pub struct ChainCount {
     pub broken: u64,
 }
 
-/// The SPEC §9 `ledger verify --json` object.
+/// The docs/formats.md `ledger verify --json` object.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Report {
     pub ok: bool,

@@ -1,4 +1,4 @@
-//! The key-ceremony simulator (SPEC §6, §9): scenario files, the pure state
+//! The key-ceremony simulator (docs/scenarios.md and docs/formats.md): scenario files, the pure state
 //! machine that runs a rehearsal (the single source of truth for the pane and for
 //! headless runs), real rehearsal cryptography, scoring, answer scripts and signed,
 //! hash-chained transcripts.

@@ -1,4 +1,4 @@
-//! Answer scripts (SPEC §9): a rehearsal's answers in a file, for headless runs,
+//! Answer scripts (docs/formats.md): a rehearsal's answers in a file, for headless runs,
 //! training pipelines and tests. The runner feeds them to the same state machine the
 //! pane drives.
 //!

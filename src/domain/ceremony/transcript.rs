@@ -1,4 +1,4 @@
-//! Rehearsal transcripts (SPEC §9, docs/transcripts.md): JSONL, a header line,
+//! Rehearsal transcripts (docs/formats.md, docs/transcripts.md): JSONL, a header line,
 //! hash-chained records, then one Ed25519 signature line per participant over every
 //! byte before the first signature line. [`verify`] checks a transcript using only
 //! its own bytes, independently of the machine that wrote it.
