@@ -252,7 +252,7 @@ pub enum Msg {
     SourceRecovered { source: SourceId, at: DateTime<Utc> },
     /// A rollback was planned: ask the operator to confirm.
     OperatorPlanned {
-        action: crate::app::PendingAction,
+        action: crate::protocol::PendingAction,
         title: String,
         lines: Vec<String>,
         expected: String,
@@ -268,7 +268,7 @@ pub enum Msg {
     },
     /// A background `ledger verify` finished (chain, signatures, checkpoints).
     IntegrityChecked {
-        integrity: crate::app::Integrity,
+        integrity: crate::protocol::Integrity,
         at: DateTime<Utc>,
     },
     /// A Prometheus `query_range` backfill of the four gauges over the last `window`
@@ -283,9 +283,188 @@ pub enum Msg {
     /// A finished ceremony rehearsal was saved (transcript path, ledger entry or why
     /// not), or could not be saved.
     RehearsalSaved {
-        result: Result<crate::cmd::ceremony::SavedRehearsal, String>,
+        result: Result<crate::operator::rehearsal::SavedRehearsal, String>,
         at: DateTime<Utc>,
     },
     /// The ledger pane's reader answered (pages, filter matches, detail, index progress).
-    LedgerView(crate::app::LedgerViewMsg),
+    LedgerView(crate::protocol::LedgerViewMsg),
+}
+
+/// An operator action waiting for (or past) its typed confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingAction {
+    Rollback {
+        plan: Box<crate::domain::plan::RollbackPlan>,
+    },
+    KillSwitch {
+        on: bool,
+    },
+    Maintenance {
+        branch: String,
+        on: bool,
+    },
+    RuleRollback,
+}
+
+/// Work `update` asks the run loop to start (it never does I/O itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Read the whole ledger and plan a rollback of `target` (a deploy TXN).
+    PlanRollback { target: String },
+    /// The operator confirmed: do it (ledger entry first, then the effect).
+    Execute(PendingAction),
+    /// Send notifications for `events` per rules.json (an alert, not an action).
+    Notify { events: Vec<String>, text: String },
+    /// Save a finished ceremony rehearsal: transcript, then the ledger entry.
+    SaveRehearsal(Box<crate::domain::ceremony::transcript::RehearsalRecord>),
+    /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
+    Ledger(LedgerRequest),
+}
+
+/// The last background verification of the whole ledger (docs/ledger.md).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Integrity {
+    pub chain_ok: u64,
+    pub chain_broken: u64,
+    pub sig_ok: u64,
+    pub sig_bad: u64,
+    pub checkpoints_ok: u64,
+    pub checkpoints_bad: u64,
+    pub unchained: u64,
+    /// The first problem found, for the badge's tooltip line.
+    pub problem: Option<String>,
+    /// Set when verification itself could not run (unreadable keys.json…).
+    pub error: Option<String>,
+}
+
+/// Work for the ledger reader (`crate::sources::ledger_reader`), off the update path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LedgerRequest {
+    /// Lines `first..first+count` (1-based).
+    Page { first: u64, count: u64 },
+    /// Scan the whole ledger for `filter` and keep matching appended lines; `None`
+    /// stops the running scan. Results carry `generation`.
+    Filter {
+        generation: u64,
+        filter: Option<crate::domain::ledger_filter::LedgerFilter>,
+    },
+    /// The detail of one line.
+    Detail { line: u64, offset: u64 },
+    /// Where the entry with this id is (a rollback's target).
+    FindId { id: String },
+    /// The tail delivered its first lines: whole-file work (the index build, the
+    /// integrity check) may start without delaying the first screen.
+    TailStarted,
+}
+
+/// Progress of the offset index built in the background at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexStatus {
+    pub lines: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub building: bool,
+    pub error: Option<String>,
+}
+
+/// One line read through the index; `record` is `None` for an empty line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageLine {
+    pub line: u64,
+    pub offset: u64,
+    pub record: Option<LedgerRecord>,
+}
+
+/// Does this line's `prev` equal the SHA-256 of the line before it?
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChainStatus {
+    Linked,
+    Broken { found: String, expected: String },
+    Unchained,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SigStatus {
+    Valid {
+        signer: String,
+    },
+    Bad {
+        signer: String,
+        reason: String,
+    },
+    /// keys.json could not be read.
+    Unknown {
+        reason: String,
+    },
+    Unsigned,
+}
+
+/// The detail view of one line, computed by the reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerDetail {
+    pub line: u64,
+    pub offset: u64,
+    pub len: u64,
+    /// Pretty-printed JSON (every field, sanitized), one screen line each; for a
+    /// reject, its sanitized excerpt.
+    pub pretty: Vec<String>,
+    pub reject: Option<String>,
+    pub chain: ChainStatus,
+    pub signature: SigStatus,
+    /// A `rollback*` entry's `target`.
+    pub target: Option<String>,
+}
+
+/// What the ledger reader reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LedgerViewMsg {
+    Index(IndexStatus),
+    Page {
+        first: u64,
+        lines: Vec<PageLine>,
+    },
+    PageFailed {
+        first: u64,
+        error: String,
+    },
+    /// New matches (ascending, after every earlier one) and scan progress in bytes.
+    Matches {
+        generation: u64,
+        lines: Vec<u64>,
+        scanned: u64,
+        total: u64,
+        done: bool,
+    },
+    FilterFailed {
+        generation: u64,
+        error: String,
+    },
+    Detail(Box<LedgerDetail>),
+    DetailFailed {
+        line: u64,
+        error: String,
+    },
+    /// The (line, offset) of an id, or `None` when it is not in the ledger.
+    Found {
+        id: String,
+        at: Option<(u64, u64)>,
+    },
+    /// The file changed under the index (truncated, rewritten or replaced): every
+    /// page read from it is dropped and the index is being built again.
+    Reread {
+        reason: String,
+    },
+    /// The file changed during the filter scan: its matches so far are void and the
+    /// scan starts again from the start of the file.
+    FilterRestarted {
+        generation: u64,
+        reason: String,
+    },
+}
+
+/// A backfill the console wants: the last `window`, drawn across `width` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillRequest {
+    pub window: Duration,
+    pub width: u16,
 }

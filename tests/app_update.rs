@@ -235,7 +235,7 @@ fn rhythm_window_and_markers() {
 }
 
 /// The fixture app after the background integrity check reported `integrity`.
-fn app_with_integrity(integrity: lumen::app::Integrity) -> lumen::app::App {
+fn app_with_integrity(integrity: lumen::protocol::Integrity) -> lumen::app::App {
     let mut app = fixture_app();
     app.update(Event::Msg(Msg::IntegrityChecked {
         integrity,
@@ -246,7 +246,7 @@ fn app_with_integrity(integrity: lumen::app::Integrity) -> lumen::app::App {
 
 #[test]
 fn integrity_badge_shows_a_broken_chain() {
-    let app = app_with_integrity(lumen::app::Integrity {
+    let app = app_with_integrity(lumen::protocol::Integrity {
         chain_ok: 10,
         chain_broken: 1,
         sig_ok: 11,
@@ -262,7 +262,7 @@ fn integrity_badge_shows_a_broken_chain() {
 /// follow/pause badge at the right edge is never what gets cut off.
 #[test]
 fn follow_badge_survives_a_narrow_ledger_pane() {
-    let mut app = app_with_integrity(lumen::app::Integrity {
+    let mut app = app_with_integrity(lumen::protocol::Integrity {
         chain_ok: 123_456,
         sig_ok: 123_000,
         checkpoints_ok: 12,
@@ -363,7 +363,7 @@ fn cost_alert_fires_once_per_branch_and_level() {
         app.commands
     );
     assert!(app.commands.iter().all(
-        |c| matches!(c, lumen::app::Command::Notify { text, .. } if text.contains("suspend"))
+        |c| matches!(c, lumen::protocol::Command::Notify { text, .. } if text.contains("suspend"))
     ));
     // Ticks and redraws do not repeat it.
     app.toasts.clear();

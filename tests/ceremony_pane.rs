@@ -7,12 +7,13 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lumen::app::{App, CeremonyScreen, Command, Event, Pane, SaveState, ScenarioSummary};
+use lumen::app::{App, CeremonyScreen, Event, Pane, SaveState, ScenarioSummary};
 use lumen::domain::ceremony::crypto::KeySource;
 use lumen::domain::ceremony::machine::Phase;
 use lumen::domain::ceremony::scenario::QuestionKind;
 use lumen::domain::ceremony::script::{self, AnswerKind, Script};
 use lumen::domain::ceremony::{self, Machine, Participant, Scenario, transcript};
+use lumen::protocol::Command;
 use lumen::protocol::Msg;
 
 use common::{draw, fixture_app, screen_text};
@@ -293,7 +294,7 @@ fn load_script(id: &str, which: &str) -> Script {
     script::parse(&path, &text).unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
-fn saved_record(app: &mut App) -> lumen::cmd::ceremony::RehearsalRecord {
+fn saved_record(app: &mut App) -> lumen::domain::ceremony::transcript::RehearsalRecord {
     let cmds = std::mem::take(&mut app.commands);
     let mut records: Vec<_> = cmds
         .into_iter()
@@ -347,7 +348,7 @@ fn save_writes_the_transcript_and_reports_back() {
     walk(&mut app, &sc, &s);
     let rec = saved_record(&mut app);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let saved = lumen::cmd::ceremony::save_rehearsal(dir.path(), None, &rec)
+    let saved = lumen::operator::rehearsal::save_rehearsal(dir.path(), None, &rec)
         .unwrap_or_else(|e| panic!("save: {e}"));
     assert!(
         saved
@@ -606,7 +607,7 @@ fn snapshots_of_every_phase() {
     key(&mut app, KeyCode::Enter);
     let _ = saved_record(&mut app);
     app.update(Event::Msg(Msg::RehearsalSaved {
-        result: Ok(lumen::cmd::ceremony::SavedRehearsal {
+        result: Ok(lumen::operator::rehearsal::SavedRehearsal {
             transcript: "/srv/hq/custody/sim/artifacts/witness-no-show-20261122T120000Z.jsonl"
                 .into(),
             ledger: Ok("TXN-20261122-000042".into()),

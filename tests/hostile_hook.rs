@@ -231,7 +231,7 @@ fn console_planner_refuses_the_same_way() {
         };
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         ops.spawn(
-            lumen::app::Command::PlanRollback {
+            lumen::protocol::Command::PlanRollback {
                 target: "TXN-1".into(),
             },
             tx,

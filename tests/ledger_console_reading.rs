@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use lumen::app::{LedgerRequest, LedgerViewMsg};
 use lumen::domain::ledger::{MAX_LINE, RejectReason};
 use lumen::domain::ledger_filter::LedgerFilter;
 use lumen::protocol::Msg;
+use lumen::protocol::{LedgerRequest, LedgerViewMsg};
 use lumen::sources::ledger_reader::{LineScan, Piece, Reader, SCAN_WINDOW, scan_file};
 use lumen::store::index::{LONG_LINE_HEAD, LedgerChange, LineIndex};
 

@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use lumen::app::{App, ChainStatus, Command, Event, LedgerViewMsg, LineSlot, SigStatus};
+use lumen::app::{App, Event, LineSlot};
 use lumen::domain::ledger::parse_line;
 use lumen::keymap::Keymap;
 use lumen::protocol::{Action, Msg};
+use lumen::protocol::{ChainStatus, Command, LedgerViewMsg, SigStatus};
 use lumen::sources::ledger_reader::Reader;
 use lumen::store::index::LineIndex;
 use lumen::theme::Theme;
@@ -307,7 +308,7 @@ fn a_filter_scans_the_whole_ledger_and_n_jumps_between_matches() {
     assert!(
         app.commands.iter().any(|c| matches!(
             c,
-            Command::Ledger(lumen::app::LedgerRequest::Filter { filter: None, .. })
+            Command::Ledger(lumen::protocol::LedgerRequest::Filter { filter: None, .. })
         )),
         "the running scan is stopped"
     );
@@ -444,7 +445,7 @@ fn the_worker_matches_lines_appended_after_the_scan() {
     );
     let filter = lumen::domain::ledger_filter::LedgerFilter::parse("\"needle-xyz\"", t0())
         .unwrap_or_else(|e| panic!("{e}"));
-    handle.send(lumen::app::LedgerRequest::Filter {
+    handle.send(lumen::protocol::LedgerRequest::Filter {
         generation: 7,
         filter: Some(filter),
     });
@@ -540,7 +541,7 @@ fn snapshot_detail_view() {
 fn snapshot_index_progress() {
     let mut app = zoomed_fixture();
     app.update(Event::Msg(Msg::LedgerView(LedgerViewMsg::Index(
-        lumen::app::IndexStatus {
+        lumen::protocol::IndexStatus {
             lines: 16,
             bytes_done: 1_600,
             bytes_total: 4_000,
@@ -561,7 +562,12 @@ fn the_first_tail_batch_lets_whole_file_work_start_once() {
     let started = |app: &App| {
         app.commands
             .iter()
-            .filter(|c| matches!(c, Command::Ledger(lumen::app::LedgerRequest::TailStarted)))
+            .filter(|c| {
+                matches!(
+                    c,
+                    Command::Ledger(lumen::protocol::LedgerRequest::TailStarted)
+                )
+            })
             .count()
     };
     assert_eq!(started(&app), 1);

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{draw, fixture_app, record, screen_text, t0};
-use lumen::app::{App, Event, Integrity, MAX_SERIES, SERIES_RING};
+use lumen::app::{App, Event, MAX_SERIES, SERIES_RING};
 use lumen::domain::exposition::Sample;
 use lumen::domain::hq::ObserverField;
 use lumen::domain::rhythm::{GaugePoint, RuleChange};
 use lumen::domain::rhythm_math::{ChangeClass, Status};
+use lumen::protocol::Integrity;
 use lumen::protocol::{Action, Msg, SourceId};
 
 fn secs(t: DateTime<Utc>) -> f64 {

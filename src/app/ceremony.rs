@@ -5,17 +5,19 @@
 //! keeps the view it returns. Saving (transcript + ledger entry) is a `Command` the
 //! run loop executes in the background.
 
+use crate::protocol::Command;
 use std::path::PathBuf;
 
 use ed25519_dalek::SigningKey;
 
 use super::*;
-use crate::cmd::ceremony::{RehearsalRecord, SavedRehearsal};
 use crate::domain::ceremony::crypto::KeySource;
 use crate::domain::ceremony::machine::{Phase, View};
 use crate::domain::ceremony::scenario::StepKind;
 use crate::domain::ceremony::score::StepStatus;
+use crate::domain::ceremony::transcript::RehearsalRecord;
 use crate::domain::ceremony::{Input, Machine, Participant, Scenario};
+use crate::operator::rehearsal::SavedRehearsal;
 
 /// A ceremony scenario as listed in the pane.
 #[derive(Debug, Clone, PartialEq)]

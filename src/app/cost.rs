@@ -1,5 +1,6 @@
 //! Cost meter state kept on `App`: rows refreshed per second, alerts once per level.
 
+use crate::protocol::Command;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};

@@ -1,5 +1,8 @@
 //! Ledger state: recent lines, rejects, flow histogram, integrity; the ledger pane's keys.
 
+use crate::protocol::{
+    Command, IndexStatus, Integrity, LedgerDetail, LedgerRequest, LedgerViewMsg, PageLine,
+};
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -183,153 +186,12 @@ impl LedgerState {
     }
 }
 
-/// The last background verification of the whole ledger (docs/ledger.md).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Integrity {
-    pub chain_ok: u64,
-    pub chain_broken: u64,
-    pub sig_ok: u64,
-    pub sig_bad: u64,
-    pub checkpoints_ok: u64,
-    pub checkpoints_bad: u64,
-    pub unchained: u64,
-    /// The first problem found, for the badge's tooltip line.
-    pub problem: Option<String>,
-    /// Set when verification itself could not run (unreadable keys.json…).
-    pub error: Option<String>,
-}
-
 /// Lines per page read through the index when scrolling beyond `recent`.
 pub const PAGE_LINES: u64 = 128;
 /// Pages kept in memory (the farthest from the selection are dropped first).
 pub const MAX_PAGES: usize = 96;
 /// Context lines around each filter match, cycled with `c`.
 pub const CONTEXT_STEPS: [u64; 3] = [0, 2, 5];
-
-/// Work for the ledger reader (`crate::sources::ledger_reader`), off the update path.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LedgerRequest {
-    /// Lines `first..first+count` (1-based).
-    Page { first: u64, count: u64 },
-    /// Scan the whole ledger for `filter` and keep matching appended lines; `None`
-    /// stops the running scan. Results carry `generation`.
-    Filter {
-        generation: u64,
-        filter: Option<crate::domain::ledger_filter::LedgerFilter>,
-    },
-    /// The detail of one line.
-    Detail { line: u64, offset: u64 },
-    /// Where the entry with this id is (a rollback's target).
-    FindId { id: String },
-    /// The tail delivered its first lines: whole-file work (the index build, the
-    /// integrity check) may start without delaying the first screen.
-    TailStarted,
-}
-
-/// Progress of the offset index built in the background at start.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IndexStatus {
-    pub lines: u64,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-    pub building: bool,
-    pub error: Option<String>,
-}
-
-/// One line read through the index; `record` is `None` for an empty line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageLine {
-    pub line: u64,
-    pub offset: u64,
-    pub record: Option<LedgerRecord>,
-}
-
-/// Does this line's `prev` equal the SHA-256 of the line before it?
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChainStatus {
-    Linked,
-    Broken { found: String, expected: String },
-    Unchained,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SigStatus {
-    Valid {
-        signer: String,
-    },
-    Bad {
-        signer: String,
-        reason: String,
-    },
-    /// keys.json could not be read.
-    Unknown {
-        reason: String,
-    },
-    Unsigned,
-}
-
-/// The detail view of one line, computed by the reader.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LedgerDetail {
-    pub line: u64,
-    pub offset: u64,
-    pub len: u64,
-    /// Pretty-printed JSON (every field, sanitized), one screen line each; for a
-    /// reject, its sanitized excerpt.
-    pub pretty: Vec<String>,
-    pub reject: Option<String>,
-    pub chain: ChainStatus,
-    pub signature: SigStatus,
-    /// A `rollback*` entry's `target`.
-    pub target: Option<String>,
-}
-
-/// What the ledger reader reports.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LedgerViewMsg {
-    Index(IndexStatus),
-    Page {
-        first: u64,
-        lines: Vec<PageLine>,
-    },
-    PageFailed {
-        first: u64,
-        error: String,
-    },
-    /// New matches (ascending, after every earlier one) and scan progress in bytes.
-    Matches {
-        generation: u64,
-        lines: Vec<u64>,
-        scanned: u64,
-        total: u64,
-        done: bool,
-    },
-    FilterFailed {
-        generation: u64,
-        error: String,
-    },
-    Detail(Box<LedgerDetail>),
-    DetailFailed {
-        line: u64,
-        error: String,
-    },
-    /// The (line, offset) of an id, or `None` when it is not in the ledger.
-    Found {
-        id: String,
-        at: Option<(u64, u64)>,
-    },
-    /// The file changed under the index (truncated, rewritten or replaced): every
-    /// page read from it is dropped and the index is being built again.
-    Reread {
-        reason: String,
-    },
-    /// The file changed during the filter scan: its matches so far are void and the
-    /// scan starts again from the start of the file.
-    FilterRestarted {
-        generation: u64,
-        reason: String,
-    },
-}
 
 /// The active filter and its results.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! outside (`Tick(now)` and the `at` of every message) so tests inject a clock.
 //! Drawing (`crate::ui`) reads this state and never changes it.
 
+use crate::protocol::{Command, PendingAction};
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -98,37 +99,6 @@ impl SourceStatus {
             (Some(ok), Some((err, _))) => err > ok,
         }
     }
-}
-
-/// An operator action waiting for (or past) its typed confirmation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PendingAction {
-    Rollback {
-        plan: Box<crate::domain::plan::RollbackPlan>,
-    },
-    KillSwitch {
-        on: bool,
-    },
-    Maintenance {
-        branch: String,
-        on: bool,
-    },
-    RuleRollback,
-}
-
-/// Work `update` asks the run loop to start (it never does I/O itself).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Read the whole ledger and plan a rollback of `target` (a deploy TXN).
-    PlanRollback { target: String },
-    /// The operator confirmed: do it (ledger entry first, then the effect).
-    Execute(PendingAction),
-    /// Send notifications for `events` per rules.json (an alert, not an action).
-    Notify { events: Vec<String>, text: String },
-    /// Save a finished ceremony rehearsal: transcript, then the ledger entry.
-    SaveRehearsal(Box<crate::cmd::ceremony::RehearsalRecord>),
-    /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
-    Ledger(LedgerRequest),
 }
 
 /// The typed-confirmation dialog: says exactly what will happen; the operator types

@@ -1,10 +1,10 @@
 //! Rhythm state: gauge history, rule markers, exporter series; the rhythm pane's keys.
 
+use crate::protocol::BackfillRequest;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::*;
 use crate::domain::rhythm_math::{self, Effect, Resonance, ResonanceInputs, SafetyInputs};
-pub use crate::sources::prometheus::BackfillRequest;
 
 /// Time windows of the rhythm chart, in seconds.
 pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::cli::{
     CeremonyCheckArgs, CeremonyCommand, CeremonyRunArgs, CeremonyVerifyArgs, GlobalArgs,
@@ -10,10 +10,12 @@ use crate::cli::{
 };
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::ceremony::crypto::KeySource;
+use crate::domain::ceremony::transcript::RehearsalRecord;
 use crate::domain::ceremony::{
     self, Diagnostic, Machine, Participant, Scenario, scenario, script, transcript,
 };
 use crate::domain::sanitize::sanitize;
+use crate::operator::rehearsal;
 
 /// Dispatch one `lumen ceremony …` subcommand.
 pub fn run(cmd: &CeremonyCommand, g: &GlobalArgs) -> CmdResult {
@@ -316,75 +318,15 @@ pub fn run_verify(args: &CeremonyVerifyArgs, g: &GlobalArgs) -> CmdResult {
 
 /// Load a participant's own key file: PKCS#8 PEM, refused when group/world readable.
 pub(crate) fn load_key(path: &Path) -> Result<ed25519_dalek::SigningKey, CmdError> {
-    use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::metadata(path)
-            .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(CmdError::refused(format!(
-                "key file {} is readable by group or others (chmod 600 it)",
-                path.display()
-            )));
-        }
-    }
-    let pem = zeroize::Zeroizing::new(
-        crate::store::fsutil::read_regular_to_string(path)
-            .map_err(|e| CmdError::usage(format!("key file {}: {e}", path.display())))?,
-    );
-    ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-        CmdError::refused(format!(
-            "key file {} is not a PKCS#8 PEM Ed25519 key: {e}",
+    use crate::store::keyfile::{KeyError, load_key_file};
+    load_key_file(path).map_err(|e| match e {
+        KeyError::LoosePermissions(_) => CmdError::refused(format!(
+            "key file {} is readable by group or others (chmod 600 it)",
             path.display()
-        ))
+        )),
+        KeyError::Io(e) => CmdError::usage(format!("key file {}: {e}", path.display())),
+        KeyError::Format(e) => CmdError::refused(format!("key file {}: {e}", path.display())),
     })
-}
-
-/// UTC stamp for artifact names.
-fn stamp() -> String {
-    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// Write `text` to a new file `<dir>/<scenario>-<stamp>.jsonl` (never overwriting).
-fn save_transcript(dir: &Path, scenario_id: &str, text: &str) -> Result<PathBuf, CmdError> {
-    use std::io::Write as _;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CmdError::usage(format!("cannot create {}: {e}", dir.display())))?;
-    let base = format!("{scenario_id}-{}", stamp());
-    for n in 0..1000 {
-        let name = if n == 0 {
-            format!("{base}.jsonl")
-        } else {
-            format!("{base}-{n}.jsonl")
-        };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                f.write_all(text.as_bytes())
-                    .and_then(|()| f.sync_all())
-                    .map_err(|e| {
-                        CmdError::usage(format!("cannot write {}: {e}", path.display()))
-                    })?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(CmdError::usage(format!(
-                    "cannot create {}: {e}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    Err(CmdError::usage(format!(
-        "too many transcripts named {base} in {}",
-        dir.display()
-    )))
 }
 
 /// `lumen ceremony run --scenario ID [--script FILE] [--seed N] [--json]`.
@@ -475,11 +417,16 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     };
     let record = RehearsalRecord::from_machine(&machine, &summary);
     let hq = g.hq.clone().unwrap_or_else(|| PathBuf::from("."));
-    let path = save_transcript(&transcript_dir(&hq), &summary.scenario, &record.transcript)?;
+    let path = rehearsal::save_transcript(
+        &rehearsal::transcript_dir(&hq),
+        &summary.scenario,
+        &record.transcript,
+    )
+    .map_err(CmdError::usage)?;
     let ledger_id = match &g.key {
         Some(key) => match crate::store::append::identity(&hq, key)
             .map_err(anyhow::Error::from)
-            .and_then(|who| append_rehearsal(&hq, &who, &record, &path))
+            .and_then(|who| rehearsal::append_rehearsal(&hq, &who, &record, &path))
         {
             Ok(id) => Some(id),
             Err(e) => {
@@ -532,120 +479,4 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     } else {
         Outcome::CheckFailed
     })
-}
-
-/// A finished rehearsal, ready to save: the signed transcript and what the
-/// `ceremony_rehearsal` ledger entry says. Plain data (the keys stay in the machine),
-/// so the console can hand it to a background task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RehearsalRecord {
-    pub scenario: String,
-    /// (name, role)
-    pub participants: Vec<(String, String)>,
-    pub seed: u64,
-    pub passed: bool,
-    pub score: u32,
-    pub max: u32,
-    /// The rendered, signed JSONL transcript.
-    pub transcript: String,
-}
-
-impl RehearsalRecord {
-    /// Render and sign `machine`'s transcript (every participant signs).
-    pub fn from_machine(machine: &Machine, summary: &ceremony::score::Summary) -> Self {
-        RehearsalRecord {
-            scenario: summary.scenario.clone(),
-            participants: machine
-                .participants()
-                .iter()
-                .map(|p| (p.name.clone(), p.role.clone()))
-                .collect(),
-            seed: machine.seed(),
-            passed: summary.passed,
-            score: summary.score,
-            max: summary.max,
-            transcript: transcript::render(machine),
-        }
-    }
-}
-
-/// Where transcripts go: `<hq>/custody/sim/artifacts/`.
-pub fn transcript_dir(hq: &Path) -> PathBuf {
-    hq.join("custody").join("sim").join("artifacts")
-}
-
-/// What saving a rehearsal from the console did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedRehearsal {
-    pub transcript: PathBuf,
-    /// The ledger entry's id, or why it was not written.
-    pub ledger: Result<String, String>,
-}
-
-/// Save a finished rehearsal exactly as `lumen ceremony run` does: the transcript
-/// under `<hq>/custody/sim/artifacts/`, then a `ceremony_rehearsal` ledger entry
-/// through the signed append path when there is an operator (`who`). Blocking I/O:
-/// the console runs it off the update path.
-pub fn save_rehearsal(
-    hq: &Path,
-    who: Option<&crate::store::append::Identity>,
-    record: &RehearsalRecord,
-) -> Result<SavedRehearsal, String> {
-    let path = save_transcript(&transcript_dir(hq), &record.scenario, &record.transcript)
-        .map_err(|e| e.to_string())?;
-    let ledger = match who {
-        Some(who) => append_rehearsal(hq, who, record, &path).map_err(|e| format!("{e:#}")),
-        None => Err("no operator key (read-only console)".into()),
-    };
-    Ok(SavedRehearsal {
-        transcript: path,
-        ledger,
-    })
-}
-
-/// Append the `ceremony_rehearsal` entry for a saved transcript; returns its id.
-pub fn append_rehearsal(
-    hq: &Path,
-    who: &crate::store::append::Identity,
-    record: &RehearsalRecord,
-    path: &Path,
-) -> anyhow::Result<String> {
-    use sha2::Digest as _;
-    let mut fields = Map::new();
-    fields.insert("branch".into(), json!("hq"));
-    fields.insert("event".into(), json!("ceremony_rehearsal"));
-    fields.insert(
-        "status".into(),
-        json!(if record.passed { "passed" } else { "failed" }),
-    );
-    fields.insert("actor".into(), json!(who.signer_id));
-    fields.insert("scenario".into(), json!(record.scenario));
-    fields.insert(
-        "participants".into(),
-        json!(
-            record
-                .participants
-                .iter()
-                .map(|(name, role)| json!({"name": name, "role": role}))
-                .collect::<Vec<_>>()
-        ),
-    );
-    fields.insert("score".into(), json!(record.score));
-    fields.insert("max".into(), json!(record.max));
-    fields.insert("passed".into(), json!(record.passed));
-    fields.insert("seed".into(), json!(record.seed));
-    let rel = path.strip_prefix(hq).unwrap_or(path);
-    fields.insert("transcript".into(), json!(rel.display().to_string()));
-    fields.insert(
-        "transcript_sha256".into(),
-        json!(hex::encode(sha2::Sha256::digest(
-            record.transcript.as_bytes()
-        ))),
-    );
-    let appended = crate::store::append::append_signed(
-        &hq.join("hq").join("ledger").join("ledger.jsonl"),
-        who,
-        fields,
-    )?;
-    Ok(appended.id)
 }

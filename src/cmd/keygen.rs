@@ -11,7 +11,8 @@ use crate::domain::signing;
 
 pub fn run_keygen(args: &KeygenArgs, g: &GlobalArgs) -> CmdResult {
     let _ = g;
-    let key = signing::generate().map_err(|e| CmdError::Io(e.into()))?;
+    let key = signing::generate()
+        .map_err(|e| CmdError::Io(anyhow::anyhow!("no randomness from the OS: {e}")))?;
     let pem = signing::encode_pem(&key).map_err(|e| CmdError::Io(e.into()))?;
     // create_new: never overwrite a key; mode 0600 from the first byte on disk.
     let mut file = OpenOptions::new()

@@ -277,7 +277,7 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
             let r = root.clone();
             let report = detached("ledger-verify", move || crate::store::verify::verify(&r)).await;
             let integrity = match report {
-                Ok(Ok(rep)) => crate::app::Integrity {
+                Ok(Ok(rep)) => crate::protocol::Integrity {
                     chain_ok: rep.chain.ok,
                     chain_broken: rep.chain.broken,
                     sig_ok: rep.signatures.ok,
@@ -288,11 +288,11 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
                     problem: rep.problems.first().cloned(),
                     error: None,
                 },
-                Ok(Err(e)) => crate::app::Integrity {
+                Ok(Err(e)) => crate::protocol::Integrity {
                     error: Some(format!("{e:#}")),
                     ..Default::default()
                 },
-                Err(e) => crate::app::Integrity {
+                Err(e) => crate::protocol::Integrity {
                     error: Some(e.to_string()),
                     ..Default::default()
                 },
@@ -355,8 +355,8 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
             recheck,
         };
         move |c| match c {
-            crate::app::Command::Ledger(r) => {
-                if r == crate::app::LedgerRequest::TailStarted {
+            crate::protocol::Command::Ledger(r) => {
+                if r == crate::protocol::LedgerRequest::TailStarted {
                     let _ = tail_started.send(true);
                 }
                 reader.send(r)

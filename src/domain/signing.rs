@@ -1,10 +1,8 @@
 //! Ed25519 identities and the ledger signing rule (docs/ledger.md and docs/formats.md "Keys").
 //!
 //! A signed JSON line ends with `,"sig":"<base64>"}`; the signed message is the line
-//! with that member removed: `line[..rindex(",\"sig\":\"")] + "}"`. This module is pure
-//! apart from [`load_key_file`], which reads a key file and checks its permissions.
-
-use std::path::Path;
+//! with that member removed: `line[..rindex(",\"sig\":\"")] + "}"`. This module is pure:
+//! reading a key file (and refusing a loose one) is `store::keyfile`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -16,48 +14,26 @@ use zeroize::Zeroizing;
 /// The member that must close a signed line.
 pub const SIG_MARKER: &str = ",\"sig\":\"";
 
-/// Why a key could not be loaded.
+/// A key that is not a PKCS#8 PEM Ed25519 private key.
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("readable by group or others (mode {0:o}); chmod 600 it")]
-    LoosePermissions(u32),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("not a PKCS#8 PEM Ed25519 private key: {0}")]
-    Format(String),
-}
-
-/// Read a PKCS#8 PEM private key, refusing files readable by group or others.
-/// The file bytes are zeroized after decoding; `SigningKey` zeroizes itself on drop.
-pub fn load_key_file(path: &Path) -> Result<SigningKey, KeyError> {
-    use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
-    let mut file = crate::store::fsutil::open_regular(path)?;
-    let mode = file.metadata()?.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(KeyError::LoosePermissions(mode & 0o777));
-    }
-    let mut text = Zeroizing::new(String::new());
-    file.read_to_string(&mut text)?;
-    decode_pem(&text)
-}
+#[error("not a PKCS#8 PEM Ed25519 private key: {0}")]
+pub struct PemError(String);
 
 /// Decode a PKCS#8 PEM Ed25519 private key.
-pub fn decode_pem(text: &str) -> Result<SigningKey, KeyError> {
-    SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| KeyError::Format(e.to_string()))
+pub fn decode_pem(text: &str) -> Result<SigningKey, PemError> {
+    SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| PemError(e.to_string()))
 }
 
 /// Encode a private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
-pub fn encode_pem(key: &SigningKey) -> Result<Zeroizing<String>, KeyError> {
+pub fn encode_pem(key: &SigningKey) -> Result<Zeroizing<String>, PemError> {
     key.to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Format(e.to_string()))
+        .map_err(|e| PemError(e.to_string()))
 }
 
 /// A fresh key from the operating system's CSPRNG.
-pub fn generate() -> Result<SigningKey, KeyError> {
+pub fn generate() -> Result<SigningKey, getrandom::Error> {
     let mut seed = Zeroizing::new([0u8; 32]);
-    getrandom::fill(seed.as_mut_slice())
-        .map_err(|e| KeyError::Io(std::io::Error::other(e.to_string())))?;
+    getrandom::fill(seed.as_mut_slice())?;
     Ok(SigningKey::from_bytes(&seed))
 }
 

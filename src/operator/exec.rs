@@ -12,7 +12,6 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::mpsc::Sender;
 
-use crate::app::{Command, PendingAction};
 use crate::domain::plan::plan_rollback;
 use crate::domain::policy::Operation;
 use crate::operator::deps;
@@ -21,6 +20,7 @@ use crate::operator::run::{
     ActionProgress, execute_rollback, rollback_rule, set_kill_switch, set_maintenance,
 };
 use crate::protocol::Msg;
+use crate::protocol::{Command, PendingAction};
 use crate::store::append::Identity;
 
 /// What the executor needs: the HQ root, the operator, and the health re-check channel.
@@ -58,7 +58,7 @@ impl Ops {
             }
             Command::SaveRehearsal(record) => {
                 tokio::task::spawn_blocking(move || {
-                    let result = crate::cmd::ceremony::save_rehearsal(
+                    let result = crate::operator::rehearsal::save_rehearsal(
                         &ops.root,
                         ops.who.as_deref(),
                         &record,

@@ -5,4 +5,5 @@ pub mod exec;
 pub mod guard;
 pub mod hook;
 pub mod notify;
+pub mod rehearsal;
 pub mod run;

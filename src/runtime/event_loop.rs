@@ -24,7 +24,7 @@ pub const CHANNEL: usize = 1024;
 pub async fn run<F, E>(mut app: App, start: F) -> anyhow::Result<()>
 where
     F: FnOnce(mpsc::Sender<Msg>, CancellationToken) -> E,
-    E: FnMut(crate::app::Command),
+    E: FnMut(crate::protocol::Command),
 {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let cancel = CancellationToken::new();

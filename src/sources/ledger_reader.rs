@@ -43,13 +43,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{
-    ChainStatus, IndexStatus, LedgerDetail, LedgerRequest, LedgerViewMsg, PageLine, SigStatus,
-};
 use crate::domain::hq::paths;
 use crate::domain::ledger::{MAX_LINE, RejectReason, parse_line};
 use crate::domain::ledger_filter::LedgerFilter;
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{
+    ChainStatus, IndexStatus, LedgerDetail, LedgerRequest, LedgerViewMsg, PageLine, SigStatus,
+};
 use crate::protocol::{LedgerRecord, Msg};
 use crate::sources::ledger_tail::excerpt;
 use crate::store::index::{FileId, LONG_LINE_HEAD, LedgerChange, LineIndex, ends_line_before};

@@ -17,6 +17,7 @@ use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::rhythm::{GAUGES, GaugePoint};
+use crate::protocol::BackfillRequest;
 use crate::protocol::{HealthResult, Msg, SourceId};
 use crate::sources::exporter::backoff;
 use crate::sources::http::{self, FetchError, redact};
@@ -490,13 +491,6 @@ pub fn align_gauges(series: &[Vec<Series>; 4]) -> (Vec<GaugePoint>, usize) {
         }
     }
     (points, bad)
-}
-
-/// A backfill the console wants: the last `window`, drawn across `width` columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackfillRequest {
-    pub window: Duration,
-    pub width: u16,
 }
 
 /// The four `lumen_*` gauges over the last `window` by `query_range` at

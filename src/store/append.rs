@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::domain::signing::{self, sign_line};
+use crate::domain::signing::sign_line;
 use crate::store::keys::Keyring;
 use crate::store::scan::{MAX_LINE, RevLines, sha256_at};
 use chrono::{SecondsFormat, Utc};
@@ -48,8 +48,8 @@ impl IdentityError {
 
 /// Load `key_path` and find its signer in `<hq_root>/hq/registry/keys.json`.
 pub fn identity(hq_root: &Path, key_path: &Path) -> Result<Identity, IdentityError> {
-    let key = signing::load_key_file(key_path).map_err(|e| match e {
-        signing::KeyError::LoosePermissions(_) => {
+    let key = super::keyfile::load_key_file(key_path).map_err(|e| match e {
+        super::keyfile::KeyError::LoosePermissions(_) => {
             IdentityError::LoosePermissions(key_path.to_path_buf())
         }
         other => IdentityError::Unreadable {

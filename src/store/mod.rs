@@ -4,6 +4,7 @@
 pub mod append;
 pub mod fsutil;
 pub mod index;
+pub mod keyfile;
 pub mod keys;
 pub mod lock;
 pub mod prove;

@@ -245,3 +245,38 @@ pub fn verify(bytes: &[u8]) -> Verification {
     v.ok = v.errors.is_empty();
     v
 }
+
+/// A finished rehearsal, ready to save: the signed transcript and what the
+/// `ceremony_rehearsal` ledger entry says. Plain data (the keys stay in the machine),
+/// so the console can hand it to a background task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RehearsalRecord {
+    pub scenario: String,
+    /// (name, role)
+    pub participants: Vec<(String, String)>,
+    pub seed: u64,
+    pub passed: bool,
+    pub score: u32,
+    pub max: u32,
+    /// The rendered, signed JSONL transcript.
+    pub transcript: String,
+}
+
+impl RehearsalRecord {
+    /// Render and sign `machine`'s transcript (every participant signs).
+    pub fn from_machine(machine: &Machine, summary: &super::score::Summary) -> Self {
+        RehearsalRecord {
+            scenario: summary.scenario.clone(),
+            participants: machine
+                .participants()
+                .iter()
+                .map(|p| (p.name.clone(), p.role.clone()))
+                .collect(),
+            seed: machine.seed(),
+            passed: summary.passed,
+            score: summary.score,
+            max: summary.max,
+            transcript: render(machine),
+        }
+    }
+}

@@ -7,10 +7,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::app::{
-    App, ChainStatus, EventClass, FLOW_BUCKET_SECS, FLOW_BUCKETS, LineSlot, Pane, SigStatus,
-};
+use crate::app::{App, EventClass, FLOW_BUCKET_SECS, FLOW_BUCKETS, LineSlot, Pane};
 use crate::domain::sanitize::sanitize;
+use crate::protocol::{ChainStatus, SigStatus};
 use crate::protocol::{LedgerRecord, SourceId};
 use crate::ui::{pane_block, short, staleness};
 
