@@ -16,18 +16,11 @@ use serde::Deserialize;
 use crate::cli::GlobalArgs;
 use crate::domain::hq::{FileError, parse_duration};
 use crate::keymap::{KeySpec, Keymap, KeymapOverride};
+use crate::sources::exporter::ExporterConfig;
 use crate::theme::Theme;
 
 /// Config errors carry file, line and column (0:0 when the position is unknown).
 pub type ConfigError = FileError;
-
-/// One exporter to poll.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExporterConfig {
-    pub url: String,
-    pub timeout: Duration,
-    pub max_bytes: usize,
-}
 
 /// Settings after every layer is applied.
 #[derive(Debug, Clone, PartialEq)]

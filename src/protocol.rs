@@ -283,7 +283,7 @@ pub enum Msg {
     /// A finished ceremony rehearsal was saved (transcript path, ledger entry or why
     /// not), or could not be saved.
     RehearsalSaved {
-        result: Result<crate::operator::rehearsal::SavedRehearsal, String>,
+        result: Result<crate::domain::ceremony::transcript::SavedRehearsal, String>,
         at: DateTime<Utc>,
     },
     /// The ledger pane's reader answered (pages, filter matches, detail, index progress).
@@ -467,4 +467,18 @@ pub enum LedgerViewMsg {
 pub struct BackfillRequest {
     pub window: Duration,
     pub width: u16,
+}
+
+impl Action {
+    /// The guarded operation behind a key action, if any.
+    pub fn operation(self) -> Option<crate::domain::policy::Operation> {
+        use crate::domain::policy::Operation;
+        match self {
+            Action::Rollback => Some(Operation::Rollback),
+            Action::Maintenance => Some(Operation::Maintenance),
+            Action::KillSwitch => Some(Operation::KillSwitch),
+            Action::RuleRollback => Some(Operation::RuleRollback),
+            _ => None,
+        }
+    }
 }

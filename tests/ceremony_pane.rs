@@ -607,7 +607,7 @@ fn snapshots_of_every_phase() {
     key(&mut app, KeyCode::Enter);
     let _ = saved_record(&mut app);
     app.update(Event::Msg(Msg::RehearsalSaved {
-        result: Ok(lumen::operator::rehearsal::SavedRehearsal {
+        result: Ok(lumen::domain::ceremony::transcript::SavedRehearsal {
             transcript: "/srv/hq/custody/sim/artifacts/witness-no-show-20261122T120000Z.jsonl"
                 .into(),
             ledger: Ok("TXN-20261122-000042".into()),

@@ -12,8 +12,8 @@ mod sources_common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lumen::config::ExporterConfig;
 use lumen::protocol::{Msg, SourceId};
+use lumen::sources::exporter::ExporterConfig;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;

@@ -16,8 +16,8 @@ use crate::domain::ceremony::machine::{Phase, View};
 use crate::domain::ceremony::scenario::StepKind;
 use crate::domain::ceremony::score::StepStatus;
 use crate::domain::ceremony::transcript::RehearsalRecord;
+use crate::domain::ceremony::transcript::SavedRehearsal;
 use crate::domain::ceremony::{Input, Machine, Participant, Scenario};
-use crate::operator::rehearsal::SavedRehearsal;
 
 /// A ceremony scenario as listed in the pane.
 #[derive(Debug, Clone, PartialEq)]

@@ -567,7 +567,7 @@ impl App {
         }
         // A file the action depends on failed to load: refuse now, not after the
         // operator typed the confirmation (the executor checks the files again).
-        if let Some(op) = crate::domain::policy::Operation::for_action(a)
+        if let Some(op) = a.operation()
             && let Some(why) = self.broken_dependency(op)
         {
             self.toast(
@@ -576,10 +576,7 @@ impl App {
             );
             return;
         }
-        if let (Some(role), Some(op)) = (
-            &self.operator_role,
-            crate::domain::policy::Operation::for_action(a),
-        ) {
+        if let (Some(role), Some(op)) = (&self.operator_role, a.operation()) {
             let policy = self.hq.as_ref().and_then(|h| h.rbac.as_ref());
             if let Err(r) = crate::domain::policy::allowed(policy, role, op) {
                 self.toast(ToastLevel::Error, format!("refused: {}", r.reason));

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::cli::{GlobalArgs, KillswitchArgs, MaintenanceArgs, OnOff, RollbackArgs};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json, runtime};
 use crate::domain::hq::{HealthCheck, Registry, paths};
-use crate::domain::ledger::{Entry, parse_line};
+use crate::domain::ledger::Entry;
 use crate::domain::plan::{plan_rollback, plan_rule_rollback, show_argv};
 use crate::domain::policy::{Operation, Refusal};
 use crate::domain::sanitize::sanitize;
@@ -105,55 +105,18 @@ fn confirm(g: &GlobalArgs, expected: &str, alternatives: &[&str]) -> Result<(), 
     }
 }
 
-/// Every complete, parseable ledger line in file order (rejects and a pending last
-/// line are skipped), each with its 1-based `Entry::line`.
+/// Every complete, parseable ledger line in file order (`store::scan::read_entries`).
 pub fn read_entries(hq_root: &Path) -> Result<Vec<Entry>, CmdError> {
-    read_entries_where(hq_root, |_| true)
+    crate::store::scan::read_entries(hq_root).map_err(|e| CmdError::usage(e.to_string()))
 }
 
-/// The complete, parseable ledger lines that `keep` accepts, streamed (a big ledger
-/// is never held in memory, only the entries kept).
+/// The complete, parseable ledger lines that `keep` accepts.
 pub fn read_entries_where(
     hq_root: &Path,
     keep: impl Fn(&Entry) -> bool,
 ) -> Result<Vec<Entry>, CmdError> {
-    let path = hq_root.join(paths::LEDGER);
-    let file = match crate::store::fsutil::open_regular(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(CmdError::usage(format!(
-                "{}: cannot read: {e}",
-                path.display()
-            )));
-        }
-    };
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::new();
-    let mut out = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| CmdError::usage(format!("{}: cannot read: {e}", path.display())))?;
-        // End of file, or a pending last line without `\n` (not an entry yet).
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        line_no += 1;
-        line.pop();
-        if line.is_empty() {
-            continue;
-        }
-        if let Ok(mut e) = parse_line(&line)
-            && keep(&e)
-        {
-            e.line = Some(line_no);
-            out.push(e);
-        }
-    }
-    Ok(out)
+    crate::store::scan::read_entries_where(hq_root, keep)
+        .map_err(|e| CmdError::usage(e.to_string()))
 }
 
 /// What notifying did: deliveries, or why nothing could be routed.

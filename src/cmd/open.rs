@@ -391,7 +391,7 @@ pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
     } else {
         Some(demo.key_path.clone())
     };
-    cfg.exporters = vec![crate::config::ExporterConfig {
+    cfg.exporters = vec![crate::sources::exporter::ExporterConfig {
         url: world.exporter_url.clone(),
         timeout: Duration::from_secs(2),
         max_bytes: 16 * 1024 * 1024,

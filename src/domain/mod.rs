@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod ceremony;
 pub mod cost;
 pub mod exposition;
+pub mod health_url;
 pub mod hq;
 pub mod keyring;
 pub mod ledger;

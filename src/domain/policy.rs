@@ -117,18 +117,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The guarded operation behind a key action, if any.
-    pub fn for_action(a: crate::protocol::Action) -> Option<Operation> {
-        use crate::protocol::Action as A;
-        match a {
-            A::Rollback => Some(Operation::Rollback),
-            A::Maintenance => Some(Operation::Maintenance),
-            A::KillSwitch => Some(Operation::KillSwitch),
-            A::RuleRollback => Some(Operation::RuleRollback),
-            _ => None,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Operation::Rollback => "rollback",

@@ -100,7 +100,7 @@ impl Ops {
                 ));
             }
         };
-        let entries = match crate::cmd::actions::read_entries(&self.root) {
+        let entries = match crate::store::scan::read_entries(&self.root) {
             Ok(e) => e,
             Err(e) => return refused(format!("rollback: {e}")),
         };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, json};
 
-use crate::domain::ceremony::transcript::RehearsalRecord;
+use crate::domain::ceremony::transcript::{RehearsalRecord, SavedRehearsal};
 
 /// UTC stamp for artifact names.
 fn stamp() -> String {
@@ -51,14 +51,6 @@ pub fn save_transcript(dir: &Path, scenario_id: &str, text: &str) -> Result<Path
 /// Where transcripts go: `<hq>/custody/sim/artifacts/`.
 pub fn transcript_dir(hq: &Path) -> PathBuf {
     hq.join("custody").join("sim").join("artifacts")
-}
-
-/// What saving a rehearsal from the console did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedRehearsal {
-    pub transcript: PathBuf,
-    /// The ledger entry's id, or why it was not written.
-    pub ledger: Result<String, String>,
 }
 
 /// Save a finished rehearsal exactly as `lumen ceremony run` does: the transcript

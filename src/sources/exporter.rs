@@ -12,7 +12,6 @@ use tokio::sync::mpsc::Sender;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ExporterConfig;
 use crate::domain::exposition::{self, Parsed};
 use crate::protocol::{Msg, SourceId};
 use crate::sources::http::{self, FetchError};
@@ -268,4 +267,12 @@ mod tests {
         ));
         assert!(check_readable("http://x/", exposition::parse(b"")).is_ok());
     }
+}
+
+/// One exporter to poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExporterConfig {
+    pub url: String,
+    pub timeout: Duration,
+    pub max_bytes: usize,
 }

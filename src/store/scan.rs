@@ -642,6 +642,73 @@ pub fn for_each_line_rev(
     Ok(())
 }
 
+/// Every complete, parseable ledger line in file order (rejects and a pending last
+/// line are skipped), each with its 1-based `Entry::line`. A missing ledger is empty.
+pub fn read_entries(
+    hq_root: &std::path::Path,
+) -> std::io::Result<Vec<crate::domain::ledger::Entry>> {
+    read_entries_where(hq_root, |_| true)
+}
+
+/// The complete, parseable ledger lines that `keep` accepts, streamed: a big ledger
+/// is never held in memory, only the entries kept, and a line longer than
+/// [`crate::domain::ledger::MAX_LINE`] (a reject anyway) is skipped without being
+/// held. Errors name the file.
+pub fn read_entries_where(
+    hq_root: &std::path::Path,
+    keep: impl Fn(&crate::domain::ledger::Entry) -> bool,
+) -> std::io::Result<Vec<crate::domain::ledger::Entry>> {
+    use crate::domain::ledger::{MAX_LINE, parse_line};
+    use std::io::{BufRead as _, Read as _};
+    let path = hq_root.join(crate::domain::hq::paths::LEDGER);
+    let named = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("{}: cannot read: {e}", path.display()))
+    };
+    let file = match super::fsutil::open_regular(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(named(e)),
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(named)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') {
+            if line.len() <= MAX_LINE {
+                // A pending last line without `\n`: not an entry yet.
+                break;
+            }
+            // Too long to be an entry: skip the rest of it.
+            if reader.skip_until(b'\n').map_err(named)? == 0 {
+                break;
+            }
+            line_no += 1;
+            continue;
+        }
+        line_no += 1;
+        line.pop();
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(mut e) = parse_line(&line)
+            && keep(&e)
+        {
+            e.line = Some(line_no);
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

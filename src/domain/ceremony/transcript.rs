@@ -3,6 +3,8 @@
 //! byte before the first signature line. [`verify`] checks a transcript using only
 //! its own bytes, independently of the machine that wrote it.
 
+use std::path::PathBuf;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
@@ -279,4 +281,12 @@ impl RehearsalRecord {
             transcript: render(machine),
         }
     }
+}
+
+/// What saving a rehearsal from the console did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRehearsal {
+    pub transcript: PathBuf,
+    /// The ledger entry's id, or why it was not written.
+    pub ledger: Result<String, String>,
 }

@@ -278,9 +278,9 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
     let url = app
         .hq
         .as_ref()
-        .and_then(|hq| crate::sources::health::health_url_for(hq, id))
+        .and_then(|hq| crate::domain::health_url::health_url_for(hq, id))
         .map_or("— (no health URL)".to_string(), |u| {
-            crate::sources::health::display_url(&u)
+            crate::domain::health_url::display_url(&u)
         });
     head.push(Line::from(vec![label("health"), text(url)]));
     let (dot, status_style) = status_look(app, status);
