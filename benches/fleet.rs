@@ -84,9 +84,11 @@ fn term(w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
 }
 
 fn draw(t: &mut ratatui::Terminal<ratatui::backend::TestBackend>, app: &App) {
-    t.draw(|f| lumen::ui::render(f, app))
-        .map(|_| ())
-        .unwrap_or_else(|e| panic!("{e}"))
+    t.draw(|f| {
+        lumen::ui::render(f, app);
+    })
+    .map(|_| ())
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn bench_fleet(c: &mut Criterion) {

@@ -43,9 +43,11 @@ fn bench_render(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("backend: {e}"));
         c.bench_function(&format!("full frame {w}x{h}"), |b| {
             b.iter(|| {
-                term.draw(|f| lumen::ui::render(f, &app))
-                    .map(|_| ())
-                    .unwrap_or_else(|e| panic!("{e}"))
+                term.draw(|f| {
+                    lumen::ui::render(f, &app);
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| panic!("{e}"))
             })
         });
     }
@@ -54,9 +56,11 @@ fn bench_render(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("backend: {e}"));
     c.bench_function("full frame 160x48, 24h rhythm window", |b| {
         b.iter(|| {
-            term.draw(|f| lumen::ui::render(f, &app))
-                .map(|_| ())
-                .unwrap_or_else(|e| panic!("{e}"))
+            term.draw(|f| {
+                lumen::ui::render(f, &app);
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("{e}"))
         })
     });
 }

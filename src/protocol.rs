@@ -288,6 +288,12 @@ pub enum Msg {
     },
     /// The ledger pane's reader answered (pages, filter matches, detail, index progress).
     LedgerView(crate::protocol::LedgerViewMsg),
+    /// A ceremony participant's key file was read (or why it was refused).
+    ParticipantKey {
+        role: usize,
+        path: std::path::PathBuf,
+        result: Result<ed25519_dalek::SigningKey, String>,
+    },
 }
 
 /// An operator action waiting for (or past) its typed confirmation.
@@ -319,6 +325,11 @@ pub enum Command {
     SaveRehearsal(Box<crate::domain::ceremony::transcript::RehearsalRecord>),
     /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
     Ledger(LedgerRequest),
+    /// Read the key file a ceremony participant brings (role index in the setup).
+    LoadParticipantKey {
+        role: usize,
+        path: std::path::PathBuf,
+    },
 }
 
 /// The last background verification of the whole ledger (docs/ledger.md).

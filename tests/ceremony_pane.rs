@@ -64,6 +64,21 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// Run the key-file reads the app asked for (as the console's operator does) and
+/// hand the answers back.
+fn run_key_loads(app: &mut App) {
+    let cmds = std::mem::take(&mut app.commands);
+    let mut loads = 0;
+    for c in cmds {
+        if let Command::LoadParticipantKey { role, path } = c {
+            loads += 1;
+            let msg = lumen::operator::exec::load_participant_key(role, path);
+            app.update(Event::Msg(msg));
+        }
+    }
+    assert_eq!(loads, 1, "one key file read asked for");
+}
+
 fn advance(app: &mut App, secs: u64) {
     let now: DateTime<Utc> = app.now + Duration::seconds(i64::try_from(secs).unwrap_or(0));
     app.update(Event::Tick(now));
@@ -492,6 +507,7 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
     key(&mut app, KeyCode::Right);
     type_text(&mut app, &path.display().to_string());
     key(&mut app, KeyCode::Enter);
+    run_key_loads(&mut app);
     let err = match &app.ceremony.screen {
         CeremonyScreen::Setup(s) => s.error.clone().unwrap_or_default(),
         _ => panic!("setup"),
@@ -688,6 +704,7 @@ fn a_brought_key_file_signs_the_transcript() {
     key(&mut app, KeyCode::Right);
     type_text(&mut app, &path.display().to_string());
     key(&mut app, KeyCode::Enter);
+    run_key_loads(&mut app);
     match &app.ceremony.screen {
         CeremonyScreen::Setup(st) => {
             assert_eq!(st.error, None);

@@ -252,11 +252,11 @@ async fn permissions_removed_mid_run() {
 }
 
 fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
-    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    let mode = Mode::from_raw_mode(0o644);
+    if let Err(e) = mknodat(CWD, path, FileType::Fifo, mode, 0) {
+        panic!("mkfifo {}: {e}", path.display());
+    }
 }
 
 /// A FIFO in the ledger's place: opening one for reading blocks until a writer comes,

@@ -799,14 +799,11 @@ impl App {
                             r.key_file = None;
                             r.key = None;
                         } else {
-                            let path = PathBuf::from(path);
-                            match crate::cmd::ceremony::load_key(&path) {
-                                Ok(k) => {
-                                    r.key = Some(k);
-                                    r.key_file = Some(path);
-                                }
-                                Err(e) => s.error = Some(e.to_string()),
-                            }
+                            // Read off the update path; `on_participant_key` takes the answer.
+                            self.commands.push(Command::LoadParticipantKey {
+                                role: i,
+                                path: PathBuf::from(path),
+                            });
                         }
                     }
                     SetupEdit::Seed => match text.trim().parse::<u64>() {
@@ -832,6 +829,30 @@ impl App {
             CeremonyScreen::Setup(s) => s.editing = None,
             CeremonyScreen::Rehearsal(r) => r.awaiting = None,
             CeremonyScreen::List => {}
+        }
+    }
+
+    /// A participant's key file was read (or refused): the setup takes the key, or
+    /// shows why not. Ignored when the setup is gone or the role changed its file.
+    pub(crate) fn on_participant_key(
+        &mut self,
+        role: usize,
+        path: PathBuf,
+        result: Result<ed25519_dalek::SigningKey, String>,
+    ) {
+        let CeremonyScreen::Setup(s) = &mut self.ceremony.screen else {
+            return;
+        };
+        let Some(r) = s.roles.get_mut(role) else {
+            return;
+        };
+        match result {
+            Ok(k) => {
+                r.key = Some(k);
+                r.key_file = Some(path);
+                s.error = None;
+            }
+            Err(e) => s.error = Some(e),
         }
     }
 

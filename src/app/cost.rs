@@ -225,8 +225,11 @@ impl App {
 
     /// Rows of the cost table that fit on screen now.
     fn cost_page(&self) -> usize {
-        self.pane_rect(Pane::Cost)
-            .map(crate::ui::panes::cost::table_rows)
+        self.screen_map
+            .table_rows
+            .iter()
+            .find(|(p, _)| *p == Pane::Cost)
+            .map(|(_, n)| *n)
             .filter(|n| *n > 0)
             .unwrap_or(10)
     }

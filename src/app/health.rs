@@ -413,7 +413,7 @@ impl HealthView {
 
 impl App {
     /// Rows that fit in `pane` when `chrome` lines of it are borders and headings
-    /// (from the same layout the renderer uses; 10 before the first resize).
+    /// (from the layout of the last frame drawn; 10 before the first frame).
     pub(crate) fn pane_rows(&self, pane: Pane, chrome: u16) -> usize {
         self.pane_rect(pane)
             .map(|r| usize::from(r.height.saturating_sub(chrome)))
@@ -423,8 +423,7 @@ impl App {
 
     /// Where `pane` is on screen now, if it is shown.
     pub(crate) fn pane_rect(&self, pane: Pane) -> Option<Rect> {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        crate::ui::layout(area, self)
+        self.screen_map
             .panes
             .iter()
             .find(|(p, _)| *p == pane)

@@ -165,6 +165,14 @@ pub struct Prompt {
     pub input: tui_input::Input,
 }
 
+/// Where the last frame put the panes, as the renderer computed it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScreenMap {
+    pub panes: Vec<(Pane, Rect)>,
+    /// Table rows that fit in a pane whose table layout only the renderer knows.
+    pub table_rows: Vec<(Pane, usize)>,
+}
+
 /// The console.
 pub struct App {
     pub now: DateTime<Utc>,
@@ -200,6 +208,9 @@ pub struct App {
     pub dirty: bool,
     pub should_quit: bool,
     pub size: (u16, u16),
+    /// Where the last frame put each pane (the renderer's layout, handed back by
+    /// the run loop): mouse hits and page sizes use what was drawn.
+    screen_map: ScreenMap,
     /// When each branch was first seen with an outdated protocol version.
     pub first_outdated: BTreeMap<String, DateTime<Utc>>,
     /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
@@ -239,6 +250,12 @@ pub struct App {
 }
 
 impl App {
+    /// Remember where the frame just drawn put everything (mouse hits and page
+    /// sizes follow what is on screen; `update` never recomputes the layout).
+    pub fn remember_screen(&mut self, map: ScreenMap) {
+        self.screen_map = map;
+    }
+
     pub fn new(now: DateTime<Utc>, theme: Theme, keymap: Keymap) -> Self {
         App {
             now,
@@ -273,6 +290,7 @@ impl App {
             dirty: true,
             should_quit: false,
             size: (0, 0),
+            screen_map: ScreenMap::default(),
             first_outdated: BTreeMap::new(),
             cost: crate::domain::cost::CostBook::default(),
             cost_rows: Vec::new(),
@@ -693,9 +711,8 @@ impl App {
             x: m.column,
             y: m.row,
         };
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let screen = crate::ui::layout(area, self);
-        let hit = screen
+        let hit = self
+            .screen_map
             .panes
             .iter()
             .find(|(_, r)| r.contains(pos))
@@ -902,6 +919,9 @@ impl App {
                 step,
             } => self.on_prom_backfill(points, bad, at, window, step),
             Msg::RehearsalSaved { result, at: _ } => self.on_rehearsal_saved(result),
+            Msg::ParticipantKey { role, path, result } => {
+                self.on_participant_key(role, path, result)
+            }
             Msg::LedgerView(m) => self.on_ledger_view(m),
         }
     }
@@ -985,7 +1005,7 @@ impl App {
 
     /// `file:line:col: reason` of the first file `op` depends on that failed to load.
     pub fn broken_dependency(&self, op: crate::domain::policy::Operation) -> Option<String> {
-        let files = crate::operator::deps::files(op);
+        let files = op.files();
         self.file_errors().into_iter().find_map(|e| {
             let (rel, _) = files.iter().find(|(rel, _)| e.path.ends_with(rel))?;
             Some(format!("{rel}:{}:{}: {}", e.line, e.column, e.message))

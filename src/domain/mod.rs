@@ -18,5 +18,6 @@ pub mod rhythm;
 pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;
+pub mod simd;
 pub mod tiles;
 pub mod yaml;

@@ -117,6 +117,33 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The files (relative to the HQ root) the operation depends on, and whether each
+    /// is required (one table: the CLI, the console and doctor read it).
+    pub fn files(self) -> &'static [(&'static str, bool)] {
+        use crate::domain::hq::paths;
+        match self {
+            Operation::Rollback => &[
+                (paths::BRANCHES, true),
+                (paths::POLICY, false),
+                (paths::KEYS, false),
+                (paths::SYNC_PLAN, false),
+                (paths::ROLLBACK_HOOK, false),
+            ],
+            Operation::Maintenance => &[
+                (paths::BRANCHES, true),
+                (paths::POLICY, false),
+                (paths::KEYS, false),
+                (paths::DECISION_ENGINE, false),
+            ],
+            Operation::KillSwitch => &[
+                (paths::POLICY, false),
+                (paths::KEYS, false),
+                (paths::DECISION_ENGINE, false),
+            ],
+            Operation::RuleRollback => &[(paths::POLICY, false), (paths::KEYS, false)],
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Operation::Rollback => "rollback",

@@ -38,31 +38,6 @@ pub struct Deps {
     pub rollback_hook: Option<RollbackHook>,
 }
 
-/// The files (relative to the HQ root) `op` depends on, and whether each is required.
-pub fn files(op: Operation) -> &'static [(&'static str, bool)] {
-    match op {
-        Operation::Rollback => &[
-            (paths::BRANCHES, true),
-            (paths::POLICY, false),
-            (paths::KEYS, false),
-            (paths::SYNC_PLAN, false),
-            (paths::ROLLBACK_HOOK, false),
-        ],
-        Operation::Maintenance => &[
-            (paths::BRANCHES, true),
-            (paths::POLICY, false),
-            (paths::KEYS, false),
-            (paths::DECISION_ENGINE, false),
-        ],
-        Operation::KillSwitch => &[
-            (paths::POLICY, false),
-            (paths::KEYS, false),
-            (paths::DECISION_ENGINE, false),
-        ],
-        Operation::RuleRollback => &[(paths::POLICY, false), (paths::KEYS, false)],
-    }
-}
-
 /// The refusal for a broken file: `file:line:col: reason` (`file: reason` when there
 /// is no position, e.g. it cannot be read), sanitised, logged.
 pub fn broken(op: Operation, e: &FileError) -> Refusal {
@@ -111,7 +86,7 @@ pub fn load(hq_root: &Path, op: Operation) -> Result<Deps, Refusal> {
 
 fn load_files(root: &Path, op: Operation) -> Result<Deps, FileError> {
     let mut d = Deps::default();
-    for &(rel, required) in files(op) {
+    for &(rel, required) in op.files() {
         match rel {
             paths::BRANCHES => d.registry = parse(root, rel, required, hq::parse_registry)?,
             paths::POLICY => d.policy = parse(root, rel, required, hq::parse_policy)?,

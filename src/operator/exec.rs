@@ -56,6 +56,11 @@ impl Ops {
                     let _ = tx.send(msg).await;
                 });
             }
+            Command::LoadParticipantKey { role, path } => {
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.blocking_send(load_participant_key(role, path));
+                });
+            }
             Command::SaveRehearsal(record) => {
                 tokio::task::spawn_blocking(move || {
                     let result = crate::operator::rehearsal::save_rehearsal(
@@ -348,4 +353,18 @@ fn failure(what: &str, e: &ActionError) -> String {
         ),
         ActionError::Failed(e) => format!("{what} failed: {e:#}"),
     }
+}
+
+/// Read a ceremony participant's key file (PKCS#8 PEM, refused when group/world
+/// readable) and say so in a message for the ceremony pane.
+pub fn load_participant_key(role: usize, path: PathBuf) -> Msg {
+    use crate::store::keyfile::{KeyError, load_key_file};
+    let result = load_key_file(&path).map_err(|e| match e {
+        KeyError::LoosePermissions(_) => format!(
+            "key file {} is readable by group or others (chmod 600 it)",
+            path.display()
+        ),
+        other => format!("key file {}: {other}", path.display()),
+    });
+    Msg::ParticipantKey { role, path, result }
 }

@@ -127,12 +127,14 @@ pub async fn run_hook(argv: &[String], timeout: Duration, cwd: &Path) -> HookRes
             (None, false)
         }
         Err(_) => {
-            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: kill(2) with a negative pid signals the process group we
-                // created above (pgid = the child's pid); no memory is involved.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
+            // The hook runs in its own process group (pgid = its pid): kill the group,
+            // so its children go too.
+            if let Some(pid) = child
+                .id()
+                .and_then(|p| i32::try_from(p).ok())
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             }
             if let Err(e) = child.kill().await {
                 tracing::warn!("cannot kill the timed-out rollback hook: {e}");

@@ -38,8 +38,7 @@ where
     let size = guard.terminal.size()?;
     app.update(Event::Resize(size.width, size.height));
     app.update(Event::Tick(Utc::now()));
-    guard.terminal.draw(|f| crate::ui::render(f, &app))?;
-    app.dirty = false;
+    draw(&mut guard, &mut app)?;
     // Test hook (docs/RELIABILITY.md): `LUMEN_TEST_PANIC=after-first-frame` panics here
     // so a pseudo-terminal test can prove the panic hook restores the terminal. It can
     // do nothing but panic.
@@ -79,8 +78,7 @@ where
             _ = frame.tick() => {
                 if app.dirty {
                     app.now = Utc::now().max(app.now);
-                    guard.terminal.draw(|f| crate::ui::render(f, &app))?;
-                    app.dirty = false;
+                    draw(&mut guard, &mut app)?;
                 }
             },
             _ = sigterm.recv() => break Ok(()),
@@ -96,4 +94,17 @@ where
     cancel.cancel();
     drop(guard);
     result
+}
+
+/// Draw a frame and hand its layout back to the app (mouse hits, page sizes).
+fn draw(guard: &mut TerminalGuard, app: &mut App) -> std::io::Result<()> {
+    let mut map = None;
+    guard
+        .terminal
+        .draw(|f| map = Some(crate::ui::render(f, app)))?;
+    if let Some(map) = map {
+        app.remember_screen(map);
+    }
+    app.dirty = false;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Drawing: a pure function of `App` (and its theme). No I/O, no parsing, no locks.
-//! `layout` is shared with `App` for mouse hit-testing, so what is drawn is what is
-//! clicked.
+//! `render` returns where it put the panes ([`ScreenMap`]); the run loop hands that
+//! to `App`, so what is drawn is what is clicked and paged.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::{App, Pane, SourceStatus, ToastLevel, fmt_age};
+use crate::app::{App, Pane, ScreenMap, SourceStatus, ToastLevel, fmt_age};
 use crate::domain::sanitize::sanitize;
 use crate::protocol::{Action, SourceId};
 
@@ -95,13 +95,14 @@ pub fn layout(area: Rect, app: &App) -> Screen {
 }
 
 /// Draw the whole console.
-pub fn render(frame: &mut Frame, app: &App) {
+/// Draw the whole console; returns where the panes went.
+pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     let area = frame.area();
     let screen = layout(area, app);
     let t = &app.theme;
     if area.width < 4 || area.height < 1 {
         frame.render_widget(Paragraph::new("lumen").style(t.text()), area);
-        return;
+        return ScreenMap::default();
     }
     render_header(frame, app, screen.header);
     if let Some(b) = screen.banner {
@@ -121,6 +122,16 @@ pub fn render(frame: &mut Frame, app: &App) {
     widgets::confirm::render(frame, app, area);
     if app.help {
         widgets::help::render(frame, app, area);
+    }
+    let table_rows = screen
+        .panes
+        .iter()
+        .filter(|(p, _)| *p == Pane::Cost)
+        .map(|(p, r)| (*p, panes::cost::table_rows(*r)))
+        .collect();
+    ScreenMap {
+        panes: screen.panes,
+        table_rows,
     }
 }
 

@@ -199,7 +199,9 @@ pub fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
         Ok(t) => t,
         Err(e) => panic!("test backend: {e}"),
     };
-    if let Err(e) = term.draw(|f| lumen::ui::render(f, app)) {
+    if let Err(e) = term.draw(|f| {
+        lumen::ui::render(f, app);
+    }) {
         panic!("draw failed: {e}");
     }
     term
