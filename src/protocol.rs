@@ -325,6 +325,8 @@ pub enum Command {
     SaveRehearsal(Box<crate::domain::ceremony::transcript::RehearsalRecord>),
     /// Read from the ledger for the ledger pane (pages, filter scan, detail, find).
     Ledger(LedgerRequest),
+    /// Ask Prometheus for rhythm history over this window (the newest request wins).
+    Backfill(BackfillRequest),
     /// Read the key file a ceremony participant brings (role index in the setup).
     LoadParticipantKey {
         role: usize,

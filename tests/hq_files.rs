@@ -142,7 +142,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "health_bad_interval.json",
-        "health_bad_interval.json:2:15: interval: `5x`: unknown duration unit `x`; expected ms, s, m, h or d",
+        "health_bad_interval.json:2:15: interval: `5x`: unknown duration unit `x`; expected ms, s, m, h, d or w",
     ),
     (
         "health_zero_timeout.json",

@@ -17,6 +17,19 @@ use lumen::sources::prometheus::{MAX_POINTS, run_backfill};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// The console's routing (cmd/open.rs): the app's Backfill commands go to the task's
+/// watch channel, the newest winning.
+fn forward_backfills(
+    app: &mut App,
+    tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
+) {
+    for c in std::mem::take(&mut app.commands) {
+        if let lumen::protocol::Command::Backfill(r) = c {
+            tx.send_replace(Some(r));
+        }
+    }
+}
+
 fn app() -> App {
     let mut app = App::new(
         chrono::Utc::now(),
@@ -32,6 +45,7 @@ fn app() -> App {
 /// `limit` passes (then panic with `what` and the last message seen).
 async fn drive(
     app: &mut App,
+    req_tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
     rx: &mut mpsc::Receiver<Msg>,
     what: &str,
     limit: Duration,
@@ -44,7 +58,9 @@ async fn drive(
             start.elapsed() < limit,
             "{what}: not within {limit:?}; last: {last}"
         );
+        forward_backfills(app, req_tx);
         app.update(Event::Tick(chrono::Utc::now()));
+        forward_backfills(app, req_tx);
         if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
             last = format!("{m:?}").chars().take(300).collect();
             app.update(Event::Msg(m));
@@ -69,7 +85,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
         // The console's wiring (cmd/open.rs): a watch channel from App to the task.
         let mut app = app();
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
-        app.rhythm.prom_tx = Some(req_tx);
+        app.rhythm.backfill = true;
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run_backfill(base.clone(), req_rx, tx, cancel.clone()));
@@ -84,6 +100,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
                 app.sources.get(&SourceId::PrometheusHistory)
             );
             app.update(Event::Tick(chrono::Utc::now()));
+            forward_backfills(&mut app, &req_tx);
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
                 app.update(Event::Msg(m));
             }
@@ -133,6 +150,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
         app.apply(Action::WiderWindow);
         drive(
             &mut app,
+            &req_tx,
             &mut rx,
             "1 h backfill",
             Duration::from_secs(30),
@@ -174,7 +192,7 @@ fn a_missing_server_is_reported_and_retried() {
     rt.block_on(async {
         let mut app = app();
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
-        app.rhythm.prom_tx = Some(req_tx);
+        app.rhythm.backfill = true;
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let url = format!("http://127.0.0.1:{}", prom_common::free_port());
@@ -187,6 +205,7 @@ fn a_missing_server_is_reported_and_retried() {
                 "{failures} failure(s) reported"
             );
             app.update(Event::Tick(chrono::Utc::now()));
+            forward_backfills(&mut app, &req_tx);
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
                 if matches!(
                     m,

@@ -1,6 +1,6 @@
 //! Rhythm state: gauge history, rule markers, exporter series; the rhythm pane's keys.
 
-use crate::protocol::BackfillRequest;
+use crate::protocol::{BackfillRequest, Command};
 use std::collections::{BTreeMap, VecDeque};
 
 use super::*;
@@ -52,7 +52,8 @@ pub struct RhythmState {
     pub last_flagged: Option<(f64, String)>,
     /// Prometheus backfill: where to ask for one (set by `lumen` when `prometheus_url`
     /// is configured), the widest span asked for so far (seconds), and the last result.
-    pub prom_tx: Option<tokio::sync::watch::Sender<Option<BackfillRequest>>>,
+    /// Prometheus is configured: the pane asks it for history (`Command::Backfill`).
+    pub backfill: bool,
     pub prom_requested: i64,
     pub prom_last: Option<PromBackfill>,
 }
@@ -436,9 +437,9 @@ impl App {
     /// Ask for a Prometheus backfill when the visible span reaches past what was
     /// asked for before (at start, and when the window widens or pans back).
     pub(crate) fn request_backfill(&mut self) {
-        let Some(tx) = &self.rhythm.prom_tx else {
+        if !self.rhythm.backfill {
             return;
-        };
+        }
         let w = WINDOWS.get(self.window).copied().unwrap_or(300);
         let span = (w + self.pan).clamp(1, HISTORY_SECS as i64);
         if span <= self.rhythm.prom_requested {
@@ -447,7 +448,7 @@ impl App {
         // The chart spans the terminal when zoomed, about half of it when tiled; a
         // step a little finer than a column costs nothing visible.
         let width = self.size.0.saturating_sub(8).max(40);
-        tx.send_replace(Some(BackfillRequest {
+        self.commands.push(Command::Backfill(BackfillRequest {
             window: std::time::Duration::from_secs(span.unsigned_abs()),
             width,
         }));

@@ -799,3 +799,13 @@ fn check_disk(c: &mut Collector, root: &Path) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// doctor checks exactly the files the console loads, in the same order.
+    #[test]
+    fn doctor_checks_every_snapshot_file() {
+        let checked: Vec<&str> = super::registry_files().iter().map(|(p, _, _)| *p).collect();
+        assert_eq!(checked, crate::domain::hq::paths::SNAPSHOT_FILES);
+    }
+}

@@ -321,9 +321,7 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
     // Rhythm history from Prometheus: the app posts what it wants (its window, its
     // width) on tick; the task answers with `Msg::PromBackfilled`.
     let (prom_req_tx, prom_req_rx) = tokio::sync::watch::channel(None);
-    if cfg.prometheus_url.is_some() {
-        app.rhythm.prom_tx = Some(prom_req_tx);
-    }
+    app.rhythm.backfill = cfg.prometheus_url.is_some();
     rt.block_on(crate::runtime::event_loop::run(app, |tx, cancel| {
         let cancel_for_verify = cancel.clone();
         if let Some(url) = cfg.prometheus_url.clone() {
@@ -355,6 +353,9 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
             recheck,
         };
         move |c| match c {
+            crate::protocol::Command::Backfill(r) => {
+                prom_req_tx.send_replace(Some(r));
+            }
             crate::protocol::Command::Ledger(r) => {
                 if r == crate::protocol::LedgerRequest::TailStarted {
                     let _ = tail_started.send(true);

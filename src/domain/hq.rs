@@ -38,6 +38,23 @@ pub mod paths {
     pub const GATEWAY: &str = "gateway_activation.yaml";
     pub const OBSERVER_FIELD: &str = "observer_field.yaml";
     pub const CEREMONY_ARTIFACTS: &str = "custody/sim/artifacts";
+
+    /// The files an HQ snapshot loads (`sources::registry`), in load order: the one
+    /// list the console's notices, `doctor` and the demo's assets follow.
+    pub const SNAPSHOT_FILES: &[&str] = &[
+        BRANCHES,
+        POLICY,
+        DECISION_ENGINE,
+        KEYS,
+        COST_POLICY,
+        SYNC_PLAN,
+        HEALTH_CHECK,
+        ROLLBACK_HOOK,
+        CHANNELS,
+        NOTIFY_RULES,
+        GATEWAY,
+        OBSERVER_FIELD,
+    ];
 }
 
 /// A file that could not be read or does not satisfy its schema.
@@ -440,8 +457,9 @@ pub fn parse_version(v: &str) -> Option<Vec<u64>> {
     v.split('.').map(|p| p.parse::<u64>().ok()).collect()
 }
 
-/// Durations as written in HQ files: "250ms", "2s", "5m", "1h", "1d" (a bare number
-/// is seconds). Hand-written: the grammar is five suffixes.
+/// The one duration grammar (HQ files, config, the ledger filter's `since:`):
+/// "250ms", "2s", "5m", "1h", "1d", "1w" (a bare number is seconds, decimals are
+/// allowed). Hand-written: the grammar is six suffixes.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t
@@ -457,9 +475,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
+        "w" => n * 604_800.0,
         u => {
             return Err(format!(
-                "`{s}`: unknown duration unit `{u}`; expected ms, s, m, h or d"
+                "`{s}`: unknown duration unit `{u}`; expected ms, s, m, h, d or w"
             ));
         }
     };

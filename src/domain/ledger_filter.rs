@@ -145,20 +145,11 @@ fn tokens(input: &str) -> Result<Vec<(String, bool)>, FilterError> {
     Ok(out)
 }
 
-/// `90s`, `15m`, `1h`, `2d`, `1w`.
+/// `90s`, `15m`, `1h`, `2d`, `1w`: the HQ files' duration grammar
+/// ([`crate::domain::hq::parse_duration`]).
 fn parse_duration(s: &str) -> Option<Duration> {
-    let unit_at = s.find(|c: char| !c.is_ascii_digit())?;
-    let (num, unit) = s.split_at(unit_at);
-    let n: i64 = num.parse().ok()?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    Duration::try_seconds(n.checked_mul(secs)?)
+    let d = crate::domain::hq::parse_duration(s).ok()?;
+    Duration::from_std(d).ok()
 }
 
 /// RFC 3339, with the seconds optional (`2026-11-20T10:00Z`), or a date (midnight UTC).

@@ -48,8 +48,9 @@ impl Ops {
                     ops.notify(&events, &text, &tx).await;
                 });
             }
-            // Routed to the ledger reader by the console (cmd/open.rs) before this.
-            Command::Ledger(_) => {}
+            // Routed by the console (cmd/open.rs) to the ledger reader and to the
+            // Prometheus backfill task before this.
+            Command::Ledger(_) | Command::Backfill(_) => {}
             Command::Execute(action) => {
                 tokio::spawn(async move {
                     let msg = ops.execute(action, &tx).await;

@@ -4,27 +4,7 @@
 use std::path::Path;
 
 use crate::domain::hq::{self, FileError, HqSnapshot, paths};
-
-/// Read a registry file; only a regular file. A FIFO put in a file's place would
-/// block a plain read until some writer came — the watcher (and `lumen doctor`)
-/// would hang for good — so it is opened non-blocking and refused by type.
-fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
+use crate::store::fsutil::read_regular;
 
 /// Read an optional file: `Ok(None)` when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FileError> {

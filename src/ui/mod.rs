@@ -297,21 +297,7 @@ fn hq_relative(app: &App, path: &std::path::Path) -> String {
     {
         return rel.display().to_string();
     }
-    let known = [
-        paths::BRANCHES,
-        paths::POLICY,
-        paths::DECISION_ENGINE,
-        paths::KEYS,
-        paths::COST_POLICY,
-        paths::SYNC_PLAN,
-        paths::HEALTH_CHECK,
-        paths::ROLLBACK_HOOK,
-        paths::CHANNELS,
-        paths::NOTIFY_RULES,
-        paths::GATEWAY,
-        paths::OBSERVER_FIELD,
-    ];
-    known
+    paths::SNAPSHOT_FILES
         .iter()
         .find(|k| path.ends_with(k))
         .map_or_else(|| path.display().to_string(), |k| k.to_string())
