@@ -9,6 +9,7 @@ use std::fmt;
 pub mod out;
 
 pub mod actions;
+pub mod alert_facts;
 pub mod billing;
 pub mod ceremony;
 pub mod doctor;

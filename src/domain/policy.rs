@@ -114,6 +114,8 @@ pub enum Operation {
     Maintenance,
     KillSwitch,
     RuleRollback,
+    /// Silencing an alert in Alertmanager (records `alert_silenced` first).
+    AlertSilence,
 }
 
 impl Operation {
@@ -135,6 +137,7 @@ impl Operation {
             Operation::Maintenance => "maintenance mode",
             Operation::KillSwitch => "the kill switch",
             Operation::RuleRollback => "rule rollback",
+            Operation::AlertSilence => "silencing an alert",
         }
     }
 
@@ -143,6 +146,7 @@ impl Operation {
         match self {
             Operation::Rollback | Operation::Maintenance => Resource::Sync,
             Operation::KillSwitch | Operation::RuleRollback => Resource::Policy,
+            Operation::AlertSilence => Resource::Ledger,
         }
     }
 }

@@ -59,7 +59,9 @@ pub fn files(op: Operation) -> &'static [(&'static str, bool)] {
             (paths::KEYS, false),
             (paths::DECISION_ENGINE, false),
         ],
-        Operation::RuleRollback => &[(paths::POLICY, false), (paths::KEYS, false)],
+        Operation::RuleRollback | Operation::AlertSilence => {
+            &[(paths::POLICY, false), (paths::KEYS, false)]
+        }
     }
 }
 
