@@ -236,3 +236,30 @@ fn sigterm_stops_the_service_cleanly() {
     assert!(log(d.path()).contains("SIGTERM"));
     assert_eq!(h.bodies.lock().unwrap().len(), 1, "sent once while running");
 }
+
+#[test]
+fn rejects_known_before_a_restart_stay_known_and_new_ones_are_sent() {
+    let h = hook();
+    let d = hq(h.port);
+    let p = d.path();
+    std::fs::write(
+        p.join("hq/notifications/rules.json"),
+        r#"{"LedgerRejects": ["slack:critical"]}"#,
+    )
+    .unwrap();
+    let ledger = p.join("hq/ledger/ledger.jsonl");
+    let mut text = std::fs::read_to_string(&ledger).unwrap();
+    text.push_str("not json\n");
+    std::fs::write(&ledger, &text).unwrap();
+    // First start: the reject already there is the baseline, not news.
+    assert_eq!(once(p).status.code(), Some(0));
+    assert!(h.bodies.lock().unwrap().is_empty());
+    // A new reject while watch is down is news after the restart.
+    text.push_str("{broken\n");
+    std::fs::write(&ledger, &text).unwrap();
+    assert_eq!(once(p).status.code(), Some(0));
+    let bodies = h.bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains("LedgerRejects"), "{bodies:?}");
+    assert!(bodies[0].contains("1 new rejected line"), "{bodies:?}");
+}

@@ -50,6 +50,8 @@ pub struct Collector {
     files: Vec<FileError>,
     cost: CostBook,
     scan: Option<LineScan>,
+    /// The ledger was opened before (a new open means it was replaced).
+    ledger_opened: bool,
     rejects: u64,
     newest_reject: Option<u64>,
     integrity: IntegrityFacts,
@@ -76,6 +78,7 @@ impl Collector {
             files: Vec::new(),
             cost: CostBook::new(None, &[]),
             scan: None,
+            ledger_opened: false,
             rejects: 0,
             newest_reject: None,
             integrity: IntegrityFacts::Unchecked,
@@ -118,19 +121,24 @@ impl Collector {
         let path = self.root.join(paths::LEDGER);
         for _attempt in 0..3 {
             if self.scan.is_none() {
-                self.scan = LineScan::open(&path)?;
-                self.evaluator.reset_ledger();
-                self.cost = CostBook::new(
-                    self.snapshot.as_ref().and_then(|s| s.cost_policy.clone()),
-                    &self
-                        .snapshot
-                        .as_ref()
-                        .and_then(|s| s.registry.as_ref())
-                        .map(|r| r.branches.clone())
-                        .unwrap_or_default(),
-                );
-                self.rejects = 0;
-                self.newest_reject = None;
+                let Some(opened) = LineScan::open(&path)? else {
+                    return Ok(()); // no ledger (yet)
+                };
+                if self.ledger_opened {
+                    // Replaced or truncated: what it said before no longer holds.
+                    self.evaluator.reset_ledger();
+                    let s = self.snapshot.as_ref();
+                    self.cost = CostBook::new(
+                        s.and_then(|s| s.cost_policy.clone()),
+                        &s.and_then(|s| s.registry.as_ref())
+                            .map(|r| r.branches.clone())
+                            .unwrap_or_default(),
+                    );
+                    self.rejects = 0;
+                    self.newest_reject = None;
+                }
+                self.ledger_opened = true;
+                self.scan = Some(opened);
             }
             let Some(scan) = self.scan.as_mut() else {
                 return Ok(()); // no ledger (yet)

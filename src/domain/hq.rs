@@ -1098,6 +1098,9 @@ fn rule_targets(doc: &Doc<'_>, event: &str, raw: &RawValue) -> Result<Vec<String
 /// A name given twice is an error (JSON readers disagree on which one wins).
 pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, FileError> {
     let doc = Doc::new(path, bytes)?;
+    // Syntax first, with serde_json's own messages ("trailing comma"): the
+    // position-keeping pass below reads members one by one and words them worse.
+    let _: serde_json::Value = doc.typed()?;
     let top = doc.object()?;
     let mut out = NotifyRules::default();
     for (event, raw) in &top {
