@@ -69,8 +69,35 @@ pub enum Command {
     /// Key-ceremony rehearsals
     #[command(subcommand)]
     Ceremony(CeremonyCommand),
+    /// What fires now, critical first then newest (exit 1 if any alert is critical)
+    Alerts(AlertsArgs),
+    /// Headless alert evaluator and notifier, run as a service (docs/alerts.md)
+    Watch(WatchArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Do not check branch health endpoints (no network; no BranchDown)
+    #[arg(long)]
+    pub no_health: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How often conditions are evaluated (e.g. 5s, 1m)
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub interval: String,
+    /// What was already sent (default: hq/notifications/sent-log.json under the HQ root)
+    #[arg(long, value_name = "FILE")]
+    pub sent_log: Option<PathBuf>,
+    /// Log file (default: watch.log in Lumen's log directory)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Evaluate and send once, then exit (for cron and tests)
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

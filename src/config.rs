@@ -31,6 +31,9 @@ pub struct Config {
     pub readonly: bool,
     pub exporters: Vec<ExporterConfig>,
     pub prometheus_url: Option<String>,
+    /// Alertmanager's base URL (`http://host:9093`, no trailing `/`): alerts are
+    /// posted to its v2 API and its alerts and silences listed (docs/alerts.md).
+    pub alertmanager_url: Option<String>,
     /// Frames per second cap for the render loop.
     pub fps: u32,
     /// Extra ceremony scenario directories (docs/formats.md).
@@ -62,6 +65,7 @@ impl Default for Config {
                 max_bytes: DEFAULT_MAX_BYTES,
             }],
             prometheus_url: None,
+            alertmanager_url: None,
             fps: 30,
             scenario_dirs: Vec::new(),
             keymap: Keymap::default(),
@@ -82,6 +86,7 @@ struct ConfigFile {
     key: Option<Sp<String>>,
     exporters: Option<Vec<ExporterFile>>,
     prometheus_url: Option<Sp<String>>,
+    alertmanager_url: Option<Sp<String>>,
     fps: Option<Sp<i64>>,
     scenario_dirs: Option<Vec<Sp<String>>>,
     keymap: Option<BTreeMap<String, Sp<Vec<Sp<String>>>>>,
@@ -125,6 +130,31 @@ fn http_url(path: &Path, name: &str, s: &Sp<String>) -> Result<String, ConfigErr
             format!("{name} `{u}` is not a URL; expected http://host:port/…"),
         ))
     }
+}
+
+/// Alertmanager's base URL: http(s), a host, no credentials (they would be shown and
+/// logged with the URL), no query or fragment (the API path is appended).
+fn alertmanager_url(path: &Path, s: &Sp<String>) -> Result<String, ConfigError> {
+    let u = http_url(path, "alertmanager_url", s)?;
+    let parsed = reqwest::Url::parse(&u)
+        .map_err(|e| at(path, s, format!("alertmanager_url `{u}` is not a URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(at(
+            path,
+            s,
+            "alertmanager_url carries credentials; expected http://host:port (put an authenticating proxy in front instead)",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(at(
+            path,
+            s,
+            format!(
+                "alertmanager_url `{u}` has a query or fragment; expected the base URL, e.g. http://127.0.0.1:9093"
+            ),
+        ));
+    }
+    Ok(u.trim_end_matches('/').to_string())
 }
 
 fn expand_path(base: &Path, s: &str) -> PathBuf {
@@ -200,6 +230,9 @@ pub fn apply_file(mut cfg: Config, path: &Path, bytes: &[u8]) -> Result<Config, 
     }
     if let Some(p) = &f.prometheus_url {
         cfg.prometheus_url = Some(http_url(path, "prometheus_url", p)?);
+    }
+    if let Some(a) = &f.alertmanager_url {
+        cfg.alertmanager_url = Some(alertmanager_url(path, a)?);
     }
     if let Some(fps) = &f.fps {
         if !(1..=240).contains(&fps.value) {

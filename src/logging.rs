@@ -27,3 +27,28 @@ pub fn init() -> Option<WorkerGuard> {
         .ok()?;
     Some(guard)
 }
+
+/// Logging for `lumen watch`: to `file`, or `watch.log` in the log directory.
+/// Without a usable location logging is off (the service still runs).
+pub fn init_watch(file: Option<&std::path::Path>) -> Option<WorkerGuard> {
+    let (dir, name) = match file {
+        Some(f) => (
+            f.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from),
+            f.file_name()?.to_os_string(),
+        ),
+        None => (log_dir()?, "watch.log".into()),
+    };
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, name);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = EnvFilter::try_from_env("LUMEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e),
     };
-    let _log = lumen::logging::init();
+    let _log = match &cli.command {
+        Some(Command::Watch(a)) => lumen::logging::init_watch(a.log.as_deref()),
+        _ => lumen::logging::init(),
+    };
     let code = match dispatch(cli) {
         Ok(Outcome::Ok) => 0,
         Ok(Outcome::CheckFailed) => 1,
@@ -77,5 +80,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Maintenance(a)) => cmd::actions::run_maintenance(&a, &g),
         Some(Command::Billing(a)) => cmd::billing::run_billing(&a, &g),
         Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
+        Some(Command::Alerts(a)) => cmd::alerts::run_alerts(&a, &g),
+        Some(Command::Watch(a)) => cmd::watch::run_watch(&a, &g),
     }
 }

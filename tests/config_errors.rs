@@ -42,6 +42,11 @@ fn valid_config_sets_every_key() {
     assert_eq!(c.exporters[1].timeout, Duration::from_millis(500));
     assert_eq!(c.exporters[1].max_bytes, 16 * 1024 * 1024);
     assert_eq!(c.prometheus_url.as_deref(), Some("http://127.0.0.1:9090"));
+    assert_eq!(
+        c.alertmanager_url.as_deref(),
+        Some("http://127.0.0.1:9093"),
+        "trailing slash dropped"
+    );
     assert_eq!(c.fps, 20);
     assert_eq!(
         c.scenario_dirs,
@@ -131,7 +136,7 @@ fn unknown_theme_on_the_command_line() {
 const CASES: &[(&str, &str)] = &[
     (
         "unknown_key.yaml",
-        "unknown_key.yaml:2:1: unknown field `fsp`, expected one of hq_root, theme, key, exporters, prometheus_url, fps, scenario_dirs, keymap",
+        "unknown_key.yaml:2:1: unknown field `fsp`, expected one of hq_root, theme, key, exporters, prometheus_url, alertmanager_url, fps, scenario_dirs, keymap",
     ),
     (
         "bad_fps.yaml",
@@ -144,6 +149,18 @@ const CASES: &[(&str, &str)] = &[
     (
         "bad_exporter_url.yaml",
         "bad_exporter_url.yaml:3:10: exporter url `127.0.0.1:9109` is not a URL; expected http://host:port/…",
+    ),
+    (
+        "bad_alertmanager_url.yaml",
+        "bad_alertmanager_url.yaml:2:19: alertmanager_url `127.0.0.1:9093` is not a URL; expected http://host:port/…",
+    ),
+    (
+        "alertmanager_url_credentials.yaml",
+        "alertmanager_url_credentials.yaml:1:19: alertmanager_url carries credentials; expected http://host:port (put an authenticating proxy in front instead)",
+    ),
+    (
+        "alertmanager_url_query.yaml",
+        "alertmanager_url_query.yaml:1:19: alertmanager_url `http://127.0.0.1:9093/?x=1` has a query or fragment; expected the base URL, e.g. http://127.0.0.1:9093",
     ),
     (
         "exporter_unknown_field.yaml",

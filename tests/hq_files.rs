@@ -201,6 +201,50 @@ const CASES: &[(&str, &str)] = &[
         "rules_bad_target.json:3:3: target `kakao` of `deploy_failed` is not `provider:channel`; expected e.g. `slack:critical`",
     ),
     (
+        "rules_bad_value.json",
+        "rules_bad_value.json:1:19: `deploy_failed`: expected a list of targets like [\"slack:critical\"], or {\"channels\": [\"slack:critical\"], \"sendResolved\": true}",
+    ),
+    (
+        "rules_duplicate_name.json",
+        "rules_duplicate_name.json:3:20: `deploy_failed` is listed twice; expected each name once",
+    ),
+    (
+        "rules_not_object.json",
+        "rules_not_object.json:1:1: invalid type: sequence, expected a JSON object",
+    ),
+    (
+        "rules_object_bad_send_resolved.json",
+        "rules_object_bad_send_resolved.json:2:63: `ledger_error` sendResolved: expected true or false",
+    ),
+    (
+        "rules_object_bad_target.json",
+        "rules_object_bad_target.json:3:31: target `ops` of `ledger_error` is not `provider:channel`; expected e.g. `slack:critical`",
+    ),
+    (
+        "rules_object_channels_not_list.json",
+        "rules_object_channels_not_list.json:2:32: `ledger_error` channels: expected a list of targets like [\"slack:critical\"]",
+    ),
+    (
+        "rules_object_duplicate_field.json",
+        "rules_object_duplicate_field.json:1:58: duplicate field `channels`",
+    ),
+    (
+        "rules_object_no_channels.json",
+        "rules_object_no_channels.json:2:19: `ledger_error` has no `channels`; expected a list of targets like [\"slack:critical\"], or {\"channels\": [\"slack:critical\"], \"sendResolved\": true}",
+    ),
+    (
+        "rules_object_unknown_field.json",
+        "rules_object_unknown_field.json:2:62: unknown field `sendResolve` in `ledger_error`; expected `channels` or `sendResolved`",
+    ),
+    (
+        "rules_syntax.json",
+        "rules_syntax.json:2:1: EOF while parsing an object",
+    ),
+    (
+        "rules_target_not_string.json",
+        "rules_target_not_string.json:1:33: a target of `deploy_failed` is not a string; expected e.g. \"slack:critical\"",
+    ),
+    (
         "sync_bad_on_failure.json",
         "sync_bad_on_failure.json:2:16: unknown onFailure `panic`; expected one of `halt`, `continue`, `rollback`",
     ),
@@ -292,6 +336,10 @@ fn valid_root_loads_every_file() {
         s.notify_rules.as_ref().unwrap().targets("deploy_failed"),
         ["slack:critical", "kakao:hq"]
     );
+    let rules = s.notify_rules.as_ref().unwrap();
+    assert_eq!(rules.targets("ledger_error"), ["slack:ops"], "object form");
+    assert!(rules.send_resolved.contains("ledger_error"));
+    assert!(!rules.send_resolved.contains("deploy_failed"));
     let g = s.gateway.as_ref().unwrap();
     assert_eq!(g.status.as_deref(), Some("resonating"));
     assert_eq!(g.loop_rate_hz, 5.0);

@@ -9,6 +9,8 @@ use std::fmt;
 pub mod out;
 
 pub mod actions;
+pub mod alert_facts;
+pub mod alerts;
 pub mod billing;
 pub mod ceremony;
 pub mod doctor;
@@ -17,6 +19,7 @@ pub mod ledger;
 pub mod open;
 pub mod scrape;
 pub mod sim;
+pub mod watch;
 
 /// What a command that ran to the end concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

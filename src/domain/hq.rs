@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::domain::policy::{Policy, PolicyRule, RoleRights};
+use crate::domain::sanitize::sanitize;
 
 /// Paths inside an HQ root, relative to it.
 pub mod paths {
@@ -360,7 +361,9 @@ impl<'a> Doc<'a> {
     }
 
     fn json_err(&self, e: &serde_json::Error) -> FileError {
-        FileError::new(self.path, e.line(), e.column(), json_message(e))
+        // serde_json says column 0 at the start of a line (e.g. end of file after a
+        // newline); positions shown are 1-based.
+        FileError::new(self.path, e.line(), e.column().max(1), json_message(e))
     }
 
     /// Typed pass over the whole file: syntax, types, required fields, enum values.
@@ -1047,10 +1050,14 @@ pub fn parse_channels(path: &Path, bytes: &[u8]) -> Result<Channels, FileError> 
     Ok(Channels { providers })
 }
 
-/// `rules.json`: event → targets like `slack:critical`.
+/// `rules.json`: event or alert name → targets like `slack:critical`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NotifyRules {
+    /// Targets per name, in file order, without duplicates.
     pub rules: BTreeMap<String, Vec<String>>,
+    /// Names whose rule asks for a message when the alert resolves too (object form
+    /// with `"sendResolved": true`).
+    pub send_resolved: std::collections::BTreeSet<String>,
 }
 
 impl NotifyRules {
@@ -1059,25 +1066,132 @@ impl NotifyRules {
     }
 }
 
-/// `rules.json`. Known events are listed in docs/configuration.md; other event names are allowed.
-pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, FileError> {
-    let doc = Doc::new(path, bytes)?;
-    let rules: BTreeMap<String, Vec<String>> = doc.typed()?;
-    let top = doc.object()?;
-    for (event, raw) in &top {
-        let Some(targets) = rules.get(event) else {
-            continue;
+/// What a `rules.json` value must look like (shown in errors).
+const RULE_SHAPE: &str = "a list of targets like [\"slack:critical\"], or {\"channels\": [\"slack:critical\"], \"sendResolved\": true}";
+
+/// The targets of one rule: strings `provider:channel`, duplicates dropped.
+fn rule_targets(doc: &Doc<'_>, event: &str, raw: &RawValue) -> Result<Vec<String>, FileError> {
+    if !raw.get().starts_with('[') {
+        return Err(doc.err(
+            raw,
+            format!(
+                "`{}` channels: expected a list of targets like [\"slack:critical\"]",
+                sanitize(event)
+            ),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for traw in elements(doc, raw)? {
+        let Ok(t) = serde_json::from_str::<String>(traw.get()) else {
+            return Err(doc.err(
+                traw,
+                format!(
+                    "a target of `{}` is not a string; expected e.g. \"slack:critical\"",
+                    sanitize(event)
+                ),
+            ));
         };
-        for (t, traw) in targets.iter().zip(elements(&doc, raw)?) {
-            let ok = t
-                .split_once(':')
-                .is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
-            if !ok {
-                return Err(doc.err(traw, format!("target `{t}` of `{event}` is not `provider:channel`; expected e.g. `slack:critical`")));
-            }
+        let ok = t
+            .split_once(':')
+            .is_some_and(|(p, c)| !p.is_empty() && !c.is_empty());
+        if !ok {
+            return Err(doc.err(
+                traw,
+                format!(
+                    "target `{}` of `{}` is not `provider:channel`; expected e.g. `slack:critical`",
+                    sanitize(&t),
+                    sanitize(event)
+                ),
+            ));
+        }
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
-    Ok(NotifyRules { rules })
+    Ok(out)
+}
+
+/// `rules.json`. Each value is the whitepaper's plain list of targets, or an object
+/// `{"channels": [...], "sendResolved": true}` that also asks for a message when the
+/// alert resolves. Known names are listed in docs/alerts.md; other names are allowed.
+/// A name given twice is an error (JSON readers disagree on which one wins).
+pub fn parse_notify_rules(path: &Path, bytes: &[u8]) -> Result<NotifyRules, FileError> {
+    let doc = Doc::new(path, bytes)?;
+    // Syntax first, with serde_json's own messages ("trailing comma"): the
+    // position-keeping pass below reads members one by one and words them worse.
+    let _: serde_json::Value = doc.typed()?;
+    let top = doc.object()?;
+    let mut out = NotifyRules::default();
+    for (event, raw) in &top {
+        if out.rules.contains_key(event) {
+            return Err(doc.err(
+                raw,
+                format!(
+                    "`{}` is listed twice; expected each name once",
+                    sanitize(event)
+                ),
+            ));
+        }
+        let targets = match raw.get().as_bytes().first() {
+            Some(b'[') => rule_targets(&doc, event, raw)?,
+            Some(b'{') => {
+                let m = members(&doc, raw)?;
+                let mut channels = None;
+                let mut send_resolved = None;
+                for (k, v) in &m {
+                    match k.as_str() {
+                        "channels" if channels.is_some() => {
+                            return Err(doc.err(v, "duplicate field `channels`"));
+                        }
+                        "channels" => channels = Some(rule_targets(&doc, event, v)?),
+                        "sendResolved" if send_resolved.is_some() => {
+                            return Err(doc.err(v, "duplicate field `sendResolved`"));
+                        }
+                        "sendResolved" => match serde_json::from_str::<bool>(v.get()) {
+                            Ok(b) => send_resolved = Some(b),
+                            Err(_) => {
+                                return Err(doc.err(
+                                    v,
+                                    format!(
+                                        "`{}` sendResolved: expected true or false",
+                                        sanitize(event)
+                                    ),
+                                ));
+                            }
+                        },
+                        other => {
+                            return Err(doc.err(
+                                v,
+                                format!(
+                                    "unknown field `{}` in `{}`; expected `channels` or `sendResolved`",
+                                    sanitize(other),
+                                    sanitize(event)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                let Some(channels) = channels else {
+                    return Err(doc.err(
+                        raw,
+                        format!(
+                            "`{}` has no `channels`; expected {RULE_SHAPE}",
+                            sanitize(event)
+                        ),
+                    ));
+                };
+                if send_resolved == Some(true) {
+                    out.send_resolved.insert(event.clone());
+                }
+                channels
+            }
+            _ => {
+                return Err(doc.err(raw, format!("`{}`: expected {RULE_SHAPE}", sanitize(event))));
+            }
+        };
+        out.rules.insert(event.clone(), targets);
+    }
+    Ok(out)
 }
 
 // ----- YAML files -----

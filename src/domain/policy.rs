@@ -114,6 +114,8 @@ pub enum Operation {
     Maintenance,
     KillSwitch,
     RuleRollback,
+    /// Silencing an alert in Alertmanager (records `alert_silenced` first).
+    AlertSilence,
 }
 
 impl Operation {
@@ -140,7 +142,9 @@ impl Operation {
                 (paths::KEYS, false),
                 (paths::DECISION_ENGINE, false),
             ],
-            Operation::RuleRollback => &[(paths::POLICY, false), (paths::KEYS, false)],
+            Operation::RuleRollback | Operation::AlertSilence => {
+                &[(paths::POLICY, false), (paths::KEYS, false)]
+            }
         }
     }
 
@@ -150,6 +154,7 @@ impl Operation {
             Operation::Maintenance => "maintenance mode",
             Operation::KillSwitch => "the kill switch",
             Operation::RuleRollback => "rule rollback",
+            Operation::AlertSilence => "silencing an alert",
         }
     }
 
@@ -158,6 +163,7 @@ impl Operation {
         match self {
             Operation::Rollback | Operation::Maintenance => Resource::Sync,
             Operation::KillSwitch | Operation::RuleRollback => Resource::Policy,
+            Operation::AlertSilence => Resource::Ledger,
         }
     }
 }

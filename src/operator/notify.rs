@@ -140,83 +140,125 @@ pub async fn notify(
         }
     };
     let body = serde_json::json!({ "text": text });
-    let sends = targets.into_iter().map(|t| {
-        let client = &client;
-        let body = &body;
-        async move {
-            let Some(url) = channels.and_then(|c| c.lookup(t)) else {
-                tracing::warn!(target = t, "notification target is not in channels.json");
-                return Delivery {
-                    target: t.to_string(),
+    let sends = targets
+        .into_iter()
+        .map(|t| deliver(&client, channels, t, &body, opts));
+    futures::future::join_all(sends).await
+}
+
+/// POST each `(target, text)` as `{"text": text}` to its channel, concurrently, with
+/// the same client, timeout, retries and redaction as [`notify`]. One [`Delivery`]
+/// per pair, in order. Used by `lumen watch` for routed alerts.
+pub async fn send_each(
+    channels: Option<&Channels>,
+    messages: &[(String, String)],
+    opts: NotifyOptions,
+) -> Vec<Delivery> {
+    let client = match client(opts.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = e.without_url().to_string();
+            return messages
+                .iter()
+                .map(|(t, _)| Delivery {
+                    target: t.clone(),
                     url: String::new(),
                     delivered: false,
                     attempts: 0,
-                    error: Some("not configured in channels.json".into()),
-                };
-            };
-            let shown = redact(url.expose());
-            let mut delay = opts.backoff;
-            let mut last_err = None;
-            let tries = opts.tries.max(1);
-            for attempt in 1..=tries {
-                match client.post(url.expose()).json(body).send().await {
-                    Ok(resp) if resp.status().is_success() => {
-                        tracing::info!(target = t, url = %shown, attempt, "notification delivered");
-                        return Delivery {
-                            target: t.to_string(),
-                            url: shown,
-                            delivered: true,
-                            attempts: attempt,
-                            error: None,
-                        };
-                    }
-                    Ok(resp) => {
-                        let st = resp.status();
-                        // A redirect is a configuration problem (the channel URL is
-                        // wrong or moved): not followed, not retried. Its `Location`
-                        // is never shown (it may carry a secret too).
-                        last_err = Some(if st.is_redirection() {
-                            format!(
-                                "HTTP {st}: the webhook answered with a redirect, which is never followed; fix the channel's URL in channels.json"
-                            )
-                        } else {
-                            format!("HTTP {st}")
-                        });
-                        // Client errors other than rate limiting will not improve.
-                        if st.is_redirection() || (st.is_client_error() && st.as_u16() != 429) {
-                            return Delivery {
-                                target: t.to_string(),
-                                url: shown,
-                                delivered: false,
-                                attempts: attempt,
-                                error: last_err,
-                            };
-                        }
-                    }
-                    Err(e) => last_err = Some(describe(e)),
-                }
-                tracing::warn!(
-                    target = t,
-                    url = %shown,
-                    attempt,
-                    "notification failed: {}",
-                    last_err.as_deref().unwrap_or("")
-                );
-                if attempt < tries {
-                    tokio::time::sleep(delay).await;
-                    delay = delay.saturating_mul(2);
-                }
-            }
-            Delivery {
-                target: t.to_string(),
-                url: shown,
-                delivered: false,
-                attempts: tries,
-                error: last_err,
-            }
+                    error: Some(format!("cannot build an HTTP client: {msg}")),
+                })
+                .collect();
         }
-    });
+    };
+    let bodies: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|(_, text)| serde_json::json!({ "text": text }))
+        .collect();
+    let sends = messages
+        .iter()
+        .zip(&bodies)
+        .map(|((t, _), body)| deliver(&client, channels, t, body, opts));
     futures::future::join_all(sends).await
+}
+
+/// One target: look its URL up, POST with retries and backoff.
+async fn deliver(
+    client: &reqwest::Client,
+    channels: Option<&Channels>,
+    t: &str,
+    body: &serde_json::Value,
+    opts: NotifyOptions,
+) -> Delivery {
+    let Some(url) = channels.and_then(|c| c.lookup(t)) else {
+        tracing::warn!(target = t, "notification target is not in channels.json");
+        return Delivery {
+            target: t.to_string(),
+            url: String::new(),
+            delivered: false,
+            attempts: 0,
+            error: Some("not configured in channels.json".into()),
+        };
+    };
+    let shown = redact(url.expose());
+    let mut delay = opts.backoff;
+    let mut last_err = None;
+    let tries = opts.tries.max(1);
+    for attempt in 1..=tries {
+        match client.post(url.expose()).json(body).send().await {
+            Ok(resp) if resp.status().is_success() => {
+                tracing::info!(target = t, url = %shown, attempt, "notification delivered");
+                return Delivery {
+                    target: t.to_string(),
+                    url: shown,
+                    delivered: true,
+                    attempts: attempt,
+                    error: None,
+                };
+            }
+            Ok(resp) => {
+                let st = resp.status();
+                // A redirect is a configuration problem (the channel URL is wrong or
+                // moved): not followed, not retried. Its `Location` is never shown
+                // (it may carry a secret too).
+                last_err = Some(if st.is_redirection() {
+                    format!(
+                        "HTTP {st}: the webhook answered with a redirect, which is never followed; fix the channel's URL in channels.json"
+                    )
+                } else {
+                    format!("HTTP {st}")
+                });
+                // Client errors other than rate limiting will not improve.
+                if st.is_redirection() || (st.is_client_error() && st.as_u16() != 429) {
+                    return Delivery {
+                        target: t.to_string(),
+                        url: shown,
+                        delivered: false,
+                        attempts: attempt,
+                        error: last_err,
+                    };
+                }
+            }
+            Err(e) => last_err = Some(describe(e)),
+        }
+        tracing::warn!(
+            target = t,
+            url = %shown,
+            attempt,
+            "notification failed: {}",
+            last_err.as_deref().unwrap_or("")
+        );
+        if attempt < tries {
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+        }
+    }
+    Delivery {
+        target: t.to_string(),
+        url: shown,
+        delivered: false,
+        attempts: tries,
+        error: last_err,
+    }
 }
 
 #[cfg(test)]

@@ -9,5 +9,6 @@ pub mod keys;
 pub mod lock;
 pub mod prove;
 pub mod scan;
+pub mod sent_log;
 pub mod stats;
 pub mod verify;

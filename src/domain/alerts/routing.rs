@@ -26,7 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::eval::Transitions;
 use super::{Alert, AlertName, Severity};
-use crate::domain::hq::{FileError, NotifyRules, line_col};
+use crate::domain::hq::{FileError, NotifyRules};
 
 /// A record stays this long after its alert stopped firing before the alert counts
 /// as resolved for routing. It absorbs flapping and the warm-up after a restart
@@ -139,7 +139,7 @@ pub struct RoutingRules {
 }
 
 impl RoutingRules {
-    /// From the plain-list rules (no resolution messages).
+    /// From the parsed `rules.json` (both value forms).
     pub fn from_plain(r: &NotifyRules) -> Self {
         RoutingRules {
             rules: r
@@ -150,7 +150,7 @@ impl RoutingRules {
                         k.clone(),
                         Rule {
                             channels: dedup(v.clone()),
-                            send_resolved: false,
+                            send_resolved: r.send_resolved.contains(k),
                         },
                     )
                 })
@@ -166,19 +166,10 @@ impl RoutingRules {
     }
 }
 
-/// Parse `rules.json` (both value forms). Errors name file, line and column.
+/// Parse `rules.json` (both value forms; see [`crate::domain::hq::parse_notify_rules`]).
+/// Errors name file, line and column.
 pub fn parse_routing_rules(path: &Path, bytes: &[u8]) -> Result<RoutingRules, FileError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (l, c) = line_col(bytes, e.valid_up_to());
-        FileError::new(path, l, c, "file is not valid UTF-8")
-    })?;
-    serde_json::from_str(text).map_err(|e| {
-        let s = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        let msg = s.strip_suffix(&suffix).map(str::to_owned).unwrap_or(s);
-        // serde_json says column 0 for some whole-document errors.
-        FileError::new(path, e.line().max(1), e.column().max(1), msg)
-    })
+    crate::domain::hq::parse_notify_rules(path, bytes).map(|r| RoutingRules::from_plain(&r))
 }
 
 /// Which way a notification reports.

@@ -51,6 +51,7 @@ fn both_value_forms_parse() {
             vec!["slack:critical".to_owned()],
         )]
         .into(),
+        ..Default::default()
     });
     assert_eq!(p, from_plain);
     let obj = r#"{"x":{"channels":[]}}"#;
@@ -62,20 +63,20 @@ fn both_value_forms_parse() {
 fn bad_rules_name_file_line_and_column() {
     assert_eq!(
         err("{\n  \"a\": [\"slack:ops\"],\n  \"b\": [\"slack\"]\n}"),
-        "rules.json:3:16: target `slack` is not `provider:channel`; expected e.g. `slack:critical`"
+        "rules.json:3:9: target `slack` of `b` is not `provider:channel`; expected e.g. `slack:critical`"
     );
     let e = err("{\"a\": {\"channels\": [\"s:o\"], \"sendResolve\": true}}");
     assert!(e.starts_with("rules.json:1:"), "{e}");
     assert!(
-        e.contains("unknown field `sendResolve`, expected `channels` or `sendResolved`"),
+        e.contains("unknown field `sendResolve` in `a`; expected `channels` or `sendResolved`"),
         "{e}"
     );
     let e = err("{\"a\": {\"sendResolved\": true}}");
-    assert!(e.contains("missing field `channels`"), "{e}");
+    assert!(e.contains("`a` has no `channels`"), "{e}");
     let e = err("{\"a\": 3}");
     assert!(e.contains("a list of targets"), "{e}");
     let e = err("{\"a\": {\"channels\": [\"s:o\"], \"sendResolved\": \"yes\"}}");
-    assert!(e.contains("expected a boolean"), "{e}");
+    assert!(e.contains("sendResolved: expected true or false"), "{e}");
     let e = err("[1]");
     assert!(e.starts_with("rules.json:1:1"), "{e}");
     assert_eq!(
