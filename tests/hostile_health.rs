@@ -222,10 +222,12 @@ async fn recover(c: &mut Checker) {
     }
 }
 
-/// Bound for faults answered at once: scheduling slack only.
-const QUICK: Duration = Duration::from_secs(2);
-/// Bound for faults cut by the timeout: the 1 s timeout plus slack, far below 30 s.
-const TIMED: Duration = Duration::from_millis(2_800);
+/// Bound for faults answered at once, and for faults cut by the 1 s timeout: far below
+/// the faults' own durations (30 s stall, 30 s body drip, 76 s header drip), so a
+/// checker that waited them out fails, and far above scheduling delays on a busy
+/// machine. Not a speed bar: the error text names the cause ("timed out").
+const QUICK: Duration = Duration::from_secs(15);
+const TIMED: Duration = QUICK;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_is_named_and_recovers_on_the_same_port() {
