@@ -12,6 +12,8 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/bin.rs"]
+mod bin;
 #[path = "../tests/common/pty.rs"]
 mod pty;
 #[path = "../tests/common/scenarios.rs"]
@@ -44,7 +46,7 @@ fn summary(what: &str, mut lat: Vec<Duration>) -> Duration {
 fn hostile() -> Duration {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = bin::lumen()
         .args(["init", root.to_str().expect("utf8")])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))

@@ -6,6 +6,7 @@
 //! `lumen scrape URL --timeout 1` CLI must exit 1 with a one-line cause for each.
 //! Every wait polls a channel with a timeout; the only sleeps are inside the servers.
 
+mod common;
 #[path = "sources_common/mod.rs"]
 mod sources_common;
 
@@ -209,9 +210,7 @@ async fn fault_and_recover(mode: u8, expect: &str, bound: Duration) -> Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_refused_then_recovers_on_the_same_port() {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = probe.local_addr().expect("addr");
-    drop(probe);
+    let addr = common::net::closed_addr();
     let url = format!("http://{addr}/metrics");
     let mut p = poll(&url);
     let (err, took) = expect_failure(&mut p, "cannot connect").await;
@@ -284,9 +283,7 @@ async fn redirect_loop_is_named_and_recovers() {
 /// `lumen scrape URL --timeout 1` against every fault: exit 1, one line on stderr.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrape_cli_exits_one_with_a_one_line_cause() {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let refused = format!("http://{}/metrics", probe.local_addr().expect("addr"));
-    drop(probe);
+    let refused = format!("http://{}/metrics", common::net::closed_addr());
     let mut cases = vec![(refused, "cannot connect")];
     for (mode, expect) in [
         (STATUS_500, "HTTP status 500"),
@@ -302,7 +299,7 @@ async fn scrape_cli_exits_one_with_a_one_line_cause() {
     }
     for (url, expect) in cases {
         let start = Instant::now();
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+        let out = tokio::process::Command::from(common::bin::lumen())
             .args(["scrape", &url, "--timeout", "1"])
             .env("HOME", std::env::temp_dir())
             .output()

@@ -1,5 +1,7 @@
 //! End-to-end tests of `lumen simulate` and `lumen init` as the real binary.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -8,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lumen::domain::hq::{self, paths};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lumen");
+const BIN: &str = common::bin::LUMEN;
 
 /// Kills the child when the test ends, however it ends.
 struct Killed(Child);

@@ -1,6 +1,7 @@
 //! Health checks against a local axum server: 1,000 endpoints in one timeout window
 //! with bounded concurrency; one down, one slow past the timeout, one 5xx; re-check.
 
+mod common;
 mod sources_common;
 
 use std::sync::Arc;
@@ -159,10 +160,7 @@ async fn thousand_stalled_endpoints_fit_one_timeout_window() {
 #[tokio::test]
 async fn down_slow_and_failing_endpoints() {
     let (base, _) = server().await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    }; // dropped: nothing listens there now
+    let closed = common::net::closed_addr();
     let t = |b: &str, url: String| HealthTarget {
         branch: b.into(),
         url,

@@ -194,7 +194,7 @@ fn hostile_data_renders_without_controls_and_keeps_the_layout() {
 fn real_console_writes_no_data_escapes_to_the_pty() {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["init", root.to_str().expect("utf8")])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
@@ -341,7 +341,7 @@ fn real_console_writes_no_data_escapes_to_the_pty() {
 fn console_stays_responsive_under_hostile_exporters_and_keeps_secrets() {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["init", root.to_str().expect("utf8")])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
@@ -439,7 +439,7 @@ fn console_stays_responsive_under_hostile_exporters_and_keeps_secrets() {
 fn key_path_never_reaches_the_log() {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["init", root.to_str().expect("utf8")])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
@@ -493,7 +493,7 @@ fn key_path_never_reaches_the_log() {
 fn half_written_registry_keeps_the_last_good_one_and_says_so() {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["init", root.to_str().expect("utf8")])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
@@ -593,7 +593,7 @@ fn secrets_stay_out_of_the_log_at_trace_level() {
     let home = tempfile::tempdir().expect("tempdir");
     let root = home.path().join("hq-root");
     let lumen = || {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut c = common::bin::lumen();
         c.env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_DATA_HOME", home.path().join("data"))

@@ -1,6 +1,7 @@
 //! Shared test fixtures: an `App` with fixed data and a fixed clock.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod net;
 pub mod pty;
 pub mod scenarios;

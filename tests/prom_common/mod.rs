@@ -63,7 +63,7 @@ pub fn start(prom: &std::path::Path) -> World {
     let mut procs = Procs(Vec::new());
 
     // The simulated world; its first stdout line is the exporter URL.
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let mut sim = crate::common::bin::lumen()
         .args([
             "simulate",
             "--listen",
