@@ -3,8 +3,9 @@
 //! tests draw the zoomed health pane on a ratatui `TestBackend` and check the cells
 //! themselves: each status glyph and word in its theme's status colour for every
 //! shipped theme, the exact Okabe–Ito colours of the colour-blind theme, the glyphs
-//! that still tell the statuses apart without colour, the escalation's emphasis, and
-//! one snapshot of the style runs of the health rows.
+//! that still tell the statuses apart without colour, the escalation's emphasis, the
+//! cost meter's states (ok, throttle, notify, suspend) in their colours, and one
+//! snapshot of the style runs of the health rows.
 
 mod common;
 
@@ -252,4 +253,98 @@ fn style_runs_of_the_health_rows_in_the_colour_blind_theme() {
         .max()
         .unwrap_or(first);
     insta::assert_snapshot!(style_runs(&buf, first..last + 1));
+}
+
+/// The cost meter zoomed, with one branch per escalation state: month-to-date tokens
+/// against each tier's limit (standard 1,000,000; premium 5,000,000; default
+/// escalation 1.0 / 1.2 / 1.5).
+fn cost_app(theme: Theme) -> App {
+    let now = t0();
+    let mut app = App::new(now, theme, Keymap::default());
+    let mut hq = common::snapshot();
+    hq.cost_policy = serde_json::from_str(
+        r#"{"tiers":{"incubation":{"monthlyTokenLimit":200000,"rate":0.00002},"standard":{"monthlyTokenLimit":1000000,"rate":0.000018},"premium":{"monthlyTokenLimit":5000000,"rate":0.000015}}}"#,
+    )
+    .ok();
+    assert!(hq.cost_policy.is_some(), "the test's cost policy parses");
+    let at = now - chrono::Duration::seconds(3);
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(hq),
+        at,
+    }));
+    let ts = (now - chrono::Duration::days(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let records = [
+        ("papafly", 1_000u64),    // standard (canary bills as standard): ok
+        ("koosy", 1_100_000),     // 1.1 × limit: throttle
+        ("orbit", 1_300_000),     // 1.3 × limit: notify
+        ("atlas", 8_000_000),     // premium, 1.6 × limit: suspend
+        ("lumen-lab", 1_000),     // incubation: ok
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (b, tokens))| {
+        common::record(
+            i as u64 + 1,
+            &format!(
+                r#"{{"id":"TXN-{i}","branch":"{b}","event":"llm_generate","actor":"ci","timestamp":"{ts}","tokens":{tokens}}}"#
+            ),
+        )
+    })
+    .collect();
+    app.update(Event::Msg(Msg::LedgerAppended { records, at }));
+    app.update(Event::Tick(now));
+    app.apply(Action::FocusCost);
+    app.apply(Action::ToggleZoom);
+    app.update(Event::Resize(160, 48));
+    app
+}
+
+/// The cell where `word` starts on row `y` (a whole word: blanks on both sides).
+fn word_at(buf: &Buffer, y: u16, word: &str) -> u16 {
+    let cells: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+    let n = word.chars().count();
+    (1..cells.len().saturating_sub(n))
+        .find(|&x| {
+            cells[x..x + n].concat() == word
+                && cells[x - 1] == " "
+                && cells.get(x + n).is_none_or(|c| *c == " ")
+        })
+        .map(|x| x as u16)
+        .unwrap_or_else(|| panic!("no {word:?} on row {y}"))
+}
+
+#[test]
+fn cost_states_are_drawn_in_their_colours_in_every_shipped_theme() {
+    for name in SHIPPED {
+        let t = theme(name);
+        for (branch, state, colour, bold) in [
+            ("papafly", "ok", t.ok, false),
+            ("koosy", "throttle", t.warn, true),
+            ("orbit", "notify", t.error, false),
+            ("atlas", "suspend", t.error, true),
+        ] {
+            let mut app = cost_app(t.clone());
+            // Keep the selection bar off the row under test.
+            let buf0 = buffer(&app);
+            if row_of(&buf0, branch)
+                == (0..buf0.area.height)
+                    .find(|&y| buf0[(1, y)].symbol() == "▌")
+                    .unwrap_or(0)
+            {
+                app.apply(Action::Down);
+            }
+            let buf = buffer(&app);
+            let y = row_of(&buf, branch);
+            let x = word_at(&buf, y, state);
+            for dx in 0..state.len() as u16 {
+                let cell = &buf[(x + dx, y)];
+                assert_eq!(cell.fg, colour, "{name}: {branch} {state}");
+                assert_eq!(
+                    cell.modifier.contains(Modifier::BOLD),
+                    bold,
+                    "{name}: {branch} {state} bold"
+                );
+            }
+        }
+    }
 }
