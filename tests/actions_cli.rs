@@ -3,6 +3,8 @@
 //! run no hook, kill switch and maintenance preserving decision-engine.json, crash
 //! detection, rule rollback, and webhook notifications whose URL never leaks.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 fn lumen(hq: &Hq) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+    let mut c = common::bin::lumen();
     // Logs go under the test's own data dir so the test can read them.
     c.env("XDG_DATA_HOME", hq.root.join("xdg-data"))
         .env("HOME", hq.root.join("home"))

@@ -1,11 +1,11 @@
 //! The typed confirmation of the headless actions, in a real pseudo-terminal: a
 //! wrong id refuses and writes nothing; the TXN id or the branch id confirms.
 
-#[path = "common/pty.rs"]
-mod pty;
+mod common;
+
+use common::pty;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 fn write(path: &Path, text: &str) {
@@ -35,7 +35,7 @@ fn typed_confirmation_in_a_terminal() {
         "{\"id\":\"TXN-1\",\"branch\":\"papafly\",\"event\":\"deploy\",\"timestamp\":\"2026-01-18T01:00:00Z\"}\n",
     );
     let key = root.join("op.pem");
-    let o = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = common::bin::lumen()
         .env("XDG_DATA_HOME", root.join("data"))
         .args(["keygen", "--out", &key.display().to_string(), "--id", "op"])
         .output()

@@ -9,6 +9,8 @@
 //! - a broken `rules.json` / `channels.json` does not stop the action, and the failure
 //!   to notify is printed on stderr and logged.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -64,7 +66,7 @@ impl Hq {
         self.root.join(rel)
     }
     fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut c = common::bin::lumen();
         c.env("XDG_DATA_HOME", self.root.join("xdg-data"))
             .env("HOME", self.root.join("home"))
             .stdin(Stdio::null());

@@ -2,9 +2,10 @@
 //! the ledger (serde_json + the docs/formats.md rate rule written out again here), byte-identical
 //! re-runs, rejects counted, bad month → exit 2.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -74,7 +75,7 @@ fn setup(dir: &Path) {
 }
 
 fn lumen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    common::bin::lumen()
         .args(args)
         .env("XDG_CONFIG_HOME", "/nonexistent-lumen-test")
         .output()

@@ -1,8 +1,9 @@
 //! `ceremony check`: broken scenario fixtures are reported with file:line:column,
 //! both through the library and through the binary (exit 1).
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use lumen::domain::ceremony::scenario;
 
@@ -48,7 +49,7 @@ fn every_broken_fixture_reports_file_line_and_column() {
 #[test]
 fn check_binary_exits_1_and_lists_every_error() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check"])
         .arg(&dir)
         .output()
@@ -64,7 +65,7 @@ fn check_binary_exits_1_and_lists_every_error() {
 
 #[test]
 fn check_without_dir_passes_on_shipped_scenarios() {
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check", "--json"])
         .output()
         .expect("run lumen");
@@ -81,7 +82,7 @@ fn check_without_dir_passes_on_shipped_scenarios() {
 
 #[test]
 fn check_on_missing_dir_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check", "/nonexistent/lumen-scenarios"])
         .output()
         .expect("run lumen");
@@ -189,7 +190,7 @@ fn check_validates_answer_scripts_against_their_scenario() {
         .replace("response: postpone", "response: run-away");
     let bad_path = dir.path().join("scripts/bad.yaml");
     std::fs::write(&bad_path, bad).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check"])
         .arg(dir.path())
         .output()
@@ -206,7 +207,7 @@ fn check_validates_answer_scripts_against_their_scenario() {
         assert!(stdout.contains(&wanted), "missing {wanted} in\n{stdout}");
     }
     // `run` refuses the same script up front, with the same locations.
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args([
             "ceremony",
             "run",
@@ -226,7 +227,7 @@ fn check_validates_answer_scripts_against_their_scenario() {
 #[test]
 fn check_on_the_shipped_directory_covers_every_script() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check", "--json"])
         .arg(root.join("scenarios"))
         .output()

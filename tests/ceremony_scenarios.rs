@@ -1,6 +1,8 @@
 //! Every shipped scenario runs headless with its pass script (passes) and its fail
 //! script (fails); transcripts verify, and a one-byte change fails verification.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -164,7 +166,7 @@ fn one_changed_byte_fails_verification() {
 #[test]
 fn binary_run_writes_a_verifiable_transcript_and_json() {
     let hq = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args([
             "ceremony",
             "run",
@@ -210,7 +212,7 @@ fn binary_run_writes_a_verifiable_transcript_and_json() {
     assert!(path.starts_with(hq.path().join("custody/sim/artifacts")));
 
     let verify = |p: &PathBuf| {
-        Command::new(env!("CARGO_BIN_EXE_lumen"))
+        common::bin::lumen()
             .args(["ceremony", "verify"])
             .arg(p)
             .output()
@@ -230,7 +232,7 @@ fn binary_run_writes_a_verifiable_transcript_and_json() {
 #[test]
 fn binary_fail_script_exits_1_and_list_json_has_the_spec_shape() {
     let hq = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "run", "--scenario", "quarterly-audit-torn-seal"])
         .arg("--script")
         .arg(root().join("scenarios/scripts/quarterly-audit-torn-seal.fail.yaml"))
@@ -240,7 +242,7 @@ fn binary_fail_script_exits_1_and_list_json_has_the_spec_shape() {
         .expect("run lumen");
     assert_eq!(out.status.code(), Some(1));
 
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "list", "--json"])
         .current_dir(hq.path())
         .output()
@@ -348,7 +350,7 @@ fn a_participant_can_bring_their_own_key_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let public = write_key(dir.path(), "bob.pem", 42, 0o600);
     let script = script_with_key(dir.path(), "bob.pem");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args([
             "ceremony",
             "run",
@@ -389,7 +391,7 @@ fn a_loose_key_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_key(dir.path(), "bob.pem", 42, 0o644);
     let script = script_with_key(dir.path(), "bob.pem");
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args([
             "ceremony",
             "run",
@@ -416,7 +418,7 @@ fn ledger_failure_is_reported_and_ledger_id_is_null() {
     // completes, says why on stderr, and reports `ledger_id: null`.
     let dir = tempfile::tempdir().expect("tempdir");
     write_key(dir.path(), "op.pem", 7, 0o600);
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args([
             "ceremony",
             "run",

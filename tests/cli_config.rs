@@ -1,10 +1,12 @@
 //! The real binary with a bad config or theme: exit 2 with `file:line:col: reason` on
 //! stderr, before the alternate screen is ever entered (nothing on stdout).
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 
 fn run(args: &[&str], home: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    common::bin::lumen()
         .args(args)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))

@@ -1,8 +1,10 @@
 //! `lumen doctor` end to end: the real binary on temp HQ roots (docs/formats.md "Doctor").
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine;
 use ed25519_dalek::SigningKey;
@@ -20,7 +22,7 @@ fn lumen(home: &Path, args: &[&str]) -> Output {
         "exporters:\n  - url: \"http://127.0.0.1:9/metrics\"\n    timeout: \"1s\"\n",
     )
     .expect("write config");
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    common::bin::lumen()
         .args(args)
         .arg("--config")
         .arg(&cfg)

@@ -54,7 +54,7 @@ fn hq() -> (tempfile::TempDir, PathBuf, PathBuf) {
             .to_string(),
     );
     let key = dir.path().join("operator.pem");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = common::bin::lumen()
         .args([
             "keygen",
             "--out",
@@ -165,7 +165,7 @@ fn rollback_by_keypress_runs_the_hook_and_records_it() {
         pos(requested[0]) < pos(rollbacks[0]),
         "requested is recorded before anything runs"
     );
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = common::bin::lumen()
         .args([
             "ledger",
             "verify",

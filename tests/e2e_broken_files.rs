@@ -57,7 +57,7 @@ impl Hq {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("{e}"));
         let key = dir.path().join("operator.pem");
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+        let o = common::bin::lumen()
             .args(["keygen", "--out", &key.display().to_string()])
             .args(["--id", "ops", "--role", "hq_admin"])
             .output()

@@ -54,7 +54,7 @@ fn rehearse_a_scenario_by_keypress_to_a_verified_transcript() {
         "{path}"
     );
     assert!(std::path::Path::new(&path).is_file(), "{path} missing");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "verify", &path])
         .output()
         .unwrap_or_else(|e| panic!("lumen ceremony verify: {e}"));

@@ -6,6 +6,8 @@
 //! Python and node-exporter are external: when absent the comparison is skipped with a
 //! message, unless the env var `CI` is set, where their absence fails the test.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -397,11 +399,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 #[test]
 fn live_node_exporter_matches_python() {
     let bin = "prometheus-node-exporter";
@@ -417,13 +414,15 @@ fn live_node_exporter_matches_python() {
     if !python_available() && !missing("python3 with prometheus_client") {
         return;
     }
-    let port = free_port();
-    let child = Command::new(bin)
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start node exporter");
+    let (child, port) =
+        common::net::spawn_on_free_port("node exporter", Duration::from_secs(20), |port| {
+            Command::new(bin)
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start node exporter")
+        });
     let _guard = KillOnDrop(child);
     let url = format!("http://127.0.0.1:{port}/metrics");
     let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -5,6 +5,8 @@
 //! value also works inside an element (`--target={txn}`). And a failed hook's output
 //! reaches the terminal bounded and sanitised.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -38,7 +40,7 @@ impl Hq {
         self.root.join(rel)
     }
     fn lumen(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut c = common::bin::lumen();
         c.env("XDG_DATA_HOME", self.root.join("xdg-data"))
             .env("HOME", self.root.join("home"))
             .stdin(std::process::Stdio::null());
@@ -98,7 +100,7 @@ fn hq() -> Hq {
             .to_string(),
     );
     let key = root.join("op.pem");
-    let o = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = common::bin::lumen()
         .env("XDG_DATA_HOME", root.join("xdg-data"))
         .env("HOME", root.join("home"))
         .args(["keygen", "--out", &key.display().to_string()])

@@ -1,13 +1,15 @@
 //! `lumen keygen` and `lumen ledger …` end to end: key permissions, signed appends
 //! from many processes at once, a writer killed mid-line, tamper detection, proofs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
 fn lumen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    common::bin::lumen()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -21,6 +21,8 @@
 //! before it. At the end `lumen ledger verify` exits 0 with an unbroken chain, every
 //! signature good, and exactly the torn lines as rejects.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +37,7 @@ const CHILD_ENV: &str = "LUMEN_KILL_TEST_RAW_WRITER";
 const LINE_ENV: &str = "LUMEN_KILL_TEST_RAW_LINE";
 
 fn lumen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    common::bin::lumen()
 }
 
 fn sha(b: &[u8]) -> String {

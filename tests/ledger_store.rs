@@ -5,6 +5,8 @@
 //! rejects; a file truncated or replaced during `stats`/`verify` is reported and read
 //! again, never a crash.
 
+mod common;
+
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,7 +20,7 @@ use lumen::store::verify::{verify_file, verify_file_with};
 use sha2::{Digest, Sha256};
 
 fn lumen() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+    let mut c = common::bin::lumen();
     c.env("XDG_CONFIG_HOME", "/nonexistent-lumen-test")
         .env("XDG_DATA_HOME", "/nonexistent-lumen-test");
     c

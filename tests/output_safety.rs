@@ -10,6 +10,8 @@
 //!   quietly: no panic, no exit 101, and the command's real outcome as the exit code
 //!   (a rollback still runs to its end and is recorded).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -62,7 +64,7 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut c = common::bin::lumen();
         c.args(args)
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join("config"))

@@ -195,7 +195,7 @@ fn a_missing_server_is_reported_and_retried() {
         app.rhythm.backfill = true;
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
-        let url = format!("http://127.0.0.1:{}", prom_common::free_port());
+        let url = format!("http://{}", common::net::closed_addr());
         let task = tokio::spawn(run_backfill(url, req_rx, tx, cancel.clone()));
         let mut failures = 0;
         let start = Instant::now();

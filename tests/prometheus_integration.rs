@@ -3,6 +3,7 @@
 //! rhythm backfill via `query_range`. Skips with a message when the `prometheus` binary
 //! is absent — and fails instead when `CI` is set.
 
+mod common;
 mod prom_common;
 
 use std::time::{Duration, Instant};

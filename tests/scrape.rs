@@ -1,8 +1,10 @@
 //! `lumen scrape` end to end: the real binary against in-test HTTP servers on loopback.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,10 +47,7 @@ fn respond(status: &'static str, body: Vec<u8>) -> Handler {
 }
 
 fn lumen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
-        .args(args)
-        .output()
-        .expect("run lumen")
+    common::bin::lumen().args(args).output().expect("run lumen")
 }
 
 fn stdout(o: &Output) -> String {
@@ -166,11 +165,8 @@ fn stalling_server_times_out() {
 
 #[test]
 fn refused_port_fails() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let o = lumen(&["scrape", &format!("http://127.0.0.1:{port}/metrics")]);
+    let addr = common::net::closed_addr();
+    let o = lumen(&["scrape", &format!("http://{addr}/metrics")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot connect"), "{}", stderr(&o));
 }

@@ -1,6 +1,7 @@
 //! Health checks against a local axum server: 1,000 endpoints in one timeout window
 //! with bounded concurrency; one down, one slow past the timeout, one 5xx; re-check.
 
+mod common;
 mod sources_common;
 
 use std::sync::Arc;
@@ -37,6 +38,12 @@ async fn stall() -> StatusCode {
     tokio::time::sleep(Duration::from_secs(30)).await;
     StatusCode::OK
 }
+
+/// A bound on a round far above scheduling delays on a busy machine and far below
+/// what a checker without concurrency would take (1,000 × 50 ms = 50 s; 1,000 × the
+/// 1 s timeout). Not a speed bar: the round times are printed here and measured by
+/// `cargo bench --bench health_round` (docs/PERF.md).
+const FAR_BELOW_SEQUENTIAL: Duration = Duration::from_secs(30);
 
 /// Serve `/ok/{n}` (answers after 50 ms), `/slow` (30 s), `/fail` (500).
 async fn server() -> (String, Arc<Counters>) {
@@ -101,7 +108,7 @@ async fn thousand_endpoints_in_one_window_with_bounded_concurrency() {
         max >= 32,
         "requests were not concurrent: max {max} in flight"
     );
-    assert!(took < Duration::from_secs(2), "round took {took:?}");
+    assert!(took < FAR_BELOW_SEQUENTIAL, "round took {took:?}");
 
     // Default concurrency (1,024): all 1,000 in flight at once.
     counters.max_in_flight.store(0, Ordering::SeqCst);
@@ -110,7 +117,7 @@ async fn thousand_endpoints_in_one_window_with_bounded_concurrency() {
     let max = counters.max_in_flight.load(Ordering::SeqCst);
     println!("1,000 endpoints (50 ms each), default concurrency: {took:?}, max in flight {max}");
     assert!(results.iter().all(|r| r.ok));
-    assert!(took < Duration::from_secs(2), "round took {took:?}");
+    assert!(took < FAR_BELOW_SEQUENTIAL, "round took {took:?}");
 }
 
 fn open_files_limit() -> Option<u64> {
@@ -145,16 +152,15 @@ async fn thousand_stalled_endpoints_fit_one_timeout_window() {
             .iter()
             .all(|r| !r.ok && r.error.as_deref().is_some_and(|e| e.contains("timed out")))
     );
-    assert!(took < Duration::from_secs(2), "round took {took:?}");
+    // None waited out its 30 s stall, and the round was far shorter than 1,000
+    // timeouts in a row.
+    assert!(took < FAR_BELOW_SEQUENTIAL, "round took {took:?}");
 }
 
 #[tokio::test]
 async fn down_slow_and_failing_endpoints() {
     let (base, _) = server().await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    }; // dropped: nothing listens there now
+    let closed = common::net::closed_addr();
     let t = |b: &str, url: String| HealthTarget {
         branch: b.into(),
         url,
@@ -172,7 +178,7 @@ async fn down_slow_and_failing_endpoints() {
         concurrency: 8,
     };
     let (r, took) = one_round(cfg).await;
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(took < FAR_BELOW_SEQUENTIAL, "{took:?}");
     assert!(r[0].ok && r[0].status == Some(200) && r[0].error.is_none());
     assert!(!r[1].ok && r[1].status.is_none(), "{:?}", r[1]);
     assert!(

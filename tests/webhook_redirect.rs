@@ -3,6 +3,8 @@
 //! the 3xx is not retried, and the failure is reported with the channel name and the
 //! redacted URL only — in the library and through `lumen killswitch`.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -172,7 +174,7 @@ fn killswitch_reports_the_redirect_by_channel_name() {
         std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
     };
     let lumen = || {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut c = common::bin::lumen();
         c.env("XDG_DATA_HOME", root.join("xdg-data"))
             .env("HOME", root.join("home"))
             .stdin(std::process::Stdio::null());

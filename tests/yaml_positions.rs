@@ -5,6 +5,8 @@
 //! The syntax and TAB positions are also checked against PyYAML when it is installed
 //! (required when `CI` is set). Fixtures: tests/fixtures/yaml/<kind>-<case>.yaml.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -235,7 +237,7 @@ fn the_binary_prints_the_same_positions() {
             want.split_once(':').map_or("", |x| x.1)
         ));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let out = common::bin::lumen()
         .args(["ceremony", "check"])
         .arg(tmp.path())
         .output()
@@ -254,7 +256,7 @@ fn the_binary_prints_the_same_positions() {
         "config-unknown.yaml",
     ] {
         let file = dir().join(name);
-        let out = Command::new(env!("CARGO_BIN_EXE_lumen"))
+        let out = common::bin::lumen()
             .arg("--config")
             .arg(&file)
             .env("HOME", home.path())

@@ -1,7 +1,10 @@
 //! Shared test fixtures: an `App` with fixed data and a fixed clock.
 #![allow(dead_code)]
 
+pub mod bin;
+pub mod net;
 pub mod pty;
+pub mod scenarios;
 
 use std::time::Duration;
 

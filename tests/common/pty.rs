@@ -41,7 +41,7 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap_or_else(|e| panic!("openpty: {e}"));
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lumen"));
+        let mut cmd = CommandBuilder::new(super::bin::LUMEN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env("HOME", home);

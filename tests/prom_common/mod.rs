@@ -46,11 +46,6 @@ pub fn prometheus_or_skip(test: &str) -> Option<PathBuf> {
     found
 }
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 /// `lumen simulate` (HQ root `hq_root`) and a Prometheus scraping its exporter.
 pub struct World {
     /// Declared first so the processes die before their directory is removed.
@@ -68,7 +63,7 @@ pub fn start(prom: &std::path::Path) -> World {
     let mut procs = Procs(Vec::new());
 
     // The simulated world; its first stdout line is the exporter URL.
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let mut sim = crate::common::bin::lumen()
         .args([
             "simulate",
             "--listen",
@@ -102,7 +97,6 @@ pub fn start(prom: &std::path::Path) -> World {
     );
 
     // Prometheus scraping it every second.
-    let port = free_port();
     let cfg = tmp.path().join("prometheus.yml");
     std::fs::write(
         &cfg,
@@ -112,20 +106,22 @@ pub fn start(prom: &std::path::Path) -> World {
         ),
     )
     .unwrap();
-    let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    procs.0.push(
-        Command::new(prom)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(prom_log)
-            .spawn()
-            .unwrap(),
-    );
+    let (child, port) =
+        crate::common::net::spawn_on_free_port("prometheus", Duration::from_secs(60), |port| {
+            let prom_log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
+            Command::new(prom)
+                .arg(format!("--config.file={}", cfg.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    tmp.path().join("tsdb").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(prom_log)
+                .spawn()
+                .unwrap()
+        });
+    procs.0.push(child);
     World {
         procs,
         tmp,
