@@ -352,6 +352,12 @@ impl<'a> Doc<'a> {
     }
 
     fn json_err(&self, e: &serde_json::Error) -> FileError {
+        // The whitepaper heads its examples with a `// path` line: name the fix.
+        let line = self.text.lines().nth(e.line().saturating_sub(1));
+        if line.is_some_and(|l| l.trim_start().starts_with("//")) {
+            let msg = format!("JSON has no comments: remove line {}", e.line());
+            return FileError::new(self.path, e.line(), e.column(), msg);
+        }
         FileError::new(self.path, e.line(), e.column(), json_message(e))
     }
 
