@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 
 use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 
+pub mod custody;
 pub mod observer;
 
 /// Paths inside an HQ root, relative to it.
