@@ -77,5 +77,6 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Maintenance(a)) => cmd::actions::run_maintenance(&a, &g),
         Some(Command::Billing(a)) => cmd::billing::run_billing(&a, &g),
         Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
+        Some(Command::Custody) => cmd::custody::run_custody(&g),
     }
 }

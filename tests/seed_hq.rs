@@ -84,3 +84,121 @@ fn a_json_file_with_the_whitepapers_path_comment_names_the_fix() {
         "sync-plan.json:1:1: JSON has no comments: remove line 1"
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// The seed HQ with a seal audit recorded today.
+fn seed_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&seed(), dir.path());
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("controls/trust/chain_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let fp = manifest["root_fingerprint_sha256"].as_str().unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    std::fs::write(
+        dir.path()
+            .join("custody/records/quarterly_audit_2099Q4.json"),
+        serde_json::json!({"ts_utc": now, "auditors": ["alice", "bob"], "seal_ok": true,
+            "photos": [], "root_fingerprint": fp, "notes": "no anomalies"})
+        .to_string(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn custody_reports_the_seed_trust_chain() {
+    let hq = seed_copy();
+    let home = tempfile::tempdir().unwrap();
+    let o = lumen(home.path())
+        .args(["custody", "--json", "--hq"])
+        .arg(hq.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["root"]["manifest_match"], true);
+    assert_eq!(v["signer"]["serial"], "4242424242");
+    assert_eq!(v["signer"]["chain_ok"], true);
+    assert_eq!(v["signer"]["eku_ok"], true);
+    assert_eq!(v["signer"]["revoked"], false);
+    assert_eq!(v["crl"]["entries"], 1);
+    assert_eq!(v["audits"]["overdue"], false);
+    assert_eq!(
+        v["audits"]["last"]["auditors"],
+        serde_json::json!(["alice", "bob"])
+    );
+    assert!(v["signer"]["days_left"].as_i64().unwrap() > 30);
+
+    // Revoke the signer: not ok, exit 1, and doctor reports it as an error.
+    std::fs::write(
+        hq.path().join("controls/trust/crl.jsonl"),
+        "{\"serial\": 4242424242, \"reason\": \"keyCompromise\", \"revoked_at\": \"2026-01-10T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let o = lumen(home.path())
+        .args(["custody", "--hq"])
+        .arg(hq.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("revoked by crl.jsonl line 1 (keyCompromise)"),
+        "{text}"
+    );
+    let o = lumen(home.path())
+        .args(["doctor", "--json", "--hq"])
+        .arg(hq.path())
+        .output()
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let custody: Vec<&serde_json::Value> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "custody")
+        .collect();
+    assert!(
+        custody
+            .iter()
+            .any(|f| f["level"] == "error" && f["message"].as_str().unwrap().contains("revoked")),
+        "{custody:?}"
+    );
+
+    // A broken certificate is an error naming the file, never "not configured".
+    std::fs::write(
+        hq.path().join("controls/keys/current/signer_cert.pem"),
+        "garbage",
+    )
+    .unwrap();
+    let o = lumen(home.path())
+        .args(["custody", "--json", "--hq"])
+        .arg(hq.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("signer_cert.pem:1:1: not a PEM X.509 certificate"),
+        "{v}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod out;
 pub mod actions;
 pub mod billing;
 pub mod ceremony;
+pub mod custody;
 pub mod doctor;
 pub mod keygen;
 pub mod ledger;
