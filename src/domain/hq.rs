@@ -305,6 +305,9 @@ pub struct HqSnapshot {
     pub rbac: Option<Policy>,
     pub channels: Option<Channels>,
     pub notify_rules: Option<NotifyRules>,
+    /// The trust chain and custody records (docs/custody.md); `None` when none of
+    /// those files exists. Broken files are inside, as errors.
+    pub custody: Option<custody::CustodyFiles>,
 }
 
 // ---------------------------------------------------------------------------

@@ -90,6 +90,7 @@ pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
     let notify_rules = optional(root, paths::NOTIFY_RULES, e, hq::parse_notify_rules);
     let gateway = optional(root, paths::GATEWAY, e, hq::parse_gateway);
     let observer = optional(root, paths::OBSERVER_FIELD, e, hq::parse_observer_field);
+    let custody = Some(crate::store::custody::read_custody(root)).filter(|c| !c.is_empty());
 
     Ok(HqSnapshot {
         root: root.to_path_buf(),
@@ -107,6 +108,7 @@ pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
         rbac,
         channels,
         notify_rules,
+        custody,
     })
 }
 

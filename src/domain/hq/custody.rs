@@ -359,7 +359,7 @@ pub fn is_audit_file(name: &str) -> bool {
 }
 
 /// What the caller read: each file `None` when absent, `Err` when present but broken.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustodyFiles {
     pub root: Option<Result<CertInfo, FileError>>,
     pub signer: Option<Result<CertInfo, FileError>>,
@@ -632,6 +632,33 @@ pub fn assess(files: &CustodyFiles, now: DateTime<Utc>) -> CustodyReport {
     }
 }
 
+impl CustodyFiles {
+    /// Whether no custody file exists at all (not configured).
+    pub fn is_empty(&self) -> bool {
+        self.root.is_none()
+            && self.signer.is_none()
+            && self.manifest.is_none()
+            && self.crl.is_none()
+            && self.audits.is_empty()
+            && self.initial.is_none()
+    }
+
+    /// The last real custody event: the newest seal audit or the initial ceremony.
+    /// Rehearsals are not custody events.
+    pub fn last_real_event(&self) -> Option<DateTime<Utc>> {
+        self.audits
+            .iter()
+            .filter_map(|(_, a)| a.as_ref().ok().map(|a| a.ts_utc))
+            .chain(
+                self.initial
+                    .as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .and_then(|c| c.ts_utc),
+            )
+            .max()
+    }
+}
+
 /// The `safety` custody score of the rhythm view, as the seed defines it:
 /// `max(0, 1 − age/180)` with `age` the days since the last *real* custody event (the
 /// latest seal audit or the initial ceremony — rehearsals never count).
@@ -801,6 +828,21 @@ mod tests {
         assert_eq!(decimal(&[0x01, 0x00]), "256");
         assert!(is_audit_file("quarterly_audit_2026Q1.json"));
         assert!(!is_audit_file("quarterly_audit_2026Q5.json"));
+    }
+
+    #[test]
+    fn the_last_real_event_is_an_audit_or_the_initial_ceremony() {
+        let mut f = files();
+        assert_eq!(f.last_real_event(), Some(at("2026-01-20T00:00:00Z")));
+        f.audits.clear();
+        assert_eq!(f.last_real_event(), None);
+        assert!(!f.is_empty());
+        f.initial = Some(Ok(CeremonyRecord {
+            ts_utc: Some(at("2025-10-23T00:00:00Z")),
+            root_fingerprint: None,
+        }));
+        assert_eq!(f.last_real_event(), Some(at("2025-10-23T00:00:00Z")));
+        assert!(CustodyFiles::default().is_empty());
     }
 
     #[test]
