@@ -268,6 +268,11 @@ fn registry_files() -> Vec<(&'static str, Parser, &'static str)> {
             "rollbacks use registry order",
         ),
         (
+            paths::CONFLICT_POLICY,
+            |p, b| ok(hq::sync::parse_conflict_policy(p, b)),
+            "conflicts are shown without an owner or escalation deadline",
+        ),
+        (
             paths::HEALTH_CHECK,
             |p, b| ok(hq::parse_health_check(p, b)),
             "only branches with their own `health` URL are checked",

@@ -21,6 +21,7 @@ use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 
 pub mod custody;
 pub mod observer;
+pub mod sync;
 
 /// Paths inside an HQ root, relative to it.
 pub mod paths {
@@ -32,6 +33,7 @@ pub mod paths {
     pub const CHECKPOINTS: &str = "hq/ledger/checkpoints.jsonl";
     pub const COST_POLICY: &str = "hq/billing/cost-policy.json";
     pub const SYNC_PLAN: &str = "hq/sync/sync-plan.json";
+    pub const CONFLICT_POLICY: &str = "hq/sync/conflict-policy.json";
     pub const HEALTH_CHECK: &str = "hq/recovery/health-check.json";
     pub const ROLLBACK_HOOK: &str = "hq/recovery/rollback-hook.json";
     pub const CHANNELS: &str = "hq/notifications/channels.json";
@@ -308,6 +310,7 @@ pub struct HqSnapshot {
     /// The trust chain and custody records (docs/custody.md); `None` when none of
     /// those files exists. Broken files are inside, as errors.
     pub custody: Option<custody::CustodyFiles>,
+    pub conflict_policy: Option<sync::ConflictPolicy>,
 }
 
 // ---------------------------------------------------------------------------
