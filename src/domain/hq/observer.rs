@@ -81,11 +81,14 @@ impl<'de> Deserialize<'de> for ChannelsField {
     }
 }
 
+/// Coordinate → weight, in file order.
+type Weights = Vec<(String, f64)>;
+
 /// Check one set of weights (in file order): every key a coordinate, every value ≥ 0.
 fn weights(
     path: &std::path::Path,
     mut entries: Vec<(Sp<String>, Sp<f64>)>,
-) -> Result<Vec<(String, f64)>, FileError> {
+) -> Result<Weights, FileError> {
     entries.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
     let mut out = Vec::new();
     for (key, v) in entries {
@@ -115,7 +118,7 @@ fn weights(
 pub(super) fn channels(
     path: &std::path::Path,
     field: ChannelsField,
-) -> Result<(Vec<(String, f64)>, Vec<ObserverChannel>), FileError> {
+) -> Result<(Weights, Vec<ObserverChannel>), FileError> {
     match field {
         ChannelsField::Flat(entries) => Ok((weights(path, entries)?, Vec::new())),
         ChannelsField::Personas(list) => {
