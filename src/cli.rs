@@ -49,6 +49,8 @@ pub enum Command {
     Init(InitArgs),
     /// Check files, schemas, keys and sources; print a report with a fix for each finding
     Doctor,
+    /// Trust chain and custody: root, signer certificate, CRL, seal audits
+    Custody,
     /// Poll an exporter once and print what was parsed
     Scrape(ScrapeArgs),
     /// New signer key; prints the keys.json entry

@@ -82,5 +82,6 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Doctor) => cmd::doctor::run_doctor(&g),
         Some(Command::Alerts(a)) => cmd::alerts::run_alerts(&a, &g),
         Some(Command::Watch(a)) => cmd::watch::run_watch(&a, &g),
+        Some(Command::Custody) => cmd::custody::run_custody(&g),
     }
 }

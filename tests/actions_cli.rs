@@ -604,3 +604,72 @@ fn notifications_reach_the_webhook_and_the_url_never_leaks() {
         );
     }
 }
+
+/// A one-shot HTTP server answering 200 to every request, on a free port.
+fn health_server() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = l.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut s = s;
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    port
+}
+
+#[test]
+fn rollback_of_a_deploy_failed_txn_rolls_back_its_change_and_rechecks_every_branch() {
+    // The playbook: "identify the failing TXN" → rollback --target it.
+    let hq = hq();
+    let key = hq.key("alice", "hq_admin", true);
+    let port = health_server();
+    // koosy's URL comes from health-check.json (matched by its domain), papafly's
+    // from its own `health`; seedling has neither.
+    let mut reg: Value = serde_json::from_str(
+        &std::fs::read_to_string(hq.p("hq/registry/branches.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for b in reg["branches"].as_array_mut().into_iter().flatten() {
+        if b["id"] == "koosy" {
+            b["domain"] = json!("127.0.0.1");
+        }
+    }
+    write(&hq.p("hq/registry/branches.json"), &reg.to_string());
+    write(
+        &hq.p("hq/recovery/health-check.json"),
+        &json!({"endpoints": [format!("http://127.0.0.1:{port}/health")], "timeout": "2s"})
+            .to_string(),
+    );
+    let mut ledger = DEPLOYS.to_string();
+    ledger.push_str(r#"{"id":"TXN-7","branch":"alpha","event":"deploy_failed","change":"CH-7","actor":"ci","timestamp":"2026-01-18T01:06:00Z"}"#);
+    ledger.push('\n');
+    write(&hq.p("hq/ledger/ledger.jsonl"), &ledger);
+    let o = hq.run(&[
+        "rollback", "--target", "TXN-7", "--yes", "--key", &key, "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out_text(&o)));
+    assert_eq!(v["target"], "TXN-1", "{v}");
+    assert_eq!(v["failed"], "TXN-7", "{v}");
+    assert_eq!(v["branches"], json!(["papafly", "koosy", "seedling"]));
+    let health = v["health"].as_array().cloned().unwrap_or_default();
+    let koosy = health.iter().find(|h| h["branch"] == "koosy");
+    assert_eq!(koosy.map(|h| h["ok"].clone()), Some(json!(true)), "{v}");
+    assert!(health.iter().any(|h| h["branch"] == "papafly"), "{v}");
+    assert_eq!(v["not_checked"], json!(["seedling"]), "{v}");
+    // Text mode says what the failed TXN resolved to, and a refusal says why.
+    let o = hq.run(&["rollback", "--target", "TXN-6", "--yes", "--key", &key]);
+    assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("only deploys (or the `deploy_failed` entry of one)"),
+        "{}",
+        out_text(&o)
+    );
+}

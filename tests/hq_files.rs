@@ -170,7 +170,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "policy_bad_access.json",
-        "policy_bad_access.json:4:42: unknown variant `RWX`, expected one of `-`, `R`, `W`, `RW`",
+        "policy_bad_access.json:4:42: unknown variant `RWX`, expected one of `-`, `R`, `W`, `R/W`, `RW`",
     ),
     (
         "policy_bad_enforcement.json",

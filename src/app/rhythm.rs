@@ -84,7 +84,11 @@ pub struct ResonanceView {
     pub at: i64,
     pub resonance: Resonance,
     pub failure_counts: Vec<u64>,
+    /// Days since the last custody event (see `custody_record`).
     pub days_since_rehearsal: Option<f64>,
+    /// `days_since_rehearsal` counts from a real custody record (seal audit or
+    /// initial ceremony), not from a rehearsal.
+    pub custody_record: bool,
     /// The ledger has not been verified yet (safety counts as 0 until it is).
     pub unverified: bool,
 }
@@ -403,9 +407,16 @@ impl App {
             ),
             _ => ((0.0, 0.0, 0.0), true),
         };
-        let days = self
-            .rhythm
-            .last_rehearsal
+        // The last real custody event (seal audit, initial ceremony) when the HQ keeps
+        // custody records; only without any does the newest rehearsal stand in.
+        let custody_event = self
+            .hq
+            .as_ref()
+            .and_then(|h| h.custody.as_ref())
+            .and_then(|c| c.last_real_event());
+        let custody_record = custody_event.is_some();
+        let days = custody_event
+            .or(self.rhythm.last_rehearsal)
             .map(|t| (self.now - t).num_seconds() as f64 / 86_400.0);
         let failure_counts = self.failure_histogram(start, end);
         let inputs = ResonanceInputs {
@@ -430,6 +441,7 @@ impl App {
             resonance,
             failure_counts,
             days_since_rehearsal: days,
+            custody_record,
             unverified,
         });
     }

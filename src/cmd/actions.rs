@@ -196,7 +196,9 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             outln!("{}", sanitize(l));
         }
     }
-    confirm(g, &plan.target, &[plan.target_branch.as_str()])?;
+    let mut alternatives = vec![plan.target_branch.as_str()];
+    alternatives.extend(plan.failed.as_deref());
+    confirm(g, &plan.target, &alternatives)?;
 
     let rt = runtime()?;
     let json = g.json;
@@ -244,9 +246,9 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
         r
     });
     let outcome = outcome.map_err(action_err)?;
-    let health = match &d.registry {
-        Some(reg) => recheck_health(&rt, reg, health_check(&root).as_ref(), &plan.branches),
-        None => Vec::new(),
+    let (health, not_checked) = match &d.registry {
+        Some(reg) => recheck_health(&rt, reg, health_check(&root), &plan.branches),
+        None => (Vec::new(), plan.branches.clone()),
     };
     drop(rt);
 
@@ -284,6 +286,8 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
             "notifications": notified.deliveries,
             "notification_errors": notified.errors,
             "health": health,
+            "not_checked": not_checked,
+            "failed": plan.failed,
         }))?;
     } else {
         for h in &health {
@@ -295,6 +299,12 @@ pub fn run_rollback(args: &RollbackArgs, g: &GlobalArgs) -> CmdResult {
                 } else {
                     format!("DOWN: {}", sanitize(h.error.as_deref().unwrap_or("")))
                 }
+            );
+        }
+        if !not_checked.is_empty() {
+            outln!(
+                "health not re-checked (no `health` in branches.json, no endpoint in health-check.json): {}",
+                sanitize(&not_checked.join(", "))
             );
         }
         print_deliveries(&notified.deliveries);
@@ -335,35 +345,49 @@ fn health_check(root: &Path) -> Option<HealthCheck> {
         .ok()
 }
 
-/// Re-check at once the health of the affected branches that declare a `health` URL.
+/// Re-check at once the health of every affected branch, its URL resolved as the
+/// health pane does (the branch's `health`, else its `health-check.json` endpoint).
+/// Returns the results and the branches that have no URL at all.
 fn recheck_health(
     rt: &tokio::runtime::Runtime,
     reg: &Registry,
-    health_check: Option<&HealthCheck>,
+    health_check: Option<HealthCheck>,
     affected: &[String],
-) -> Vec<HealthAfter> {
-    use crate::sources::health::{HealthTarget, client, probe};
+) -> (Vec<HealthAfter>, Vec<String>) {
+    use crate::sources::health::{HealthTarget, client, health_url_for, probe};
+    let timeout = health_check
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
+    let snapshot = crate::domain::hq::HqSnapshot {
+        registry: Some(reg.clone()),
+        health_check,
+        ..Default::default()
+    };
+    let mut not_checked = Vec::new();
     let targets: Vec<HealthTarget> = affected
         .iter()
-        .filter_map(|b| {
-            let url = reg.branches.iter().find(|x| &x.id == b)?.health.clone()?;
-            Some(HealthTarget {
+        .filter_map(|b| match health_url_for(&snapshot, b) {
+            Some(url) => Some(HealthTarget {
                 branch: b.clone(),
                 url,
-            })
+            }),
+            None => {
+                not_checked.push(b.clone());
+                None
+            }
         })
         .collect();
     if targets.is_empty() {
-        return Vec::new();
+        return (Vec::new(), not_checked);
     }
-    let timeout = health_check.map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());
     let Ok(c) = client(timeout) else {
-        return Vec::new();
+        not_checked.extend(targets.into_iter().map(|t| t.branch));
+        return (Vec::new(), not_checked);
     };
     let results = rt.block_on(futures::future::join_all(
         targets.iter().map(|t| probe(&c, t)),
     ));
-    results
+    let results = results
         .into_iter()
         .map(|r| HealthAfter {
             branch: r.branch,
@@ -372,7 +396,8 @@ fn recheck_health(
             latency_ms: r.latency.map(|d| d.as_millis() as u64),
             error: r.error,
         })
-        .collect()
+        .collect::<Vec<_>>();
+    (results, not_checked)
 }
 
 fn decision_output(g: &GlobalArgs, root: &Path, c: &DecisionChange, text: &str) -> CmdResult {

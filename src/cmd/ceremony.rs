@@ -47,30 +47,61 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CmdError> {
     Ok(files)
 }
 
-/// (file name, parse result) for every scenario in `dirs`.
+/// (file name, parse result) for every scenario in `dirs`. A seed simulator file
+/// (`scenarios.yaml` with a `scenarios:` list, docs/scenarios.md) gives one entry per
+/// scenario, with the `quiz_bank.json` next to it as their quiz.
 fn load_dir_files(dirs: &[PathBuf]) -> Result<Vec<Parsed>, CmdError> {
     let mut out = Vec::new();
     for dir in dirs {
         for path in yaml_files(dir)? {
             let name = path.display().to_string();
-            let parsed = match crate::store::fsutil::read_regular(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => scenario::parse(&name, &text),
-                    Err(e) => Err(vec![Diagnostic {
-                        file: name.clone(),
-                        line: 1,
-                        column: 1,
-                        message: format!("not UTF-8: {e}"),
-                    }]),
-                },
-                Err(e) => Err(vec![Diagnostic {
+            let unreadable = |message: String| {
+                vec![Diagnostic {
                     file: name.clone(),
                     line: 1,
                     column: 1,
-                    message: format!("cannot read: {e}"),
-                }]),
+                    message,
+                }]
             };
-            out.push((name, parsed));
+            let text = match crate::store::fsutil::read_regular(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        out.push((name.clone(), Err(unreadable(format!("not UTF-8: {e}")))));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    out.push((name.clone(), Err(unreadable(format!("cannot read: {e}")))));
+                    continue;
+                }
+            };
+            if ceremony::seed::is_seed_file(&name, &text) {
+                let qpath = dir.join("quiz_bank.json");
+                let qname = qpath.display().to_string();
+                let quiz = match crate::store::fsutil::read_regular(&qpath) {
+                    Ok(b) => Some(b),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => {
+                        out.push((
+                            qname.clone(),
+                            Err(vec![Diagnostic {
+                                file: qname,
+                                line: 1,
+                                column: 1,
+                                message: format!("cannot read: {e}"),
+                            }]),
+                        ));
+                        continue;
+                    }
+                };
+                let q = quiz.as_deref().map(|b| (qname.as_str(), b));
+                if let Some(list) = ceremony::seed::parse(&name, &text, q) {
+                    out.extend(list);
+                    continue;
+                }
+            }
+            out.push((name.clone(), scenario::parse(&name, &text)));
         }
     }
     Ok(out)

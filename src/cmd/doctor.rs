@@ -138,6 +138,7 @@ pub fn diagnose(g: &GlobalArgs) -> Result<Report, CmdError> {
     let snapshot = check_files(&mut c, &root);
     check_keys(&mut c, &root, &cfg, snapshot.as_ref());
     check_ledger(&mut c, &root);
+    check_custody(&mut c, &root);
     check_sources(&mut c, &cfg)?;
     check_disk(&mut c, &root);
     Ok(finish(c))
@@ -265,6 +266,11 @@ fn registry_files() -> Vec<(&'static str, Parser, &'static str)> {
             paths::SYNC_PLAN,
             |p, b| ok(hq::parse_sync_plan(p, b)),
             "rollbacks use registry order",
+        ),
+        (
+            paths::CONFLICT_POLICY,
+            |p, b| ok(hq::sync::parse_conflict_policy(p, b)),
+            "conflicts are shown without an owner or escalation deadline",
         ),
         (
             paths::HEALTH_CHECK,
@@ -554,6 +560,79 @@ fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnap
                 paths::KEYS
             ),
         ),
+    }
+}
+
+/// The trust chain and custody records (docs/custody.md), as `lumen custody` reports
+/// them: broken files, a failing chain, a revocation, an expired certificate or a
+/// fingerprint mismatch are errors; an expiring signer or an overdue audit a warning.
+fn check_custody(c: &mut Collector, root: &Path) {
+    use crate::domain::hq::custody::{self, paths as cp};
+    let files = crate::store::custody::read_custody(root);
+    let nothing = files.root.is_none()
+        && files.signer.is_none()
+        && files.manifest.is_none()
+        && files.audits.is_empty()
+        && files.initial.is_none();
+    if nothing {
+        c.push(
+            Level::Ok,
+            "custody",
+            "no trust chain configured: the custody view and its alerts are off",
+            Some(root.join(cp::ROOT_CERT).display().to_string()),
+            "",
+        );
+        return;
+    }
+    for e in [
+        files.root.as_ref().and_then(|r| r.as_ref().err()),
+        files.signer.as_ref().and_then(|r| r.as_ref().err()),
+        files.manifest.as_ref().and_then(|r| r.as_ref().err()),
+        files.crl.as_ref().and_then(|r| r.as_ref().err()),
+        files.initial.as_ref().and_then(|r| r.as_ref().err()),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(files.audits.iter().filter_map(|(_, a)| a.as_ref().err()))
+    {
+        c.file_error(
+            "custody",
+            e,
+            "correct the file at that position (see docs/custody.md)",
+        );
+    }
+    let r = custody::assess(&files, chrono::Utc::now());
+    for p in &r.problems {
+        let severe = [
+            "revoked",
+            "chain fails",
+            "does not match",
+            "expired",
+            "not Ed25519",
+            "not validly",
+        ]
+        .iter()
+        .any(|k| p.contains(k));
+        c.push(
+            if severe { Level::Error } else { Level::Warning },
+            "custody",
+            p,
+            None,
+            "see docs/custody.md: reissue the signer, record the seal audit, or fix the manifest",
+        );
+    }
+    if r.problems.is_empty() && r.errors.is_empty() {
+        c.push(
+            Level::Ok,
+            "custody",
+            format!(
+                "trust chain verifies; signer expires in {} days; last seal audit {} days ago",
+                r.signer.days_left.unwrap_or(0),
+                r.audits.days_since.unwrap_or(0)
+            ),
+            None,
+            "",
+        );
     }
 }
 

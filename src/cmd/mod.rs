@@ -13,6 +13,7 @@ pub mod alert_facts;
 pub mod alerts;
 pub mod billing;
 pub mod ceremony;
+pub mod custody;
 pub mod doctor;
 pub mod keygen;
 pub mod ledger;

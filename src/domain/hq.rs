@@ -20,6 +20,10 @@ use serde_json::value::RawValue;
 use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 use crate::domain::sanitize::sanitize;
 
+pub mod custody;
+pub mod observer;
+pub mod sync;
+
 /// Paths inside an HQ root, relative to it.
 pub mod paths {
     pub const BRANCHES: &str = "hq/registry/branches.json";
@@ -30,6 +34,7 @@ pub mod paths {
     pub const CHECKPOINTS: &str = "hq/ledger/checkpoints.jsonl";
     pub const COST_POLICY: &str = "hq/billing/cost-policy.json";
     pub const SYNC_PLAN: &str = "hq/sync/sync-plan.json";
+    pub const CONFLICT_POLICY: &str = "hq/sync/conflict-policy.json";
     pub const HEALTH_CHECK: &str = "hq/recovery/health-check.json";
     pub const ROLLBACK_HOOK: &str = "hq/recovery/rollback-hook.json";
     pub const CHANNELS: &str = "hq/notifications/channels.json";
@@ -49,6 +54,7 @@ pub mod paths {
         KEYS,
         COST_POLICY,
         SYNC_PLAN,
+        CONFLICT_POLICY,
         HEALTH_CHECK,
         ROLLBACK_HOOK,
         CHANNELS,
@@ -274,7 +280,12 @@ impl Default for Gateway {
 /// `observer_field.yaml`: channel weights and thresholds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObserverField {
+    /// The weights coherence is computed with (docs/configuration.md).
     pub weights: BTreeMap<String, f64>,
+    /// Per-persona weights, when the file lists `channels: [{id, weights}]`.
+    pub channels: Vec<observer::ObserverChannel>,
+    /// Named windows (`W24h`, `W7d`), in file order.
+    pub windows: Vec<observer::ObserverWindow>,
     pub coherence_ok: f64,
     pub phase_warn: f64,
     pub phase_crit: f64,
@@ -284,6 +295,8 @@ impl Default for ObserverField {
     fn default() -> Self {
         ObserverField {
             weights: BTreeMap::new(),
+            channels: Vec::new(),
+            windows: Vec::new(),
             coherence_ok: 0.85,
             phase_warn: 0.7,
             phase_crit: 1.2,
@@ -313,6 +326,10 @@ pub struct HqSnapshot {
     pub rbac: Option<Policy>,
     pub channels: Option<Channels>,
     pub notify_rules: Option<NotifyRules>,
+    /// The trust chain and custody records (docs/custody.md); `None` when none of
+    /// those files exists. Broken files are inside, as errors.
+    pub custody: Option<custody::CustodyFiles>,
+    pub conflict_policy: Option<sync::ConflictPolicy>,
 }
 
 // ---------------------------------------------------------------------------
@@ -361,6 +378,12 @@ impl<'a> Doc<'a> {
     }
 
     fn json_err(&self, e: &serde_json::Error) -> FileError {
+        // The whitepaper heads its examples with a `// path` line: name the fix.
+        let line = self.text.lines().nth(e.line().saturating_sub(1));
+        if line.is_some_and(|l| l.trim_start().starts_with("//")) {
+            let msg = format!("JSON has no comments: remove line {}", e.line());
+            return FileError::new(self.path, e.line(), e.column().max(1), msg);
+        }
         // serde_json says column 0 at the start of a line (e.g. end of file after a
         // newline); positions shown are 1-based.
         FileError::new(self.path, e.line(), e.column().max(1), json_message(e))
@@ -1309,9 +1332,12 @@ pub fn parse_gateway(path: &Path, bytes: &[u8]) -> Result<Gateway, FileError> {
 
 #[derive(Deserialize, Default)]
 struct ObserverFile {
-    /// Keys keep their position, so an unknown channel is reported at its name.
+    /// A map of weights, or the seed's list of `{id, weights}` personas
+    /// (`observer::ChannelsField`); keys keep their position for errors.
     #[serde(default, alias = "weights")]
-    channels: Option<std::collections::HashMap<Sp<String>, Sp<f64>>>,
+    channels: Option<observer::ChannelsField>,
+    #[serde(default)]
+    windows: Option<Vec<observer::RawWindow>>,
     #[serde(default)]
     thresholds: Option<ObserverThresholds>,
 }
@@ -1326,33 +1352,20 @@ struct ObserverThresholds {
 }
 
 /// `observer_field.yaml`: `channels` (alias `weights`) over symmetry / continuity /
-/// entropy / safety, each ≥ 0; `thresholds` with coherence_ok in [0, 1] and
-/// 0 < phase_warn ≤ phase_crit (radians).
+/// entropy / safety, each ≥ 0, either one map or a list of per-persona `{id, weights}`
+/// (`observer`); `windows` `[{name, span}]`; `thresholds` with coherence_ok in [0, 1]
+/// and 0 < phase_warn ≤ phase_crit. Other keys (`version`) are ignored.
 pub fn parse_observer_field(path: &Path, bytes: &[u8]) -> Result<ObserverField, FileError> {
     let f: Option<ObserverFile> = from_yaml(path, bytes)?;
     let f = f.unwrap_or_default();
     let mut o = ObserverField::default();
-    // In file order, so the first offending entry is the one reported.
-    let mut channels: Vec<(Sp<String>, Sp<f64>)> =
-        f.channels.unwrap_or_default().into_iter().collect();
-    channels.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
-    for (key, v) in channels {
-        let k = key.value.clone();
-        if !matches!(k.as_str(), "symmetry" | "continuity" | "entropy" | "safety") {
-            return Err(sp_err(
-                path,
-                &key,
-                format!("unknown channel `{k}`; expected symmetry, continuity, entropy or safety"),
-            ));
-        }
-        if !(v.value.is_finite() && v.value >= 0.0) {
-            return Err(sp_err(
-                path,
-                &v,
-                format!("weight of `{k}` is {}; expected a number >= 0", v.value),
-            ));
-        }
-        o.weights.insert(k, v.value);
+    if let Some(c) = f.channels {
+        let (weights, personas) = observer::channels(path, c)?;
+        o.weights = weights.into_iter().collect();
+        o.channels = personas;
+    }
+    if let Some(w) = f.windows {
+        o.windows = observer::windows(path, w)?;
     }
     if let Some(t) = f.thresholds {
         if let Some(v) = &t.coherence_ok {

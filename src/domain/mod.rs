@@ -15,6 +15,7 @@ pub mod note;
 pub mod plan;
 pub mod policy;
 pub mod rhythm;
+pub mod rhythm_history;
 pub mod rhythm_math;
 pub mod sanitize;
 pub mod signing;

@@ -33,6 +33,9 @@ pub struct RollbackPlan {
     pub runs: Vec<HookRun>,
     /// Human summary, one line per item, for the confirm dialog and the CLI.
     pub summary: Vec<String>,
+    /// The `deploy_failed` TXN the operator named, when the plan was resolved from
+    /// one (the playbook's "identify the failing TXN").
+    pub failed: Option<String>,
 }
 
 fn refuse(reason: String) -> Refusal {
@@ -374,13 +377,21 @@ pub fn plan_rollback(
         .rev()
         .find(|(_, e)| e.id == target_id)
         .ok_or_else(|| refuse(format!("no ledger entry has id `{}`", clip(target_id))))?;
-    if target.event != "deploy" {
+    let mut failed: Option<(String, String)> = None;
+    let (pos, target) = if target.event == "deploy_failed" {
+        let (p, d, why) = resolve_failed(target, pos, entries)?;
+        failed = Some((target.id.clone(), why));
+        (p, d)
+    } else if target.event != "deploy" {
         return Err(refuse(format!(
-            "`{}` is a `{}` entry, not a deploy; only deploys can be rolled back",
+            "`{}` is a `{}` entry, not a deploy; only deploys (or the `deploy_failed` entry of one) can be rolled back",
             clip(target_id),
             clip(&target.event)
         )));
-    }
+    } else {
+        (pos, target)
+    };
+    let target_id = target.id.as_str();
     let change = target.change.clone().filter(|c| !c.is_empty());
     // Each affected branch with the line that made it affected.
     let mut affected: Vec<(String, &Entry)> = vec![(target.branch.clone(), target)];
@@ -425,14 +436,15 @@ pub fn plan_rollback(
     };
     let affected: Vec<String> = affected.into_iter().map(|(b, _)| b).collect();
 
-    let mut summary = vec![format!(
+    let mut summary: Vec<String> = failed.iter().map(|(_, why)| why.clone()).collect();
+    summary.push(format!(
         "Roll back {target_id} (deploy on {}{})",
         target.branch,
         change
             .as_deref()
             .map(|c| format!(", change {c}"))
             .unwrap_or_default()
-    )];
+    ));
     summary.push(format!(
         "Affected branches (sync order): {}",
         affected.join(", ")
@@ -473,7 +485,67 @@ pub fn plan_rollback(
         branches: affected,
         runs,
         summary,
+        failed: failed.map(|(id, _)| id),
     })
+}
+
+/// The deploy a `deploy_failed` entry at `pos` belongs to: with a `change`, the first
+/// successful deploy of that change before it (rolling it back undoes the change
+/// wherever it reached); without one, the last successful deploy of its branch before
+/// it. Returns (position, deploy, a line saying so); refused when there is none.
+fn resolve_failed<'a>(
+    failed: &Entry,
+    pos: usize,
+    entries: &'a [Entry],
+) -> Result<(usize, &'a Entry, String), Refusal> {
+    let before = entries.iter().enumerate().take(pos);
+    let line = failed
+        .line
+        .map(|l| format!(" (ledger line {l})"))
+        .unwrap_or_default();
+    let id = clip(&failed.id);
+    let branch = clip(&failed.branch);
+    match failed.change.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let found = before
+                .filter(|(_, e)| deploy_succeeded(e) && e.change.as_deref() == Some(c))
+                .min_by_key(|(i, _)| *i);
+            match found {
+                Some((p, d)) => Ok((
+                    p,
+                    d,
+                    format!(
+                        "{id} is a failed deploy of change {} on {branch}{line}; it belongs to change {}, first deployed by {}: rolling that back",
+                        clip(c),
+                        clip(c),
+                        clip(&d.id)
+                    ),
+                )),
+                None => Err(refuse(format!(
+                    "`{id}` is a failed deploy of change `{}` on {branch}{line}, and no branch deployed that change successfully before it; nothing of it to roll back",
+                    clip(c)
+                ))),
+            }
+        }
+        None => {
+            let found = before
+                .filter(|(_, e)| deploy_succeeded(e) && e.branch == failed.branch)
+                .max_by_key(|(i, _)| *i);
+            match found {
+                Some((p, d)) => Ok((
+                    p,
+                    d,
+                    format!(
+                        "{id} is a failed deploy on {branch}{line} naming no change; the last successful deploy of {branch} before it is {}: rolling that back",
+                        clip(&d.id)
+                    ),
+                )),
+                None => Err(refuse(format!(
+                    "`{id}` is a failed deploy on {branch}{line} naming no change, and {branch} has no successful deploy before it; nothing to roll back"
+                ))),
+            }
+        }
+    }
 }
 
 /// The newest `deploy` of `branch` in `entries` (file order): what "roll back this
@@ -663,6 +735,45 @@ mod tests {
             Some("T2")
         );
         assert!(latest_deploy(&es, "zeta").is_none());
+    }
+
+    #[test]
+    fn a_deploy_failed_txn_rolls_back_the_deploy_it_belongs_to() {
+        // The whitepaper's flow: papafly (canary) took change C1, koosy failed it.
+        let lines = [
+            e("T0", "koosy", "deploy", ""),
+            e("T1", "papafly", "deploy", r#","change":"C1""#),
+            e("T2", "koosy", "deploy_failed", r#","change":"C1""#),
+            e("T3", "koosy", "deploy_failed", ""),
+            e("T4", "zeta", "deploy_failed", ""),
+            e("T5", "koosy", "deploy_failed", r#","change":"C9""#),
+        ];
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let es = entries(&refs);
+        let p = plan_rollback("T2", &es, Some(&plan()), &registry(), None).expect("plan");
+        assert_eq!((p.target.as_str(), p.failed.as_deref()), ("T1", Some("T2")));
+        assert_eq!(p.branches, ["papafly"]);
+        assert!(
+            p.summary[0].contains("first deployed by T1"),
+            "{:?}",
+            p.summary
+        );
+        // No change: the branch's last successful deploy before the failure.
+        let p = plan_rollback("T3", &es, Some(&plan()), &registry(), None).expect("plan");
+        assert_eq!(p.target, "T0");
+        assert!(p.summary[0].contains("last successful deploy of koosy"));
+        // Nothing to roll back: refused with the reason.
+        let err = plan_rollback("T4", &es, None, &registry(), None).unwrap_err();
+        assert!(
+            err.reason
+                .contains("zeta has no successful deploy before it"),
+            "{err}"
+        );
+        let err = plan_rollback("T5", &es, None, &registry(), None).unwrap_err();
+        assert!(
+            err.reason.contains("no branch deployed that change"),
+            "{err}"
+        );
     }
 
     #[test]

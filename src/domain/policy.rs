@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Access to one resource: `"-"`, `"R"`, `"W"` or `"RW"`.
+/// Access to one resource: `"-"`, `"R"`, `"W"` or `"RW"` (also written `"R/W"`, as in
+/// the whitepaper's matrix; it is written back as `"RW"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Access {
     #[default]
@@ -19,7 +20,7 @@ pub enum Access {
     Read,
     #[serde(rename = "W")]
     Write,
-    #[serde(rename = "RW")]
+    #[serde(rename = "RW", alias = "R/W")]
     ReadWrite,
 }
 
@@ -242,6 +243,18 @@ pub fn allowed(policy: Option<&Policy>, role: &str, op: Operation) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_slash_w_as_in_the_whitepaper_reads_as_rw() {
+        let r: RoleRights =
+            serde_json::from_str(r#"{"registry":"R/W","ledger":"RW","sync":"R","policy":"-"}"#)
+                .unwrap();
+        assert_eq!(
+            (r.registry, r.ledger),
+            (Access::ReadWrite, Access::ReadWrite)
+        );
+        assert_eq!(serde_json::to_string(&r.registry).unwrap(), r#""RW""#);
+    }
 
     #[test]
     fn default_matrix_decisions() {

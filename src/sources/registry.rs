@@ -64,12 +64,19 @@ pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
     let keys = optional(root, paths::KEYS, e, hq::parse_keys);
     let cost_policy = optional(root, paths::COST_POLICY, e, hq::parse_cost_policy);
     let sync_plan = optional(root, paths::SYNC_PLAN, e, hq::parse_sync_plan);
+    let conflict_policy = optional(
+        root,
+        paths::CONFLICT_POLICY,
+        e,
+        hq::sync::parse_conflict_policy,
+    );
     let health_check = optional(root, paths::HEALTH_CHECK, e, hq::parse_health_check);
     let rollback_hook = optional(root, paths::ROLLBACK_HOOK, e, hq::parse_rollback_hook);
     let channels = optional(root, paths::CHANNELS, e, hq::parse_channels);
     let notify_rules = optional(root, paths::NOTIFY_RULES, e, hq::parse_notify_rules);
     let gateway = optional(root, paths::GATEWAY, e, hq::parse_gateway);
     let observer = optional(root, paths::OBSERVER_FIELD, e, hq::parse_observer_field);
+    let custody = Some(crate::store::custody::read_custody(root)).filter(|c| !c.is_empty());
 
     Ok(HqSnapshot {
         root: root.to_path_buf(),
@@ -87,6 +94,8 @@ pub fn load_snapshot(root: &Path) -> Result<HqSnapshot, FileError> {
         rbac,
         channels,
         notify_rules,
+        custody,
+        conflict_policy,
     })
 }
 
@@ -105,6 +114,7 @@ pub fn keep_last_good(new: &mut HqSnapshot, last: &HqSnapshot) {
     let keys = failed(paths::KEYS);
     let cost_policy = failed(paths::COST_POLICY);
     let sync_plan = failed(paths::SYNC_PLAN);
+    let conflict_policy = failed(paths::CONFLICT_POLICY);
     let health_check = failed(paths::HEALTH_CHECK);
     let rollback_hook = failed(paths::ROLLBACK_HOOK);
     let channels = failed(paths::CHANNELS);
@@ -126,6 +136,9 @@ pub fn keep_last_good(new: &mut HqSnapshot, last: &HqSnapshot) {
     }
     if sync_plan {
         new.sync_plan.clone_from(&last.sync_plan);
+    }
+    if conflict_policy {
+        new.conflict_policy.clone_from(&last.conflict_policy);
     }
     if health_check {
         new.health_check.clone_from(&last.health_check);

@@ -2,6 +2,7 @@
 //! Merkle proofs and checkpoints (docs/ledger.md).
 
 pub mod append;
+pub mod custody;
 pub mod fsutil;
 pub mod index;
 pub mod keyfile;

@@ -8,6 +8,7 @@ pub mod machine;
 pub mod scenario;
 pub mod score;
 pub mod script;
+pub mod seed;
 pub mod transcript;
 
 pub use machine::{Input, Machine, MachineError, Participant, Phase, Transition, View};

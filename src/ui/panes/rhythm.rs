@@ -275,9 +275,11 @@ fn resonance_rows(app: &App) -> Option<(Status, Vec<ResRow>)> {
         None => t.fg(t.warn),
     };
     let failures: u64 = v.failure_counts.iter().sum();
-    let rehearsal = v
-        .days_since_rehearsal
-        .map_or("never rehearsed".into(), |d| format!("rehearsal {d:.0}d"));
+    let rehearsal = match (v.days_since_rehearsal, v.custody_record) {
+        (Some(d), true) => format!("custody {d:.0}d"),
+        (Some(d), false) => format!("rehearsal {d:.0}d"),
+        (None, _) => "never rehearsed".into(),
+    };
     let safety_note = if v.unverified {
         "not verified yet".to_string()
     } else {
