@@ -346,7 +346,7 @@ fn ten_thousand_branches_scroll_by_pages() {
     let mut app = fleet(10_000);
     app.apply(Action::ToggleZoom);
     assert_eq!(app.health_visible().len(), 10_000);
-    let first = screen_text(&draw(&app, 160, 48));
+    let first = screen_text(&common::frame(&mut app, 160, 48));
     app.apply(Action::PageDown);
     let sel = app.health_sel;
     assert!(sel > 30, "a page is the pane's height, not 10: {sel}");

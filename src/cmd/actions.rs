@@ -354,7 +354,8 @@ fn recheck_health(
     health_check: Option<HealthCheck>,
     affected: &[String],
 ) -> (Vec<HealthAfter>, Vec<String>) {
-    use crate::sources::health::{HealthTarget, client, health_url_for, probe};
+    use crate::domain::health_url::health_url_for;
+    use crate::sources::health::{HealthTarget, client, probe};
     let timeout = health_check
         .as_ref()
         .map_or(std::time::Duration::from_secs(2), |h| h.timeout_duration());

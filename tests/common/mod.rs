@@ -210,6 +210,23 @@ pub fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     term
 }
 
+/// Draw a frame as the console's run loop does: render, then hand the layout back to
+/// the app (page sizes and mouse hits follow what was drawn).
+pub fn frame(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = match Terminal::new(TestBackend::new(w, h)) {
+        Ok(t) => t,
+        Err(e) => panic!("test backend: {e}"),
+    };
+    let mut map = None;
+    if let Err(e) = term.draw(|f| map = Some(lumen::ui::render(f, app))) {
+        panic!("draw failed: {e}");
+    }
+    if let Some(map) = map {
+        app.remember_screen(map);
+    }
+    term
+}
+
 /// The screen as plain text lines.
 pub fn screen_text(term: &Terminal<TestBackend>) -> String {
     let buf = term.backend().buffer();
