@@ -306,17 +306,19 @@ fn check_files(c: &mut Collector, root: &Path) -> Option<HqSnapshot> {
     for (rel, parse, missing_means) in registry_files() {
         let path = root.join(rel);
         match crate::store::fsutil::read_regular(&path) {
-            Ok(bytes) => match parse(&path, &bytes) {
-                Ok(()) => {}
-                Err(e) => {
-                    bad += 1;
-                    c.file_error(
+            Ok(bytes) => {
+                match parse(&path, &bytes) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        bad += 1;
+                        c.file_error(
                         "schema",
                         &e,
                         format!("fix {rel} at that position (docs/configuration.md gives its format)"),
                     );
+                    }
                 }
-            },
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => c.push(
                 Level::Warning,
                 "layout",

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::cli::{GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs};
+use crate::cli::{
+    GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs, LedgerVerifyArgs,
+};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::sanitize::sanitize;
 use crate::store::append::{Identity, append_signed, identity};
 use crate::store::keys::keys_path;
-use crate::store::prove::{ProveError, checkpoint, prove};
+use crate::store::prove::{ProveError, Target, checkpoint, consistency, prove};
 use crate::store::stats::{Month, Rates, stats_file};
 use crate::store::verify::verify;
 
@@ -73,7 +75,7 @@ pub fn checkpoints_path(hq: &Path) -> PathBuf {
 /// Dispatch for `lumen ledger …`.
 pub fn run_ledger(cmd: &LedgerCommand, g: &GlobalArgs) -> CmdResult {
     match cmd {
-        LedgerCommand::Verify => run_verify(g),
+        LedgerCommand::Verify(a) => run_verify(a, g),
         LedgerCommand::Stats(a) => run_stats(a, g),
         LedgerCommand::Prove(a) => run_prove(a, g),
         LedgerCommand::Checkpoint => run_checkpoint(g),
@@ -89,7 +91,7 @@ fn load_identity(g: &GlobalArgs) -> Result<Identity, CmdError> {
     identity(&hq_root(g), key).map_err(|e| CmdError::refused(e.to_string()))
 }
 
-pub fn run_verify(g: &GlobalArgs) -> CmdResult {
+pub fn run_verify(_args: &LedgerVerifyArgs, g: &GlobalArgs) -> CmdResult {
     let (hq, _) = existing_ledger(g)?;
     let report = verify(&hq)?;
     print_notices("verify", &report.notices);
@@ -116,6 +118,13 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             report.signatures.bad,
             report.checkpoints.ok,
             report.checkpoints.bad
+        );
+        outln!(
+            "offsets: {} ok, {} moved; {} legacy signed lines without offset; {} duplicate signed ids",
+            report.offsets.ok,
+            report.offsets.bad,
+            report.legacy,
+            report.duplicate_signed_ids
         );
         for r in &report.rejects {
             outln!(
@@ -199,9 +208,31 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
 
 pub fn run_prove(args: &LedgerProveArgs, g: &GlobalArgs) -> CmdResult {
     let (_, ledger) = existing_ledger(g)?;
-    let proof = match prove(&ledger, &args.id, args.size) {
+    if let Some(old) = args.consistency {
+        let p = consistency(&ledger, old, args.size)?;
+        if g.json {
+            print_json(&p.to_json())?;
+        } else {
+            outln!("old_size  {}", p.old_size);
+            outln!("size      {}", p.size);
+            outln!("old_root  {}", hex::encode(p.old_root));
+            outln!("root      {}", hex::encode(p.root));
+            for (i, h) in p.path.iter().enumerate() {
+                outln!("path[{i}]   {}", hex::encode(h));
+            }
+        }
+        return Ok(Outcome::Ok);
+    }
+    let target = match (&args.id, args.index) {
+        (Some(id), _) => Target::Id(id),
+        (None, Some(i)) => Target::Index(i),
+        (None, None) => return Err(CmdError::usage("give --id, --index or --consistency")),
+    };
+    let proof = match prove(&ledger, target, args.size) {
         Ok(p) => p,
         Err(ProveError::Io(e)) => return Err(CmdError::Io(e)),
+        // Which entry is meant is the user's to say: a usage error (exit 2).
+        Err(e @ ProveError::NotUnique { .. }) => return Err(CmdError::usage(e.to_string())),
         Err(e) => return Err(CmdError::refused(e.to_string())),
     };
     if g.json {

@@ -55,6 +55,14 @@ pub struct Report {
     pub chain: ChainCount,
     pub unchained: u64,
     pub checkpoints: OkBad,
+    /// Signed lines whose `offset` is where they stand (`ok`) or not (`bad`: moved,
+    /// copied or re-inserted, or bytes inserted or deleted before them).
+    pub offsets: OkBad,
+    /// Signed lines without `offset` (written before offsets were bound): they verify,
+    /// but a copy of one elsewhere in the file cannot be told from the original.
+    pub legacy: u64,
+    /// Signed lines whose id an earlier signed line already used.
+    pub duplicate_signed_ids: u64,
     pub warnings: Vec<String>,
     /// Why the check failed, one per problem (not part of the JSON contract).
     #[serde(skip)]
@@ -288,6 +296,11 @@ fn verify_once(
     let len = std::fs::metadata(ledger).map_or(0, |m| m.len());
     seen_ids.reserve(usize::try_from(len / 150).unwrap_or(0).min(1 << 20));
     let claims = Claims::new();
+    // Ids of signed lines (few): a second signed line with one of them fails.
+    let mut signed_ids: rustc_hash::FxHashMap<String, u64> = rustc_hash::FxHashMap::default();
+    for p in &keys.problems {
+        r.problem(format!("keys.json entry left out: {p}"));
+    }
     let mut last_ts: Option<(DateTime<FixedOffset>, u64)> = None;
     let exists = ledger.exists();
     let opts = ScanOptions {
@@ -344,7 +357,7 @@ fn verify_once(
                         );
                         r.warn(w);
                     } else {
-                        seen_ids.insert(e.id.into_owned(), l.no);
+                        seen_ids.insert(e.id.to_string(), l.no);
                     }
                     if let Some((t, at)) = last_ts
                         && e.timestamp < t
@@ -359,7 +372,23 @@ fn verify_once(
                     if last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
                         last_ts = Some((e.timestamp, l.no));
                     }
-                    check_trust(&mut r, keys, &claims, l.no, l.bytes, &prev_hash);
+                    let at = Where {
+                        no: l.no,
+                        offset: l.offset,
+                        timestamp: &e.timestamp,
+                    };
+                    if check_trust(&mut r, keys, &claims, &at, l.bytes, &prev_hash) {
+                        if let Some(first) = signed_ids.get(e.id.as_ref()) {
+                            r.duplicate_signed_ids += 1;
+                            r.problem(format!(
+                                "line {}: signed id {} was already used by the signed line {first} (replayed or forged)",
+                                l.no,
+                                crate::domain::sanitize::sanitize(&e.id)
+                            ));
+                        } else {
+                            signed_ids.insert(e.id.to_string(), l.no);
+                        }
+                    }
                 }
             }
             prev_hash = this_hash;
@@ -388,7 +417,18 @@ fn verify_once(
             ));
         }
     }
-    r.ok = r.signatures.bad == 0 && r.chain.broken == 0 && r.checkpoints.bad == 0;
+    if r.legacy > 0 {
+        r.warn(format!(
+            "legacy: replayable: {} signed line(s) carry no `offset` (written before offsets were signed); a copy of one would not be detected",
+            r.legacy
+        ));
+    }
+    r.ok = r.problems.is_empty()
+        && r.signatures.bad == 0
+        && r.chain.broken == 0
+        && r.checkpoints.bad == 0
+        && r.offsets.bad == 0
+        && r.duplicate_signed_ids == 0;
     Ok((r, None))
 }
 
@@ -418,23 +458,32 @@ impl Claims {
     }
 }
 
-/// Chain and signature checks for one accepted entry.
+/// Where an accepted entry stands.
+struct Where<'a> {
+    no: u64,
+    offset: u64,
+    timestamp: &'a DateTime<FixedOffset>,
+}
+
+/// Chain, signature and offset checks for one accepted entry. True when the line is
+/// signed (carries `sig` or `signer`).
 fn check_trust(
     r: &mut Report,
     keys: &Keyring,
     claims: &Claims,
-    no: u64,
+    at: &Where<'_>,
     line: &[u8],
     prev_hash: &[u8; 64],
-) {
+) -> bool {
+    let no = at.no;
     // Only chained or signed lines need these members; most lines skip this parse.
     if !claims.in_line(line) {
         r.unchained += 1;
-        return;
+        return false;
     }
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(line) else {
         r.unchained += 1;
-        return;
+        return false;
     };
     match obj.get("prev") {
         None => r.unchained += 1,
@@ -447,25 +496,33 @@ fn check_trust(
             ));
         }
     }
-    if obj.contains_key("sig") || obj.contains_key("signer") {
-        let key = obj
-            .get("signer")
-            .and_then(Value::as_str)
-            .and_then(|s| keys.by_id(s))
-            .and_then(|s| s.key.as_ref());
-        let good = matches!(obj.get("sig"), Some(Value::String(_)))
-            && key.is_some_and(|k| verify_line(k, line));
-        if good {
-            r.signatures.ok += 1;
-        } else {
+    if !(obj.contains_key("sig") || obj.contains_key("signer")) {
+        return false;
+    }
+    let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
+    let check = if matches!(obj.get("sig"), Some(Value::String(_))) {
+        keys.check(who, at.timestamp, |k| verify_line(k, line))
+    } else {
+        crate::domain::keyring::SigCheck::BadSignature
+    };
+    match crate::store::keys::sig_check_reason(&check, who) {
+        None => r.signatures.ok += 1,
+        Some(why) => {
             r.signatures.bad += 1;
-            let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
-            let why = if key.is_none() {
-                format!("signer {who:?} is not in keys.json")
-            } else {
-                "signature does not verify".to_string()
-            };
             r.problem(format!("line {no}: {why}"));
         }
     }
+    match obj.get("offset") {
+        None => r.legacy += 1,
+        Some(v) if v.as_u64() == Some(at.offset) => r.offsets.ok += 1,
+        Some(v) => {
+            r.offsets.bad += 1;
+            r.problem(format!(
+                "line {no}: signed for offset {} but stands at offset {} (moved or replayed, or bytes were inserted or deleted before it)",
+                crate::domain::sanitize::sanitize(&v.to_string()),
+                at.offset
+            ));
+        }
+    }
+    true
 }
