@@ -17,7 +17,7 @@ use crate::store::append::{Identity, append_signed, identity};
 use crate::store::keys::keys_path;
 use crate::store::prove::{ProveError, Target, checkpoint, consistency, prove};
 use crate::store::stats::{Month, Rates, stats_file};
-use crate::store::verify::verify;
+use crate::store::verify::{VerifyOptions, verify_with};
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
@@ -91,9 +91,27 @@ fn load_identity(g: &GlobalArgs) -> Result<Identity, CmdError> {
     identity(&hq_root(g), key).map_err(|e| CmdError::refused(e.to_string()))
 }
 
-pub fn run_verify(_args: &LedgerVerifyArgs, g: &GlobalArgs) -> CmdResult {
+/// Where the local witness keeps what this machine verified: `<data dir>/witness`.
+pub fn witness_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lumen").map(|d| d.data_dir().join("witness"))
+}
+
+pub fn run_verify(args: &LedgerVerifyArgs, g: &GlobalArgs) -> CmdResult {
     let (hq, _) = existing_ledger(g)?;
-    let report = verify(&hq)?;
+    let witness = if args.no_witness {
+        None
+    } else {
+        Some(witness_dir().ok_or_else(|| {
+            CmdError::usage(
+                "no data directory for the local witness (set HOME, or pass --no-witness)",
+            )
+        })?)
+    };
+    let opts = VerifyOptions {
+        witness_dir: witness,
+        notes: args.checkpoints.clone(),
+    };
+    let report = verify_with(&hq, &opts)?;
     print_notices("verify", &report.notices);
     if g.json {
         print_json(&report)?;
@@ -126,6 +144,34 @@ pub fn run_verify(_args: &LedgerVerifyArgs, g: &GlobalArgs) -> CmdResult {
             report.legacy,
             report.duplicate_signed_ids
         );
+        if report.notes.ok + report.notes.bad > 0 {
+            outln!(
+                "checkpoint notes: {} extended, {} not",
+                report.notes.ok,
+                report.notes.bad
+            );
+        }
+        match &report.witness {
+            None => outln!("local witness: skipped"),
+            Some(w) => outln!(
+                "local witness: {}{}",
+                match (w.size, &w.seen) {
+                    (Some(n), Some(seen)) => format!(
+                        "remembered size {n} (seen {}) {}",
+                        sanitize(seen),
+                        if w.ok {
+                            "still contained"
+                        } else {
+                            "NOT contained"
+                        }
+                    ),
+                    _ => "nothing remembered yet".to_string(),
+                },
+                w.updated
+                    .map(|n| format!("; now remembers size {n}"))
+                    .unwrap_or_default()
+            ),
+        }
         for r in &report.rejects {
             outln!(
                 "reject line {} (offset {}): {}",

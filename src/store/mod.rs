@@ -10,3 +10,4 @@ pub mod prove;
 pub mod scan;
 pub mod stats;
 pub mod verify;
+pub mod witness;

@@ -249,8 +249,12 @@ pub fn consistency(
         .ok_or_else(|| anyhow::anyhow!("the ledger changed while the proof was made; try again"))
 }
 
-/// Compute the current tree head, sign it and append it to `checkpoints` (locked,
-/// O_APPEND, one write, fsync). Returns the checkpoint object as written.
+/// Compute the current tree head, sign it as a C2SP checkpoint note and as a JSON
+/// line, and append the line to `checkpoints` (locked, O_APPEND, one write, fsync):
+/// `{"size","root","timestamp","origin","note","prev","signer","sig"}` with `prev` the
+/// SHA-256 of the previous checkpoint line (64 zeros for the first). Then the note is
+/// written atomically to `hq/ledger/checkpoint` beside it, still under the lock.
+/// Returns the checkpoint object as written.
 pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::Result<Value> {
     let hq_root = crate::store::append::hq_root_of(ledger)
         .ok_or_else(|| anyhow::anyhow!("{}: not an HQ ledger", ledger.display()))?;
@@ -260,7 +264,62 @@ pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::
         &who.signer_id,
         "writing a checkpoint",
     )?;
+    if !crate::domain::note::valid_name(&who.signer_id) {
+        anyhow::bail!(
+            "signer id {:?} cannot name a note signature (no spaces, no `+`)",
+            crate::domain::sanitize::sanitize(&who.signer_id)
+        );
+    }
+    let origin = crate::store::keys::Keyring::load(hq_root)?.origin_for(hq_root);
     let (size, root) = tree_head(ledger, None)?;
+    let note = crate::domain::note::sign_checkpoint(
+        &crate::domain::note::Checkpoint {
+            origin: origin.clone(),
+            size,
+            root,
+            extensions: Vec::new(),
+        },
+        &who.signer_id,
+        &who.key,
+    )
+    .map_err(|e| anyhow::anyhow!("checkpoint note for origin {origin:?}: {e}"))?;
+
+    let mut file = super::append::open_append(checkpoints)?;
+    file.lock()?;
+    let result = checkpoint_locked(&mut file, checkpoints, who, size, root, &origin, &note);
+    let unlock = file.unlock();
+    let line = result?;
+    unlock?;
+    Ok(serde_json::from_str(&line)?)
+}
+
+fn checkpoint_locked(
+    file: &mut std::fs::File,
+    checkpoints: &Path,
+    who: &Identity,
+    size: u64,
+    root: [u8; 32],
+    origin: &str,
+    note: &str,
+) -> anyhow::Result<String> {
+    let len = file.metadata()?.len();
+    let mut buf = Vec::new();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        std::os::unix::fs::FileExt::read_exact_at(&*file, &mut last, len - 1)?;
+        if last[0] != b'\n' {
+            buf.push(b'\n');
+        }
+    }
+    // `prev`: the last line (a torn one is terminated by this write and hashed as is).
+    let mut prev = crate::store::append::ZERO_PREV.to_string();
+    let mut rev = crate::store::scan::RevLines::new(&*file, len)?;
+    while let Some((off, n)) = rev.next_span()? {
+        if n > 0 {
+            prev = hex::encode(crate::store::scan::sha256_at(&*file, off, n)?);
+            break;
+        }
+    }
     let mut obj = Map::new();
     obj.insert("size".into(), Value::from(size));
     obj.insert("root".into(), Value::String(hex::encode(root)));
@@ -268,21 +327,13 @@ pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::
         "timestamp".into(),
         Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)),
     );
+    obj.insert("origin".into(), Value::String(origin.to_string()));
+    obj.insert("note".into(), Value::String(note.to_string()));
+    obj.insert("prev".into(), Value::String(prev));
     obj.insert("signer".into(), Value::String(who.signer_id.clone()));
     let unsigned = serde_json::to_string(&obj)?;
     let line = sign_line(&who.key, &unsigned)
         .ok_or_else(|| anyhow::anyhow!("internal: unsigned checkpoint is not an object"))?;
-    let mut file = super::append::open_append(checkpoints)?;
-    file.lock()?;
-    let mut buf = Vec::with_capacity(line.len() + 2);
-    let len = file.metadata()?.len();
-    if len > 0 {
-        let mut last = [0u8; 1];
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, len - 1)?;
-        if last[0] != b'\n' {
-            buf.push(b'\n');
-        }
-    }
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
     let mut written = file.write_all(&buf).and_then(|()| file.sync_all());
@@ -296,7 +347,13 @@ pub fn checkpoint(ledger: &Path, checkpoints: &Path, who: &Identity) -> anyhow::
             ),
         });
     }
-    file.unlock()?;
     written.map_err(|e| anyhow::anyhow!("{}: {e}", checkpoints.display()))?;
-    Ok(serde_json::from_str(&line)?)
+    let note_path = checkpoints.with_file_name("checkpoint");
+    crate::store::lock::write_atomic(&note_path, note.as_bytes()).map_err(|e| {
+        anyhow::anyhow!(
+            "the checkpoint line was appended, but the note {} was not written: {e:#}",
+            note_path.display()
+        )
+    })?;
+    Ok(line)
 }

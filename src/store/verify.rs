@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -63,6 +63,12 @@ pub struct Report {
     pub legacy: u64,
     /// Signed lines whose id an earlier signed line already used.
     pub duplicate_signed_ids: u64,
+    /// Checkpoint notes given with `--checkpoint FILE`: the ledger extends them (`ok`)
+    /// or not (`bad`, also for a note that does not parse or verify).
+    pub notes: OkBad,
+    /// The local witness: what it remembered and whether the ledger still holds it;
+    /// `null` when skipped.
+    pub witness: Option<WitnessReport>,
     pub warnings: Vec<String>,
     /// Why the check failed, one per problem (not part of the JSON contract).
     #[serde(skip)]
@@ -74,6 +80,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// `ok` from everything found so far.
+    fn settle(&mut self) {
+        self.ok = self.problems.is_empty()
+            && self.signatures.bad == 0
+            && self.chain.broken == 0
+            && self.checkpoints.bad == 0
+            && self.notes.bad == 0
+            && self.witness.as_ref().is_none_or(|w| w.ok)
+            && self.offsets.bad == 0
+            && self.duplicate_signed_ids == 0;
+    }
     fn warn(&mut self, w: String) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(w);
@@ -86,16 +103,54 @@ impl Report {
     }
 }
 
+/// The local witness's part of a report.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WitnessReport {
+    /// What it remembered before this run (`null`: nothing yet).
+    pub size: Option<u64>,
+    pub root: Option<String>,
+    pub seen: Option<String>,
+    /// The ledger still contains it (true when nothing was remembered).
+    pub ok: bool,
+    /// The size it remembers after this run, when it moved forward.
+    pub updated: Option<u64>,
+}
+
 /// One parsed checkpoint line.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     pub line_no: u64,
     pub size: u64,
     pub root: String,
+    /// The line's signature (and its note's, when it carries one) verified by a key
+    /// valid at the checkpoint's timestamp, and the note says what the line says.
     pub signed_ok: bool,
+    /// Why not, when `signed_ok` is false.
+    pub why: Option<String>,
 }
 
-/// Read `checkpoints.jsonl`: (valid-shaped checkpoints, count of malformed lines with why).
+/// A tree head the ledger must still contain, from somewhere other than the ledger's
+/// own checkpoints: a note an auditor kept, or the local witness.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    /// Names it in messages: `old.note`, `the local witness (size N, seen T)`.
+    pub what: String,
+    pub size: u64,
+    pub root: [u8; 32],
+    pub kind: ExpectKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectKind {
+    Note,
+    Witness,
+}
+
+/// Read `checkpoints.jsonl`: (valid-shaped checkpoints, one message per line that is
+/// malformed or breaks the chain). Each line's `prev` (when present) must be the
+/// SHA-256 of the line before it, so a deleted checkpoint line is detected; sizes
+/// along the file never shrink; a line's `note` must verify and say what the line
+/// says. `origin` is the HQ's checkpoint origin.
 pub fn load_checkpoints(
     path: &Path,
     keys: &Keyring,
@@ -105,6 +160,8 @@ pub fn load_checkpoints(
     if !path.exists() {
         return Ok((cps, bad));
     }
+    let mut prev_hash = ZERO_PREV.to_string();
+    let mut last_size: Option<(u64, u64)> = None;
     let end = scan_lines(path, ScanOptions::default(), |l| {
         let l = match l {
             Line::Held(l) => l,
@@ -115,45 +172,54 @@ pub fn load_checkpoints(
                     l.no,
                     l.len
                 ));
+                prev_hash = String::new();
                 return ControlFlow::Continue(());
             }
         };
         if l.bytes.is_empty() {
             return ControlFlow::Continue(());
         }
+        let this_hash = hex::encode(Sha256::digest(l.bytes));
         let parsed = serde_json::from_slice::<Value>(l.bytes).ok();
-        let size = parsed
-            .as_ref()
-            .and_then(|v| v.get("size"))
-            .and_then(Value::as_u64);
-        let root = parsed
-            .as_ref()
-            .and_then(|v| v.get("root"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let signer = parsed
-            .as_ref()
-            .and_then(|v| v.get("signer"))
-            .and_then(Value::as_str);
-        match (size, root) {
-            (Some(size), Some(root)) => {
-                let signed_ok = signer
-                    .and_then(|s| keys.by_id(s))
-                    .and_then(|s| s.key.as_ref())
-                    .is_some_and(|k| verify_line(k, l.bytes));
-                cps.push(Checkpoint {
-                    line_no: l.no,
-                    size,
-                    root,
-                    signed_ok,
-                });
-            }
-            _ => bad.push(format!(
-                "{}:{}: not a checkpoint (needs numeric `size` and string `root`)",
+        let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
+        let size = field("size").and_then(Value::as_u64);
+        let root = field("root").and_then(Value::as_str).map(str::to_owned);
+        match field("prev") {
+            None => {}
+            Some(Value::String(p)) if *p == prev_hash => {}
+            Some(_) => bad.push(format!(
+                "{}:{}: prev does not match the checkpoint line before it (a checkpoint line was deleted, inserted or changed)",
                 path.display(),
                 l.no
             )),
         }
+        prev_hash = this_hash;
+        let (Some(size), Some(root)) = (size, root) else {
+            bad.push(format!(
+                "{}:{}: not a checkpoint (needs numeric `size` and string `root`)",
+                path.display(),
+                l.no
+            ));
+            return ControlFlow::Continue(());
+        };
+        if let Some((before, at)) = last_size
+            && size < before
+        {
+            bad.push(format!(
+                "{}:{}: size {size} is smaller than the size {before} of checkpoint line {at} (history cut)",
+                path.display(),
+                l.no
+            ));
+        }
+        last_size = Some((size, l.no));
+        let why = check_checkpoint_line(keys, l.bytes, parsed.as_ref(), size, &root);
+        cps.push(Checkpoint {
+            line_no: l.no,
+            size,
+            root,
+            signed_ok: why.is_none(),
+            why,
+        });
         ControlFlow::Continue(())
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -172,13 +238,224 @@ pub fn load_checkpoints(
     Ok((cps, bad))
 }
 
-/// Verify the ledger under `hq_root`.
+/// Signature of one checkpoint line (by a key valid at its timestamp) and its note:
+/// `None` when both hold, else why not.
+fn check_checkpoint_line(
+    keys: &Keyring,
+    line: &[u8],
+    v: Option<&Value>,
+    size: u64,
+    root: &str,
+) -> Option<String> {
+    let field = |k: &str| v.and_then(|v| v.get(k));
+    let signer = field("signer").and_then(Value::as_str).unwrap_or("?");
+    let ts = field("timestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    let Some(ts) = ts else {
+        return Some("no RFC 3339 `timestamp`".into());
+    };
+    let check = keys.check(signer, &ts, |k| verify_line(k, line));
+    if let Some(why) = crate::store::keys::sig_check_reason(&check, signer) {
+        return Some(why);
+    }
+    let Some(note) = field("note") else {
+        return None;
+    };
+    let Some(text) = note.as_str() else {
+        return Some("`note` is not a string".into());
+    };
+    let parsed = match crate::domain::note::parse_checkpoint_note(text.as_bytes()) {
+        Ok(n) => n,
+        Err(e) => return Some(format!("its note does not parse: {e}")),
+    };
+    let cp = &parsed.checkpoint;
+    let origin = field("origin").and_then(Value::as_str);
+    if Some(cp.origin.as_str()) != origin
+        || cp.size != size
+        || !hex::encode(cp.root).eq_ignore_ascii_case(root)
+    {
+        return Some("its note says another origin, size or root than the line".into());
+    }
+    let verified = keys.check(signer, &ts, |k| note_verifies(&parsed.note, signer, k));
+    crate::store::keys::sig_check_reason(&verified, signer).map(|w| format!("its note: {w}"))
+}
+
+/// The note carries a signature by `name` that `key` verifies.
+pub fn note_verifies(
+    note: &crate::domain::note::Note,
+    name: &str,
+    key: &ed25519_dalek::VerifyingKey,
+) -> bool {
+    crate::domain::note::NoteVerifier::new(name, *key)
+        .is_ok_and(|v| crate::domain::note::verify_note(note, std::slice::from_ref(&v)).is_ok())
+}
+
+/// Verify the ledger under `hq_root` (no witness, no outside notes).
 pub fn verify(hq_root: &Path) -> anyhow::Result<Report> {
+    verify_with(hq_root, &VerifyOptions::default())
+}
+
+/// What else a verification checks.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The local witness's directory (e.g. `<data dir>/witness`); `None` skips it.
+    pub witness_dir: Option<PathBuf>,
+    /// Checkpoint notes the ledger must extend (`ledger verify --checkpoint FILE`).
+    pub notes: Vec<PathBuf>,
+}
+
+/// Verify the ledger under `hq_root`: everything [`verify_file`] checks, the
+/// checkpoints' chain and notes, the notes in `opts.notes`, and the local witness.
+/// When everything holds, the witness moves forward to the newest checkpoint.
+/// A note file that cannot be read is an error; one that does not parse or verify is
+/// a problem in the report (named with its file, line and column).
+pub fn verify_with(hq_root: &Path, opts: &VerifyOptions) -> anyhow::Result<Report> {
     let ledger = hq_root.join("hq/ledger/ledger.jsonl");
     let keys = Keyring::load(hq_root)?;
     let cp_path = hq_root.join("hq/ledger/checkpoints.jsonl");
     let (checkpoints, malformed) = load_checkpoints(&cp_path, &keys)?;
-    verify_file(&ledger, &keys, &checkpoints, malformed)
+    let origin = keys.origin_for(hq_root);
+    let mut expects = Vec::new();
+    let mut note_problems = Vec::new();
+    for path in &opts.notes {
+        match load_note(path, &keys, &origin)? {
+            Ok(e) => expects.push(e),
+            Err(p) => note_problems.push(p),
+        }
+    }
+    let mut witness_problem = None;
+    let mut remembered = None;
+    let witness_path = opts
+        .witness_dir
+        .as_ref()
+        .map(|d| crate::store::witness::witness_file(d, &origin, hq_root));
+    if let Some(wp) = &witness_path {
+        match crate::store::witness::load(wp) {
+            Ok(Some(w)) => {
+                let root = hex::decode(&w.root)
+                    .ok()
+                    .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
+                    .unwrap_or_default();
+                expects.push(Expect {
+                    what: format!(
+                        "the local witness (it verified size {} with root {} on {})",
+                        w.size,
+                        w.root,
+                        crate::domain::sanitize::sanitize(&w.seen)
+                    ),
+                    size: w.size,
+                    root,
+                    kind: ExpectKind::Witness,
+                });
+                remembered = Some(w);
+            }
+            Ok(None) => {}
+            Err(e) => witness_problem = Some(format!("{e:#}")),
+        }
+    }
+    let mut r = verify_file_expecting(
+        &ledger,
+        &keys,
+        &checkpoints,
+        malformed,
+        &expects,
+        &mut |_| {},
+    )?;
+    for p in note_problems {
+        r.notes.bad += 1;
+        r.problem(p);
+    }
+    if witness_path.is_some() {
+        let w = r.witness.get_or_insert_with(|| WitnessReport {
+            ok: true,
+            ..Default::default()
+        });
+        if let Some(m) = &remembered {
+            w.size = Some(m.size);
+            w.root = Some(m.root.clone());
+            w.seen = Some(m.seen.clone());
+        }
+        if let Some(p) = witness_problem {
+            w.ok = false;
+            r.problem(p);
+        }
+    }
+    r.settle();
+    if r.ok
+        && let Some(wp) = &witness_path
+        && let Some(newest) = checkpoints
+            .iter()
+            .filter(|c| c.signed_ok)
+            .max_by_key(|c| c.size)
+    {
+        let new = crate::store::witness::Remembered {
+            origin: origin.clone(),
+            hq_root: crate::store::witness::canonical(hq_root),
+            size: newest.size,
+            root: newest.root.to_ascii_lowercase(),
+            seen: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        match crate::store::witness::remember(wp, &new) {
+            Ok(true) => {
+                if let Some(w) = r.witness.as_mut() {
+                    w.updated = Some(newest.size);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => r
+                .notices
+                .push(format!("the local witness was not updated: {e:#}")),
+        }
+    }
+    Ok(r)
+}
+
+/// Read a checkpoint note an auditor kept: `Ok(Ok(expect))` when it parses, is for
+/// this ledger's origin and is signed by a key in keys.json; `Ok(Err(why))` when not;
+/// `Err` when the file cannot be read.
+fn load_note(path: &Path, keys: &Keyring, origin: &str) -> anyhow::Result<Result<Expect, String>> {
+    use crate::domain::note::{MAX_NOTE_BYTES, parse_checkpoint_note};
+    let len = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        .len();
+    if len > MAX_NOTE_BYTES as u64 {
+        return Ok(Err(format!(
+            "{}: {len} bytes, more than a checkpoint note may hold",
+            path.display()
+        )));
+    }
+    let bytes = crate::store::fsutil::read_regular(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let note = match parse_checkpoint_note(&bytes) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(format!("{}:{e}", path.display()))),
+    };
+    let cp = &note.checkpoint;
+    if cp.origin != origin {
+        return Ok(Err(format!(
+            "{}: the note is for origin {:?}, this ledger's is {:?}",
+            path.display(),
+            crate::domain::sanitize::sanitize(&cp.origin),
+            crate::domain::sanitize::sanitize(origin)
+        )));
+    }
+    let signed = keys
+        .entries
+        .iter()
+        .any(|e| note_verifies(&note.note, &e.id, &e.key));
+    if !signed {
+        return Ok(Err(format!(
+            "{}: no signature on the note verifies with a key in keys.json",
+            path.display()
+        )));
+    }
+    Ok(Ok(Expect {
+        what: format!("checkpoint note {}", path.display()),
+        size: cp.size,
+        root: cp.root,
+        kind: ExpectKind::Note,
+    }))
 }
 
 /// Verify one ledger file against a keyring and checkpoints. A missing file verifies
@@ -215,6 +492,26 @@ pub fn verify_file_with(
     malformed_checkpoints: Vec<String>,
     on_line: &mut dyn FnMut(u64),
 ) -> anyhow::Result<Report> {
+    verify_file_expecting(
+        ledger,
+        keys,
+        checkpoints,
+        malformed_checkpoints,
+        &[],
+        on_line,
+    )
+}
+
+/// [`verify_file_with`], and the ledger must also contain each of `expects` (notes an
+/// auditor kept, the local witness): the same root at that size.
+pub fn verify_file_expecting(
+    ledger: &Path,
+    keys: &Keyring,
+    checkpoints: &[Checkpoint],
+    malformed_checkpoints: Vec<String>,
+    expects: &[Expect],
+    on_line: &mut dyn FnMut(u64),
+) -> anyhow::Result<Report> {
     let mut notices = Vec::new();
     for _ in 0..SCAN_ATTEMPTS {
         let (r, changed) = verify_once(
@@ -222,6 +519,7 @@ pub fn verify_file_with(
             keys,
             checkpoints,
             malformed_checkpoints.clone(),
+            expects,
             on_line,
         )?;
         match changed {
@@ -244,37 +542,57 @@ fn verify_once(
     keys: &Keyring,
     checkpoints: &[Checkpoint],
     malformed_checkpoints: Vec<String>,
+    expects: &[Expect],
     on_line: &mut dyn FnMut(u64),
 ) -> anyhow::Result<(Report, Option<Changed>)> {
     let mut r = Report::default();
+    if expects.iter().any(|e| e.kind == ExpectKind::Witness) {
+        r.witness = Some(WitnessReport {
+            ok: true,
+            ..Default::default()
+        });
+    }
     for m in malformed_checkpoints {
         r.checkpoints.bad += 1;
         r.problem(m);
     }
-    // size → checkpoints at that size.
-    let mut at_size: BTreeMap<u64, Vec<&Checkpoint>> = BTreeMap::new();
+    // size → tree heads claimed at that size.
+    let mut at_size: BTreeMap<u64, Vec<Claim<'_>>> = BTreeMap::new();
     for cp in checkpoints {
         if !cp.signed_ok {
             r.checkpoints.bad += 1;
             r.problem(format!(
-                "checkpoint line {}: signature bad or signer unknown",
-                cp.line_no
+                "checkpoint line {}: {}",
+                cp.line_no,
+                cp.why
+                    .as_deref()
+                    .unwrap_or("signature bad or signer unknown")
             ));
             continue;
         }
-        at_size.entry(cp.size).or_default().push(cp);
+        at_size.entry(cp.size).or_default().push(Claim::Line(cp));
+    }
+    for e in expects {
+        at_size.entry(e.size).or_default().push(Claim::Expect(e));
     }
     let mut tree = RootBuilder::new();
-    let check_at = |tree: &RootBuilder, r: &mut Report, cps: &[&Checkpoint]| {
-        let root = hex::encode(tree.root());
-        for cp in cps {
-            if cp.root.eq_ignore_ascii_case(&root) {
-                r.checkpoints.ok += 1;
-            } else {
-                r.checkpoints.bad += 1;
+    let check_at = |tree: &RootBuilder, r: &mut Report, claims: &[Claim<'_>]| {
+        let root = tree.root();
+        let hex_root = hex::encode(root);
+        for c in claims {
+            let (ok, what, said) = match c {
+                Claim::Line(cp) => (
+                    cp.root.eq_ignore_ascii_case(&hex_root),
+                    format!("checkpoint line {}", cp.line_no),
+                    cp.root.clone(),
+                ),
+                Claim::Expect(e) => (e.root == root, e.what.clone(), hex::encode(e.root)),
+            };
+            c.count(r, ok);
+            if !ok {
                 r.problem(format!(
-                    "checkpoint line {}: root at size {} is {root}, the checkpoint says {} (history rewritten)",
-                    cp.line_no, cp.size, cp.root
+                    "{what}: root at size {} is {hex_root}, it says {said} (history rewritten)",
+                    tree.size()
                 ));
             }
         }
@@ -407,12 +725,15 @@ fn verify_once(
             "line {no} (offset {off}, {len} bytes) is pending: no final newline yet"
         ));
     }
-    for (size, cps) in at_size.range(tree.size() + 1..) {
-        for cp in cps {
-            r.checkpoints.bad += 1;
+    for (size, claims) in at_size.range(tree.size() + 1..) {
+        for c in claims {
+            c.count(&mut r, false);
+            let what = match c {
+                Claim::Line(cp) => format!("checkpoint line {}", cp.line_no),
+                Claim::Expect(e) => e.what.clone(),
+            };
             r.problem(format!(
-                "checkpoint line {}: size {size} but the ledger has only {} lines (history truncated)",
-                cp.line_no,
+                "{what}: size {size} but the ledger has only {} lines (history truncated)",
                 tree.size()
             ));
         }
@@ -423,13 +744,34 @@ fn verify_once(
             r.legacy
         ));
     }
-    r.ok = r.problems.is_empty()
-        && r.signatures.bad == 0
-        && r.chain.broken == 0
-        && r.checkpoints.bad == 0
-        && r.offsets.bad == 0
-        && r.duplicate_signed_ids == 0;
+    r.settle();
     Ok((r, None))
+}
+
+/// A tree head the scan checks when it reaches its size.
+enum Claim<'a> {
+    Line(&'a Checkpoint),
+    Expect(&'a Expect),
+}
+
+impl Claim<'_> {
+    fn count(&self, r: &mut Report, ok: bool) {
+        let slot = match self {
+            Claim::Line(_) => &mut r.checkpoints,
+            Claim::Expect(e) if e.kind == ExpectKind::Note => &mut r.notes,
+            Claim::Expect(_) => {
+                if let Some(w) = r.witness.as_mut() {
+                    w.ok = ok;
+                }
+                return;
+            }
+        };
+        if ok {
+            slot.ok += 1;
+        } else {
+            slot.bad += 1;
+        }
+    }
 }
 
 /// Searchers for the members that make a line need the full parse, built once
