@@ -196,6 +196,19 @@ fn key_rotation_keeps_old_entries_and_refuses_the_expired_key() {
     let (code, v) = h.verify(&[]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["signatures"], json!({"ok": 2, "bad": 0}));
+    // doctor shows each key's state.
+    std::fs::write(
+        h.root.join("hq/registry/branches.json"),
+        r#"{"hqVersion":"2.1","branches":[{"id":"koosy","repo":"x/koosy","domain":"koosy.example","visibility":"public"}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = h.lumen(&["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("signer alice (hq_admin): key expired"),
+        "{out}"
+    );
+    assert!(out.contains("signer alice (hq_admin): key valid"), "{out}");
 }
 
 #[test]

@@ -337,6 +337,7 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
             "status",
             "actor",
             "timestamp",
+            "offset",
             "prev",
             "signer",
             "sig",

@@ -275,7 +275,14 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
     tokio::spawn(async move {
         loop {
             let r = root.clone();
-            let report = detached("ledger-verify", move || crate::store::verify::verify(&r)).await;
+            let report = detached("ledger-verify", move || {
+                let opts = crate::store::verify::VerifyOptions {
+                    witness_dir: crate::cmd::ledger::witness_dir(),
+                    notes: Vec::new(),
+                };
+                crate::store::verify::verify_with(&r, &opts)
+            })
+            .await;
             let integrity = match report {
                 Ok(Ok(rep)) => crate::app::Integrity {
                     chain_ok: rep.chain.ok,
