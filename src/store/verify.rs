@@ -259,9 +259,8 @@ fn check_checkpoint_line(
     if let Some(why) = crate::store::keys::sig_check_reason(&check, signer) {
         return Some(why);
     }
-    let Some(note) = field("note") else {
-        return None;
-    };
+    // A line written before checkpoints carried notes has none to check.
+    let note = field("note")?;
     let Some(text) = note.as_str() else {
         return Some("`note` is not a string".into());
     };
