@@ -117,7 +117,7 @@ pub struct WitnessReport {
 }
 
 /// One parsed checkpoint line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
     pub line_no: u64,
     pub size: u64,
@@ -131,7 +131,7 @@ pub struct Checkpoint {
 
 /// A tree head the ledger must still contain, from somewhere other than the ledger's
 /// own checkpoints: a note an auditor kept, or the local witness.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
     /// Names it in messages: `old.note`, `the local witness (size N, seen T)`.
     pub what: String,
@@ -310,104 +310,294 @@ pub struct VerifyOptions {
 /// A note file that cannot be read is an error; one that does not parse or verify is
 /// a problem in the report (named with its file, line and column).
 pub fn verify_with(hq_root: &Path, opts: &VerifyOptions) -> anyhow::Result<Report> {
+    let p = Prepared::load(hq_root, opts)?;
     let ledger = hq_root.join("hq/ledger/ledger.jsonl");
-    let keys = Keyring::load(hq_root)?;
-    let cp_path = hq_root.join("hq/ledger/checkpoints.jsonl");
-    let (checkpoints, malformed) = load_checkpoints(&cp_path, &keys)?;
-    let origin = keys.origin_for(hq_root);
-    let mut expects = Vec::new();
-    let mut note_problems = Vec::new();
-    for path in &opts.notes {
-        match load_note(path, &keys, &origin)? {
-            Ok(e) => expects.push(e),
-            Err(p) => note_problems.push(p),
-        }
-    }
-    let mut witness_problem = None;
-    let mut remembered = None;
-    let witness_path = opts
-        .witness_dir
-        .as_ref()
-        .map(|d| crate::store::witness::witness_file(d, &origin, hq_root));
-    if let Some(wp) = &witness_path {
-        match crate::store::witness::load(wp) {
-            Ok(Some(w)) => {
-                let root = hex::decode(&w.root)
-                    .ok()
-                    .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
-                    .unwrap_or_default();
-                expects.push(Expect {
-                    what: format!(
-                        "the local witness (it verified size {} with root {} on {})",
-                        w.size,
-                        w.root,
-                        crate::domain::sanitize::sanitize(&w.seen)
-                    ),
-                    size: w.size,
-                    root,
-                    kind: ExpectKind::Witness,
-                });
-                remembered = Some(w);
-            }
-            Ok(None) => {}
-            Err(e) => witness_problem = Some(format!("{e:#}")),
-        }
-    }
-    let mut r = verify_file_expecting(
+    let r = verify_file_expecting(
         &ledger,
-        &keys,
-        &checkpoints,
-        malformed,
-        &expects,
+        &p.keys,
+        &p.checkpoints,
+        p.malformed.clone(),
+        &p.expects,
         &mut |_| {},
     )?;
-    for p in note_problems {
-        r.notes.bad += 1;
-        r.problem(p);
+    Ok(p.finalize(hq_root, r))
+}
+
+/// Everything a verification reads besides the ledger: keys, checkpoints, notes and
+/// the local witness. Compared between runs by the incremental verifier: when any of
+/// it changes, it verifies everything again.
+#[derive(Debug, Clone, PartialEq)]
+struct Prepared {
+    keys_entries: Vec<crate::domain::keyring::KeyEntry>,
+    keys: Keyring,
+    checkpoints: Vec<Checkpoint>,
+    malformed: Vec<String>,
+    expects: Vec<Expect>,
+    note_problems: Vec<String>,
+    witness_problem: Option<String>,
+    remembered: Option<crate::store::witness::Remembered>,
+    witness_path: Option<PathBuf>,
+    origin: String,
+}
+
+impl PartialEq for Keyring {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+            && self.origin == other.origin
+            && self.problems == other.problems
     }
-    if witness_path.is_some() {
-        let w = r.witness.get_or_insert_with(|| WitnessReport {
-            ok: true,
-            ..Default::default()
-        });
-        if let Some(m) = &remembered {
-            w.size = Some(m.size);
-            w.root = Some(m.root.clone());
-            w.seen = Some(m.seen.clone());
-        }
-        if let Some(p) = witness_problem {
-            w.ok = false;
-            r.problem(p);
-        }
-    }
-    r.settle();
-    if r.ok
-        && let Some(wp) = &witness_path
-        && let Some(newest) = checkpoints
-            .iter()
-            .filter(|c| c.signed_ok)
-            .max_by_key(|c| c.size)
-    {
-        let new = crate::store::witness::Remembered {
-            origin: origin.clone(),
-            hq_root: crate::store::witness::canonical(hq_root),
-            size: newest.size,
-            root: newest.root.to_ascii_lowercase(),
-            seen: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        };
-        match crate::store::witness::remember(wp, &new) {
-            Ok(true) => {
-                if let Some(w) = r.witness.as_mut() {
-                    w.updated = Some(newest.size);
-                }
+}
+
+impl Prepared {
+    fn load(hq_root: &Path, opts: &VerifyOptions) -> anyhow::Result<Prepared> {
+        let keys = Keyring::load(hq_root)?;
+        let cp_path = hq_root.join("hq/ledger/checkpoints.jsonl");
+        let (checkpoints, malformed) = load_checkpoints(&cp_path, &keys)?;
+        let origin = keys.origin_for(hq_root);
+        let mut expects = Vec::new();
+        let mut note_problems = Vec::new();
+        for path in &opts.notes {
+            match load_note(path, &keys, &origin)? {
+                Ok(e) => expects.push(e),
+                Err(p) => note_problems.push(p),
             }
-            Ok(false) => {}
-            Err(e) => r
-                .notices
-                .push(format!("the local witness was not updated: {e:#}")),
+        }
+        let mut witness_problem = None;
+        let mut remembered = None;
+        let witness_path = opts
+            .witness_dir
+            .as_ref()
+            .map(|d| crate::store::witness::witness_file(d, &origin, hq_root));
+        if let Some(wp) = &witness_path {
+            match crate::store::witness::load(wp) {
+                Ok(Some(w)) => {
+                    let root = hex::decode(&w.root)
+                        .ok()
+                        .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
+                        .unwrap_or_default();
+                    expects.push(Expect {
+                        what: format!(
+                            "the local witness (it verified size {} with root {} on {})",
+                            w.size,
+                            w.root,
+                            crate::domain::sanitize::sanitize(&w.seen)
+                        ),
+                        size: w.size,
+                        root,
+                        kind: ExpectKind::Witness,
+                    });
+                    remembered = Some(w);
+                }
+                Ok(None) => {}
+                Err(e) => witness_problem = Some(format!("{e:#}")),
+            }
+        }
+        Ok(Prepared {
+            keys_entries: keys.entries.clone(),
+            keys,
+            checkpoints,
+            malformed,
+            expects,
+            note_problems,
+            witness_problem,
+            remembered,
+            witness_path,
+            origin,
+        })
+    }
+
+    /// Add what is not found by the scan (notes that do not parse, the witness), and
+    /// move the witness forward when everything verified.
+    fn finalize(&self, hq_root: &Path, mut r: Report) -> Report {
+        for p in &self.note_problems {
+            r.notes.bad += 1;
+            r.problem(p.clone());
+        }
+        if self.witness_path.is_some() {
+            let w = r.witness.get_or_insert_with(|| WitnessReport {
+                ok: true,
+                ..Default::default()
+            });
+            if let Some(m) = &self.remembered {
+                w.size = Some(m.size);
+                w.root = Some(m.root.clone());
+                w.seen = Some(m.seen.clone());
+            }
+            if let Some(p) = &self.witness_problem {
+                w.ok = false;
+                r.problem(p.clone());
+            }
+        }
+        r.settle();
+        if r.ok
+            && let Some(wp) = &self.witness_path
+            && let Some(newest) = self
+                .checkpoints
+                .iter()
+                .filter(|c| c.signed_ok)
+                .max_by_key(|c| c.size)
+        {
+            let new = crate::store::witness::Remembered {
+                origin: self.origin.clone(),
+                hq_root: crate::store::witness::canonical(hq_root),
+                size: newest.size,
+                root: newest.root.to_ascii_lowercase(),
+                seen: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            match crate::store::witness::remember(wp, &new) {
+                Ok(true) => {
+                    if let Some(w) = r.witness.as_mut() {
+                        w.updated = Some(newest.size);
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => r
+                    .notices
+                    .push(format!("the local witness was not updated: {e:#}")),
+            }
+        }
+        r
+    }
+}
+
+/// Where an incremental verification stopped.
+struct Resume {
+    scan: Scan,
+    prepared: Prepared,
+    /// Offset just after the last complete line verified, and lines up to there.
+    offset: u64,
+    lines: u64,
+    /// Identity of the file verified (device, inode).
+    id: (u64, u64),
+}
+
+/// An incremental verifier for a console's periodic integrity check: it keeps the
+/// chain hash, the Merkle frontier, the ids and the counts at the offset it reached,
+/// and each [`IncrementalVerifier::verify`] reads only what was appended since. It
+/// verifies everything again on its first run, when the ledger shrank or was
+/// replaced (another inode), and when keys.json, checkpoints.jsonl, a note or the
+/// local witness changed (their claims may concern lines already passed). The
+/// result is the same report a full `verify_with` gives.
+pub struct IncrementalVerifier {
+    hq_root: PathBuf,
+    opts: VerifyOptions,
+    resume: Option<Resume>,
+    last_full: bool,
+}
+
+impl IncrementalVerifier {
+    pub fn new(hq_root: &Path, opts: VerifyOptions) -> Self {
+        IncrementalVerifier {
+            hq_root: hq_root.to_path_buf(),
+            opts,
+            resume: None,
+            last_full: false,
         }
     }
-    Ok(r)
+
+    /// Whether the last [`IncrementalVerifier::verify`] read the whole file.
+    pub fn last_was_full(&self) -> bool {
+        self.last_full
+    }
+
+    /// Verify what was appended since the last call (everything, when it must).
+    pub fn verify(&mut self) -> anyhow::Result<Report> {
+        use std::os::unix::fs::MetadataExt;
+        let prepared = Prepared::load(&self.hq_root, &self.opts)?;
+        let ledger = self.hq_root.join("hq/ledger/ledger.jsonl");
+        let file = match crate::store::fsutil::open_regular(&ledger) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => anyhow::bail!("{}: {e}", ledger.display()),
+        };
+        let meta = match &file {
+            Some(f) => Some(f.metadata()?),
+            None => None,
+        };
+        let resumable = match (&self.resume, &meta) {
+            (Some(res), Some(m)) => {
+                res.prepared == prepared && res.id == (m.dev(), m.ino()) && m.len() >= res.offset
+            }
+            _ => false,
+        };
+        if let (true, Some(mut res), Some(file), Some(meta)) =
+            (resumable, self.resume.take(), file, meta)
+        {
+            let end = res
+                .scan
+                .run(&file, res.offset, res.lines, &mut |_| {})
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+            let replaced = crate::store::scan::replaced(&file, &ledger);
+            if end.changed.is_none() && !replaced {
+                self.last_full = false;
+                let r = res.scan.finish(&end);
+                let r = prepared.finalize(&self.hq_root, r);
+                res.offset = end.bytes;
+                res.lines = end.physical_lines;
+                // Our own witness update must not force a full pass next time.
+                res.prepared = Prepared::load(&self.hq_root, &self.opts)?;
+                res.id = (meta.dev(), meta.ino());
+                self.resume = Some(res);
+                return Ok(r);
+            }
+        }
+        self.full(prepared)
+    }
+
+    fn full(&mut self, prepared: Prepared) -> anyhow::Result<Report> {
+        use std::os::unix::fs::MetadataExt;
+        self.last_full = true;
+        self.resume = None;
+        let ledger = self.hq_root.join("hq/ledger/ledger.jsonl");
+        let mut notices = Vec::new();
+        for _ in 0..SCAN_ATTEMPTS {
+            let mut scan = Scan::new(
+                &ledger,
+                &prepared.keys,
+                &prepared.checkpoints,
+                prepared.malformed.clone(),
+                &prepared.expects,
+            );
+            let file = match crate::store::fsutil::open_regular(&ledger) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let r = scan.finish(&Default::default());
+                    return Ok(prepared.finalize(&self.hq_root, r));
+                }
+                Err(e) => anyhow::bail!("{}: {e}", ledger.display()),
+            };
+            let meta = file.metadata()?;
+            let mut end = scan
+                .run(&file, 0, 0, &mut |_| {})
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+            if end.changed.is_none() && crate::store::scan::replaced(&file, &ledger) {
+                end.changed = Some(Changed::Replaced);
+            }
+            if let Some(c) = end.changed {
+                notices.push(format!(
+                    "{} {c} during verification; verifying it again",
+                    ledger.display()
+                ));
+                continue;
+            }
+            let r = scan.finish(&end);
+            let mut r = prepared.finalize(&self.hq_root, r);
+            r.notices.extend(notices);
+            self.resume = Some(Resume {
+                scan,
+                prepared: Prepared::load(&self.hq_root, &self.opts)?,
+                offset: end.bytes,
+                lines: end.physical_lines,
+                id: (meta.dev(), meta.ino()),
+            });
+            return Ok(r);
+        }
+        anyhow::bail!(
+            "{}: the ledger kept changing during verification ({} attempts: it shrank or was replaced each time); not verified, try again",
+            ledger.display(),
+            SCAN_ATTEMPTS
+        )
+    }
 }
 
 /// Read a checkpoint note an auditor kept: `Ok(Ok(expect))` when it parses, is for
@@ -544,232 +734,304 @@ fn verify_once(
     expects: &[Expect],
     on_line: &mut dyn FnMut(u64),
 ) -> anyhow::Result<(Report, Option<Changed>)> {
-    let mut r = Report::default();
-    if expects.iter().any(|e| e.kind == ExpectKind::Witness) {
-        r.witness = Some(WitnessReport {
-            ok: true,
-            ..Default::default()
-        });
-    }
-    for m in malformed_checkpoints {
-        r.checkpoints.bad += 1;
-        r.problem(m);
-    }
-    // size → tree heads claimed at that size.
-    let mut at_size: BTreeMap<u64, Vec<Claim<'_>>> = BTreeMap::new();
-    for cp in checkpoints {
-        if !cp.signed_ok {
-            r.checkpoints.bad += 1;
-            r.problem(format!(
-                "checkpoint line {}: {}",
-                cp.line_no,
-                cp.why
-                    .as_deref()
-                    .unwrap_or("signature bad or signer unknown")
-            ));
-            continue;
+    let mut scan = Scan::new(ledger, keys, checkpoints, malformed_checkpoints, expects);
+    let end = if ledger.exists() {
+        let file = crate::store::fsutil::open_regular(ledger)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+        let mut end = scan
+            .run(&file, 0, 0, on_line)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?;
+        if end.changed.is_none() && crate::store::scan::replaced(&file, ledger) {
+            end.changed = Some(Changed::Replaced);
         }
-        at_size.entry(cp.size).or_default().push(Claim::Line(cp));
-    }
-    for e in expects {
-        at_size.entry(e.size).or_default().push(Claim::Expect(e));
-    }
-    let mut tree = RootBuilder::new();
-    let check_at = |tree: &RootBuilder, r: &mut Report, claims: &[Claim<'_>]| {
-        let root = tree.root();
-        let hex_root = hex::encode(root);
-        for c in claims {
-            let (ok, what, said) = match c {
-                Claim::Line(cp) => (
-                    cp.root.eq_ignore_ascii_case(&hex_root),
-                    format!("checkpoint line {}", cp.line_no),
-                    cp.root.clone(),
-                ),
-                Claim::Expect(e) => (e.root == root, e.what.clone(), hex::encode(e.root)),
-            };
-            c.count(r, ok);
-            if !ok {
-                r.problem(format!(
-                    "{what}: root at size {} is {hex_root}, it says {said} (history rewritten)",
-                    tree.size()
-                ));
-            }
-        }
-    };
-    if let Some(cps) = at_size.get(&0) {
-        check_at(&tree, &mut r, cps);
-    }
-
-    // Lowercase hex of the previous line's SHA-256, kept on the stack: a `String` per
-    // line from `hex::encode` was 8 % of `verify`.
-    let mut prev_hash: [u8; 64] = ZERO_PREV.as_bytes().try_into().unwrap_or([b'0'; 64]);
-    // Ids and timestamps come from the fast line parser (it accepts and rejects exactly
-    // what `parse_line` does, with the same reasons); only chained or signed lines are
-    // parsed whole, in `check_trust`. With the changes below: 1 M lines in 1.6 s, not 4.9 s.
-    let mut parser = StatParser::default();
-    let mut seen_ids: rustc_hash::FxHashMap<String, u64> = rustc_hash::FxHashMap::default();
-    // Room for the ids up front (growing the table was 6 %): ~150 bytes per line,
-    // at most 1 Mi ids (~40 MB) so a file of long lines cannot over-reserve much.
-    let len = std::fs::metadata(ledger).map_or(0, |m| m.len());
-    seen_ids.reserve(usize::try_from(len / 150).unwrap_or(0).min(1 << 20));
-    let claims = Claims::new();
-    // Ids of signed lines (few): a second signed line with one of them fails.
-    let mut signed_ids: rustc_hash::FxHashMap<String, u64> = rustc_hash::FxHashMap::default();
-    for p in &keys.problems {
-        r.problem(format!("keys.json entry left out: {p}"));
-    }
-    let mut last_ts: Option<(DateTime<FixedOffset>, u64)> = None;
-    let exists = ledger.exists();
-    let opts = ScanOptions {
-        hash_long_lines: true,
-    };
-    let end = if exists {
-        scan_lines(ledger, opts, |line| {
-            on_line(line.no());
-            let l = match line {
-                Line::Held(l) => l,
-                Line::Long(long) => {
-                    // A reject kept out of memory: its hashes were streamed.
-                    r.lines += 1;
-                    let h = long.hashes.unwrap_or_else(|| LineHashes::of(&[]));
-                    tree.push_leaf_hash(h.leaf);
-                    if let Some(cps) = at_size.get(&tree.size()) {
-                        check_at(&tree, &mut r, cps);
-                    }
-                    r.rejects.push(RejectInfo {
-                        line: long.no,
-                        offset: long.offset,
-                        reason: RejectReason::TooLong(
-                            usize::try_from(long.len).unwrap_or(usize::MAX),
-                        )
-                        .to_string(),
-                    });
-                    let _ = hex::encode_to_slice(h.sha256, &mut prev_hash);
-                    return ControlFlow::Continue(());
-                }
-            };
-            if l.bytes.is_empty() {
-                return ControlFlow::Continue(());
-            }
-            r.lines += 1;
-            tree.push_data(l.bytes);
-            if let Some(cps) = at_size.get(&tree.size()) {
-                check_at(&tree, &mut r, cps);
-            }
-            let mut this_hash = [0u8; 64];
-            // 32 bytes always fit 64 hex digits.
-            let _ = hex::encode_to_slice(Sha256::digest(l.bytes), &mut this_hash);
-            match parser.parse_bytes(l.bytes) {
-                Err(reason) => r.rejects.push(RejectInfo {
-                    line: l.no,
-                    offset: l.offset,
-                    reason: reason.to_string(),
-                }),
-                Ok(e) => {
-                    r.entries += 1;
-                    if let Some(first) = seen_ids.get(e.id.as_ref()) {
-                        let w = format!(
-                            "line {}: duplicate id {} (first at line {first})",
-                            l.no, e.id
-                        );
-                        r.warn(w);
-                    } else {
-                        seen_ids.insert(e.id.to_string(), l.no);
-                    }
-                    if let Some((t, at)) = last_ts
-                        && e.timestamp < t
-                    {
-                        r.warn(format!(
-                            "line {}: timestamp {} is earlier than line {at}'s {}",
-                            l.no,
-                            e.timestamp.to_rfc3339(),
-                            t.to_rfc3339()
-                        ));
-                    }
-                    if last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
-                        last_ts = Some((e.timestamp, l.no));
-                    }
-                    let at = Where {
-                        no: l.no,
-                        offset: l.offset,
-                        timestamp: &e.timestamp,
-                    };
-                    if check_trust(&mut r, keys, &claims, &at, l.bytes, &prev_hash) {
-                        if let Some(first) = signed_ids.get(e.id.as_ref()) {
-                            r.duplicate_signed_ids += 1;
-                            r.problem(format!(
-                                "line {}: signed id {} was already used by the signed line {first} (replayed or forged)",
-                                l.no,
-                                crate::domain::sanitize::sanitize(&e.id)
-                            ));
-                        } else {
-                            signed_ids.insert(e.id.to_string(), l.no);
-                        }
-                    }
-                }
-            }
-            prev_hash = this_hash;
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| anyhow::anyhow!("{}: {e}", ledger.display()))?
+        end
     } else {
         Default::default()
     };
     if let Some(c) = end.changed {
-        return Ok((r, Some(c)));
+        return Ok((scan.r, Some(c)));
     }
-    if let Some((no, off, len)) = end.pending {
-        r.pending = true;
-        r.warn(format!(
-            "line {no} (offset {off}, {len} bytes) is pending: no final newline yet"
-        ));
-    }
-    for (size, claims) in at_size.range(tree.size() + 1..) {
-        for c in claims {
-            c.count(&mut r, false);
-            let what = match c {
-                Claim::Line(cp) => format!("checkpoint line {}", cp.line_no),
-                Claim::Expect(e) => e.what.clone(),
-            };
-            r.problem(format!(
-                "{what}: size {size} but the ledger has only {} lines (history truncated)",
-                tree.size()
-            ));
+    Ok((scan.finish(&end), None))
+}
+
+/// A tree head claimed at a size, owned (the incremental verifier keeps it).
+#[derive(Debug, Clone, PartialEq)]
+enum Claim {
+    Line { line_no: u64, root: String },
+    Expect(Expect),
+}
+
+impl Claim {
+    fn what(&self) -> String {
+        match self {
+            Claim::Line { line_no, .. } => format!("checkpoint line {line_no}"),
+            Claim::Expect(e) => e.what.clone(),
         }
     }
-    if r.legacy > 0 {
-        r.warn(format!(
-            "legacy: replayable: {} signed line(s) carry no `offset` (written before offsets were signed); a copy of one would not be detected",
-            r.legacy
-        ));
+}
+
+/// The state of one pass over the ledger: counts so far, the chain hash and Merkle
+/// frontier at the offset reached, the ids seen. [`Scan::run`] can resume it where
+/// it stopped (the incremental verifier does).
+struct Scan {
+    r: Report,
+    keys: Keyring,
+    at_size: BTreeMap<u64, Vec<Claim>>,
+    tree: RootBuilder,
+    /// Lowercase hex of the previous line's SHA-256, kept on the stack: a `String`
+    /// per line from `hex::encode` was 8 % of `verify`.
+    prev_hash: [u8; 64],
+    parser: StatParser,
+    seen_ids: rustc_hash::FxHashMap<String, u64>,
+    /// Ids of signed lines (few): a second signed line with one of them fails.
+    signed_ids: rustc_hash::FxHashMap<String, u64>,
+    last_ts: Option<(DateTime<FixedOffset>, u64)>,
+    claims: Claims,
+}
+
+impl Scan {
+    fn new(
+        ledger: &Path,
+        keys: &Keyring,
+        checkpoints: &[Checkpoint],
+        malformed_checkpoints: Vec<String>,
+        expects: &[Expect],
+    ) -> Scan {
+        let mut r = Report::default();
+        if expects.iter().any(|e| e.kind == ExpectKind::Witness) {
+            r.witness = Some(WitnessReport {
+                ok: true,
+                ..Default::default()
+            });
+        }
+        for m in malformed_checkpoints {
+            r.checkpoints.bad += 1;
+            r.problem(m);
+        }
+        // size → tree heads claimed at that size.
+        let mut at_size: BTreeMap<u64, Vec<Claim>> = BTreeMap::new();
+        for cp in checkpoints {
+            if !cp.signed_ok {
+                r.checkpoints.bad += 1;
+                r.problem(format!(
+                    "checkpoint line {}: {}",
+                    cp.line_no,
+                    cp.why
+                        .as_deref()
+                        .unwrap_or("signature bad or signer unknown")
+                ));
+                continue;
+            }
+            at_size.entry(cp.size).or_default().push(Claim::Line {
+                line_no: cp.line_no,
+                root: cp.root.clone(),
+            });
+        }
+        for e in expects {
+            at_size
+                .entry(e.size)
+                .or_default()
+                .push(Claim::Expect(e.clone()));
+        }
+        for p in &keys.problems {
+            r.problem(format!("keys.json entry left out: {p}"));
+        }
+        // Ids and timestamps come from the fast line parser (it accepts and rejects
+        // exactly what `parse_line` does, with the same reasons); only chained or
+        // signed lines are parsed whole, in `check_trust`.
+        let mut seen_ids = rustc_hash::FxHashMap::default();
+        // Room for the ids up front (growing the table was 6 %): ~150 bytes per
+        // line, at most 1 Mi ids (~40 MB) so a file of long lines cannot
+        // over-reserve much.
+        let len = std::fs::metadata(ledger).map_or(0, |m| m.len());
+        seen_ids.reserve(usize::try_from(len / 150).unwrap_or(0).min(1 << 20));
+        let mut scan = Scan {
+            r,
+            keys: keys.clone(),
+            at_size,
+            tree: RootBuilder::new(),
+            prev_hash: ZERO_PREV.as_bytes().try_into().unwrap_or([b'0'; 64]),
+            parser: StatParser::default(),
+            seen_ids,
+            signed_ids: rustc_hash::FxHashMap::default(),
+            last_ts: None,
+            claims: Claims::new(),
+        };
+        scan.check_claims();
+        scan
     }
-    r.settle();
-    Ok((r, None))
-}
 
-/// A tree head the scan checks when it reaches its size.
-enum Claim<'a> {
-    Line(&'a Checkpoint),
-    Expect(&'a Expect),
-}
-
-impl Claim<'_> {
-    fn count(&self, r: &mut Report, ok: bool) {
-        let slot = match self {
-            Claim::Line(_) => &mut r.checkpoints,
-            Claim::Expect(e) if e.kind == ExpectKind::Note => &mut r.notes,
-            Claim::Expect(_) => {
-                if let Some(w) = r.witness.as_mut() {
-                    w.ok = ok;
+    /// Check the claims at the tree's current size.
+    fn check_claims(&mut self) {
+        let Some(claims) = self.at_size.get(&self.tree.size()) else {
+            return;
+        };
+        let root = self.tree.root();
+        let hex_root = hex::encode(root);
+        for c in claims {
+            let (ok, said) = match c {
+                Claim::Line { root: said, .. } => {
+                    (said.eq_ignore_ascii_case(&hex_root), said.clone())
                 }
+                Claim::Expect(e) => (e.root == root, hex::encode(e.root)),
+            };
+            count(&mut self.r, c, ok);
+            if !ok {
+                self.r.problem(format!(
+                    "{}: root at size {} is {hex_root}, it says {said} (history rewritten)",
+                    c.what(),
+                    self.tree.size()
+                ));
+            }
+        }
+    }
+
+    /// Scan `file` from byte `from` (a line start, after `lines_before` lines).
+    fn run(
+        &mut self,
+        file: &std::fs::File,
+        from: u64,
+        lines_before: u64,
+        on_line: &mut dyn FnMut(u64),
+    ) -> std::io::Result<crate::store::scan::ScanEnd> {
+        let opts = ScanOptions {
+            hash_long_lines: true,
+        };
+        crate::store::scan::scan_file_from(file, opts, from, lines_before, |line| {
+            on_line(line.no());
+            self.line(line);
+            ControlFlow::Continue(())
+        })
+    }
+
+    fn line(&mut self, line: Line<'_>) {
+        let l = match line {
+            Line::Held(l) => l,
+            Line::Long(long) => {
+                // A reject kept out of memory: its hashes were streamed.
+                self.r.lines += 1;
+                let h = long.hashes.unwrap_or_else(|| LineHashes::of(&[]));
+                self.tree.push_leaf_hash(h.leaf);
+                self.check_claims();
+                self.r.rejects.push(RejectInfo {
+                    line: long.no,
+                    offset: long.offset,
+                    reason: RejectReason::TooLong(usize::try_from(long.len).unwrap_or(usize::MAX))
+                        .to_string(),
+                });
+                let _ = hex::encode_to_slice(h.sha256, &mut self.prev_hash);
                 return;
             }
         };
-        if ok {
-            slot.ok += 1;
-        } else {
-            slot.bad += 1;
+        if l.bytes.is_empty() {
+            return;
         }
+        let r = &mut self.r;
+        r.lines += 1;
+        self.tree.push_data(l.bytes);
+        self.check_claims();
+        let r = &mut self.r;
+        let mut this_hash = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(Sha256::digest(l.bytes), &mut this_hash);
+        match self.parser.parse_bytes(l.bytes) {
+            Err(reason) => r.rejects.push(RejectInfo {
+                line: l.no,
+                offset: l.offset,
+                reason: reason.to_string(),
+            }),
+            Ok(e) => {
+                r.entries += 1;
+                if let Some(first) = self.seen_ids.get(e.id.as_ref()) {
+                    let w = format!(
+                        "line {}: duplicate id {} (first at line {first})",
+                        l.no, e.id
+                    );
+                    r.warn(w);
+                } else {
+                    self.seen_ids.insert(e.id.to_string(), l.no);
+                }
+                if let Some((t, at)) = self.last_ts
+                    && e.timestamp < t
+                {
+                    r.warn(format!(
+                        "line {}: timestamp {} is earlier than line {at}'s {}",
+                        l.no,
+                        e.timestamp.to_rfc3339(),
+                        t.to_rfc3339()
+                    ));
+                }
+                if self.last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
+                    self.last_ts = Some((e.timestamp, l.no));
+                }
+                let at = Where {
+                    no: l.no,
+                    offset: l.offset,
+                    timestamp: &e.timestamp,
+                };
+                if check_trust(r, &self.keys, &self.claims, &at, l.bytes, &self.prev_hash) {
+                    if let Some(first) = self.signed_ids.get(e.id.as_ref()) {
+                        r.duplicate_signed_ids += 1;
+                        r.problem(format!(
+                            "line {}: signed id {} was already used by the signed line {first} (replayed or forged)",
+                            l.no,
+                            crate::domain::sanitize::sanitize(&e.id)
+                        ));
+                    } else {
+                        self.signed_ids.insert(e.id.to_string(), l.no);
+                    }
+                }
+            }
+        }
+        self.prev_hash = this_hash;
+    }
+
+    /// The report as of the end of a scan that ended at `end` (the state itself is
+    /// left as it was, so a later scan can resume it).
+    fn finish(&self, end: &crate::store::scan::ScanEnd) -> Report {
+        let mut r = self.r.clone();
+        if let Some((no, off, len)) = end.pending {
+            r.pending = true;
+            r.warn(format!(
+                "line {no} (offset {off}, {len} bytes) is pending: no final newline yet"
+            ));
+        }
+        for (size, claims) in self.at_size.range(self.tree.size() + 1..) {
+            for c in claims {
+                count(&mut r, c, false);
+                r.problem(format!(
+                    "{}: size {size} but the ledger has only {} lines (history truncated)",
+                    c.what(),
+                    self.tree.size()
+                ));
+            }
+        }
+        if r.legacy > 0 {
+            r.warn(format!(
+                "legacy: replayable: {} signed line(s) carry no `offset` (written before offsets were signed); a copy of one would not be detected",
+                r.legacy
+            ));
+        }
+        r.settle();
+        r
+    }
+}
+
+fn count(r: &mut Report, c: &Claim, ok: bool) {
+    let slot = match c {
+        Claim::Line { .. } => &mut r.checkpoints,
+        Claim::Expect(e) if e.kind == ExpectKind::Note => &mut r.notes,
+        Claim::Expect(_) => {
+            if let Some(w) = r.witness.as_mut() {
+                w.ok = ok;
+            }
+            return;
+        }
+    };
+    if ok {
+        slot.ok += 1;
+    } else {
+        slot.bad += 1;
     }
 }
 
