@@ -158,8 +158,8 @@ pub struct KeygenArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Check rejects, hash chain, signatures and checkpoints
-    Verify,
+    /// Check rejects, hash chain, signatures, offsets, checkpoints and the local witness
+    Verify(LedgerVerifyArgs),
     /// Per-branch counts by event, tokens and cost
     Stats(LedgerStatsArgs),
     /// RFC 6962 audit path for one entry
@@ -178,10 +178,30 @@ pub struct LedgerStatsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LedgerProveArgs {
-    /// The entry's id
+pub struct LedgerVerifyArgs {
+    /// Also prove the ledger extends this checkpoint note (C2SP tlog-checkpoint), e.g.
+    /// a copy of hq/ledger/checkpoint an auditor kept; repeatable
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<std::path::PathBuf>,
+    /// Neither check nor update the local witness (the newest checkpoint this machine
+    /// verified, kept in the user's data directory)
     #[arg(long)]
-    pub id: String,
+    pub no_witness: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["id", "index", "consistency"])))]
+pub struct LedgerProveArgs {
+    /// The entry's id (must be unique in the file; else use --index)
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The entry's leaf index (0-based among the file's non-empty complete lines)
+    #[arg(long)]
+    pub index: Option<u64>,
+    /// Consistency proof (RFC 9162) from the tree of OLD leaves to the current tree
+    /// (or --size N)
+    #[arg(long, value_name = "OLD")]
+    pub consistency: Option<u64>,
     /// Tree size (default: every complete line)
     #[arg(long)]
     pub size: Option<u64>,

@@ -154,7 +154,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keys_duplicate.json",
-        "keys_duplicate.json:3:10: duplicate signer id `alice`; expected unique ids",
+        "keys_duplicate.json:3:10: duplicate signer id `alice` with the same publicKey (line 2); a rotated key needs a new publicKey",
     ),
     (
         "observer_coherence_range.yaml",
@@ -373,7 +373,7 @@ fn missing_optional_files_are_none_and_invalid_ones_are_reported() {
     let msg = s.errors[0].to_string();
     assert!(
         msg.ends_with(
-            "hq/registry/keys.json:3:10: duplicate signer id `alice`; expected unique ids"
+            "hq/registry/keys.json:3:10: duplicate signer id `alice` with the same publicKey (line 2); a rotated key needs a new publicKey"
         ),
         "{msg}"
     );

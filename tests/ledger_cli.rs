@@ -172,11 +172,13 @@ fn append_writes_the_spec_member_order_and_line_numbers() {
             "target",
             "tokens",
             "note",
+            "offset",
             "prev",
             "signer",
             "sig"
         ]
     );
+    assert_eq!(v["offset"], 0);
     assert_eq!(v["prev"], "0".repeat(64));
     assert!(v["id"].as_str().unwrap_or_default().starts_with("TXN-"));
     let o = h.append(&["--event", "deploy", "--branch", "papafly", "--json"]);

@@ -77,13 +77,13 @@ fn hq(n: u64) -> Hq {
     }
     std::fs::write(root.join("hq/ledger/ledger.jsonl"), text).unwrap_or_else(|e| panic!("{e}"));
     let key = lumen::domain::signing::generate().unwrap_or_else(|e| panic!("{e}"));
-    let keys = serde_json::json!({"signers":[{"id":"ops-1","role":"operator",
+    let keys = serde_json::json!({"signers":[{"id":"ops-1","role":"hq_admin",
         "publicKey": lumen::domain::signing::public_key_b64(&key.verifying_key())}]});
     std::fs::write(root.join("hq/registry/keys.json"), keys.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     let who = lumen::store::append::Identity {
         signer_id: "ops-1".into(),
-        role: "operator".into(),
+        role: "hq_admin".into(),
         key_path: root.join("unused.pem"),
         key,
     };

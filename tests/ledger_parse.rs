@@ -296,12 +296,14 @@ fn verify_warns_on_time_regressions_and_fails_truncated_checkpoints() {
             size: 1,
             root: hex::encode(root1.root()),
             signed_ok: true,
+            why: None,
         },
         Checkpoint {
             line_no: 2,
             size: 3,
             root: "00".repeat(32),
             signed_ok: true,
+            why: None,
         },
     ];
     let r = verify_file(&path, &Keyring::default(), &cps, vec![]).unwrap_or_else(|e| panic!("{e}"));

@@ -476,6 +476,27 @@ fn check_jsonl_rows(c: &mut Collector, root: &Path) {
 /// The operator key (`--key` or config `key`): mode 0600, a valid PKCS#8 Ed25519 key,
 /// its public key listed in keys.json.
 fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnapshot>) {
+    // Every keys.json entry and where it stands now (rotation: one id, several keys).
+    let ring = crate::store::keys::Keyring::load(root).unwrap_or_default();
+    let now = chrono::Utc::now();
+    let keys_shown = root.join(paths::KEYS).display().to_string();
+    for s in &ring.signers {
+        let state = s.window.state_at(&now);
+        let state = match (state, s.window.revoked) {
+            (crate::domain::keyring::KeyState::Active, Some(at)) => {
+                format!("valid until its revocation at {}", at.to_rfc3339())
+            }
+            (crate::domain::keyring::KeyState::Active, None) => "valid".to_string(),
+            (other, _) => other.to_string(),
+        };
+        c.push(
+            Level::Ok,
+            "keys",
+            format!("signer {} ({}): key {}", s.id, s.role, state),
+            Some(format!("{keys_shown}:{}", s.line)),
+            String::new(),
+        );
+    }
     let Some(key) = &cfg.key else {
         c.push(
             Level::Ok,
@@ -542,7 +563,18 @@ fn check_keys(c: &mut Collector, root: &Path, cfg: &Config, snap: Option<&HqSnap
     let known = snap
         .and_then(|s| s.keys.as_ref())
         .and_then(|k| k.signers.iter().find(|s| s.public_key == public));
+    let usable = crate::domain::keyring::signing_entry(&ring.entries, &sk.verifying_key(), &now);
     match known {
+        Some(_) if usable.is_err() => c.push(
+            Level::Error,
+            "key",
+            format!(
+                "the operator key may not sign: {}",
+                usable.err().map(|e| e.to_string()).unwrap_or_default()
+            ),
+            shown,
+            "use the signer's current key (a rotated key has a new keys.json entry)",
+        ),
         Some(s) => c.push(
             Level::Ok,
             "key",
@@ -665,7 +697,11 @@ fn check_ledger(c: &mut Collector, root: &Path) {
             return;
         }
     }
-    let r = match crate::store::verify::verify(root) {
+    let opts = crate::store::verify::VerifyOptions {
+        witness_dir: crate::cmd::ledger::witness_dir(),
+        notes: Vec::new(),
+    };
+    let r = match crate::store::verify::verify_with(root, &opts) {
         Ok(r) => r,
         Err(e) => {
             c.push(
@@ -733,7 +769,9 @@ fn check_ledger(c: &mut Collector, root: &Path) {
     }
     for p in &r.problems {
         let loc = locate(p).or_else(|| Some(shown.clone()));
-        let fix = if p.starts_with("checkpoint") {
+        let fix = if p.starts_with("the local witness") {
+            "the ledger no longer holds a tree head this machine verified: it was cut or rewritten (even if re-signed); restore it from a backup and compare"
+        } else if p.starts_with("checkpoint") {
             "history was rewritten or the checkpoint is forged: restore the ledger from a backup and compare"
         } else {
             "the line was altered or its signer is not trusted: restore the ledger from a backup and compare"

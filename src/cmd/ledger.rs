@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::cli::{GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs};
+use crate::cli::{
+    GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs, LedgerVerifyArgs,
+};
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::sanitize::sanitize;
 use crate::store::append::{Identity, append_signed, identity};
 use crate::store::keys::keys_path;
-use crate::store::prove::{ProveError, checkpoint, prove};
+use crate::store::prove::{ProveError, Target, checkpoint, consistency, prove};
 use crate::store::stats::{Month, Rates, stats_file};
-use crate::store::verify::verify;
+use crate::store::verify::{VerifyOptions, verify_with};
 
 fn hq_root(g: &GlobalArgs) -> PathBuf {
     g.hq.clone().unwrap_or_else(|| PathBuf::from("."))
@@ -73,7 +75,7 @@ pub fn checkpoints_path(hq: &Path) -> PathBuf {
 /// Dispatch for `lumen ledger …`.
 pub fn run_ledger(cmd: &LedgerCommand, g: &GlobalArgs) -> CmdResult {
     match cmd {
-        LedgerCommand::Verify => run_verify(g),
+        LedgerCommand::Verify(a) => run_verify(a, g),
         LedgerCommand::Stats(a) => run_stats(a, g),
         LedgerCommand::Prove(a) => run_prove(a, g),
         LedgerCommand::Checkpoint => run_checkpoint(g),
@@ -89,9 +91,27 @@ fn load_identity(g: &GlobalArgs) -> Result<Identity, CmdError> {
     identity(&hq_root(g), key).map_err(|e| CmdError::refused(e.to_string()))
 }
 
-pub fn run_verify(g: &GlobalArgs) -> CmdResult {
+/// Where the local witness keeps what this machine verified: `<data dir>/witness`.
+pub fn witness_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lumen").map(|d| d.data_dir().join("witness"))
+}
+
+pub fn run_verify(args: &LedgerVerifyArgs, g: &GlobalArgs) -> CmdResult {
     let (hq, _) = existing_ledger(g)?;
-    let report = verify(&hq)?;
+    let witness = if args.no_witness {
+        None
+    } else {
+        Some(witness_dir().ok_or_else(|| {
+            CmdError::usage(
+                "no data directory for the local witness (set HOME, or pass --no-witness)",
+            )
+        })?)
+    };
+    let opts = VerifyOptions {
+        witness_dir: witness,
+        notes: args.checkpoints.clone(),
+    };
+    let report = verify_with(&hq, &opts)?;
     print_notices("verify", &report.notices);
     if g.json {
         print_json(&report)?;
@@ -117,6 +137,41 @@ pub fn run_verify(g: &GlobalArgs) -> CmdResult {
             report.checkpoints.ok,
             report.checkpoints.bad
         );
+        outln!(
+            "offsets: {} ok, {} moved; {} legacy signed lines without offset; {} duplicate signed ids",
+            report.offsets.ok,
+            report.offsets.bad,
+            report.legacy,
+            report.duplicate_signed_ids
+        );
+        if report.notes.ok + report.notes.bad > 0 {
+            outln!(
+                "checkpoint notes: {} extended, {} not",
+                report.notes.ok,
+                report.notes.bad
+            );
+        }
+        match &report.witness {
+            None => outln!("local witness: skipped"),
+            Some(w) => outln!(
+                "local witness: {}{}",
+                match (w.size, &w.seen) {
+                    (Some(n), Some(seen)) => format!(
+                        "remembered size {n} (seen {}) {}",
+                        sanitize(seen),
+                        if w.ok {
+                            "still contained"
+                        } else {
+                            "NOT contained"
+                        }
+                    ),
+                    _ => "nothing remembered yet".to_string(),
+                },
+                w.updated
+                    .map(|n| format!("; now remembers size {n}"))
+                    .unwrap_or_default()
+            ),
+        }
         for r in &report.rejects {
             outln!(
                 "reject line {} (offset {}): {}",
@@ -199,9 +254,31 @@ pub fn run_stats(args: &LedgerStatsArgs, g: &GlobalArgs) -> CmdResult {
 
 pub fn run_prove(args: &LedgerProveArgs, g: &GlobalArgs) -> CmdResult {
     let (_, ledger) = existing_ledger(g)?;
-    let proof = match prove(&ledger, &args.id, args.size) {
+    if let Some(old) = args.consistency {
+        let p = consistency(&ledger, old, args.size)?;
+        if g.json {
+            print_json(&p.to_json())?;
+        } else {
+            outln!("old_size  {}", p.old_size);
+            outln!("size      {}", p.size);
+            outln!("old_root  {}", hex::encode(p.old_root));
+            outln!("root      {}", hex::encode(p.root));
+            for (i, h) in p.path.iter().enumerate() {
+                outln!("path[{i}]   {}", hex::encode(h));
+            }
+        }
+        return Ok(Outcome::Ok);
+    }
+    let target = match (&args.id, args.index) {
+        (Some(id), _) => Target::Id(id),
+        (None, Some(i)) => Target::Index(i),
+        (None, None) => return Err(CmdError::usage("give --id, --index or --consistency")),
+    };
+    let proof = match prove(&ledger, target, args.size) {
         Ok(p) => p,
         Err(ProveError::Io(e)) => return Err(CmdError::Io(e)),
+        // Which entry is meant is the user's to say: a usage error (exit 2).
+        Err(e @ ProveError::NotUnique { .. }) => return Err(CmdError::usage(e.to_string())),
         Err(e) => return Err(CmdError::refused(e.to_string())),
     };
     if g.json {
@@ -260,6 +337,7 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
             "status",
             "actor",
             "timestamp",
+            "offset",
             "prev",
             "signer",
             "sig",

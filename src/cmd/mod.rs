@@ -71,6 +71,10 @@ impl fmt::Display for CmdError {
 
 impl From<anyhow::Error> for CmdError {
     fn from(e: anyhow::Error) -> Self {
+        // A signed write the key or its role may not make is a refusal (exit 1).
+        if let Some(r) = e.downcast_ref::<crate::store::keys::SignRefused>() {
+            return CmdError::Refused(r.to_string());
+        }
         CmdError::Io(e)
     }
 }

@@ -273,17 +273,52 @@ fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
 /// and then every minute, for the ledger pane's integrity badge.
 fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
     tokio::spawn(async move {
+        // Incremental: after the first full pass each check reads only what was
+        // appended (docs/ledger.md "Incremental verification").
+        let make = || {
+            crate::store::verify::IncrementalVerifier::new(
+                &root,
+                crate::store::verify::VerifyOptions {
+                    witness_dir: crate::cmd::ledger::witness_dir(),
+                    notes: Vec::new(),
+                },
+            )
+        };
+        let mut verifier = Some(make());
         loop {
-            let r = root.clone();
-            let report = detached("ledger-verify", move || crate::store::verify::verify(&r)).await;
+            let mut v = verifier.take().unwrap_or_else(make);
+            let report = detached("ledger-verify", move || {
+                let r = v.verify();
+                (v, r)
+            })
+            .await
+            .map(|(v, r)| {
+                verifier = Some(v);
+                r
+            });
             let integrity = match report {
                 Ok(Ok(rep)) => crate::protocol::Integrity {
                     chain_ok: rep.chain.ok,
                     chain_broken: rep.chain.broken,
                     sig_ok: rep.signatures.ok,
-                    sig_bad: rep.signatures.bad,
+                    // Moved/replayed signed lines and reused signed ids count as bad
+                    // signatures; a witness that no longer finds its checkpoint and
+                    // broken keys.json entries as bad checkpoints.
+                    sig_bad: rep.signatures.bad + rep.offsets.bad + rep.duplicate_signed_ids,
                     checkpoints_ok: rep.checkpoints.ok,
-                    checkpoints_bad: rep.checkpoints.bad,
+                    checkpoints_bad: rep.checkpoints.bad
+                        + rep.notes.bad
+                        + u64::from(rep.witness.as_ref().is_some_and(|w| !w.ok))
+                        + u64::from(
+                            !rep.ok
+                                && rep.signatures.bad
+                                    + rep.offsets.bad
+                                    + rep.duplicate_signed_ids
+                                    + rep.checkpoints.bad
+                                    + rep.chain.broken
+                                    == 0
+                                && rep.witness.as_ref().is_none_or(|w| w.ok),
+                        ),
                     unchained: rep.unchained,
                     problem: rep.problems.first().cloned(),
                     error: None,

@@ -241,11 +241,31 @@ pub struct Signer {
     pub role: String,
     #[serde(rename = "publicKey")]
     pub public_key: String,
+    /// Validity window and revocation (RFC 3339), see `domain::keyring`.
+    #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    #[serde(rename = "notAfter", default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keys {
+    /// The transparency-log origin of this HQ's checkpoints (default
+    /// `lumen.local/<HQ directory name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub signers: Vec<Signer>,
+}
+
+/// One usable keys.json entry: the signer, its public key and its validity window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysEntry {
+    pub signer: Signer,
+    pub entry: crate::domain::keyring::KeyEntry,
+    /// 1-based line of the entry in keys.json.
+    pub line: usize,
 }
 
 /// `decision-engine.json`. Kept as a JSON object too, so a rewrite preserves every
@@ -763,8 +783,27 @@ pub fn parse_decision_engine(path: &Path, bytes: &[u8]) -> Result<DecisionEngine
     })
 }
 
-/// `keys.json`: trusted signers; public keys must be 32-byte Ed25519 keys.
+/// `keys.json`: trusted signers; public keys must be 32-byte Ed25519 keys. One id may
+/// appear several times (key rotation), each entry with its own optional `notBefore`,
+/// `notAfter` and `revoked` times. The first bad entry is an error (see
+/// [`parse_keys_lenient`] to keep the good ones).
 pub fn parse_keys(path: &Path, bytes: &[u8]) -> Result<Keys, FileError> {
+    let (keys, _, mut errors) = parse_keys_lenient(path, bytes)?;
+    if errors.is_empty() {
+        Ok(keys)
+    } else {
+        Err(errors.swap_remove(0))
+    }
+}
+
+/// `keys.json` read entry by entry: the file as written, the entries that are usable,
+/// and one error per entry that is not (empty id or role, a bad key, a bad date, an
+/// empty window), each naming its line. A file that does not parse at all is `Err`.
+pub fn parse_keys_lenient(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Keys, Vec<KeysEntry>, Vec<FileError>), FileError> {
+    use crate::domain::keyring::{KeyEntry, KeyWindow};
     use base64::Engine as _;
     let doc = Doc::new(path, bytes)?;
     let keys: Keys = doc.typed()?;
@@ -772,39 +811,86 @@ pub fn parse_keys(path: &Path, bytes: &[u8]) -> Result<Keys, FileError> {
     let Some(sraw) = get(&top, "signers") else {
         return Err(FileError::new(path, 1, 1, "missing field `signers`"));
     };
+    if let (Some(o), Some(oraw)) = (&keys.origin, get(&top, "origin"))
+        && (o.is_empty() || o.chars().any(char::is_control))
+    {
+        return Err(doc.err(oraw, "origin is empty or holds a control character"));
+    }
     let raws = elements(&doc, sraw)?;
-    let mut seen = BTreeMap::new();
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
     for (s, raw) in keys.signers.iter().zip(raws) {
         let m = members(&doc, raw)?;
         let field = |k: &str| get(&m, k).unwrap_or(raw);
         if s.id.trim().is_empty() {
-            return Err(doc.err(field("id"), "signer id is empty"));
-        }
-        if seen.insert(s.id.clone(), ()).is_some() {
-            return Err(doc.err(
-                field("id"),
-                format!("duplicate signer id `{}`; expected unique ids", s.id),
-            ));
+            errors.push(doc.err(field("id"), "signer id is empty"));
+            continue;
         }
         if s.role.trim().is_empty() {
-            return Err(doc.err(field("role"), format!("role of signer `{}` is empty", s.id)));
+            errors.push(doc.err(field("role"), format!("role of signer `{}` is empty", s.id)));
+            continue;
         }
-        let ok = base64::engine::general_purpose::STANDARD
+        let key = base64::engine::general_purpose::STANDARD
             .decode(s.public_key.trim())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .is_some_and(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok());
-        if !ok {
-            return Err(doc.err(
+            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+        if let Some(first) = good.iter().find(|g: &&KeysEntry| g.signer.id == s.id) {
+            let why = if first.signer.public_key.trim() == s.public_key.trim() {
+                format!(
+                    "duplicate signer id `{}` with the same publicKey (line {}); a rotated key needs a new publicKey",
+                    s.id, first.line
+                )
+            } else if first.signer.role != s.role {
+                format!(
+                    "signer `{}` has role `{}` here but `{}` at line {}; one id, one role",
+                    s.id, s.role, first.signer.role, first.line
+                )
+            } else {
+                String::new()
+            };
+            if !why.is_empty() {
+                errors.push(doc.err(field("id"), why));
+                continue;
+            }
+        }
+        let Some(key) = key else {
+            errors.push(doc.err(
                 field("publicKey"),
                 format!(
                     "publicKey of signer `{}` is not a base64 32-byte Ed25519 public key",
                     s.id
                 ),
             ));
-        }
+            continue;
+        };
+        let window = match KeyWindow::parse(
+            s.not_before.as_deref(),
+            s.not_after.as_deref(),
+            s.revoked.as_deref(),
+        ) {
+            Ok(w) => w,
+            Err(e) => {
+                let at = match &e {
+                    crate::domain::keyring::WindowError::BadTime { field: f, .. } => field(f),
+                    crate::domain::keyring::WindowError::Empty { .. } => field("notAfter"),
+                };
+                errors.push(doc.err(at, format!("signer `{}`: {e}", s.id)));
+                continue;
+            }
+        };
+        good.push(KeysEntry {
+            signer: s.clone(),
+            entry: KeyEntry {
+                id: s.id.clone(),
+                role: s.role.clone(),
+                key,
+                window,
+            },
+            line: doc.pos(raw).0,
+        });
     }
-    Ok(keys)
+    Ok((keys, good, errors))
 }
 
 /// `cost-policy.json`: rates ≥ 0, limits > 0, 0 < throttle ≤ notify ≤ suspend.

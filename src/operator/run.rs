@@ -112,7 +112,15 @@ async fn append_async(
     tokio::task::spawn_blocking(move || append_signed(&ledger, &who, fields))
         .await
         .map_err(|e| anyhow::anyhow!("the ledger append task failed: {e}"))?
-        .map_err(ActionError::Failed)
+        .map_err(action_error)
+}
+
+/// A refused signed write (expired key, no W on the ledger) is a refusal, not a failure.
+fn action_error(e: anyhow::Error) -> ActionError {
+    match e.downcast_ref::<crate::store::keys::SignRefused>() {
+        Some(r) => refused(r.0.clone()),
+        None => ActionError::Failed(e),
+    }
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -324,7 +332,7 @@ fn decision_change(
     if branch == "hq" {
         fields.insert("killSwitch".into(), Value::Bool(on));
     }
-    let appended = append_signed(&ledger_path(hq_root), who, fields)?;
+    let appended = append_signed(&ledger_path(hq_root), who, fields).map_err(action_error)?;
     write_json_atomic(&path, &Value::Object(doc)).map_err(|e| {
         tracing::error!(
             "{event} is on the ledger ({}) but {} was not rewritten: {e:#}",
@@ -552,7 +560,7 @@ pub fn rollback_rule(hq_root: &Path, who: &Identity) -> Result<RuleRollbackOutco
         "note": comp.note,
         "reverted_ts": newest.ts.to_rfc3339_opts(SecondsFormat::AutoSi, false),
     }));
-    let appended = append_signed(&ledger_path(hq_root), who, fields)?;
+    let appended = append_signed(&ledger_path(hq_root), who, fields).map_err(action_error)?;
     append_line_locked(&history_path, &line).map_err(|e| {
         tracing::error!(
             "rule_rollback is on the ledger ({}) but rules_history.jsonl was not appended: {e:#}",

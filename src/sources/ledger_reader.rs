@@ -773,11 +773,14 @@ pub fn detail_with_len(
         d.pretty = vec![excerpt(&raw)];
         return Ok(d);
     }
-    if let Err(reason) = parse_line(&raw) {
-        d.reject = Some(reason.to_string());
-        d.pretty = vec![excerpt(&raw)];
-        return Ok(d);
-    }
+    let entry = match parse_line(&raw) {
+        Ok(e) => e,
+        Err(reason) => {
+            d.reject = Some(reason.to_string());
+            d.pretty = vec![excerpt(&raw)];
+            return Ok(d);
+        }
+    };
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(&raw) else {
         d.reject = Some("not a JSON object".into());
         return Ok(d);
@@ -813,19 +816,27 @@ pub fn detail_with_len(
             Err(e) => SigStatus::Unknown {
                 reason: sanitize(&format!("{e:#}")).into_owned(),
             },
-            Ok(keys) => match keys.by_id(who).and_then(|s| s.key.as_ref()) {
-                None => SigStatus::Bad {
-                    signer: who_s,
-                    reason: "signer is not in keys.json".into(),
-                },
-                Some(k) if crate::domain::signing::verify_line(k, &raw) => {
-                    SigStatus::Valid { signer: who_s }
+            Ok(keys) => {
+                let check = keys.check(who, &entry.timestamp, |k| {
+                    crate::domain::signing::verify_line(k, &raw)
+                });
+                match crate::store::keys::sig_check_reason(&check, who) {
+                    None if obj
+                        .get("offset")
+                        .is_some_and(|o| o.as_u64() != Some(offset)) =>
+                    {
+                        SigStatus::Bad {
+                            signer: who_s,
+                            reason: "signed for another offset: moved or replayed".into(),
+                        }
+                    }
+                    None => SigStatus::Valid { signer: who_s },
+                    Some(reason) => SigStatus::Bad {
+                        signer: who_s,
+                        reason,
+                    },
                 }
-                Some(_) => SigStatus::Bad {
-                    signer: who_s,
-                    reason: "signature does not verify".into(),
-                },
-            },
+            }
         };
     }
     let event = obj.get("event").and_then(Value::as_str).unwrap_or("");

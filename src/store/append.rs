@@ -5,8 +5,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::domain::keyring::{SignRefusal, signing_entry};
 use crate::domain::signing::sign_line;
-use crate::store::keys::Keyring;
+use crate::store::keys::{Keyring, authorize_signed_write};
 use crate::store::scan::{MAX_LINE, RevLines, sha256_at};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
@@ -28,6 +29,8 @@ pub enum IdentityError {
     Unreadable { path: PathBuf, reason: String },
     #[error("the public key of {0} is not in hq/registry/keys.json")]
     UnknownKey(PathBuf),
+    #[error("key file {path}: {reason}")]
+    NotUsable { path: PathBuf, reason: String },
 }
 
 impl IdentityError {
@@ -42,6 +45,7 @@ impl IdentityError {
                 format!("the key file cannot be used: {reason}")
             }
             IdentityError::UnknownKey(_) => "its public key is not in hq/registry/keys.json".into(),
+            IdentityError::NotUsable { reason, .. } => reason.clone(),
         }
     }
 }
@@ -61,9 +65,18 @@ pub fn identity(hq_root: &Path, key_path: &Path) -> Result<Identity, IdentityErr
         path: key_path.to_path_buf(),
         reason: format!("cannot read the keyring: {e:#}"),
     })?;
-    let signer = ring
-        .by_key(&key.verifying_key())
-        .ok_or_else(|| IdentityError::UnknownKey(key_path.to_path_buf()))?;
+    let signer = match signing_entry(&ring.entries, &key.verifying_key(), &Utc::now()) {
+        Ok(e) => e,
+        Err(SignRefusal::NotInKeyring) => {
+            return Err(IdentityError::UnknownKey(key_path.to_path_buf()));
+        }
+        Err(e) => {
+            return Err(IdentityError::NotUsable {
+                path: key_path.to_path_buf(),
+                reason: e.to_string(),
+            });
+        }
+    };
     Ok(Identity {
         signer_id: signer.id.clone(),
         role: signer.role.clone(),
@@ -87,20 +100,39 @@ pub const ZERO_PREV: &str = "000000000000000000000000000000000000000000000000000
 
 /// Members written in this order first (docs/formats.md); the rest follow in the caller's order.
 const LEADING: [&str; 6] = ["id", "branch", "event", "status", "actor", "timestamp"];
-const RESERVED: [&str; 3] = ["prev", "signer", "sig"];
+const RESERVED: [&str; 5] = ["id", "offset", "prev", "signer", "sig"];
 
-/// How far back (before the last line) the id counter looks for today's newest
-/// `TXN-YYYYMMDD-NNNNNN`.
-const ID_SCAN_LIMIT: u64 = 8 << 20;
+/// The HQ root of a ledger at `<root>/hq/ledger/ledger.jsonl`.
+pub fn hq_root_of(ledger_path: &Path) -> Option<&Path> {
+    let dir = ledger_path.parent()?;
+    if dir.file_name()? != "ledger" || dir.parent()?.file_name()? != "hq" {
+        return None;
+    }
+    dir.parent()?.parent()
+}
 
-/// Append one chained, signed entry to the ledger at `ledger_path`. `fields` holds
-/// everything but `id` (generated when absent), `prev`, `signer` and `sig`; `timestamp`
-/// is set to now (UTC) when absent.
+/// The id of a line Lumen writes at byte `offset`, stamped at `now`:
+/// `TXN-YYYYMMDD-<offset, at least 6 digits>`. Two lines never start at the same
+/// offset of a file that is only appended to, so Lumen's ids are unique by
+/// construction (an outside writer can still copy one; `verify` reports that).
+pub fn id_for_offset(now: &chrono::DateTime<Utc>, offset: u64) -> String {
+    format!("TXN-{}-{offset:06}", now.format("%Y%m%d"))
+}
+
+/// Append one chained, signed entry to the ledger at `ledger_path`
+/// (`<root>/hq/ledger/ledger.jsonl`). `fields` holds everything but `id`, `offset`,
+/// `prev`, `signer` and `sig`, which this path writes; `timestamp` is set to now (UTC)
+/// when absent.
 ///
-/// Cost: finding `prev` reads only the last line (O(its length)); the id counter looks
-/// at most [`ID_SCAN_LIMIT`] bytes further back and reads no line over the 1 MiB limit.
-/// A failed write (disk full, I/O error) is undone under the lock: the file is cut back
-/// to the length it had before this line (see [`append_locked`]).
+/// First the write is authorised ([`authorize_signed_write`]): the key must still be
+/// usable (not expired or revoked) and its role must have W on the ledger; a refusal
+/// is a [`SignRefused`] error and nothing is written. The line then carries its own
+/// byte `offset` (bound into the signature, so a copied or moved line is detected) and
+/// an id derived from it ([`id_for_offset`]).
+///
+/// Cost: finding `prev` reads only the last line (O(its length)). A failed write (disk
+/// full, I/O error) is undone under the lock: the file is cut back to the length it
+/// had before this line (see [`append_locked`]).
 pub fn append_signed(
     ledger_path: &Path,
     who: &Identity,
@@ -116,6 +148,18 @@ pub fn append_signed(
             anyhow::bail!("a ledger entry needs a string `{k}`");
         }
     }
+    let hq_root = hq_root_of(ledger_path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: not an HQ ledger (hq/ledger/ledger.jsonl under an HQ root)",
+            ledger_path.display()
+        )
+    })?;
+    authorize_signed_write(
+        hq_root,
+        &who.key.verifying_key(),
+        &who.signer_id,
+        "appending to the ledger",
+    )?;
     let mut file = open_append(ledger_path)?;
 
     // Lines are never removed, so newlines counted before the lock stay counted.
@@ -160,22 +204,8 @@ fn append_locked(
     }
 
     let now = Utc::now();
-    let tail = read_tail(file, len, !fields.contains_key("id"), &now)?;
-
-    let id = match fields.shift_remove("id") {
-        Some(Value::String(s)) => s,
-        Some(_) => anyhow::bail!("`id` must be a string"),
-        None => {
-            let seq = match tail.newest_seq {
-                Some(n) => n + 1,
-                // Nothing of today's sequence within reach: start at 1 when we know the
-                // day's lines were all seen, else far from the low numbers.
-                None if tail.complete => 1,
-                None => 500_000 + u64::from(rand::random::<u32>() % 400_000),
-            };
-            format!("{}{seq:06}", tail.id_prefix)
-        }
-    };
+    let prev = read_prev(file, len)?;
+    let id = id_for_offset(&now, len);
     if !fields.contains_key("timestamp") {
         fields.insert(
             "timestamp".into(),
@@ -193,7 +223,8 @@ fn append_locked(
     for (k, v) in std::mem::take(fields) {
         ordered.insert(k, v);
     }
-    ordered.insert("prev".into(), Value::String(tail.prev));
+    ordered.insert("offset".into(), Value::from(len));
+    ordered.insert("prev".into(), Value::String(prev));
     ordered.insert("signer".into(), Value::String(who.signer_id.clone()));
     let unsigned = serde_json::to_string(&Value::Object(ordered))?;
     let line = sign_line(&who.key, &unsigned)
@@ -229,108 +260,16 @@ fn write_or_undo(file: &mut File, bytes: &[u8], undo_to: u64, what: &str) -> any
     }
 }
 
-/// What the tail of the file says: `prev`, and the newest id of today's sequence.
-struct Tail {
-    prev: String,
-    id_prefix: String,
-    newest_seq: Option<u64>,
-    /// Every line that could hold today's newest id was seen (the walk reached the
-    /// start of the file or a line from before today).
-    complete: bool,
-}
-
-/// Read the tail of `file[..len]` (which ends with `\n` or is empty). `prev` is the
-/// SHA-256 of the last non-empty line, streamed from the file: O(its length). The id
-/// probe then walks back at most [`ID_SCAN_LIMIT`] bytes more, reading only lines of
-/// at most [`MAX_LINE`] bytes (a longer one is a reject and holds no id).
-fn read_tail(
-    file: &File,
-    len: u64,
-    want_id: bool,
-    now: &chrono::DateTime<Utc>,
-) -> anyhow::Result<Tail> {
-    let id_prefix = format!("TXN-{}-", now.format("%Y%m%d"));
-    let day_start = now.format("%Y-%m-%dT00:00:00Z").to_string();
+/// `prev` for a line appended at `len` (the file ends with `\n` or is empty): the
+/// SHA-256 of the last non-empty line, streamed from the file: O(its length).
+fn read_prev(file: &File, len: u64) -> anyhow::Result<String> {
     let mut rev = RevLines::new(file, len)?;
-    let mut tail = Tail {
-        prev: ZERO_PREV.to_string(),
-        id_prefix,
-        newest_seq: None,
-        complete: true,
-    };
-    let mut line = Vec::new();
-    let mut first = true;
     while let Some((off, n)) = rev.next_span()? {
-        if n == 0 {
-            continue;
-        }
-        if first {
-            first = false;
-            tail.prev = hex::encode(sha256_at(file, off, n)?);
-            if !want_id {
-                return Ok(tail);
-            }
-            rev.set_floor(off.saturating_sub(ID_SCAN_LIMIT));
-        }
-        let Ok(n) = usize::try_from(n) else {
-            continue;
-        };
-        if n > MAX_LINE {
-            continue;
-        }
-        line.resize(n, 0);
-        std::os::unix::fs::FileExt::read_exact_at(file, &mut line, off)?;
-        match tail_id_probe(&line, &tail.id_prefix, &day_start) {
-            Probe::Seq(s) => {
-                tail.newest_seq = Some(s);
-                return Ok(tail);
-            }
-            Probe::OlderDay => return Ok(tail),
-            Probe::Other => {}
+        if n > 0 {
+            return Ok(hex::encode(sha256_at(file, off, n)?));
         }
     }
-    tail.complete = !rev.cut();
-    Ok(tail)
-}
-
-enum Probe {
-    Seq(u64),
-    OlderDay,
-    Other,
-}
-
-/// Look at one tail line: is it today's TXN sequence, or a line from before today?
-/// Our ids share the UTC date of their own timestamp, so once the tail reaches an
-/// older day no id of today's sequence can lie further back.
-fn tail_id_probe(line: &[u8], prefix: &str, day_start: &str) -> Probe {
-    #[derive(serde::Deserialize)]
-    struct IdTs<'a> {
-        #[serde(borrow)]
-        id: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow)]
-        timestamp: Option<std::borrow::Cow<'a, str>>,
-    }
-    let Ok(v) = serde_json::from_slice::<IdTs<'_>>(line) else {
-        return Probe::Other;
-    };
-    if let Some(id) = v.id.as_deref()
-        && let Some(digits) = id.strip_prefix(prefix)
-        && digits.len() >= 6
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(n) = digits.parse::<u64>()
-    {
-        return Probe::Seq(n);
-    }
-    if let Some(ts) = v.timestamp.as_deref()
-        && let (Ok(t), Ok(start)) = (
-            chrono::DateTime::parse_from_rfc3339(ts),
-            chrono::DateTime::parse_from_rfc3339(day_start),
-        )
-        && t < start
-    {
-        return Probe::OlderDay;
-    }
-    Probe::Other
+    Ok(ZERO_PREV.to_string())
 }
 
 fn count_newlines(file: &mut File, from: u64, to: u64) -> std::io::Result<u64> {

@@ -13,3 +13,4 @@ pub mod scan;
 pub mod sent_log;
 pub mod stats;
 pub mod verify;
+pub mod witness;

@@ -188,12 +188,29 @@ pub fn for_each_line(
 pub fn scan_file(
     file: &File,
     opts: ScanOptions,
+    f: impl FnMut(Line<'_>) -> ControlFlow<()>,
+) -> io::Result<ScanEnd> {
+    scan_file_from(file, opts, 0, 0, f)
+}
+
+/// [`scan_file`] resuming at byte `from` (the start of a line) as if `lines_before`
+/// physical lines came before it: line numbers and offsets stay those of the file.
+/// `ScanEnd::bytes` and `physical_lines` count from the start of the file.
+pub fn scan_file_from(
+    file: &File,
+    opts: ScanOptions,
+    from: u64,
+    lines_before: u64,
     mut f: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<ScanEnd> {
     let initial_len = file.metadata()?.len();
-    let mut fwd = Forward::new(file, 0, None, initial_len);
-    let mut end = ScanEnd::default();
-    let mut no = 0u64;
+    let mut fwd = Forward::new(file, from, None, initial_len);
+    let mut end = ScanEnd {
+        bytes: from,
+        physical_lines: lines_before,
+        ..ScanEnd::default()
+    };
+    let mut no = lines_before;
     'scan: loop {
         match fwd.next_piece()? {
             Piece::Lines { offset, data } => {
