@@ -348,6 +348,9 @@ pub struct Integrity {
     pub problem: Option<String>,
     /// Set when verification itself could not run (unreadable keys.json…).
     pub error: Option<String>,
+    /// The local witness no longer finds the checkpoint this machine verified before
+    /// (history cut or rewritten): what it remembered (size, when) and what is wrong.
+    pub witness_alarm: Option<String>,
 }
 
 /// Work for the ledger reader (`crate::sources::ledger_reader`), off the update path.

@@ -408,3 +408,39 @@ fn slash_opens_a_prompt_that_takes_every_key_and_recalls_the_last_filter() {
     let text = common::screen_text(&common::draw(&app, 120, 40));
     assert!(text.contains("filter: q branch:koos"), "{text}");
 }
+
+/// A local witness that no longer finds what it verified is a red banner under the
+/// header, not a quiet badge, with what it remembered.
+#[test]
+fn a_witness_alarm_is_a_red_banner() {
+    let alarm = "the ledger no longer holds size 12 (root 3q2+7w==) verified 2026-12-01T10:00:00Z";
+    let app = app_with_integrity(lumen::protocol::Integrity {
+        chain_ok: 3,
+        witness_alarm: Some(alarm.into()),
+        ..Default::default()
+    });
+    let term = common::draw(&app, 160, 48);
+    let text = common::screen_text(&term);
+    assert!(text.contains("LEDGER HISTORY CHANGED"), "{text}");
+    assert!(text.contains("size 12"), "{text}");
+    let buf = term.backend().buffer();
+    let row = (0..buf.area.height)
+        .find(|y| {
+            (0..buf.area.width)
+                .filter_map(|x| buf.cell((x, *y)))
+                .map(|c| c.symbol().to_string())
+                .collect::<String>()
+                .contains("LEDGER HISTORY")
+        })
+        .unwrap_or_else(|| panic!("no banner row:\n{text}"));
+    assert_eq!(row, 1, "right under the header");
+    let cell = buf.cell((5, row)).unwrap_or_else(|| panic!("cell"));
+    assert_eq!(cell.bg, app.theme.error, "painted in the error colour");
+    // Without an alarm there is no banner.
+    let calm = app_with_integrity(lumen::protocol::Integrity {
+        chain_ok: 3,
+        ..Default::default()
+    });
+    let text = common::screen_text(&common::draw(&calm, 160, 48));
+    assert!(!text.contains("LEDGER HISTORY CHANGED"), "{text}");
+}

@@ -105,7 +105,7 @@ fn a_signed_id_used_twice_fails_and_prove_names_both_lines() {
 
     // A second signed line with the same id, at its right offset and chained: only
     // the key holder can make it, and verify still refuses it.
-    let key = lumen::domain::signing::load_key_file(&h.key).unwrap_or_else(|e| panic!("{e}"));
+    let key = lumen::store::keyfile::load_key_file(&h.key).unwrap_or_else(|e| panic!("{e}"));
     let bytes = std::fs::read(h.ledger()).unwrap_or_default();
     let last = h.lines().pop().unwrap_or_default();
     let prev = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(last.as_bytes()));

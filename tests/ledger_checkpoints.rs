@@ -80,7 +80,7 @@ fn checkpoint_is_a_c2sp_note_that_an_independent_verifier_accepts() {
     if !python_ready() {
         return;
     }
-    let key = lumen::domain::signing::load_key_file(&h.key).unwrap_or_else(|e| panic!("{e}"));
+    let key = lumen::store::keyfile::load_key_file(&h.key).unwrap_or_else(|e| panic!("{e}"));
     let vkey = lumen::domain::note::NoteVerifier::new("alice", key.verifying_key())
         .unwrap_or_else(|e| panic!("{e}"))
         .verifier_key();

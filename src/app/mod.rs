@@ -996,6 +996,15 @@ impl App {
             .is_some_and(|b| b.maintenance_mode)
     }
 
+    /// The local witness's alarm (history cut or rewritten), from the last
+    /// integrity check: shown as a red banner, never only as a badge.
+    pub fn witness_alarm(&self) -> Option<&str> {
+        self.ledger
+            .integrity
+            .as_ref()
+            .and_then(|(_, i)| i.witness_alarm.as_deref())
+    }
+
     pub fn kill_switch(&self) -> bool {
         self.hq
             .as_ref()

@@ -269,6 +269,19 @@ fn spawn_decision_check(root: std::path::PathBuf, tx: mpsc::Sender<Msg>) {
     });
 }
 
+/// The red banner's text when the local witness no longer finds what it verified.
+fn witness_alarm(w: &crate::store::verify::WitnessReport) -> Option<String> {
+    if w.ok {
+        return None;
+    }
+    let size = w.size.map_or("?".to_string(), |s| s.to_string());
+    let seen = w.seen.as_deref().unwrap_or("an earlier run");
+    Some(format!(
+        "this machine verified {size} entries on {seen}; the ledger no longer contains \
+         that history (cut or rewritten). Run `lumen ledger verify` for details."
+    ))
+}
+
 /// Verify the whole ledger (chain, signatures, checkpoints) in the background at start
 /// and then every minute, for the ledger pane's integrity badge.
 fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
@@ -322,6 +335,7 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
                     unchained: rep.unchained,
                     problem: rep.problems.first().cloned(),
                     error: None,
+                    witness_alarm: rep.witness.as_ref().and_then(witness_alarm),
                 },
                 Ok(Err(e)) => crate::protocol::Integrity {
                     error: Some(format!("{e:#}")),

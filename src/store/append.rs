@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::keyring::{SignRefusal, signing_entry};
 use crate::domain::signing::sign_line;
 use crate::store::keys::{Keyring, authorize_signed_write};
-use crate::store::scan::{MAX_LINE, RevLines, sha256_at};
+use crate::store::scan::{RevLines, sha256_at};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
 

@@ -35,11 +35,12 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     if area.width == 0 || area.height == 0 {
         return s;
     }
-    let banner = app.kill_switch() || app.readonly_banner();
+    let banners = banner_lines(app).len() as u16;
     let [header, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     s.header = header;
-    let rest = if banner && rest.height > 2 {
-        let [b, r] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
+    let rest = if banners > 0 && rest.height > banners + 1 {
+        let [b, r] =
+            Layout::vertical([Constraint::Length(banners), Constraint::Min(0)]).areas(rest);
         s.banner = Some(b);
         r
     } else {
@@ -376,22 +377,52 @@ fn render_notice(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
+/// The standing banners, most urgent first: the local witness's alarm (history cut
+/// or rewritten), the kill switch, read-only.
+fn banner_lines(app: &App) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    if let Some(alarm) = app.witness_alarm() {
+        out.push((
+            format!(" ✗ LEDGER HISTORY CHANGED — {}", sanitize(alarm)),
+            true,
+        ));
+    }
+    if app.kill_switch() {
+        out.push((
+            " ⏻ KILL SWITCH ON — automated deploys are halted. Rollbacks and maintenance remain allowed."
+                .to_string(),
+            false,
+        ));
+    } else if app.readonly_banner() {
+        out.push((
+            " READ-ONLY — the operator key was refused (see the header); actions are unavailable."
+                .to_string(),
+            false,
+        ));
+    }
+    out
+}
+
 fn render_banner(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let text = if app.kill_switch() {
-        " ⏻ KILL SWITCH ON — automated deploys are halted. Rollbacks and maintenance remain allowed."
-    } else {
-        " READ-ONLY — the operator key was refused (see the header); actions are unavailable."
-    };
-    let style = if t.color {
-        Style::new()
-            .fg(t.banner_fg)
-            .bg(t.banner_bg)
-            .add_modifier(Modifier::BOLD)
-    } else {
-        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-    };
-    frame.render_widget(Paragraph::new(text).style(style), area);
+    let lines: Vec<Line> = banner_lines(app)
+        .into_iter()
+        .map(|(text, alarm)| {
+            let style = match (t.color, alarm) {
+                (true, true) => Style::new()
+                    .fg(t.banner_fg)
+                    .bg(t.error)
+                    .add_modifier(Modifier::BOLD),
+                (true, false) => Style::new()
+                    .fg(t.banner_fg)
+                    .bg(t.banner_bg)
+                    .add_modifier(Modifier::BOLD),
+                (false, _) => Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            };
+            Line::from(Span::styled(text, style)).style(style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn render_tabs(frame: &mut Frame, app: &App, area: Rect) {
