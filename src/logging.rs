@@ -14,18 +14,7 @@ pub fn log_dir() -> Option<PathBuf> {
 /// Start logging to `lumen.log` in the data directory. Returns the guard that flushes
 /// on drop, or `None` when no data directory can be had (logging is then off).
 pub fn init() -> Option<WorkerGuard> {
-    let dir = log_dir()?;
-    std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(&dir, "lumen.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = EnvFilter::try_from_env("LUMEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .ok()?;
-    Some(guard)
+    init_file(log_dir()?, "lumen.log".into())
 }
 
 /// Logging for `lumen watch`: to `file`, or `watch.log` in the log directory.
@@ -40,6 +29,11 @@ pub fn init_watch(file: Option<&std::path::Path>) -> Option<WorkerGuard> {
         ),
         None => (log_dir()?, "watch.log".into()),
     };
+    init_file(dir, name)
+}
+
+/// Log to `<dir>/<name>` (created if needed), level from `LUMEN_LOG` (default info).
+fn init_file(dir: PathBuf, name: std::ffi::OsString) -> Option<WorkerGuard> {
     std::fs::create_dir_all(&dir).ok()?;
     let appender = tracing_appender::rolling::never(&dir, name);
     let (writer, guard) = tracing_appender::non_blocking(appender);

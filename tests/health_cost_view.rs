@@ -374,6 +374,8 @@ fn ten_thousand_branches_scroll_by_pages() {
     // Cost meter: every registry branch has a row.
     app.apply(Action::FocusCost);
     assert_eq!(app.cost_view.visible.len(), 10_000);
+    // The run loop draws a frame after each key; the page is what that frame shows.
+    let _ = common::frame(&mut app, 160, 48);
     app.apply(Action::PageDown);
     assert!(app.cost_view.sel > 10);
     let _ = Duration::ZERO;

@@ -96,19 +96,7 @@ pub struct ListedStatus {
 }
 
 fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut src = std::error::Error::source(&e);
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    crate::domain::sanitize::sanitize(&s).into_owned()
+    crate::domain::sanitize::sanitize(&super::notify::describe(e)).into_owned()
 }
 
 impl AmClient {

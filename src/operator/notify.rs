@@ -64,7 +64,7 @@ pub fn redact(url: &str) -> String {
 
 /// A reqwest error with its causes, never its URL (`without_url`; the causes are
 /// connect / TLS / timeout errors, which name at most the host).
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut s = if e.is_timeout() {
         "timed out".to_string()
