@@ -292,7 +292,7 @@ pub enum Msg {
     ParticipantKey {
         role: usize,
         path: std::path::PathBuf,
-        result: Result<ed25519_dalek::SigningKey, String>,
+        result: Result<Box<ed25519_dalek::SigningKey>, String>,
     },
 }
 

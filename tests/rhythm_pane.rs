@@ -268,11 +268,11 @@ fn backfill_is_requested_at_start_and_when_the_window_widens() {
     fn asked(app: &mut App) -> Option<lumen::protocol::BackfillRequest> {
         std::mem::take(&mut app.commands)
             .into_iter()
-            .filter_map(|c| match c {
+            .rev()
+            .find_map(|c| match c {
                 lumen::protocol::Command::Backfill(r) => Some(r),
                 _ => None,
             })
-            .last()
     }
     let mut app = two_marker_app();
     app.rhythm.backfill = true;

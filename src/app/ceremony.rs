@@ -838,7 +838,7 @@ impl App {
         &mut self,
         role: usize,
         path: PathBuf,
-        result: Result<ed25519_dalek::SigningKey, String>,
+        result: Result<Box<ed25519_dalek::SigningKey>, String>,
     ) {
         let CeremonyScreen::Setup(s) = &mut self.ceremony.screen else {
             return;
@@ -848,7 +848,7 @@ impl App {
         };
         match result {
             Ok(k) => {
-                r.key = Some(k);
+                r.key = Some(*k);
                 r.key_file = Some(path);
                 s.error = None;
             }

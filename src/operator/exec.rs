@@ -360,7 +360,7 @@ fn failure(what: &str, e: &ActionError) -> String {
 /// readable) and say so in a message for the ceremony pane.
 pub fn load_participant_key(role: usize, path: PathBuf) -> Msg {
     use crate::store::keyfile::{KeyError, load_key_file};
-    let result = load_key_file(&path).map_err(|e| match e {
+    let result = load_key_file(&path).map(Box::new).map_err(|e| match e {
         KeyError::LoosePermissions(_) => format!(
             "key file {} is readable by group or others (chmod 600 it)",
             path.display()
