@@ -284,7 +284,12 @@ fn witness_alarm(w: &crate::store::verify::WitnessReport) -> Option<String> {
 
 /// Verify the whole ledger (chain, signatures, checkpoints) in the background at start
 /// and then every minute, for the ledger pane's integrity badge.
-fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
+fn spawn_integrity(
+    root: std::path::PathBuf,
+    witness_dir: Option<std::path::PathBuf>,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+) {
     tokio::spawn(async move {
         // Incremental: after the first full pass each check reads only what was
         // appended (docs/ledger.md "Incremental verification").
@@ -292,7 +297,7 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
             crate::store::verify::IncrementalVerifier::new(
                 &root,
                 crate::store::verify::VerifyOptions {
-                    witness_dir: crate::cmd::ledger::witness_dir(),
+                    witness_dir: witness_dir.clone(),
                     notes: Vec::new(),
                 },
             )
@@ -364,7 +369,12 @@ fn spawn_integrity(root: std::path::PathBuf, tx: mpsc::Sender<Msg>, cancel: Canc
     });
 }
 
-fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
+/// `witness_dir`: where the integrity check's local witness lives (`None`: no witness).
+fn run_console(
+    p: Prepared,
+    rt: &tokio::runtime::Runtime,
+    witness_dir: Option<std::path::PathBuf>,
+) -> CmdResult {
     let Prepared { cfg, mut app, who } = p;
     let hq = app.hq.clone();
     // Rhythm history from Prometheus: the app posts what it wants (its window, its
@@ -389,7 +399,7 @@ fn run_console(p: Prepared, rt: &tokio::runtime::Runtime) -> CmdResult {
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(2), started.wait_for(|s| *s)).await;
             spawn_decision_check(root.clone(), tx2.clone());
-            spawn_integrity(root, tx2, c2);
+            spawn_integrity(root, witness_dir, tx2, c2);
         });
         let reader = crate::sources::ledger_reader::spawn(
             &cfg.hq_root,
@@ -424,7 +434,7 @@ pub fn run_open(g: &GlobalArgs) -> CmdResult {
     let label = display_root(&cfg.hq_root);
     let prepared = prepare(cfg, label)?;
     let rt = super::runtime()?;
-    run_console(prepared, &rt)
+    run_console(prepared, &rt, crate::cmd::ledger::witness_dir())
 }
 
 /// `lumen demo [--seed N]`.
@@ -448,7 +458,10 @@ pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
     }];
     let label = format!("demo HQ (seed {})", args.seed);
     let prepared = prepare(cfg, label)?;
-    let result = run_console(prepared, &rt);
+    // The demo's witness lives in its own temporary directory: a demo run leaves
+    // nothing in the user's data directory.
+    let witness = Some(demo.root.join(".demo").join("witness"));
+    let result = run_console(prepared, &rt, witness);
     rt.block_on(world.shutdown());
     drop(demo);
     result
