@@ -51,8 +51,8 @@ done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 MS=$(echo "${T[$STATS]}" | median)
 for c in "${CMDS[@]}"; do
+  sorted=$(echo "${T[$c]}" | tr ' ' '\n' | grep . | sort -n)
   m=$(echo "${T[$c]}" | median)
-  printf '%-8s s median of %d (%s)  %.2fx stats   %s\n' "$m" "$RUNS" \
-    "$(echo "${T[$c]}" | tr ' ' '\n' | grep . | sort -n | head -1)-$(echo "${T[$c]}" | tr ' ' '\n' | sort -n | tail -1)" \
-    "$(echo "$m / $MS" | bc -l)" "$c"
+  printf '%.3f s median of %d (%.3f-%.3f)  %.2fx stats   %s\n' "$m" "$RUNS" \
+    "$(echo "$sorted" | head -1)" "$(echo "$sorted" | tail -1)" "$(echo "$m / $MS" | bc -l)" "$c"
 done
