@@ -6,6 +6,8 @@
 //!
 //! Skips with a message when the binary is absent; fails when `CI` is set.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -181,7 +183,7 @@ fn hq_with_signer() -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(d.path().join("hq/ledger")).unwrap();
     std::fs::write(d.path().join("hq/ledger/ledger.jsonl"), "").unwrap();
     let key = d.path().join("alice.pem");
-    let o = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = bin::lumen()
         .args(["keygen", "--id", "alice", "--role", "hq_admin", "--out"])
         .arg(&key)
         .env("HOME", d.path())

@@ -1,13 +1,15 @@
 //! `lumen alerts [--json]` run as a user runs it: what fires, in what order, and the
 //! exit codes (0 nothing critical, 1 something critical, 2 the HQ cannot be read).
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{Duration, SecondsFormat, Utc};
 
 fn lumen(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lumen"))
+    bin::lumen()
         .args(args)
         .arg("--hq")
         .arg(root)

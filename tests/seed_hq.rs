@@ -3,6 +3,8 @@
 //! and the seed's own files work: per-persona observer field, RWD written `R/W`, the
 //! custody simulator's scenarios and quiz bank.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,7 +16,7 @@ fn seed() -> PathBuf {
 }
 
 fn lumen(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+    let mut c = bin::lumen();
     c.env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))

@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use lumen::domain::hq::{self, paths};
 
-const BIN: &str = common::bin::LUMEN;
-
 /// Kills the child when the test ends, however it ends.
 struct Killed(Child);
 impl Drop for Killed {
@@ -23,7 +21,7 @@ impl Drop for Killed {
 
 /// Start `lumen simulate` and return it with the exporter URL from its first line.
 fn simulate(root: &Path, extra: &[&str]) -> (Killed, String) {
-    let mut child = Command::new(BIN)
+    let mut child = common::bin::lumen()
         .args(["simulate", "--hq"])
         .arg(root)
         .args(["--listen", "127.0.0.1:0"])
@@ -258,7 +256,7 @@ fn simulate_stops_after_duration_and_needs_hq() {
     let status = poll(30, "simulate to exit", || child.0.try_wait().ok().flatten());
     assert!(status.success(), "{status:?}");
 
-    let out = Command::new(BIN)
+    let out = common::bin::lumen()
         .args(["simulate", "--listen", "127.0.0.1:0", "--duration", "1"])
         .output()
         .expect("run");
@@ -270,7 +268,7 @@ fn simulate_stops_after_duration_and_needs_hq() {
 fn init_creates_a_root_whose_files_parse() {
     let dir = tempfile::tempdir().expect("tmp");
     let root = dir.path().join("new-hq");
-    let out = Command::new(BIN)
+    let out = common::bin::lumen()
         .arg("init")
         .arg(&root)
         .output()
@@ -326,7 +324,7 @@ fn init_creates_a_root_whose_files_parse() {
     );
 
     // A second init on the same root is refused.
-    let again = Command::new(BIN)
+    let again = common::bin::lumen()
         .arg("init")
         .arg(&root)
         .output()

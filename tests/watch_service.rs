@@ -2,6 +2,8 @@
 //! exactly once — also across a restart (the sent log on disk) — a failed send is
 //! tried again, the log file gets the story, and SIGTERM stops it cleanly (exit 0).
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -107,7 +109,7 @@ fn hq(port: u16) -> tempfile::TempDir {
 }
 
 fn cmd(root: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lumen"));
+    let mut c = bin::lumen();
     c.arg("watch")
         .arg("--hq")
         .arg(root)

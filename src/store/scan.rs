@@ -203,6 +203,99 @@ pub fn scan_file_from(
     lines_before: u64,
     mut f: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<ScanEnd> {
+    scan_impl(file, opts, from, lines_before, None, |l, _| f(l))
+}
+
+/// [`scan_file_from`] that also hands every [`Line::Held`] its [`LineHashes`] (long
+/// lines carry theirs in [`LongLine::hashes`], as with `hash_long_lines`). The hashes
+/// of each block are computed on up to `threads` threads (the calling one included)
+/// before its lines are handed over, from the same bytes the caller then sees, so
+/// hashing the file costs about 1/`threads` of its time. Memory: the forward buffer
+/// plus 64 bytes per line of one block.
+pub fn scan_file_hashed_from(
+    file: &File,
+    from: u64,
+    lines_before: u64,
+    threads: usize,
+    f: impl FnMut(Line<'_>, Option<&LineHashes>) -> ControlFlow<()>,
+) -> io::Result<ScanEnd> {
+    let opts = ScanOptions {
+        hash_long_lines: true,
+    };
+    scan_impl(file, opts, from, lines_before, Some(threads.max(1)), f)
+}
+
+/// Hashes of every `\n`-terminated line in `data` (bytes after the last `\n` are
+/// not a line), in order, into `out`; split over `threads` threads at line boundaries.
+fn hash_lines(
+    data: &[u8],
+    threads: usize,
+    parts: &mut Vec<Vec<LineHashes>>,
+    out: &mut Vec<LineHashes>,
+) {
+    fn one(data: &[u8], into: &mut Vec<LineHashes>) {
+        into.clear();
+        let mut start = 0usize;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            into.push(LineHashes::of(data.get(start..nl).unwrap_or_default()));
+            start = nl + 1;
+        }
+    }
+    out.clear();
+    // Below this a thread costs more than it saves.
+    const MIN_PART: usize = 32 * 1024;
+    let n = threads.min(data.len() / MIN_PART).max(1);
+    if n == 1 {
+        one(data, out);
+        return;
+    }
+    // Cut points just after a `\n`, near equal shares.
+    let mut cuts = Vec::with_capacity(n + 1);
+    cuts.push(0usize);
+    for i in 1..n {
+        let aim = (data.len() / n * i).max(cuts.last().copied().unwrap_or(0));
+        let cut = match memchr::memchr(b'\n', data.get(aim..).unwrap_or_default()) {
+            Some(k) => aim + k + 1,
+            None => data.len(),
+        };
+        cuts.push(cut);
+    }
+    cuts.push(data.len());
+    parts.resize_with(n, Vec::new);
+    std::thread::scope(|s| {
+        let mut rest = parts.iter_mut().zip(cuts.windows(2));
+        let first = rest.next();
+        for (into, w) in rest {
+            let (a, b) = (
+                w.first().copied().unwrap_or(0),
+                w.get(1).copied().unwrap_or(0),
+            );
+            let part = data.get(a..b).unwrap_or_default();
+            s.spawn(move || one(part, into));
+        }
+        if let Some((into, w)) = first {
+            let (a, b) = (
+                w.first().copied().unwrap_or(0),
+                w.get(1).copied().unwrap_or(0),
+            );
+            one(data.get(a..b).unwrap_or_default(), into);
+        }
+    });
+    for p in parts.iter() {
+        out.extend_from_slice(p);
+    }
+}
+
+fn scan_impl(
+    file: &File,
+    opts: ScanOptions,
+    from: u64,
+    lines_before: u64,
+    prehash: Option<usize>,
+    mut f: impl FnMut(Line<'_>, Option<&LineHashes>) -> ControlFlow<()>,
+) -> io::Result<ScanEnd> {
+    let mut parts: Vec<Vec<LineHashes>> = Vec::new();
+    let mut hashes: Vec<LineHashes> = Vec::new();
     let initial_len = file.metadata()?.len();
     let mut fwd = Forward::new(file, from, None, initial_len);
     let mut end = ScanEnd {
@@ -214,8 +307,11 @@ pub fn scan_file_from(
     'scan: loop {
         match fwd.next_piece()? {
             Piece::Lines { offset, data } => {
+                if let Some(threads) = prehash {
+                    hash_lines(data, threads, &mut parts, &mut hashes);
+                }
                 let mut start = 0usize;
-                for nl in memchr::memchr_iter(b'\n', data) {
+                for (k, nl) in memchr::memchr_iter(b'\n', data).enumerate() {
                     let bytes = data.get(start..nl).unwrap_or_default();
                     let line_off = offset + start as u64;
                     no += 1;
@@ -236,7 +332,7 @@ pub fn scan_file_from(
                     };
                     end.physical_lines = no;
                     end.bytes = offset + nl as u64 + 1;
-                    if f(line).is_break() {
+                    if f(line, hashes.get(k)).is_break() {
                         break 'scan;
                     }
                     start = nl + 1;
@@ -269,7 +365,7 @@ pub fn scan_file_from(
                     len,
                     hashes,
                 });
-                if f(line).is_break() {
+                if f(line, None).is_break() {
                     break 'scan;
                 }
             }
@@ -730,6 +826,42 @@ pub fn read_entries_where(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn block_hashes_are_the_same_on_any_number_of_threads() {
+        let mut data = Vec::new();
+        for i in 0..5000 {
+            data.extend_from_slice(
+                format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 97)).as_bytes(),
+            );
+            if i % 500 == 0 {
+                data.push(b'\n');
+            }
+        }
+        data.extend_from_slice(b"partial, no newline");
+        let want: Vec<LineHashes> = data
+            .split(|&b| b == b'\n')
+            .take(data.iter().filter(|&&b| b == b'\n').count())
+            .map(LineHashes::of)
+            .collect();
+        for threads in [1, 2, 3, 8] {
+            let (mut parts, mut out) = (Vec::new(), Vec::new());
+            hash_lines(&data, threads, &mut parts, &mut out);
+            assert_eq!(out, want, "{threads} threads");
+        }
+        // Through the scan: each held line gets its own hashes.
+        let f = file_with(&data);
+        let mut n = 0;
+        scan_file_hashed_from(&f, 0, 0, 2, |l, h| {
+            if let Line::Held(r) = l {
+                assert_eq!(h, Some(&LineHashes::of(r.bytes)), "line {}", r.no);
+                n += 1;
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, want.len());
+    }
 
     fn file_with(content: &[u8]) -> File {
         let mut tmp = tempfile::tempfile().unwrap_or_else(|e| panic!("{e}"));

@@ -782,7 +782,7 @@ struct Scan {
     /// per line from `hex::encode` was 8 % of `verify`.
     prev_hash: [u8; 64],
     parser: StatParser,
-    seen_ids: rustc_hash::FxHashMap<String, u64>,
+    seen_ids: IdSet,
     /// Ids of signed lines (few): a second signed line with one of them fails.
     signed_ids: rustc_hash::FxHashMap<String, u64>,
     last_ts: Option<(DateTime<FixedOffset>, u64)>,
@@ -839,12 +839,10 @@ impl Scan {
         // Ids and timestamps come from the fast line parser (it accepts and rejects
         // exactly what `parse_line` does, with the same reasons); only chained or
         // signed lines are parsed whole, in `check_trust`.
-        let mut seen_ids = rustc_hash::FxHashMap::default();
         // Room for the ids up front (growing the table was 6 %): ~150 bytes per
-        // line, at most 1 Mi ids (~40 MB) so a file of long lines cannot
-        // over-reserve much.
+        // line, at most 1 Mi ids so a file of long lines cannot over-reserve much.
         let len = std::fs::metadata(ledger).map_or(0, |m| m.len());
-        seen_ids.reserve(usize::try_from(len / 150).unwrap_or(0).min(1 << 20));
+        let seen_ids = IdSet::with_capacity(usize::try_from(len / 150).unwrap_or(0).min(1 << 20));
         let mut scan = Scan {
             r,
             keys: keys.clone(),
@@ -894,17 +892,19 @@ impl Scan {
         lines_before: u64,
         on_line: &mut dyn FnMut(u64),
     ) -> std::io::Result<crate::store::scan::ScanEnd> {
-        let opts = ScanOptions {
-            hash_long_lines: true,
-        };
-        crate::store::scan::scan_file_from(file, opts, from, lines_before, |line| {
+        // One thread: hashing each block on two threads (the scan waiting for the
+        // second at every 256 KiB block) doubled the wall time on a loaded 2-core
+        // host (docs/PERF.md); overlapping it with the checks needs a pipelined
+        // reader, not done yet.
+        let threads = 1;
+        crate::store::scan::scan_file_hashed_from(file, from, lines_before, threads, |line, h| {
             on_line(line.no());
-            self.line(line);
+            self.line(line, h);
             ControlFlow::Continue(())
         })
     }
 
-    fn line(&mut self, line: Line<'_>) {
+    fn line(&mut self, line: Line<'_>, hashes: Option<&LineHashes>) {
         let l = match line {
             Line::Held(l) => l,
             Line::Long(long) => {
@@ -928,12 +928,16 @@ impl Scan {
         }
         let r = &mut self.r;
         r.lines += 1;
-        self.tree.push_data(l.bytes);
+        let h = match hashes {
+            Some(h) => *h,
+            None => LineHashes::of(l.bytes),
+        };
+        self.tree.push_leaf_hash(h.leaf);
         self.check_claims();
         let r = &mut self.r;
         let mut this_hash = [0u8; 64];
         // 32 bytes always fit 64 hex digits.
-        let _ = hex::encode_to_slice(Sha256::digest(l.bytes), &mut this_hash);
+        let _ = hex::encode_to_slice(h.sha256, &mut this_hash);
         match self.parser.parse_bytes(l.bytes) {
             Err(reason) => r.rejects.push(RejectInfo {
                 line: l.no,
@@ -942,14 +946,12 @@ impl Scan {
             }),
             Ok(e) => {
                 r.entries += 1;
-                if let Some(first) = self.seen_ids.get(e.id.as_ref()) {
+                if let Some(first) = self.seen_ids.first_or_insert(e.id.as_ref(), l.no) {
                     let w = format!(
                         "line {}: duplicate id {} (first at line {first})",
                         l.no, e.id
                     );
                     r.warn(w);
-                } else {
-                    self.seen_ids.insert(e.id.to_string(), l.no);
                 }
                 if let Some((t, at)) = self.last_ts
                     && e.timestamp < t
@@ -1053,11 +1055,71 @@ impl Claims {
     }
 
     /// The line may carry `prev`, `sig` or `signer` (an escape could spell one).
+    /// (One `memchr2` pass over quotes and backslashes instead was slower: ~20
+    /// quotes a line.)
     fn in_line(&self, line: &[u8]) -> bool {
         self.prev.find(line).is_some()
             || self.sig.find(line).is_some()
             || self.signer.find(line).is_some()
             || memchr::memchr(b'\\', line).is_some()
+    }
+}
+
+/// The ids seen so far and the line of each one's first use, without a `String` per
+/// id (allocating and freeing those was ~15 % of `verify`): the bytes live in one
+/// arena, a table maps an FxHash of the id to a chain of entries, and a hit is only a
+/// hit when the bytes are equal, so colliding hashes cost time, never a false warning.
+/// Hand-written because std's map cannot look up borrowed keys into an arena.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct IdSet {
+    heads: rustc_hash::FxHashMap<u64, usize>,
+    entries: Vec<IdEntry>,
+    arena: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct IdEntry {
+    start: usize,
+    len: usize,
+    line: u64,
+    /// The next entry with the same hash.
+    next: Option<usize>,
+}
+
+impl IdSet {
+    fn with_capacity(n: usize) -> IdSet {
+        let mut s = IdSet::default();
+        s.heads.reserve(n);
+        s.entries.reserve(n);
+        s.arena.reserve(n.saturating_mul(32));
+        s
+    }
+
+    /// The first line of `id` if seen before; otherwise remember it at `line`.
+    fn first_or_insert(&mut self, id: &str, line: u64) -> Option<u64> {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        h.write(id.as_bytes());
+        let key = h.finish();
+        let head = self.heads.get(&key).copied();
+        let mut at = head;
+        while let Some(i) = at {
+            let e = self.entries.get(i)?;
+            if self.arena.get(e.start..e.start + e.len) == Some(id.as_bytes()) {
+                return Some(e.line);
+            }
+            at = e.next;
+        }
+        let start = self.arena.len();
+        self.arena.extend_from_slice(id.as_bytes());
+        self.entries.push(IdEntry {
+            start,
+            len: id.len(),
+            line,
+            next: head,
+        });
+        self.heads.insert(key, self.entries.len() - 1);
+        None
     }
 }
 

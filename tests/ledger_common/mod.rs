@@ -2,8 +2,10 @@
 //! data directory (the local witness lives there), and the real binary.
 #![allow(dead_code)]
 
+#[path = "../common/bin.rs"]
+mod bin;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -16,7 +18,7 @@ pub struct Hq {
 }
 
 pub fn keygen(out: &Path, id: &str, role: &str) -> Value {
-    let o = Command::new(env!("CARGO_BIN_EXE_lumen"))
+    let o = bin::lumen()
         .args([
             "keygen",
             "--out",
@@ -66,7 +68,7 @@ impl Hq {
             .unwrap_or_else(|e| panic!("{e}"))
     }
     pub fn lumen(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_lumen"))
+        bin::lumen()
             .env("XDG_DATA_HOME", &self.data)
             .env("HOME", &self.data)
             .args(args)
