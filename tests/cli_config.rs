@@ -69,5 +69,21 @@ fn missing_registry_exits_2_naming_the_file() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("branches.json"), "{err}");
+    // A directory with no HQ at all: a newcomer is told what to run.
+    assert!(err.contains("is not an HQ root"), "{err}");
+    assert!(
+        err.contains("lumen demo") && err.contains("lumen init"),
+        "{err}"
+    );
     assert!(o.stdout.is_empty());
+    // A root that has hq/ but lost branches.json keeps the precise file error.
+    std::fs::create_dir_all(home.path().join("hq/registry")).unwrap_or_else(|e| panic!("{e}"));
+    let o = run(
+        &["--hq", home.path().to_str().unwrap_or_default()],
+        home.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("hq/registry/branches.json"), "{err}");
+    assert!(err.contains("cannot read"), "{err}");
 }

@@ -25,6 +25,22 @@ pub struct Prepared {
     pub who: Option<std::sync::Arc<crate::store::append::Identity>>,
 }
 
+/// A newcomer's first `lumen` in a directory with no HQ at all: say what an HQ root
+/// is and what to run, instead of a missing-file error. (A root that has `hq/` but
+/// lacks branches.json gets the precise file error from the loader.)
+fn not_an_hq_root(root: &Path) -> Option<String> {
+    let exists = |rel: &str| std::fs::symlink_metadata(root.join(rel)).is_ok();
+    if exists(crate::domain::hq::paths::BRANCHES) || exists("hq") {
+        return None;
+    }
+    Some(format!(
+        "{} is not an HQ root (there is no hq/registry/branches.json). \
+         Try `lumen demo` for a self-running demo HQ, `lumen init DIR` to create one, \
+         or `lumen --hq DIR` to open yours.",
+        display_root(root)
+    ))
+}
+
 /// Load and check configuration, theme and registry. Errors exit 2 before the
 /// alternate screen.
 pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
@@ -89,6 +105,9 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         .prometheus_url
         .as_deref()
         .map(crate::sources::http::redact);
+    if let Some(why) = not_an_hq_root(&cfg.hq_root) {
+        return Err(CmdError::Usage(why));
+    }
     let hq = crate::sources::registry::load_snapshot(&cfg.hq_root)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
     app.update(crate::app::Event::Msg(Msg::RegistryReloaded {
