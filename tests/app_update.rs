@@ -444,3 +444,38 @@ fn a_witness_alarm_is_a_red_banner() {
     let text = common::screen_text(&common::draw(&calm, 160, 48));
     assert!(!text.contains("LEDGER HISTORY CHANGED"), "{text}");
 }
+
+/// Staleness follows each source's own interval: a health check every 5 minutes reads
+/// "live" two minutes after the last round and "stale" only once a round is overdue.
+#[test]
+fn health_staleness_follows_its_check_interval() {
+    let mut app = fixture_app();
+    let mut hq = common::snapshot();
+    hq.health_check = Some(lumen::domain::hq::HealthCheck {
+        endpoints: Vec::new(),
+        interval: Some("5m".into()),
+        timeout: Some("2s".into()),
+        on_failure: Vec::new(),
+    });
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(hq),
+        at: t0(),
+    }));
+    app.update(Event::Msg(Msg::HealthChecked {
+        results: vec![common::hr("koosy", true, 3, t0())],
+        at: t0(),
+    }));
+    let health_title = |app: &lumen::app::App| {
+        let text = common::screen_text(&common::draw(app, 160, 48));
+        text.lines()
+            .find(|l| l.contains("Branch health"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    app.update(Event::Tick(t0() + chrono::Duration::seconds(120)));
+    let title = health_title(&app);
+    assert!(title.contains("live 2m"), "{title}");
+    app.update(Event::Tick(t0() + chrono::Duration::seconds(600)));
+    let title = health_title(&app);
+    assert!(title.contains("stale 10m"), "{title}");
+}

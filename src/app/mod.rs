@@ -88,9 +88,26 @@ pub struct SourceStatus {
     pub last_error: Option<(DateTime<Utc>, String)>,
     /// An optional file that does not exist: "not configured", not an error.
     pub missing: bool,
+    /// How often the source reports when all is well (`None`: continuously, e.g. a
+    /// tail or a 1 s poller). Staleness follows it: a health check every 5 minutes is
+    /// not "stale" after 30 seconds.
+    pub every: Option<std::time::Duration>,
 }
 
 impl SourceStatus {
+    /// Seconds without news after which the source reads "stale": 30 s, or one and a
+    /// half intervals plus 5 s for a source with a longer interval.
+    pub fn stale_after_secs(&self) -> i64 {
+        let every = self
+            .every
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        every
+            .saturating_mul(3)
+            .saturating_div(2)
+            .saturating_add(5)
+            .max(30)
+    }
+
     /// Failing now: the newest event is an error.
     pub fn failing(&self) -> bool {
         match (&self.last_ok, &self.last_error) {
@@ -824,6 +841,16 @@ impl App {
             }
             Msg::HealthChecked { results, at } => self.on_health_checked(results, at),
             Msg::RegistryReloaded { hq, at } => {
+                // The health checker's interval, resolved as the console starts it:
+                // health-check.json's `interval`, else 5 minutes (at least 200 ms).
+                let every = hq
+                    .health_check
+                    .as_ref()
+                    .map_or(std::time::Duration::from_secs(300), |h| {
+                        h.interval_duration()
+                    })
+                    .max(std::time::Duration::from_millis(200));
+                self.sources.entry(SourceId::Health).or_default().every = Some(every);
                 let branches = hq
                     .registry
                     .as_ref()

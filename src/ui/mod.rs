@@ -198,8 +198,9 @@ pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color
         None => Line::from(Span::styled(" waiting for data ", t.dimmed())),
         Some(ok) => {
             let age = app.age(ok);
-            let style = if age > 30 { t.fg(t.warn) } else { t.dimmed() };
-            let word = if age > 30 { "stale" } else { "live" };
+            let stale = age > st.stale_after_secs();
+            let style = if stale { t.fg(t.warn) } else { t.dimmed() };
+            let word = if stale { "stale" } else { "live" };
             Line::from(Span::styled(format!(" {word} {} ", fmt_age(age)), style))
         }
     }
