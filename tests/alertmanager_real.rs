@@ -8,6 +8,9 @@
 
 #[path = "common/bin.rs"]
 mod bin;
+#[path = "common/http.rs"]
+mod http;
+use http::read_request;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -32,30 +35,6 @@ fn available() -> bool {
     );
     eprintln!("skipped: {BIN} not installed (apt-get install prometheus-alertmanager)");
     false
-}
-
-fn read_request(s: &mut TcpStream) -> String {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                break;
-            }
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// The webhook receiver: every notification body Alertmanager sends.

@@ -4,8 +4,11 @@
 
 #[path = "common/bin.rs"]
 mod bin;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+#[path = "common/http.rs"]
+mod http;
+use http::read_request;
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -15,31 +18,6 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 
 const SECRET: &str = "SECRET-HOOK-93af";
-
-/// Read one HTTP/1.1 request (headers, then a `Content-Length` body).
-fn read_request(s: &mut TcpStream) -> String {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                break;
-            }
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
 
 /// A webhook receiver: records each request's body; answers with `status`.
 struct Hook {

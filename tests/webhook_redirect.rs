@@ -4,9 +4,12 @@
 //! redacted URL only — in the library and through `lumen killswitch`.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
+use http::read_request;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,31 +20,6 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "SECRET-TOKEN-5be1";
 const SECOND_SECRET: &str = "SECOND-SECRET-77c0";
-
-/// Read one HTTP/1.1 request (headers, then a `Content-Length` body).
-fn read_request(s: &mut TcpStream) -> String {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                break;
-            }
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
 
 /// The channel's host: records every request, answers each with a 307 to `second`.
 /// The second host is a bound listener nobody accepts on: any connection to it stays
