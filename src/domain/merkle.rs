@@ -129,7 +129,12 @@ fn largest_pow2_below(n: u64) -> u64 {
 
 /// Audit path of `index` over an in-memory slice of leaf hashes.
 pub fn audit_path(leaves: &[Hash], index: u64) -> Vec<Hash> {
-    path_ranges(index, leaves.len() as u64)
+    roots_of_ranges(leaves, path_ranges(index, leaves.len() as u64))
+}
+
+/// The root of each leaf range, over an in-memory slice of leaf hashes.
+fn roots_of_ranges(leaves: &[Hash], ranges: Vec<(u64, u64)>) -> Vec<Hash> {
+    ranges
         .into_iter()
         .filter_map(|(a, b)| {
             let slice = leaves.get(usize::try_from(a).ok()?..usize::try_from(b).ok()?)?;
@@ -265,13 +270,7 @@ pub fn consistency_ranges(old_size: u64, size: u64) -> Vec<(u64, u64)> {
 /// Consistency proof from the first `old_size` leaves to all of `leaves`, in memory.
 /// Empty when `old_size == 0`, `old_size >= leaves.len()`.
 pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Vec<Hash> {
-    consistency_ranges(old_size, leaves.len() as u64)
-        .into_iter()
-        .filter_map(|(a, b)| {
-            let slice = leaves.get(usize::try_from(a).ok()?..usize::try_from(b).ok()?)?;
-            Some(root_of(slice))
-        })
-        .collect()
+    roots_of_ranges(leaves, consistency_ranges(old_size, leaves.len() as u64))
 }
 
 /// Roots of a list of disjoint leaf ranges, computed in one pass over the leaf hashes

@@ -565,7 +565,7 @@ fn match_piece(piece: Piece<'_>, filter: &LedgerFilter, threads: usize) -> (Vec<
         Piece::Lines { first, data, .. } => (first, data),
         Piece::Long { .. } => return (Vec::new(), 1),
     };
-    let chunks = split_at_lines(data, threads);
+    let chunks = crate::store::scan::split_at_lines(data, threads);
     let results: Vec<(Vec<u64>, u64)> = if chunks.len() <= 1 {
         chunks.iter().map(|c| scan_chunk(c, filter)).collect()
     } else {
@@ -603,24 +603,6 @@ fn scan_chunk(data: &[u8], filter: &LedgerFilter) -> (Vec<u64>, u64) {
         }
     }
     (out, n)
-}
-
-/// Split at line boundaries into at most `n` chunks of similar size.
-fn split_at_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut out = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for i in 1..n {
-        let target = (data.len() * i / n).max(start);
-        let cut = match memchr::memchr(b'\n', data.get(target..).unwrap_or_default()) {
-            Some(off) => target + off + 1,
-            None => data.len(),
-        };
-        out.push(data.get(start..cut).unwrap_or_default());
-        start = cut;
-    }
-    out.push(data.get(start..).unwrap_or_default());
-    out.retain(|c| !c.is_empty());
-    out
 }
 
 /// The line starting at `offset`: its bytes (the whole line when it is at most

@@ -822,6 +822,25 @@ pub fn read_entries_where(
     Ok(out)
 }
 
+/// Split at line boundaries into at most `n` chunks of similar size (for parallel
+/// scans: `ledger stats`, the console's filter scan).
+pub fn split_at_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0usize;
+    for i in 1..n {
+        let target = (data.len() * i / n).max(start);
+        let cut = match memchr::memchr(b'\n', data.get(target..).unwrap_or_default()) {
+            Some(off) => target + off + 1,
+            None => data.len(),
+        };
+        out.push(data.get(start..cut).unwrap_or_default());
+        start = cut;
+    }
+    out.push(data.get(start..).unwrap_or_default());
+    out.retain(|c| !c.is_empty());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -337,7 +337,7 @@ pub fn stats_of(data: &[u8], rates: &Rates, month: Option<Month>, threads: usize
     let complete_end = memchr::memrchr(b'\n', data).map(|i| i + 1).unwrap_or(0);
     let pending = complete_end < data.len();
     let body = data.get(..complete_end).unwrap_or_default();
-    let chunks = split_chunks(body, threads.max(1));
+    let chunks = crate::store::scan::split_at_lines(body, threads.max(1));
     let accs: Vec<ChunkAcc> = if chunks.len() <= 1 {
         chunks.iter().map(|c| scan_chunk(c, rates, month)).collect()
     } else {
@@ -353,24 +353,6 @@ pub fn stats_of(data: &[u8], rates: &Rates, month: Option<Month>, threads: usize
         })
     };
     merge(accs, pending)
-}
-
-/// Split at line boundaries into at most `n` chunks of similar size.
-fn split_chunks(data: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut out = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for i in 1..n {
-        let target = (data.len() * i / n).max(start);
-        let cut = match memchr::memchr(b'\n', data.get(target..).unwrap_or_default()) {
-            Some(off) => target + off + 1,
-            None => data.len(),
-        };
-        out.push(data.get(start..cut).unwrap_or_default());
-        start = cut;
-    }
-    out.push(data.get(start..).unwrap_or_default());
-    out.retain(|c| !c.is_empty());
-    out
 }
 
 /// The offset just past the first `\n` at or after `from` in `file[..end]`, or `end`.
@@ -551,7 +533,7 @@ mod tests {
     fn chunks_cover_everything_at_line_boundaries() {
         let data = b"a\nbb\nccc\ndddd\n";
         for n in 1..6 {
-            let chunks = split_chunks(data, n);
+            let chunks = crate::store::scan::split_at_lines(data, n);
             assert_eq!(chunks.concat(), data.to_vec());
             assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
         }
