@@ -363,6 +363,9 @@ impl Default for Keymap {
             (p(K::Char('o')), A::ToggleSeries),
             (p(K::Char('s')), A::CycleSort),
             (p(K::Char('c')), A::CycleContext),
+            (p(K::Char('m')), A::OpenNotifications),
+            (p(K::Char('d')), A::DismissNotices),
+            (p(K::Char('y')), A::Copy),
         ];
         Keymap { bindings }
     }

@@ -52,11 +52,14 @@ pub enum Action {
     ToggleSeries,
     CycleSort,
     CycleContext,
+    OpenNotifications,
+    DismissNotices,
+    Copy,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 39] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -93,6 +96,9 @@ impl Action {
         Action::ToggleSeries,
         Action::CycleSort,
         Action::CycleContext,
+        Action::OpenNotifications,
+        Action::DismissNotices,
+        Action::Copy,
     ];
 
     /// One line for the help overlay.
@@ -134,6 +140,9 @@ impl Action {
             Action::ToggleSeries => "rhythm: browse every other exporter series",
             Action::CycleSort => "cycle the sort order (health, cost)",
             Action::CycleContext => "context lines around matches",
+            Action::OpenNotifications => "notification history (every notice, newest first)",
+            Action::DismissNotices => "dismiss the error notices that stay until seen",
+            Action::Copy => "copy the selected id or line to the clipboard (OSC 52)",
         }
     }
 }

@@ -21,7 +21,10 @@ use crate::theme::Theme;
 mod ceremony;
 mod cost;
 mod health;
+pub mod help;
 mod ledger;
+pub mod notifications;
+pub mod palette;
 mod rhythm;
 
 pub use ceremony::*;
