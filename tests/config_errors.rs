@@ -136,7 +136,7 @@ fn unknown_theme_on_the_command_line() {
 const CASES: &[(&str, &str)] = &[
     (
         "unknown_key.yaml",
-        "unknown_key.yaml:2:1: unknown field `fsp`, expected one of hq_root, theme, key, exporters, prometheus_url, alertmanager_url, fps, scenario_dirs, keymap",
+        "unknown_key.yaml:2:1: unknown field `fsp`, expected one of hq_root, theme, key, exporters, prometheus_url, alertmanager_url, fps, osc52, scenario_dirs, keymap",
     ),
     (
         "bad_fps.yaml",

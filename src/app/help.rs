@@ -330,6 +330,35 @@ pub fn help_lines(sections: &[HelpSection], width: usize) -> Vec<HelpLine> {
     out
 }
 
+/// A scrolling overlay (help, notification history) on a terminal of a given size:
+/// the popup's size, the width its text wraps at, and the rows of text it shows.
+/// `App` pages with it and `ui` draws with it, so both agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlayBox {
+    pub width: u16,
+    pub height: u16,
+    pub text_width: usize,
+    pub page: usize,
+}
+
+/// The box for a terminal of `cols`×`rows`: at most `max_w` wide, the full height
+/// (borders, one row of text at least, and a footer row).
+pub fn overlay_box(cols: u16, rows: u16, max_w: u16) -> OverlayBox {
+    let width = cols.min(max_w);
+    let height = rows;
+    OverlayBox {
+        width,
+        height,
+        // Borders and one column of padding each side.
+        text_width: usize::from(width.saturating_sub(4)).max(1),
+        // Borders and the footer row.
+        page: usize::from(height.saturating_sub(3)).max(1),
+    }
+}
+
+/// The help popup's widest.
+pub const HELP_MAX_W: u16 = 96;
+
 /// The help overlay's scroll position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelpView {

@@ -2,5 +2,7 @@
 
 pub mod confirm;
 pub mod help;
+pub mod notifications;
+pub mod palette;
 pub mod spark;
 pub mod toast;

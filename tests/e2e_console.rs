@@ -1,0 +1,247 @@
+//! The console's own controls in the real binary (pseudo-terminal): the `:` palette
+//! (filter, Tab completion, history, an action through the same typed confirmation
+//! as its key, an inline error for an unknown command), help scrolling at 80×24,
+//! digits answering a ceremony step instead of switching panes, and `y` (OSC 52,
+//! off unless configured).
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::Pty;
+
+const T: Duration = Duration::from_secs(10);
+const START: Duration = Duration::from_secs(20);
+
+/// The row of the screen that contains `needle`.
+fn row_with<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(needle))
+}
+
+#[test]
+fn palette_filters_completes_and_runs_through_the_same_confirmation() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7"], 160, 48, home.path());
+    pty.wait_for("the console", START, |s| s.contains("Ceremony simulator"));
+
+    // Type to filter: the matching command with the key that does the same.
+    pty.send(b":kil");
+    let s = pty.wait_for("the filtered command list", T, |s| {
+        s.contains(" commands ") && s.contains(":killswitch [on|off]")
+    });
+    let row = row_with(&s, ":killswitch [on|off]").unwrap_or_default();
+    assert!(row.contains(" K "), "the key is shown beside it: {row:?}");
+    assert!(
+        !s.contains(":theme"),
+        "non-matching commands are filtered out:\n{s}"
+    );
+
+    // Tab completes the name, then the argument.
+    pty.send(b"\t");
+    pty.wait_for("the completed name", T, |s| s.contains(" : killswitch "));
+    pty.send(b"o\t");
+    pty.wait_for("the completed argument", T, |s| s.contains(" : killswitch on"));
+
+    // Enter runs it: the very dialog `K` opens, asking for the same typed word.
+    pty.send(b"\r");
+    let dialog = pty.wait_for("the kill switch confirmation", T, |s| {
+        s.contains("Kill switch on") && s.contains("and press Enter")
+    });
+    assert!(dialog.contains("Type hq"), "{dialog}");
+    pty.send(b"nope\r");
+    pty.wait_for("the refusal of a wrong word", T, |s| {
+        s.contains("exactly to confirm")
+    });
+    for _ in 0..4 {
+        pty.send(b"\x7f");
+    }
+    pty.send(b"hq\r");
+    pty.wait_for("the kill switch on", START, |s| {
+        s.contains("KILL SWITCH ON")
+    });
+
+    // An unknown command: an inline error, the palette stays open, nothing crashes.
+    pty.send(b":frobnicate\r");
+    pty.wait_for("the inline error", T, |s| {
+        s.contains("unknown command `frobnicate`") && s.contains(" : frobnicate")
+    });
+    pty.send(b"\x1b");
+    pty.wait_for("the palette to close", T, |s| !s.contains(" commands "));
+
+    // ↑ recalls the session's history.
+    pty.send(b":");
+    pty.wait_for("the palette again", T, |s| s.contains(" commands "));
+    pty.send(b"\x1b[A");
+    pty.wait_for("the last command from history", T, |s| {
+        s.contains(" : killswitch on")
+    });
+    pty.send(b"\x1b");
+
+    // A pane name focuses it (the ledger's footer offers follow and rejects).
+    pty.send(b":ledger\r");
+    pty.wait_for("the ledger focused", T, |s| {
+        s.contains("rejects") && !s.contains(" commands ")
+    });
+    pty.send(b":q\r");
+    assert_eq!(pty.wait_exit(T), 0);
+    assert!(pty.restored());
+}
+
+#[test]
+fn palette_actions_meet_the_same_refusal_as_keys_when_read_only() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7", "--readonly"], 160, 48, home.path());
+    pty.wait_for("the console", START, |s| s.contains("Ceremony simulator"));
+    pty.send(b":killswitch on\r");
+    pty.wait_for("the read-only refusal", T, |s| {
+        s.contains("unavailable") && s.contains("--readonly")
+    });
+    assert!(!pty.screen().contains("and press Enter"), "no dialog opened");
+    // The refusal is in the notification history, whole.
+    pty.send(b"m");
+    pty.wait_for("the history", T, |s| {
+        s.contains("Notifications — newest first") && s.contains("--readonly")
+    });
+    pty.send(b"\x1b");
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T), 0);
+}
+
+#[test]
+fn help_scrolls_at_80x24() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7"], 80, 24, home.path());
+    pty.wait_for("the tabbed console", START, |s| s.contains("1 Health"));
+    pty.send(b"?");
+    let first = pty.wait_for("help, the focused pane first", T, |s| {
+        s.contains("Help — keys") && s.contains("Branch health (focused)")
+    });
+    assert!(first.contains("rows 1–"), "it says it scrolls:\n{first}");
+    assert!(
+        !first.contains("shift-tab shift-tab"),
+        "no doubled labels:\n{first}"
+    );
+    // Page down until the operator actions and the ledger keys show: nothing is
+    // out of reach at 80×24.
+    let mut seen = String::new();
+    for _ in 0..8 {
+        pty.send(b"\x1b[6~");
+        let s = pty.wait_for("a page down", T, |s| s.contains("Help — keys"));
+        seen.push_str(&s);
+        if s.contains("kill switch on/off") && s.contains("follow / pause the tail") {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let end = pty.wait_for("the end of help", T, |s| {
+        s.contains("Help — keys") && !s.contains("Branch health (focused)")
+    });
+    for needle in [
+        "kill switch on/off",
+        "roll back the newest rule change",
+        "follow / pause the tail",
+        "next / previous match",
+        "notification history",
+    ] {
+        assert!(seen.contains(needle), "`{needle}` never shown:\n{end}");
+    }
+    // Back to the top.
+    pty.send(b"\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~");
+    pty.wait_for("the top again", T, |s| s.contains("Branch health (focused)"));
+    pty.send(b"\x1b");
+    pty.wait_for("help closed", T, |s| !s.contains("Help — keys"));
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T), 0);
+}
+
+#[test]
+fn digits_answer_a_ceremony_step_instead_of_switching_panes() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7"], 160, 48, home.path());
+    pty.wait_for("the console", START, |s| s.contains("Ceremony simulator"));
+    pty.send(b"5z");
+    pty.wait_for("the zoomed scenario list", T, |s| s.contains("scenarios ┓"));
+    // witness-no-show is the eighth shipped scenario.
+    pty.send(b"gjjjjjjj");
+    pty.wait_for("witness-no-show selected", T, |s| {
+        s.contains("A witness who does not show up")
+    });
+    pty.send(b"\r");
+    pty.wait_for("the setup screen", T, |s| s.contains("Start the rehearsal"));
+    pty.send(b"G\r");
+    let step = pty.wait_for("step 1", T, |s| s.contains("Step 1/4"));
+    assert!(
+        step.contains("step ⏱") && step.contains("ceremony "),
+        "the timers say what they time:\n{step}"
+    );
+    // `2` would focus the ledger anywhere else; here it stays with the step.
+    pty.send(b"2");
+    pty.send(b"\r");
+    pty.wait_for("the prompt for step 1", T, |s| {
+        s.contains("Alice: type `ok`")
+    });
+    assert!(!pty.screen().contains("Ledger stream"), "the pane did not switch");
+    pty.send(b"ok\r");
+    pty.wait_for("the anomaly", T, |s| s.contains("ANOMALY — witness_absent"));
+    // `1` answers the anomaly with its first response (as Enter on it would).
+    pty.send(b"1");
+    pty.wait_for("the quiz after the answer", T, |s| {
+        s.contains("Quiz question 1")
+    });
+    assert!(!pty.screen().contains("Ledger stream"));
+    // Tab still leaves the pane.
+    pty.send(b"z\t");
+    pty.wait_for("the next pane", T, |s| s.contains("Branch health"));
+    // Ctrl-C always quits.
+    pty.send(b"\x03");
+    assert_eq!(pty.wait_exit(T), 0);
+}
+
+#[test]
+fn y_copies_with_osc52_only_when_configured() {
+    // Off (the default): `y` says how to turn it on and writes no OSC 52.
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7"], 160, 48, home.path());
+    pty.wait_for("the console", START, |s| s.contains("Ceremony simulator"));
+    pty.send(b"2");
+    pty.wait_for("ledger rows", START, |s| s.contains("TXN-"));
+    pty.send(b"y");
+    pty.wait_for("how to enable copying", T, |s| s.contains("osc52: true"));
+    let raw = String::from_utf8_lossy(&pty.raw_bytes()).into_owned();
+    assert!(!raw.contains("\u{1b}]52;"), "no clipboard escape when off");
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T), 0);
+
+    // On: the selected entry's id goes out as OSC 52.
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let cfg = home.path().join("config/lumen");
+    std::fs::create_dir_all(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(cfg.join("config.yaml"), "osc52: true\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut pty = Pty::spawn(&["demo", "--seed", "7"], 160, 48, home.path());
+    pty.wait_for("the console", START, |s| s.contains("Ceremony simulator"));
+    pty.send(b"2");
+    pty.wait_for("ledger rows", START, |s| s.contains("TXN-"));
+    pty.send(b"y");
+    pty.wait_for("the copy notice", T, |s| s.contains("copied"));
+    let raw = String::from_utf8_lossy(&pty.raw_bytes()).into_owned();
+    let start = raw
+        .find("\u{1b}]52;c;")
+        .unwrap_or_else(|| panic!("no OSC 52 written"));
+    let payload: String = raw
+        .get(start + 7..)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| *c != '\u{7}')
+        .collect();
+    use base64::Engine as _;
+    let copied = base64::engine::general_purpose::STANDARD
+        .decode(payload.as_bytes())
+        .unwrap_or_else(|e| panic!("{payload}: {e}"));
+    let copied = String::from_utf8_lossy(&copied).into_owned();
+    assert!(
+        !copied.is_empty() && !copied.contains('\u{1b}'),
+        "copied {copied:?}"
+    );
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T), 0);
+}
