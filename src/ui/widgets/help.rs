@@ -106,3 +106,14 @@ pub fn draw(
         foot,
     );
 }
+
+/// Glue until the overlay chain lands: help at scroll 0.
+pub fn render(frame: &mut Frame, app: &crate::app::App, area: Rect) {
+    use crate::app::help::{HELP_MAX_W, help_lines, help_sections, overlay_box};
+    let b = overlay_box(area.width, area.height, HELP_MAX_W);
+    let lines = help_lines(
+        &help_sections(&app.keymap, app.focus, app.readonly),
+        b.text_width,
+    );
+    draw(frame, &app.theme, area, b, &lines, 0);
+}
