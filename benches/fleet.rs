@@ -114,7 +114,7 @@ fn bench_fleet(c: &mut Criterion) {
             b.iter(|| {
                 app.apply(Action::PageDown);
                 let at_end = match pane {
-                    Action::FocusHealth => app.health_sel + 1 >= FLEET,
+                    Action::FocusHealth => app.health_view.sel + 1 >= FLEET,
                     _ => app.cost_view.sel + 1 >= FLEET,
                 };
                 if at_end {

@@ -51,7 +51,7 @@ fn bench_render(c: &mut Criterion) {
             })
         });
     }
-    app.window = 4;
+    app.rhythm.window = 4;
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48))
         .unwrap_or_else(|e| panic!("backend: {e}"));
     c.bench_function("full frame 160x48, 24h rhythm window", |b| {

@@ -225,13 +225,13 @@ fn rhythm_window_and_markers() {
     let mut app = fixture_app();
     app.apply(Action::FocusRhythm);
     app.apply(Action::WiderWindow);
-    assert_eq!(lumen::app::WINDOWS[app.window], 900);
+    assert_eq!(lumen::app::WINDOWS[app.rhythm.window], 900);
     app.apply(Action::Left);
-    assert!(app.pan > 0);
+    assert!(app.rhythm.pan > 0);
     app.apply(Action::Bottom);
-    assert_eq!(app.pan, 0);
+    assert_eq!(app.rhythm.pan, 0);
     app.apply(Action::Up);
-    assert_eq!(app.marker_sel, Some(0));
+    assert_eq!(app.rhythm.marker_sel, Some(0));
 }
 
 /// The fixture app after the background integrity check reported `integrity`.

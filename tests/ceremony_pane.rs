@@ -30,7 +30,7 @@ fn scenarios() -> Vec<Scenario> {
 fn app_at(id: &str, seed: u64) -> App {
     let mut app = fixture_app();
     let all = scenarios();
-    app.scenarios = all
+    app.ceremony.scenarios = all
         .iter()
         .map(|s| ScenarioSummary {
             id: s.id.clone(),
@@ -42,7 +42,7 @@ fn app_at(id: &str, seed: u64) -> App {
             pass_mark: s.pass_mark,
         })
         .collect();
-    app.scenario_sel = all
+    app.ceremony.scenario_sel = all
         .iter()
         .position(|s| s.id == id)
         .unwrap_or_else(|| panic!("no scenario {id}"));

@@ -114,7 +114,10 @@ fn filter_grammar_words_tier_and_status() {
     assert_eq!(visible(&app), ["papafly"]);
     filter(&mut app, "o s");
     assert_eq!(visible(&app), ["koosy"]);
-    assert_eq!(app.health_filter, "o s", "the last filter is recalled by /");
+    assert_eq!(
+        app.health_view.filter.text, "o s",
+        "the last filter is recalled by /"
+    );
     // A bad term is refused with the reason; the previous filter stays.
     filter(&mut app, "status:sideways");
     assert_eq!(visible(&app), ["koosy"]);
@@ -268,7 +271,7 @@ fn cost_meter_sorts_filters_and_scrolls() {
         app.cost_view
             .visible
             .iter()
-            .filter_map(|i| app.cost_rows.get(*i))
+            .filter_map(|i| app.cost_view.rows.get(*i))
             .map(|r| r.branch.clone())
             .collect()
     };
@@ -278,7 +281,7 @@ fn cost_meter_sorts_filters_and_scrolls() {
         .cost_view
         .visible
         .iter()
-        .filter_map(|i| app.cost_rows.get(*i))
+        .filter_map(|i| app.cost_view.rows.get(*i))
         .map(|r| r.mtd_cost)
         .collect();
     assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
@@ -348,7 +351,7 @@ fn ten_thousand_branches_scroll_by_pages() {
     assert_eq!(app.health_visible().len(), 10_000);
     let first = screen_text(&common::frame(&mut app, 160, 48));
     app.apply(Action::PageDown);
-    let sel = app.health_sel;
+    let sel = app.health_view.sel;
     assert!(sel > 30, "a page is the pane's height, not 10: {sel}");
     let text = screen_text(&draw(&app, 160, 48));
     assert_ne!(first, text);
@@ -401,10 +404,11 @@ fn hq_totals_equal_the_cost_books_own_sum() {
     app.update(Event::Msg(Msg::LedgerAppended { records, at: t0() }));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     let mine = app
-        .cost_totals
+        .cost_view
+        .totals
         .clone()
         .unwrap_or_else(|| panic!("no totals"));
-    let book = app.cost.totals(app.now);
+    let book = app.cost_view.book.totals(app.now);
     assert_eq!(mine.mtd_tokens, book.mtd_tokens);
     assert!(mine.mtd_tokens > 0);
     for (a, b) in [

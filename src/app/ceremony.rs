@@ -39,7 +39,11 @@ const DEFAULT_NAMES: [&str; 10] = [
 /// Everything the ceremony pane holds beyond the scenario list.
 #[derive(Default)]
 pub struct CeremonyState {
-    /// The full scenarios (the list shows `App::scenarios`; a scenario missing here is
+    /// The scenarios the list shows.
+    pub scenarios: Vec<ScenarioSummary>,
+    /// The selected row of the list.
+    pub scenario_sel: usize,
+    /// The full scenarios (the list shows `scenarios`; a scenario missing here is
     /// looked up among the shipped ones by id).
     pub full: Vec<Scenario>,
     pub screen: CeremonyScreen,
@@ -240,10 +244,20 @@ impl App {
     }
 
     fn list_action(&mut self, a: Action) {
-        self.scenario_sel = move_sel(self.scenario_sel, self.scenarios.len(), a, 5);
+        self.ceremony.scenario_sel = move_sel(
+            self.ceremony.scenario_sel,
+            self.ceremony.scenarios.len(),
+            a,
+            5,
+        );
         match a {
             Action::Select => {
-                let Some(id) = self.scenarios.get(self.scenario_sel).map(|s| s.id.clone()) else {
+                let Some(id) = self
+                    .ceremony
+                    .scenarios
+                    .get(self.ceremony.scenario_sel)
+                    .map(|s| s.id.clone())
+                else {
                     return;
                 };
                 match self.scenario_by_id(&id) {

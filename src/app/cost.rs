@@ -1,7 +1,7 @@
 //! Cost meter state kept on `App`: rows refreshed per second, alerts once per level.
 
 use crate::protocol::Command;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -57,12 +57,24 @@ pub fn cost_state_name(r: &BranchCost) -> &'static str {
     }
 }
 
-/// The cost meter's view state: `visible` indexes `App::cost_rows` in display order,
+/// The cost meter's view state: `visible` indexes `rows` in display order,
 /// recomputed with the rows (once a second or on new entries) and on sort/filter
 /// changes — never per frame.
 #[derive(Debug, Clone, Default)]
 pub struct CostView {
+    /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
+    pub book: crate::domain::cost::CostBook,
+    /// `book` evaluated at `now`, refreshed on ingest and once a second — not in render.
+    pub rows: Vec<crate::domain::cost::BranchCost>,
+    pub totals: Option<crate::domain::cost::HqTotals>,
+    /// Branch id → index into `rows`.
+    pub(crate) index: HashMap<String, usize>,
+    /// New entries arrived since `rows` was computed.
+    pub(crate) stale: bool,
+    /// The cost escalation level each branch was last alerted at (once per level).
+    pub(crate) alerted: BTreeMap<String, CostEscalation>,
     pub sort: CostSort,
+    /// The `/` filter; `filter.text` is what `/` shows again.
     pub filter: BranchFilter,
     pub visible: Vec<usize>,
     pub sel: usize,
@@ -117,8 +129,8 @@ impl App {
     /// Re-evaluate the cost book at `now` (once a second, or after new entries).
     pub fn refresh_cost(&mut self) {
         let selected = self.selected_cost_branch();
-        self.cost.prune(self.now);
-        let mut rows = self.cost.all(self.now);
+        self.cost_view.book.prune(self.now);
+        let mut rows = self.cost_view.book.all(self.now);
         // Registry branches with no spend yet still get a row (a set, not a search
         // per branch: 10,000 branches).
         let have: HashSet<String> = rows.iter().map(|r| r.branch.clone()).collect();
@@ -130,7 +142,7 @@ impl App {
             .cloned()
             .collect();
         for id in missing {
-            rows.push(self.cost.branch(&id, self.now));
+            rows.push(self.cost_view.book.branch(&id, self.now));
         }
         rows.sort_by(|a, b| {
             b.mtd_cost
@@ -151,14 +163,14 @@ impl App {
             totals.mtd_tokens = totals.mtd_tokens.saturating_add(r.mtd_tokens);
             totals.projected_cost += r.projected_cost;
         }
-        self.cost_index = rows
+        self.cost_view.index = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.branch.clone(), i))
             .collect();
-        self.cost_rows = rows;
-        self.cost_totals = Some(totals);
-        self.cost_stale = false;
+        self.cost_view.rows = rows;
+        self.cost_view.totals = Some(totals);
+        self.cost_view.stale = false;
         self.refresh_cost_order(selected);
         self.alert_cost();
     }
@@ -170,8 +182,13 @@ impl App {
     pub(crate) fn alert_cost(&mut self) {
         use crate::domain::cost::Escalation as E;
         let mut fired = Vec::new();
-        for r in &self.cost_rows {
-            let before = self.cost_alerted.get(&r.branch).copied().unwrap_or(E::None);
+        for r in &self.cost_view.rows {
+            let before = self
+                .cost_view
+                .alerted
+                .get(&r.branch)
+                .copied()
+                .unwrap_or(E::None);
             if r.escalation > before {
                 let pct = r.limit_ratio.map_or(String::new(), |x| {
                     format!(" at {:.0}% of its limit", x * 100.0)
@@ -183,7 +200,9 @@ impl App {
                 ));
             }
             if r.escalation != before {
-                self.cost_alerted.insert(r.branch.clone(), r.escalation);
+                self.cost_view
+                    .alerted
+                    .insert(r.branch.clone(), r.escalation);
             }
         }
         // One notice on screen (the banner keeps three), one notification per branch.
@@ -210,9 +229,10 @@ impl App {
 
     /// The cost row of `branch`, if it has one (indexed on refresh, not searched).
     pub fn cost_row(&self, branch: &str) -> Option<&crate::domain::cost::BranchCost> {
-        self.cost_index
+        self.cost_view
+            .index
             .get(branch)
-            .and_then(|i| self.cost_rows.get(*i))
+            .and_then(|i| self.cost_view.rows.get(*i))
     }
 }
 
@@ -220,7 +240,7 @@ impl App {
     /// The branch selected in the cost meter.
     pub fn selected_cost_branch(&self) -> Option<String> {
         let i = *self.cost_view.visible.get(self.cost_view.sel)?;
-        self.cost_rows.get(i).map(|r| r.branch.clone())
+        self.cost_view.rows.get(i).map(|r| r.branch.clone())
     }
 
     /// Rows of the cost table that fit on screen now.
@@ -238,7 +258,8 @@ impl App {
     pub(crate) fn refresh_cost_order(&mut self, selected: Option<String>) {
         let f = &self.cost_view.filter;
         let mut idx: Vec<usize> = self
-            .cost_rows
+            .cost_view
+            .rows
             .iter()
             .enumerate()
             .filter(|(_, r)| {
@@ -250,10 +271,10 @@ impl App {
             })
             .map(|(i, _)| i)
             .collect();
-        let rows = &self.cost_rows;
+        let rows = &self.cost_view.rows;
         let key = |i: &usize| rows.get(*i);
         match self.cost_view.sort {
-            // `cost_rows` is already by cost, highest first.
+            // `rows` is already by cost, highest first.
             CostSort::Cost => {}
             CostSort::Limit => idx.sort_by(|a, b| {
                 let (ra, rb) = (
@@ -283,7 +304,7 @@ impl App {
             self.cost_view
                 .visible
                 .iter()
-                .position(|i| self.cost_rows.get(*i).is_some_and(|r| r.branch == s))
+                .position(|i| self.cost_view.rows.get(*i).is_some_and(|r| r.branch == s))
         });
         self.cost_view.sel = found.unwrap_or(self.cost_view.sel).min(n.saturating_sub(1));
         let page = self.cost_page();
@@ -300,7 +321,7 @@ impl App {
             Ok(f) => {
                 let selected = self.selected_cost_branch();
                 self.cost_view.filter = f;
-                self.cost_filter = text.trim().to_string();
+                self.cost_view.filter.text = text.trim().to_string();
                 self.refresh_cost_order(selected);
             }
             Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),

@@ -368,7 +368,10 @@ pub fn is_history_event(event: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct HealthView {
     pub sort: HealthSort,
+    /// The `/` filter; `filter.text` is what `/` shows again.
     pub filter: BranchFilter,
+    /// The selected row, an index into `visible`.
+    pub sel: usize,
     /// Branch ids shown, in display order (filtered and sorted).
     pub visible: Vec<String>,
     /// First row on screen (kept so scrolling moves the window minimally).
@@ -437,7 +440,7 @@ impl App {
 
     /// The selected branch in the health pane.
     pub fn selected_branch(&self) -> Option<String> {
-        self.health_view.visible.get(self.health_sel).cloned()
+        self.health_view.visible.get(self.health_view.sel).cloned()
     }
 
     /// The registry entry of `id` (indexed, not searched).
@@ -610,17 +613,17 @@ impl App {
         let visible: Vec<String> = rows.into_iter().map(|r| r.2.clone()).collect();
         self.health_view.visible = visible;
         let n = self.health_view.visible.len();
-        self.health_sel = selected
+        self.health_view.sel = selected
             .filter(|_| self.health_view.touched)
             .and_then(|s| self.health_view.visible.iter().position(|x| *x == s))
-            .unwrap_or(self.health_sel)
+            .unwrap_or(self.health_view.sel)
             .min(n.saturating_sub(1));
         if n == 0 {
             self.health_view.detail = false;
         }
         let page = self.pane_rows(Pane::Health, 3);
         self.health_view.offset =
-            scroll_into_view(self.health_view.offset, self.health_sel, page, n);
+            scroll_into_view(self.health_view.offset, self.health_view.sel, page, n);
         self.dirty = true;
     }
 
@@ -653,9 +656,9 @@ impl App {
                 | Action::Top
                 | Action::Bottom
         );
-        self.health_sel = move_sel(self.health_sel, n, a, page.saturating_sub(1).max(1));
+        self.health_view.sel = move_sel(self.health_view.sel, n, a, page.saturating_sub(1).max(1));
         self.health_view.offset =
-            scroll_into_view(self.health_view.offset, self.health_sel, page, n);
+            scroll_into_view(self.health_view.offset, self.health_view.sel, page, n);
     }
 
     /// `/` submitted in the health pane: a bad filter is refused with the reason and
@@ -665,7 +668,7 @@ impl App {
         match BranchFilter::parse(&text, "status", &states) {
             Ok(f) => {
                 self.health_view.filter = f;
-                self.health_filter = text.trim().to_string();
+                self.health_view.filter.text = text.trim().to_string();
                 self.refresh_health_order();
             }
             Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),

@@ -209,18 +209,9 @@ pub struct App {
     /// Exporter URLs, by index, for messages.
     pub exporter_urls: Vec<String>,
     pub health: BTreeMap<String, BranchHealth>,
-    pub health_sel: usize,
-    /// The health pane's filter (`/`).
-    pub health_filter: String,
     pub ledger: LedgerState,
     pub ledger_view: LedgerView,
     pub rhythm: RhythmState,
-    pub window: usize,
-    /// Pan offset of the rhythm chart, seconds back from now.
-    pub pan: i64,
-    pub marker_sel: Option<usize>,
-    pub scenarios: Vec<ScenarioSummary>,
-    pub scenario_sel: usize,
     pub toasts: VecDeque<Toast>,
     pub dirty: bool,
     pub should_quit: bool,
@@ -230,14 +221,6 @@ pub struct App {
     screen_map: ScreenMap,
     /// When each branch was first seen with an outdated protocol version.
     pub first_outdated: BTreeMap<String, DateTime<Utc>>,
-    /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
-    pub cost: crate::domain::cost::CostBook,
-    /// `cost` evaluated at `now`, refreshed on ingest and once a second — not in render.
-    pub cost_rows: Vec<crate::domain::cost::BranchCost>,
-    pub cost_totals: Option<crate::domain::cost::HqTotals>,
-    /// Branch id → index into `cost_rows`.
-    cost_index: std::collections::HashMap<String, usize>,
-    cost_stale: bool,
     /// Why the console is read-only (no key, --readonly, refused key).
     pub readonly_reason: Option<String>,
     /// The operator's role (from keys.json), for policy checks before a dialog opens.
@@ -254,10 +237,6 @@ pub struct App {
     quit_armed: bool,
     /// Frame cap of the run loop (config `fps`).
     pub fps: u32,
-    /// The cost escalation level each branch was last alerted at (once per level).
-    pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
-    /// The cost pane's filter (`/`).
-    pub cost_filter: String,
     /// The ceremony pane: setup, a running rehearsal, the last summary.
     pub ceremony: CeremonyState,
     /// Health pane view: sort, filter, visible order, detail, source.
@@ -290,30 +269,21 @@ impl App {
             sources: BTreeMap::new(),
             exporter_urls: Vec::new(),
             health: BTreeMap::new(),
-            health_sel: 0,
-            health_filter: String::new(),
             ledger: LedgerState::default(),
             ledger_view: LedgerView {
                 follow: true,
                 ..Default::default()
             },
-            rhythm: RhythmState::default(),
-            window: 1,
-            pan: 0,
-            marker_sel: None,
-            scenarios: Vec::new(),
-            scenario_sel: 0,
+            rhythm: RhythmState {
+                window: 1,
+                ..Default::default()
+            },
             toasts: VecDeque::new(),
             dirty: true,
             should_quit: false,
             size: (0, 0),
             screen_map: ScreenMap::default(),
             first_outdated: BTreeMap::new(),
-            cost: crate::domain::cost::CostBook::default(),
-            cost_rows: Vec::new(),
-            cost_totals: None,
-            cost_index: Default::default(),
-            cost_stale: false,
             readonly_reason: None,
             operator_role: None,
             confirm: None,
@@ -322,8 +292,6 @@ impl App {
             running: false,
             action_log: VecDeque::new(),
             quit_armed: false,
-            cost_alerted: BTreeMap::new(),
-            cost_filter: String::new(),
             fps: 30,
             ceremony: CeremonyState::default(),
             health_view: HealthView::default(),
@@ -351,7 +319,7 @@ impl App {
             self.dirty = true;
         }
         self.now = now;
-        if new_second || self.cost_stale {
+        if new_second || self.cost_view.stale {
             self.refresh_cost();
         }
         self.rhythm_tick(new_second);
@@ -564,11 +532,11 @@ impl App {
                     self.open_prompt(PromptKind::LedgerFilter, "filter", &last);
                 }
                 Pane::Health => {
-                    let last = self.health_filter.clone();
+                    let last = self.health_view.filter.text.clone();
                     self.open_prompt(PromptKind::HealthFilter, "filter", &last);
                 }
                 Pane::Cost => {
-                    let last = self.cost_filter.clone();
+                    let last = self.cost_view.filter.text.clone();
                     self.open_prompt(PromptKind::CostFilter, "filter", &last);
                 }
                 Pane::Rhythm | Pane::Ceremony => {}
@@ -806,10 +774,10 @@ impl App {
                 self.ledger_on_appended(n);
                 for r in &records {
                     if let Ok(e) = &r.parsed {
-                        self.cost.ingest(e);
+                        self.cost_view.book.ingest(e);
                     }
                 }
-                self.cost_stale = true;
+                self.cost_view.stale = true;
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
                 self.ledger.ingest(records, self.now.max(at));
@@ -856,8 +824,10 @@ impl App {
                     .as_ref()
                     .map(|r| r.branches.clone())
                     .unwrap_or_default();
-                self.cost.set_context(hq.cost_policy.clone(), &branches);
-                self.cost_stale = true;
+                self.cost_view
+                    .book
+                    .set_context(hq.cost_policy.clone(), &branches);
+                self.cost_view.stale = true;
                 self.hq = Some(*hq);
                 self.note_outdated(at);
                 self.on_registry_for_health();
@@ -920,7 +890,7 @@ impl App {
                 if source == SourceId::Rules {
                     self.rhythm.rules.clear();
                     self.rhythm.bad_rules = 0;
-                    self.marker_sel = None;
+                    self.rhythm.marker_sel = None;
                 }
                 self.toast(
                     ToastLevel::Warn,

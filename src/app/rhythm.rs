@@ -12,6 +12,12 @@ pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];
 /// Rhythm gauges over time, plus the newest exporter values.
 #[derive(Debug, Clone, Default)]
 pub struct RhythmState {
+    /// Index into [`WINDOWS`] (`App::new` starts at 5 minutes).
+    pub window: usize,
+    /// Pan offset of the chart, seconds back from now.
+    pub pan: i64,
+    /// The selected rule marker (`None`: the newest).
+    pub marker_sel: Option<usize>,
     /// Points sorted by time, pruned to a day.
     pub points: VecDeque<GaugePoint>,
     pub rules: Vec<RuleChange>,
@@ -252,20 +258,22 @@ impl App {
             self.rhythm.series_sel = move_sel(self.rhythm.series_sel, n, a, 10);
             return;
         }
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
+        let w = WINDOWS.get(self.rhythm.window).copied().unwrap_or(300);
         match a {
-            Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS.len() - 1),
-            Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
-            Action::Left => self.pan = (self.pan + w / 4).min(86_400),
-            Action::Right => self.pan = (self.pan - w / 4).max(0),
-            Action::Bottom => self.pan = 0,
+            Action::WiderWindow => {
+                self.rhythm.window = (self.rhythm.window + 1).min(WINDOWS.len() - 1)
+            }
+            Action::NarrowerWindow => self.rhythm.window = self.rhythm.window.saturating_sub(1),
+            Action::Left => self.rhythm.pan = (self.rhythm.pan + w / 4).min(86_400),
+            Action::Right => self.rhythm.pan = (self.rhythm.pan - w / 4).max(0),
+            Action::Bottom => self.rhythm.pan = 0,
             Action::Up | Action::Down => {
                 let n = self.rhythm.rules.len();
                 if n == 0 {
-                    self.marker_sel = None;
+                    self.rhythm.marker_sel = None;
                 } else {
-                    let cur = self.marker_sel.unwrap_or(n - 1);
-                    self.marker_sel = Some(if a == Action::Up {
+                    let cur = self.rhythm.marker_sel.unwrap_or(n - 1);
+                    self.rhythm.marker_sel = Some(if a == Action::Up {
                         cur.saturating_sub(1)
                     } else {
                         (cur + 1).min(n - 1)
@@ -288,7 +296,7 @@ impl App {
     pub fn selected_marker(&self) -> Option<usize> {
         let n = self.rhythm.rules.len();
         let last = n.checked_sub(1)?;
-        Some(self.marker_sel.unwrap_or(last).min(last))
+        Some(self.rhythm.marker_sel.unwrap_or(last).min(last))
     }
 
     /// Housekeeping from `tick`: the marker's Δ when its inputs changed; once a second
@@ -346,8 +354,8 @@ impl App {
 
     /// The visible window `[start, end]` of the chart, Unix seconds.
     pub fn rhythm_window(&self) -> (f64, f64) {
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300) as f64;
-        let end = self.now.timestamp_millis() as f64 / 1000.0 - self.pan as f64;
+        let w = WINDOWS.get(self.rhythm.window).copied().unwrap_or(300) as f64;
+        let end = self.now.timestamp_millis() as f64 / 1000.0 - self.rhythm.pan as f64;
         (end - w, end)
     }
 
@@ -452,8 +460,8 @@ impl App {
         if !self.rhythm.backfill {
             return;
         }
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
-        let span = (w + self.pan).clamp(1, HISTORY_SECS as i64);
+        let w = WINDOWS.get(self.rhythm.window).copied().unwrap_or(300);
+        let span = (w + self.rhythm.pan).clamp(1, HISTORY_SECS as i64);
         if span <= self.rhythm.prom_requested {
             return;
         }

@@ -58,7 +58,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
     app.themes = themes;
     app.fps = cfg.fps;
     let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
-    app.scenarios = scenarios
+    app.ceremony.scenarios = scenarios
         .iter()
         .map(|s| crate::app::ScenarioSummary {
             id: s.id.clone(),

@@ -18,7 +18,7 @@ use crate::ui::{centered, pane_block, popup, short};
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let note = match &app.ceremony.screen {
-        CeremonyScreen::List => format!(" {} scenarios ", app.scenarios.len()),
+        CeremonyScreen::List => format!(" {} scenarios ", app.ceremony.scenarios.len()),
         CeremonyScreen::Setup(_) => " setup ".to_string(),
         CeremonyScreen::Rehearsal(r) => match r.phase() {
             Phase::Done => " summary ".to_string(),
@@ -79,7 +79,7 @@ fn key_hint<'a>(t: &Theme, key: &str, label: &str) -> Vec<Span<'a>> {
 
 fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
     let t = &app.theme;
-    if app.scenarios.is_empty() {
+    if app.ceremony.scenarios.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(
                 "no scenarios loaded (scenarios/*.yaml, --scenarios DIR)",
@@ -97,6 +97,7 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
         (inner, None)
     };
     let items: Vec<ListItem> = app
+        .ceremony
         .scenarios
         .iter()
         .map(|s| {
@@ -115,13 +116,16 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
             ListItem::new(Line::from(spans))
         })
         .collect();
-    let sel = app.scenario_sel.min(app.scenarios.len() - 1);
+    let sel = app
+        .ceremony
+        .scenario_sel
+        .min(app.ceremony.scenarios.len() - 1);
     let list = List::new(items)
         .highlight_style(t.selected())
         .highlight_symbol("▌");
     let mut state = ListState::default().with_selected(Some(sel));
     frame.render_stateful_widget(list, list_area, &mut state);
-    let (Some(d), Some(s)) = (detail_area, app.scenarios.get(sel)) else {
+    let (Some(d), Some(s)) = (detail_area, app.ceremony.scenarios.get(sel)) else {
         return;
     };
     let mut lines = vec![

@@ -1,6 +1,6 @@
 //! Cost meter: per-branch month-to-date tokens and cost against the tier limit,
 //! burn rate over 24 h, projected month end and escalation state; HQ totals and a
-//! top-spenders bar. Reads `App::cost_rows`, which update refreshes — no maths here.
+//! top-spenders bar. Reads `CostView::rows`, which update refreshes — no maths here.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -149,7 +149,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         v.sort == CostSort::default(),
         &v.filter.text,
         v.visible.len(),
-        app.cost_rows.len(),
+        app.cost_view.rows.len(),
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -158,7 +158,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let lay = cost_layout(inner);
     render_totals(frame, app, lay.totals);
-    if app.cost_rows.is_empty() {
+    if app.cost_view.rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("no spend recorded this month", t.dimmed())),
             lay.table,
@@ -197,7 +197,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .get(offset..end)
         .unwrap_or_default()
         .iter()
-        .filter_map(|i| app.cost_rows.get(*i))
+        .filter_map(|i| app.cost_view.rows.get(*i))
         .map(|r| fitted_row(row_cells(app, r), &keep));
     let widths = fitted_widths(&COLS, &keep);
     let focused = app.focus == Pane::Cost;
@@ -229,9 +229,10 @@ fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction)
         // Bars 7 wide with a gap of 1.
         Direction::Vertical => usize::from(inner.width / 8),
     };
-    // `cost_rows` is sorted by month-to-date cost, highest first.
+    // `rows` is sorted by month-to-date cost, highest first.
     let top: Vec<&BranchCost> = app
-        .cost_rows
+        .cost_view
+        .rows
         .iter()
         .filter(|r| r.mtd_cost > 0.0)
         .take(room.min(TOP_SPENDERS))
@@ -268,14 +269,18 @@ fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction)
 
 fn render_totals(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let Some(tot) = &app.cost_totals else { return };
+    let Some(tot) = &app.cost_view.totals else {
+        return;
+    };
     let over = app
-        .cost_rows
+        .cost_view
+        .rows
         .iter()
         .filter(|r| r.escalation != Escalation::None)
         .count();
     let heading = app
-        .cost_rows
+        .cost_view
+        .rows
         .iter()
         .filter(|r| r.escalation == Escalation::None && r.will_exceed)
         .count();

@@ -129,7 +129,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     // Only the rows on screen are built: 10,000 branches cost a frame one page.
     let page = usize::from(inner.height.saturating_sub(1)).max(1);
     let n = v.visible.len();
-    let sel = app.health_sel.min(n - 1);
+    let sel = app.health_view.sel.min(n - 1);
     let offset = scroll_into_view(v.offset, sel, page, n);
     let end = (offset + page).min(n);
     let rows = v

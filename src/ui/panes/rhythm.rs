@@ -151,9 +151,9 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
             if bad { t.fg(t.error) } else { t.text() },
         ));
     }
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300);
-    let pan = if app.pan > 0 {
-        format!(" −{}", fmt_age(app.pan))
+    let w = WINDOWS.get(app.rhythm.window).copied().unwrap_or(300);
+    let pan = if app.rhythm.pan > 0 {
+        format!(" −{}", fmt_age(app.rhythm.pan))
     } else {
         String::new()
     };
@@ -164,12 +164,12 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
 /// The x axis' labels, shared by the chart and the marker ruler (whose columns must
 /// line up with the chart's).
 fn x_labels(app: &App, w: f64) -> [String; 3] {
-    let pan = app.pan as f64;
+    let pan = app.rhythm.pan as f64;
     let label = |secs: f64| format!("-{}", fmt_age(secs as i64));
     [
         label(w + pan),
         label(w / 2.0 + pan),
-        if app.pan == 0 {
+        if app.rhythm.pan == 0 {
             "now".to_string()
         } else {
             label(pan)
@@ -191,7 +191,7 @@ fn plot_columns(area: Rect, first_x_label: &str) -> (u16, u16) {
 /// does not collide with the previous label); the selected one highlighted.
 fn render_ruler(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
+    let w = WINDOWS.get(app.rhythm.window).copied().unwrap_or(300) as f64;
     let (x0, x1) = app.rhythm_window();
     let labels = x_labels(app, w);
     let (px, pw) = plot_columns(area, &labels[0]);
@@ -358,8 +358,8 @@ fn render_resonance(frame: &mut Frame, app: &App, area: Rect) {
 
 fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
-    let now = app.now.timestamp_millis() as f64 / 1000.0 - app.pan as f64;
+    let w = WINDOWS.get(app.rhythm.window).copied().unwrap_or(300) as f64;
+    let now = app.now.timestamp_millis() as f64 / 1000.0 - app.rhythm.pan as f64;
     let (x0, x1) = (now - w, now);
     // Average the points into two buckets per braille column: cheap to draw, and a
     // mean shows the loop's rhythm rather than whichever noisy sample was picked.
