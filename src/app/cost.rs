@@ -88,7 +88,7 @@ pub struct CostView {
 impl App {
     pub(crate) fn note_outdated(&mut self, at: DateTime<Utc>) {
         use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+        let Some(reg) = self.data.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return;
         };
         for b in &reg.branches {
@@ -100,9 +100,9 @@ impl App {
                 at,
             );
             if st == ProtocolState::Outdated {
-                self.first_outdated.entry(b.id.clone()).or_insert(at);
+                self.data.first_outdated.entry(b.id.clone()).or_insert(at);
             } else {
-                self.first_outdated.remove(&b.id);
+                self.data.first_outdated.remove(&b.id);
             }
         }
     }
@@ -111,7 +111,7 @@ impl App {
     /// time this console first saw it outdated.
     pub fn protocol_state(&self, branch: &str) -> crate::domain::hq::ProtocolState {
         use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+        let Some(reg) = self.data.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return ProtocolState::Unknown;
         };
         let Some(b) = self.registry_branch(branch) else {
@@ -121,28 +121,29 @@ impl App {
             b.hq_protocol_version.as_deref(),
             &reg.hq_version,
             reg.migration.as_ref().and_then(|m| m.deprecate_after_days),
-            self.first_outdated.get(branch).copied(),
-            self.now,
+            self.data.first_outdated.get(branch).copied(),
+            self.shell.now,
         )
     }
 
     /// Re-evaluate the cost book at `now` (once a second, or after new entries).
     pub fn refresh_cost(&mut self) {
         let selected = self.selected_cost_branch();
-        self.cost_view.book.prune(self.now);
-        let mut rows = self.cost_view.book.all(self.now);
+        self.panes.cost.book.prune(self.shell.now);
+        let mut rows = self.panes.cost.book.all(self.shell.now);
         // Registry branches with no spend yet still get a row (a set, not a search
         // per branch: 10,000 branches).
         let have: HashSet<String> = rows.iter().map(|r| r.branch.clone()).collect();
         let missing: Vec<String> = self
-            .health_view
+            .panes
+            .health
             .sync_order()
             .iter()
             .filter(|id| !have.contains(*id))
             .cloned()
             .collect();
         for id in missing {
-            rows.push(self.cost_view.book.branch(&id, self.now));
+            rows.push(self.panes.cost.book.branch(&id, self.shell.now));
         }
         rows.sort_by(|a, b| {
             b.mtd_cost
@@ -163,14 +164,14 @@ impl App {
             totals.mtd_tokens = totals.mtd_tokens.saturating_add(r.mtd_tokens);
             totals.projected_cost += r.projected_cost;
         }
-        self.cost_view.index = rows
+        self.panes.cost.index = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.branch.clone(), i))
             .collect();
-        self.cost_view.rows = rows;
-        self.cost_view.totals = Some(totals);
-        self.cost_view.stale = false;
+        self.panes.cost.rows = rows;
+        self.panes.cost.totals = Some(totals);
+        self.panes.cost.stale = false;
         self.refresh_cost_order(selected);
         self.alert_cost();
     }
@@ -182,9 +183,10 @@ impl App {
     pub(crate) fn alert_cost(&mut self) {
         use crate::domain::cost::Escalation as E;
         let mut fired = Vec::new();
-        for r in &self.cost_view.rows {
+        for r in &self.panes.cost.rows {
             let before = self
-                .cost_view
+                .panes
+                .cost
                 .alerted
                 .get(&r.branch)
                 .copied()
@@ -200,7 +202,8 @@ impl App {
                 ));
             }
             if r.escalation != before {
-                self.cost_view
+                self.panes
+                    .cost
                     .alerted
                     .insert(r.branch.clone(), r.escalation);
             }
@@ -217,7 +220,7 @@ impl App {
                 ),
             ),
         }
-        if !self.readonly {
+        if !self.shell.readonly {
             for text in fired {
                 self.commands.push(Command::Notify {
                     events: vec!["cost_limit_exceeded".into()],
@@ -229,18 +232,19 @@ impl App {
 
     /// The cost row of `branch`, if it has one (indexed on refresh, not searched).
     pub fn cost_row(&self, branch: &str) -> Option<&crate::domain::cost::BranchCost> {
-        self.cost_view
+        self.panes
+            .cost
             .index
             .get(branch)
-            .and_then(|i| self.cost_view.rows.get(*i))
+            .and_then(|i| self.panes.cost.rows.get(*i))
     }
 }
 
 impl App {
     /// The branch selected in the cost meter.
     pub fn selected_cost_branch(&self) -> Option<String> {
-        let i = *self.cost_view.visible.get(self.cost_view.sel)?;
-        self.cost_view.rows.get(i).map(|r| r.branch.clone())
+        let i = *self.panes.cost.visible.get(self.panes.cost.sel)?;
+        self.panes.cost.rows.get(i).map(|r| r.branch.clone())
     }
 
     /// Rows of the cost table that fit on screen now.
@@ -256,9 +260,10 @@ impl App {
 
     /// Filter and sort the cost rows; the selection stays on `selected`.
     pub(crate) fn refresh_cost_order(&mut self, selected: Option<String>) {
-        let f = &self.cost_view.filter;
+        let f = &self.panes.cost.filter;
         let mut idx: Vec<usize> = self
-            .cost_view
+            .panes
+            .cost
             .rows
             .iter()
             .enumerate()
@@ -271,9 +276,9 @@ impl App {
             })
             .map(|(i, _)| i)
             .collect();
-        let rows = &self.cost_view.rows;
+        let rows = &self.panes.cost.rows;
         let key = |i: &usize| rows.get(*i);
-        match self.cost_view.sort {
+        match self.panes.cost.sort {
             // `rows` is already by cost, highest first.
             CostSort::Cost => {}
             CostSort::Limit => idx.sort_by(|a, b| {
@@ -298,19 +303,22 @@ impl App {
                     .cmp(&key(b).map(|r| r.branch.as_str()))
             }),
         }
-        self.cost_view.visible = idx;
-        let n = self.cost_view.visible.len();
-        let found = selected.filter(|_| self.cost_view.touched).and_then(|s| {
-            self.cost_view
+        self.panes.cost.visible = idx;
+        let n = self.panes.cost.visible.len();
+        let found = selected.filter(|_| self.panes.cost.touched).and_then(|s| {
+            self.panes
+                .cost
                 .visible
                 .iter()
-                .position(|i| self.cost_view.rows.get(*i).is_some_and(|r| r.branch == s))
+                .position(|i| self.panes.cost.rows.get(*i).is_some_and(|r| r.branch == s))
         });
-        self.cost_view.sel = found.unwrap_or(self.cost_view.sel).min(n.saturating_sub(1));
+        self.panes.cost.sel = found
+            .unwrap_or(self.panes.cost.sel)
+            .min(n.saturating_sub(1));
         let page = self.cost_page();
-        self.cost_view.offset =
-            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
-        self.dirty = true;
+        self.panes.cost.offset =
+            scroll_into_view(self.panes.cost.offset, self.panes.cost.sel, page, n);
+        self.shell.dirty = true;
     }
 }
 
@@ -320,8 +328,8 @@ impl App {
         match BranchFilter::parse(&text, "state", &COST_STATES) {
             Ok(f) => {
                 let selected = self.selected_cost_branch();
-                self.cost_view.filter = f;
-                self.cost_view.filter.text = text.trim().to_string();
+                self.panes.cost.filter = f;
+                self.panes.cost.filter.text = text.trim().to_string();
                 self.refresh_cost_order(selected);
             }
             Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),
@@ -334,13 +342,13 @@ impl App {
     pub(crate) fn cost_action(&mut self, a: Action) {
         if a == Action::CycleSort {
             let selected = self.selected_cost_branch();
-            self.cost_view.sort = self.cost_view.sort.next();
+            self.panes.cost.sort = self.panes.cost.sort.next();
             self.refresh_cost_order(selected);
             return;
         }
-        let n = self.cost_view.visible.len();
+        let n = self.panes.cost.visible.len();
         let page = self.cost_page();
-        self.cost_view.touched |= matches!(
+        self.panes.cost.touched |= matches!(
             a,
             Action::Up
                 | Action::Down
@@ -349,8 +357,8 @@ impl App {
                 | Action::Top
                 | Action::Bottom
         );
-        self.cost_view.sel = move_sel(self.cost_view.sel, n, a, page.saturating_sub(1).max(1));
-        self.cost_view.offset =
-            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
+        self.panes.cost.sel = move_sel(self.panes.cost.sel, n, a, page.saturating_sub(1).max(1));
+        self.panes.cost.offset =
+            scroll_into_view(self.panes.cost.offset, self.panes.cost.sel, page, n);
     }
 }

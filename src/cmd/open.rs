@@ -55,21 +55,9 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
             themes.push(t);
         }
     }
-    app.themes = themes;
-    app.fps = cfg.fps;
+    app.set_themes(themes);
+    app.set_fps(cfg.fps);
     let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
-    app.ceremony.scenarios = scenarios
-        .iter()
-        .map(|s| crate::app::ScenarioSummary {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            steps: s.steps.len(),
-            anomalies: s.anomalies.len(),
-            roles: s.roles.iter().map(|r| r.title.clone()).collect(),
-            summary: s.summary.clone(),
-            pass_mark: s.pass_mark,
-        })
-        .collect();
     app.set_ceremony_scenarios(scenarios);
     for p in problems {
         app.toast(
@@ -77,34 +65,34 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
             format!("scenario skipped: {p}"),
         );
     }
-    app.hq_label = label;
+    app.set_hq_label(label);
     // The operator identity: a key whose public key is in keys.json, mode 0600.
     let mut who = None;
-    match (&cfg.key, cfg.readonly) {
-        (_, true) => app.readonly_reason = Some("started with --readonly".into()),
+    let access = match (&cfg.key, cfg.readonly) {
+        (_, true) => Err("started with --readonly".to_string()),
         (None, false) => {
-            app.readonly_reason = Some(
-                "no operator key: start with --key FILE (listed in hq/registry/keys.json)".into(),
-            )
+            Err("no operator key: start with --key FILE (listed in hq/registry/keys.json)".into())
         }
         (Some(k), false) => match crate::store::append::identity(&cfg.hq_root, k) {
             Ok(id) => {
-                app.operator_role = Some(id.role.clone());
+                let role = id.role.clone();
                 who = Some(std::sync::Arc::new(id));
+                Ok(Some(role))
             }
             Err(e) => {
                 tracing::warn!("operator key refused: {}", e.reason());
-                app.readonly_reason = Some(format!("operator key refused: {}", e.reason()));
+                Err(format!("operator key refused: {}", e.reason()))
             }
         },
-    }
-    app.readonly = who.is_none();
+    };
+    app.set_operator(access);
 
-    app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
-    app.health_view.prometheus = cfg
-        .prometheus_url
-        .as_deref()
-        .map(crate::sources::http::redact);
+    app.set_exporter_urls(cfg.exporters.iter().map(|e| e.url.clone()).collect());
+    app.set_health_prometheus(
+        cfg.prometheus_url
+            .as_deref()
+            .map(crate::sources::http::redact),
+    );
     if let Some(why) = not_an_hq_root(&cfg.hq_root) {
         return Err(CmdError::Usage(why));
     }
@@ -395,11 +383,11 @@ fn run_console(
     witness_dir: Option<std::path::PathBuf>,
 ) -> CmdResult {
     let Prepared { cfg, mut app, who } = p;
-    let hq = app.hq.clone();
+    let hq = app.data().hq.clone();
     // Rhythm history from Prometheus: the app posts what it wants (its window, its
     // width) on tick; the task answers with `Msg::PromBackfilled`.
     let (prom_req_tx, prom_req_rx) = tokio::sync::watch::channel(None);
-    app.rhythm.backfill = cfg.prometheus_url.is_some();
+    app.set_rhythm_backfill(cfg.prometheus_url.is_some());
     rt.block_on(crate::runtime::event_loop::run(app, |tx, cancel| {
         let cancel_for_verify = cancel.clone();
         if let Some(url) = cfg.prometheus_url.clone() {

@@ -47,7 +47,7 @@ where
     }
 
     let mut events = EventStream::new();
-    let fps = app.fps.clamp(1, 120);
+    let fps = app.shell().fps.clamp(1, 120);
     let mut frame = tokio::time::interval(Duration::from_millis(1000 / u64::from(fps.max(1))));
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut house = tokio::time::interval(Duration::from_millis(250));
@@ -76,18 +76,18 @@ where
             },
             _ = house.tick() => app.update(Event::Tick(Utc::now())),
             _ = frame.tick() => {
-                if app.dirty {
-                    app.now = Utc::now().max(app.now);
+                if app.shell().dirty {
+                    app.advance_clock(Utc::now());
                     draw(&mut guard, &mut app)?;
                 }
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
         }
-        for c in app.commands.drain(..) {
+        for c in app.take_commands() {
             exec(c);
         }
-        if app.should_quit {
+        if app.shell().should_quit {
             break Ok(());
         }
     };
@@ -105,6 +105,6 @@ fn draw(guard: &mut TerminalGuard, app: &mut App) -> std::io::Result<()> {
     if let Some(map) = map {
         app.remember_screen(map);
     }
-    app.dirty = false;
+    app.mark_drawn();
     Ok(())
 }

@@ -129,8 +129,8 @@ pub fn gauge_points(now: DateTime<Utc>) -> Vec<GaugePoint> {
 pub fn fixture_app() -> App {
     let now = t0();
     let mut app = App::new(now, Theme::dark(), Keymap::default());
-    app.hq_label = "/srv/hq".into();
-    app.readonly = false;
+    app.set_hq_label("/srv/hq");
+    app.set_operator(Ok(None));
     let at = now - chrono::Duration::seconds(3);
     app.update(Event::Msg(Msg::RegistryReloaded {
         hq: Box::new(snapshot()),
