@@ -148,6 +148,45 @@ pub enum ToastLevel {
 
 pub(crate) const TOAST_TTL: i64 = 8;
 
+/// The overlays that take keys before the panes do. `STACK` is the order keys are
+/// offered in, top first; `App::overlay_key` says whether each is open and gives it
+/// the key. To add an overlay: its state in `Shell`, a variant here at its place in
+/// `STACK`, an arm in `App::overlay_key`, its drawing in `ui/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// The typed confirmation of an operator action.
+    Confirm,
+    /// The footer text prompt (filters, ceremony input).
+    Prompt,
+    /// "Abandon this rehearsal? y/n" in the ceremony pane.
+    CeremonyAbandon,
+    /// The help screen.
+    Help,
+}
+
+impl Overlay {
+    /// Key order, top first.
+    pub const STACK: [Overlay; 4] = [
+        Overlay::Confirm,
+        Overlay::Prompt,
+        Overlay::CeremonyAbandon,
+        Overlay::Help,
+    ];
+}
+
+/// Whether an overlay consumed a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Yes,
+    No,
+}
+
+impl From<bool> for Handled {
+    fn from(consumed: bool) -> Self {
+        if consumed { Handled::Yes } else { Handled::No }
+    }
+}
+
 /// Terminal-independent input to `update`.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -460,20 +499,42 @@ impl App {
             self.shell.should_quit = true;
             return;
         }
-        if self.shell.confirm.is_some() {
-            self.handle_confirm_key(k);
-            return;
-        }
-        if self.shell.prompt.is_some() {
-            self.handle_prompt_key(k);
-            return;
-        }
-        if self.ceremony_key(&k) {
-            return;
+        // Open overlays take keys first, top of the stack first; the first one that
+        // is open consumes the key.
+        for overlay in Overlay::STACK {
+            if self.overlay_key(overlay, &k) == Handled::Yes {
+                return;
+            }
         }
         if let Some(a) = self.shell.keymap.action_for(&k) {
             self.apply(a);
         }
+    }
+
+    /// Offer a key to one overlay: `Handled::No` when it is not open (or lets the key
+    /// through), `Handled::Yes` when it consumed it.
+    fn overlay_key(&mut self, overlay: Overlay, k: &KeyEvent) -> Handled {
+        let open = match overlay {
+            Overlay::Confirm => self.shell.confirm.is_some(),
+            Overlay::Prompt => self.shell.prompt.is_some(),
+            Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
+            Overlay::Help => self.shell.help,
+        };
+        if !open {
+            return Handled::No;
+        }
+        match overlay {
+            Overlay::Confirm => self.handle_confirm_key(*k),
+            Overlay::Prompt => self.handle_prompt_key(*k),
+            Overlay::CeremonyAbandon => {}
+            // Help takes every key: its own keys close it (`apply` knows which).
+            Overlay::Help => {
+                if let Some(a) = self.shell.keymap.action_for(k) {
+                    self.apply(a);
+                }
+            }
+        }
+        Handled::Yes
     }
 
     /// Open the footer prompt for `kind`, prefilled with `initial` (e.g. the last filter).
