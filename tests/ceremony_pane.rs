@@ -16,7 +16,7 @@ use lumen::domain::ceremony::{self, Machine, Participant, Scenario, transcript};
 use lumen::protocol::Command;
 use lumen::protocol::Msg;
 
-use common::{draw, fixture_app, screen_text};
+use common::{Console, draw, fixture_app, screen_text};
 
 fn scenarios() -> Vec<Scenario> {
     ceremony::shipped_scenarios()
@@ -27,8 +27,8 @@ fn scenarios() -> Vec<Scenario> {
 
 /// The fixture app with the shipped scenarios, focused on the ceremony pane, a fixed
 /// rehearsal seed (keys derived from it), the list at `id`.
-fn app_at(id: &str, seed: u64) -> App {
-    let mut app = fixture_app();
+fn app_at(id: &str, seed: u64) -> Console {
+    let mut app = Console::new(fixture_app());
     let all = scenarios();
     let pos = all
         .iter()
@@ -46,17 +46,17 @@ fn app_at(id: &str, seed: u64) -> App {
 }
 
 /// Zoom in or out the way an operator does (`z`).
-fn set_zoom(app: &mut App, zoom: bool) {
+fn set_zoom(app: &mut Console, zoom: bool) {
     if app.shell().zoom != zoom {
         app.apply(lumen::protocol::Action::ToggleZoom);
     }
 }
 
-fn key(app: &mut App, code: KeyCode) {
+fn key(app: &mut Console, code: KeyCode) {
     app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn type_text(app: &mut App, text: &str) {
+fn type_text(app: &mut Console, text: &str) {
     assert!(app.shell().prompt.is_some(), "typing needs an open prompt");
     for c in text.chars() {
         key(app, KeyCode::Char(c));
@@ -65,7 +65,7 @@ fn type_text(app: &mut App, text: &str) {
 
 /// Run the key-file reads the app asked for (as the console's operator does) and
 /// hand the answers back.
-fn run_key_loads(app: &mut App) {
+fn run_key_loads(app: &mut Console) {
     let cmds = app.take_commands();
     let mut loads = 0;
     for c in cmds {
@@ -78,7 +78,7 @@ fn run_key_loads(app: &mut App) {
     assert_eq!(loads, 1, "one key file read asked for");
 }
 
-fn advance(app: &mut App, secs: u64) {
+fn advance(app: &mut Console, secs: u64) {
     let now: DateTime<Utc> = app.shell().now + Duration::seconds(i64::try_from(secs).unwrap_or(0));
     app.update(Event::Tick(now));
 }
@@ -98,14 +98,14 @@ fn view(app: &App) -> lumen::domain::ceremony::View {
 }
 
 /// Open the setup screen and type the script's participant names into it.
-fn setup_from_script(app: &mut App, sc: &Scenario, s: &Script) {
+fn setup_from_script(app: &mut Console, sc: &Scenario, s: &Script) {
     key(app, KeyCode::Enter);
     fill_setup(app, sc, s);
 }
 
 /// On the setup screen: Enter on the selected role, clear its name, type `name` (none:
 /// left empty), Enter.
-fn rename_selected(app: &mut App, name: &str) {
+fn rename_selected(app: &mut Console, name: &str) {
     key(app, KeyCode::Enter);
     for _ in 0..40 {
         key(app, KeyCode::Backspace);
@@ -117,7 +117,7 @@ fn rename_selected(app: &mut App, name: &str) {
 }
 
 /// On the setup screen: type the script's participant names, then start.
-fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
+fn fill_setup(app: &mut Console, sc: &Scenario, s: &Script) {
     assert!(matches!(
         app.panes().ceremony.screen,
         CeremonyScreen::Setup(_)
@@ -144,7 +144,7 @@ fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
 }
 
 /// Select the line of the in-pane list whose value is `want` (Up/Down), then Enter.
-fn pick(app: &mut App, options: &[(String, String)], want: &str) {
+fn pick(app: &mut Console, options: &[(String, String)], want: &str) {
     let i = options
         .iter()
         .position(|(id, _)| id.eq_ignore_ascii_case(want))
@@ -165,7 +165,7 @@ fn chooser(app: &App) -> Option<Vec<(String, String)>> {
 
 /// Drive the pane with a script's answers, by keys, advancing the injected clock
 /// by each answer's `elapsed`; steps and anomalies without an answer time out.
-fn walk(app: &mut App, sc: &Scenario, s: &Script) {
+fn walk(app: &mut Console, sc: &Scenario, s: &Script) {
     let mut used = vec![false; s.answers.len()];
     for _ in 0..200 {
         let Some(p) = phase(app) else {
@@ -276,7 +276,7 @@ fn walk(app: &mut App, sc: &Scenario, s: &Script) {
 }
 
 /// Let the current step run out: tick past twice its budget.
-fn time_out(app: &mut App) {
+fn time_out(app: &mut Console) {
     let budget = view(app).current.map_or(120, |c| c.budget_secs);
     let before = view(app).log.len();
     advance(app, budget * 2 + 1);
@@ -311,7 +311,7 @@ fn load_script(id: &str, which: &str) -> Script {
     script::parse(&path, &text).unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
-fn saved_record(app: &mut App) -> lumen::domain::ceremony::transcript::RehearsalRecord {
+fn saved_record(app: &mut Console) -> lumen::domain::ceremony::transcript::RehearsalRecord {
     let cmds = app.take_commands();
     let mut records: Vec<_> = cmds
         .into_iter()
@@ -550,7 +550,7 @@ fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
 
 /// initial-root-setup, seed 7: reach each phase and snapshot it zoomed at 160×48
 /// and in the 80×24 layout.
-fn snap(app: &mut App, name: &str) {
+fn snap(app: &mut Console, name: &str) {
     set_zoom(app, true);
     insta::assert_snapshot!(format!("{name}_160x48"), draw(app, 160, 48).backend());
     set_zoom(app, false);
@@ -649,7 +649,7 @@ fn every_phase_draws_at_any_size_without_panicking() {
         (110, 30),
         (200, 60),
     ];
-    let draw_all = |app: &mut App| {
+    let draw_all = |app: &mut Console| {
         for zoom in [false, true] {
             set_zoom(app, zoom);
             for (w, h) in sizes {

@@ -20,7 +20,7 @@ use lumen::sources::ledger_reader::Reader;
 use lumen::store::index::LineIndex;
 use lumen::theme::Theme;
 
-use common::{draw, screen_text, t0};
+use common::{Console, draw, screen_text, t0};
 
 const BRANCHES: [&str; 5] = ["koosy", "papafly", "orbit", "atlas", "lumen-lab"];
 const EVENTS: [&str; 4] = ["deploy", "llm_generate", "deploy_failed", "pr_opened"];
@@ -110,8 +110,8 @@ fn reader(h: &Hq) -> Reader {
 }
 
 /// An app whose tail has delivered the last `window` lines (as the tail would).
-fn app_with_tail(r: &Reader, window: u64) -> App {
-    let mut app = App::new(t0(), Theme::dark(), Keymap::default());
+fn app_with_tail(r: &Reader, window: u64) -> Console {
+    let mut app = Console::new(App::new(t0(), Theme::dark(), Keymap::default()));
     app.update(Event::Resize(160, 48));
     app.apply(Action::FocusLedger);
     app.apply(Action::ToggleZoom);
@@ -132,7 +132,7 @@ fn app_with_tail(r: &Reader, window: u64) -> App {
 
 /// Serve every queued reader request (and the requests their answers cause).
 /// Returns how many were served.
-fn serve(app: &mut App, r: &Reader) -> usize {
+fn serve(app: &mut Console, r: &Reader) -> usize {
     let mut served = 0;
     for _ in 0..100 {
         let cmds: Vec<Command> = app.take_commands();
@@ -487,7 +487,7 @@ fn the_worker_matches_lines_appended_after_the_scan() {
 
 #[test]
 fn pending_partial_line_is_pending_not_a_reject() {
-    let mut app = common::fixture_app();
+    let mut app = Console::new(common::fixture_app());
     let rejects = app.panes().ledger.rejects;
     app.update(Event::Msg(Msg::LedgerPending { bytes: 17 }));
     assert_eq!(app.panes().ledger.rejects, rejects);
@@ -496,8 +496,8 @@ fn pending_partial_line_is_pending_not_a_reject() {
     assert!(text.contains("pending 17 B"), "{text}");
 }
 
-fn zoomed_fixture() -> App {
-    let mut app = common::fixture_app();
+fn zoomed_fixture() -> Console {
+    let mut app = Console::new(common::fixture_app());
     app.apply(Action::FocusLedger);
     app.apply(Action::ToggleZoom);
     app
@@ -573,7 +573,7 @@ fn the_first_tail_batch_lets_whole_file_work_start_once() {
     let h = hq(50);
     let r = reader(&h);
     let mut app = app_with_tail(&r, 10);
-    let started = |app: &App| {
+    let started = |app: &Console| {
         app.commands()
             .iter()
             .filter(|c| {

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 /// The console's routing (cmd/open.rs): the app's Backfill commands go to the task's
 /// watch channel, the newest winning.
 fn forward_backfills(
-    app: &mut App,
+    app: &mut common::Console,
     tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
 ) {
     for c in app.take_commands() {
@@ -44,7 +44,7 @@ fn app() -> App {
 /// Tick the app and feed it what the backfill task sends, until `done(app)` or
 /// `limit` passes (then panic with `what` and the last message seen).
 async fn drive(
-    app: &mut App,
+    app: &mut common::Console,
     req_tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
     rx: &mut mpsc::Receiver<Msg>,
     what: &str,
@@ -83,7 +83,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
         .unwrap();
     rt.block_on(async {
         // The console's wiring (cmd/open.rs): a watch channel from App to the task.
-        let mut app = app();
+        let mut app = common::Console::new(app());
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
         app.set_rhythm_backfill(true);
         let (tx, mut rx) = mpsc::channel(64);
@@ -115,7 +115,7 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
             }
             if app.panes().rhythm.prom_last.is_some() {
                 // an early, nearly empty answer: ask again (as a wider window would)
-                app = crate::app();
+                app = common::Console::new(crate::app());
                 app.set_rhythm_backfill(true);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -204,7 +204,7 @@ fn a_missing_server_is_reported_and_retried() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut app = app();
+        let mut app = common::Console::new(app());
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
         app.set_rhythm_backfill(true);
         let (tx, mut rx) = mpsc::channel(64);

@@ -266,13 +266,13 @@ fn observer_thresholds_colour_the_status() {
 #[test]
 fn backfill_is_requested_at_start_and_when_the_window_widens() {
     // What the console forwards to the backfill task: the newest Backfill command.
-    fn asked(app: &mut App) -> Option<lumen::protocol::BackfillRequest> {
+    fn asked(app: &mut common::Console) -> Option<lumen::protocol::BackfillRequest> {
         app.take_commands().into_iter().rev().find_map(|c| match c {
             lumen::protocol::Command::Backfill(r) => Some(r),
             _ => None,
         })
     }
-    let mut app = two_marker_app();
+    let mut app = common::Console::new(two_marker_app());
     app.set_rhythm_backfill(true);
     app.update(Event::Resize(160, 48));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));

@@ -689,7 +689,7 @@ impl App {
         v.detail_data = None;
         if let Some(f) = v.active.take() {
             let text = f.filter.source.clone();
-            self.submit_ledger_filter(text);
+            self.ledger_filter_submitted(text);
         }
     }
 
@@ -835,7 +835,12 @@ impl App {
     /// `/` submitted in the ledger pane: parse, then scan the whole ledger in the
     /// background. An empty filter clears it; a bad one is reported and the old one
     /// stays.
-    pub fn submit_ledger_filter(&mut self, text: String) {
+    pub fn submit_ledger_filter(&mut self, text: String) -> Vec<Command> {
+        self.ledger_filter_submitted(text);
+        std::mem::take(&mut self.commands)
+    }
+
+    pub(crate) fn ledger_filter_submitted(&mut self, text: String) {
         use crate::domain::ledger_filter::LedgerFilter;
         self.shell.dirty = true;
         self.panes.ledger_view.filter = text.trim().to_string();

@@ -305,7 +305,7 @@ pub struct App {
     /// Where the last frame put each pane (the renderer's layout, handed back by
     /// the run loop): mouse hits and page sizes use what was drawn.
     screen_map: ScreenMap,
-    /// Commands for the run loop, drained after every update.
+    /// Commands queued while an event is handled; `update` returns them.
     commands: Vec<Command>,
 }
 
@@ -377,16 +377,6 @@ impl App {
         &self.panes
     }
 
-    /// Commands `update` asked for since the last call, oldest first.
-    pub fn take_commands(&mut self) -> Vec<Command> {
-        std::mem::take(&mut self.commands)
-    }
-
-    /// Commands waiting for the run loop (not yet taken).
-    pub fn commands(&self) -> &[Command] {
-        &self.commands
-    }
-
     // Start-up settings (what `lumen` configures before the first frame).
 
     /// Themes `CycleTheme` steps through (the current one first).
@@ -455,7 +445,9 @@ impl App {
         self.shell.dirty = false;
     }
 
-    pub fn update(&mut self, ev: Event) {
+    /// Fold one event into the state and return the work it asks for — the only way
+    /// effects leave the app. No I/O; time comes only from the event.
+    pub fn update(&mut self, ev: Event) -> Vec<Command> {
         match ev {
             Event::Key(k) => self.handle_key(k),
             Event::Mouse(m) => self.handle_mouse(m),
@@ -466,6 +458,7 @@ impl App {
             Event::Tick(now) => self.tick(now),
             Event::Msg(m) => self.handle_msg(m),
         }
+        std::mem::take(&mut self.commands)
     }
 
     fn tick(&mut self, now: DateTime<Utc>) {
@@ -507,7 +500,7 @@ impl App {
             }
         }
         if let Some(a) = self.shell.keymap.action_for(&k) {
-            self.apply(a);
+            self.act(a);
         }
     }
 
@@ -530,7 +523,7 @@ impl App {
             // Help takes every key: its own keys close it (`apply` knows which).
             Overlay::Help => {
                 if let Some(a) = self.shell.keymap.action_for(k) {
-                    self.apply(a);
+                    self.act(a);
                 }
             }
         }
@@ -572,7 +565,7 @@ impl App {
 
     fn submit_prompt(&mut self, kind: PromptKind, text: String) {
         match kind {
-            PromptKind::LedgerFilter => self.submit_ledger_filter(text),
+            PromptKind::LedgerFilter => self.ledger_filter_submitted(text),
             PromptKind::HealthFilter => self.submit_health_filter(text),
             PromptKind::CostFilter => self.submit_cost_filter(text),
             PromptKind::CeremonyInput => self.submit_ceremony_input(text),
@@ -627,8 +620,15 @@ impl App {
         }
     }
 
-    /// Apply a named action. Overlays see it first.
-    pub fn apply(&mut self, a: Action) {
+    /// Apply a named action (what a key bound to it does, after the overlays) and
+    /// return the work it asks for, as `update` does.
+    pub fn apply(&mut self, a: Action) -> Vec<Command> {
+        self.act(a);
+        std::mem::take(&mut self.commands)
+    }
+
+    /// A named action. The help overlay sees it first.
+    fn act(&mut self, a: Action) {
         self.shell.dirty = true;
         if self.shell.help {
             if matches!(a, Action::ToggleHelp | Action::Back) {
@@ -902,7 +902,7 @@ impl App {
                 } else {
                     Action::Down
                 };
-                self.apply(a);
+                self.act(a);
             }
             _ => {}
         }
