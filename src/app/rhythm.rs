@@ -247,38 +247,42 @@ impl RhythmState {
     }
 }
 
-impl App {
-    pub(crate) fn rhythm_action(&mut self, a: Action) {
+/// What a key did to the rhythm pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RhythmKey {
+    /// The series browser handled it (nothing derived changes).
+    Browser,
+    /// The chart handled it; `span` when the visible window moved or resized.
+    Chart { span: bool },
+}
+
+impl RhythmState {
+    /// Keys while the rhythm pane has focus: the series browser's, or the chart's
+    /// window, pan and marker selection.
+    pub(crate) fn on_action(&mut self, a: Action) -> RhythmKey {
         if a == Action::ToggleSeries {
-            self.panes.rhythm.series_view = !self.panes.rhythm.series_view;
-            return;
+            self.series_view = !self.series_view;
+            return RhythmKey::Browser;
         }
-        if self.panes.rhythm.series_view {
-            let n = self.panes.rhythm.other.len();
-            self.panes.rhythm.series_sel = move_sel(self.panes.rhythm.series_sel, n, a, 10);
-            return;
+        if self.series_view {
+            let n = self.other.len();
+            self.series_sel = move_sel(self.series_sel, n, a, 10);
+            return RhythmKey::Browser;
         }
-        let w = WINDOWS
-            .get(self.panes.rhythm.window)
-            .copied()
-            .unwrap_or(300);
+        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
         match a {
-            Action::WiderWindow => {
-                self.panes.rhythm.window = (self.panes.rhythm.window + 1).min(WINDOWS.len() - 1)
-            }
-            Action::NarrowerWindow => {
-                self.panes.rhythm.window = self.panes.rhythm.window.saturating_sub(1)
-            }
-            Action::Left => self.panes.rhythm.pan = (self.panes.rhythm.pan + w / 4).min(86_400),
-            Action::Right => self.panes.rhythm.pan = (self.panes.rhythm.pan - w / 4).max(0),
-            Action::Bottom => self.panes.rhythm.pan = 0,
+            Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS.len() - 1),
+            Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
+            Action::Left => self.pan = (self.pan + w / 4).min(86_400),
+            Action::Right => self.pan = (self.pan - w / 4).max(0),
+            Action::Bottom => self.pan = 0,
             Action::Up | Action::Down => {
-                let n = self.panes.rhythm.rules.len();
+                let n = self.rules.len();
                 if n == 0 {
-                    self.panes.rhythm.marker_sel = None;
+                    self.marker_sel = None;
                 } else {
-                    let cur = self.panes.rhythm.marker_sel.unwrap_or(n - 1);
-                    self.panes.rhythm.marker_sel = Some(if a == Action::Up {
+                    let cur = self.marker_sel.unwrap_or(n - 1);
+                    self.marker_sel = Some(if a == Action::Up {
                         cur.saturating_sub(1)
                     } else {
                         (cur + 1).min(n - 1)
@@ -287,11 +291,22 @@ impl App {
             }
             _ => {}
         }
+        RhythmKey::Chart {
+            span: matches!(
+                a,
+                Action::WiderWindow | Action::NarrowerWindow | Action::Left | Action::Right
+            ),
+        }
+    }
+}
+
+impl App {
+    pub(crate) fn rhythm_action(&mut self, a: Action) {
+        let RhythmKey::Chart { span } = self.panes.rhythm.on_action(a) else {
+            return;
+        };
         self.refresh_marker_effect();
-        if matches!(
-            a,
-            Action::WiderWindow | Action::NarrowerWindow | Action::Left | Action::Right
-        ) {
+        if span {
             self.refresh_resonance();
             self.request_backfill();
         }
