@@ -240,6 +240,36 @@ impl App {
     }
 }
 
+impl CostView {
+    /// The branch selected in the cost meter.
+    pub fn selected_branch(&self) -> Option<&str> {
+        let i = *self.visible.get(self.sel)?;
+        self.rows.get(i).map(|r| r.branch.as_str())
+    }
+
+    /// Keys while the cost pane has focus; `page` rows fit on screen. True when the
+    /// sort changed and the order must be recomputed (`App` knows the registry).
+    pub(crate) fn on_action(&mut self, a: Action, page: usize) -> bool {
+        if a == Action::CycleSort {
+            self.sort = self.sort.next();
+            return true;
+        }
+        let n = self.visible.len();
+        self.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
+        self.sel = move_sel(self.sel, n, a, page.saturating_sub(1).max(1));
+        self.offset = scroll_into_view(self.offset, self.sel, page, n);
+        false
+    }
+}
+
 impl App {
     /// The branch selected in the cost meter.
     pub fn selected_cost_branch(&self) -> Option<String> {
@@ -340,25 +370,10 @@ impl App {
 impl App {
     /// Keys while the cost pane has focus.
     pub(crate) fn cost_action(&mut self, a: Action) {
-        if a == Action::CycleSort {
-            let selected = self.selected_cost_branch();
-            self.panes.cost.sort = self.panes.cost.sort.next();
-            self.refresh_cost_order(selected);
-            return;
-        }
-        let n = self.panes.cost.visible.len();
+        let selected = self.selected_cost_branch();
         let page = self.cost_page();
-        self.panes.cost.touched |= matches!(
-            a,
-            Action::Up
-                | Action::Down
-                | Action::PageUp
-                | Action::PageDown
-                | Action::Top
-                | Action::Bottom
-        );
-        self.panes.cost.sel = move_sel(self.panes.cost.sel, n, a, page.saturating_sub(1).max(1));
-        self.panes.cost.offset =
-            scroll_into_view(self.panes.cost.offset, self.panes.cost.sel, page, n);
+        if self.panes.cost.on_action(a, page) {
+            self.refresh_cost_order(selected);
+        }
     }
 }

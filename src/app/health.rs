@@ -412,6 +412,40 @@ impl HealthView {
     pub fn sync_order(&self) -> &[String] {
         &self.sync_order
     }
+
+    /// The selected branch id.
+    pub fn selected(&self) -> Option<&String> {
+        self.visible.get(self.sel)
+    }
+
+    /// Keys while the health pane has focus; `page` rows fit on screen. True when
+    /// the sort changed and the order must be recomputed (`App` knows the data).
+    pub(crate) fn on_action(&mut self, a: Action, page: usize) -> bool {
+        match a {
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                return true;
+            }
+            Action::Select => {
+                self.detail = self.selected().is_some();
+                return false;
+            }
+            _ => {}
+        }
+        let n = self.visible.len();
+        self.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
+        self.sel = move_sel(self.sel, n, a, page.saturating_sub(1).max(1));
+        self.offset = scroll_into_view(self.offset, self.sel, page, n);
+        false
+    }
 }
 
 impl App {
@@ -644,33 +678,11 @@ impl App {
     }
 
     pub(crate) fn health_action(&mut self, a: Action) {
-        match a {
-            Action::CycleSort => {
-                self.panes.health.sort = self.panes.health.sort.next();
-                self.refresh_health_order();
-                return;
-            }
-            Action::Select => {
-                self.panes.health.detail = self.selected_branch().is_some();
-                return;
-            }
-            _ => {}
-        }
-        let n = self.panes.health.visible.len();
+        // The page is what the last frame showed (the renderer's layout).
         let page = self.pane_rows(Pane::Health, 3);
-        self.panes.health.touched |= matches!(
-            a,
-            Action::Up
-                | Action::Down
-                | Action::PageUp
-                | Action::PageDown
-                | Action::Top
-                | Action::Bottom
-        );
-        self.panes.health.sel =
-            move_sel(self.panes.health.sel, n, a, page.saturating_sub(1).max(1));
-        self.panes.health.offset =
-            scroll_into_view(self.panes.health.offset, self.panes.health.sel, page, n);
+        if self.panes.health.on_action(a, page) {
+            self.refresh_health_order();
+        }
     }
 
     /// `/` submitted in the health pane: a bad filter is refused with the reason and
