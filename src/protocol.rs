@@ -268,7 +268,13 @@ pub enum Msg {
         alternative: Option<String>,
     },
     /// A running action reported a step.
-    OperatorProgress { line: String, at: DateTime<Utc> },
+    OperatorProgress {
+        line: String,
+        at: DateTime<Utc>,
+        /// A rollback hook that failed: its captured output (stdout then stderr,
+        /// bounded; sanitised before it is shown), kept in the notification history.
+        output: Option<String>,
+    },
     /// An action finished, or was refused (`ok: false`), with a one-line summary.
     OperatorDone {
         ok: bool,
@@ -328,6 +334,8 @@ pub enum Command {
     PlanRollback { target: String },
     /// The operator confirmed: do it (ledger entry first, then the effect).
     Execute(PendingAction),
+    /// Put this text on the terminal's clipboard (OSC 52; the run loop writes it).
+    CopyToClipboard { text: String },
     /// Send notifications for `events` per rules.json (an alert, not an action).
     Notify { events: Vec<String>, text: String },
     /// Save a finished ceremony rehearsal: transcript, then the ledger entry.

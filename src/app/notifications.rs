@@ -18,6 +18,12 @@ pub const SHOW_SECS: i64 = 8;
 pub const DETAIL_LINES: usize = 200;
 pub const DETAIL_LINE_CHARS: usize = 400;
 
+/// Rows the notice strip may take on a terminal `height` rows tall: two on a tall
+/// screen (an error that stays and the newest notice), one otherwise.
+pub fn strip_rows(height: u16) -> usize {
+    if height >= 32 { 2 } else { 1 }
+}
+
 /// One notice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {

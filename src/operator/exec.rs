@@ -50,7 +50,7 @@ impl Ops {
             }
             // Routed by the console (cmd/open.rs) to the ledger reader and to the
             // Prometheus backfill task before this.
-            Command::Ledger(_) | Command::Backfill(_) => {}
+            Command::Ledger(_) | Command::Backfill(_) | Command::CopyToClipboard { .. } => {}
             Command::Execute(action) => {
                 tokio::spawn(async move {
                     let msg = ops.execute(action, &tx).await;
@@ -162,6 +162,7 @@ impl Ops {
                     .send(Msg::OperatorProgress {
                         line: self.relative(&line),
                         at: Utc::now(),
+                        output: None,
                     })
                     .await;
             }
@@ -193,6 +194,7 @@ impl Ops {
                 .send(Msg::OperatorProgress {
                     line,
                     at: Utc::now(),
+                    output: None,
                 })
                 .await;
         }
@@ -235,6 +237,22 @@ impl Ops {
                 let fwd = tx.clone();
                 let forward = tokio::spawn(async move {
                     while let Some(p) = prx.recv().await {
+                        // A hook that did not succeed: its whole output (bounded) goes
+                        // to the notification history.
+                        let output = match &p {
+                            ActionProgress::BranchDone(r)
+                                if r.status != "success" && r.status != "recorded" =>
+                            {
+                                Some(if r.output.trim().is_empty() {
+                                    "(the hook printed nothing)".to_string()
+                                } else if r.truncated {
+                                    format!("{}\n[output cut at the capture limit]", r.output)
+                                } else {
+                                    r.output.clone()
+                                })
+                            }
+                            _ => None,
+                        };
                         let line = match p {
                             ActionProgress::Requested { ledger_id } => {
                                 format!("rollback_requested on the ledger ({ledger_id})")
@@ -278,6 +296,7 @@ impl Ops {
                             .send(Msg::OperatorProgress {
                                 line,
                                 at: Utc::now(),
+                                output,
                             })
                             .await;
                     }

@@ -20,7 +20,7 @@ pub const CHANNEL: usize = 1024;
 
 /// Run the console until the user quits or a signal arrives. `start` spawns the
 /// sources on the runtime (it gets the sender and a cancel token) and returns the
-/// executor for the `Command`s that `App::update` queues.
+/// executor for the `Command`s that `App::update` returns.
 pub async fn run<F, E>(mut app: App, start: F) -> anyhow::Result<()>
 where
     F: FnOnce(mpsc::Sender<Msg>, CancellationToken) -> E,
@@ -36,8 +36,11 @@ where
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
-    app.update(Event::Resize(size.width, size.height));
-    app.update(Event::Tick(Utc::now()));
+    let mut commands = app.update(Event::Resize(size.width, size.height));
+    commands.extend(app.update(Event::Tick(Utc::now())));
+    for c in commands {
+        run_command(&mut guard, &mut exec, c);
+    }
     draw(&mut guard, &mut app)?;
     // Test hook (docs/RELIABILITY.md): `LUMEN_TEST_PANIC=after-first-frame` panics here
     // so a pseudo-terminal test can prove the panic hook restores the terminal. It can
@@ -47,7 +50,7 @@ where
     }
 
     let mut events = EventStream::new();
-    let fps = app.fps.clamp(1, 120);
+    let fps = app.shell().fps.clamp(1, 120);
     let mut frame = tokio::time::interval(Duration::from_millis(1000 / u64::from(fps.max(1))));
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut house = tokio::time::interval(Duration::from_millis(250));
@@ -56,11 +59,12 @@ where
     let mut sources_open = true;
 
     let result = loop {
+        let mut commands = Vec::new();
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) => app.update(Event::Key(k)),
-                Some(Ok(TermEvent::Mouse(m))) => app.update(Event::Mouse(m)),
-                Some(Ok(TermEvent::Resize(w, h))) => app.update(Event::Resize(w, h)),
+                Some(Ok(TermEvent::Key(k))) => commands = app.update(Event::Key(k)),
+                Some(Ok(TermEvent::Mouse(m))) => commands = app.update(Event::Mouse(m)),
+                Some(Ok(TermEvent::Resize(w, h))) => commands = app.update(Event::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Err(anyhow::anyhow!("terminal input failed: {e}")),
                 None => break Ok(()),
@@ -71,29 +75,49 @@ where
                     sources_open = false;
                 }
                 for m in batch.drain(..) {
-                    app.update(Event::Msg(m));
+                    commands.extend(app.update(Event::Msg(m)));
                 }
             },
-            _ = house.tick() => app.update(Event::Tick(Utc::now())),
+            _ = house.tick() => commands = app.update(Event::Tick(Utc::now())),
             _ = frame.tick() => {
-                if app.dirty {
-                    app.now = Utc::now().max(app.now);
+                if app.shell().dirty {
+                    app.advance_clock(Utc::now());
                     draw(&mut guard, &mut app)?;
                 }
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
         }
-        for c in app.commands.drain(..) {
-            exec(c);
+        for c in commands {
+            run_command(&mut guard, &mut exec, c);
         }
-        if app.should_quit {
+        if app.shell().should_quit {
             break Ok(());
         }
     };
     cancel.cancel();
     drop(guard);
     result
+}
+
+/// One command: a copy goes to the terminal here (an OSC 52 escape on the screen's
+/// own output, between frames); everything else to the executor.
+fn run_command<E: FnMut(crate::protocol::Command)>(
+    guard: &mut TerminalGuard,
+    exec: &mut E,
+    c: crate::protocol::Command,
+) {
+    match c {
+        crate::protocol::Command::CopyToClipboard { text } => {
+            use std::io::Write as _;
+            let out = guard.terminal.backend_mut();
+            let seq = crate::runtime::clipboard::osc52(&text);
+            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                tracing::warn!("copy (OSC 52) failed: {e}");
+            }
+        }
+        c => exec(c),
+    }
 }
 
 /// Draw a frame and hand its layout back to the app (mouse hits, page sizes).
@@ -105,6 +129,6 @@ fn draw(guard: &mut TerminalGuard, app: &mut App) -> std::io::Result<()> {
     if let Some(map) = map {
         app.remember_screen(map);
     }
-    app.dirty = false;
+    app.mark_drawn();
     Ok(())
 }

@@ -107,13 +107,14 @@ pub fn draw(
     );
 }
 
-/// Glue until the overlay chain lands: help at scroll 0.
+/// The help overlay for `app` at its scroll.
 pub fn render(frame: &mut Frame, app: &crate::app::App, area: Rect) {
     use crate::app::help::{HELP_MAX_W, help_lines, help_sections, overlay_box};
+    let shell = app.shell();
     let b = overlay_box(area.width, area.height, HELP_MAX_W);
     let lines = help_lines(
-        &help_sections(&app.keymap, app.focus, app.readonly),
+        &help_sections(&shell.keymap, shell.focus, shell.readonly),
         b.text_width,
     );
-    draw(frame, &app.theme, area, b, &lines, 0);
+    draw(frame, &shell.theme, area, b, &lines, shell.help_view.scroll);
 }

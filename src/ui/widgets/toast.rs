@@ -84,5 +84,3 @@ pub fn draw_strip(frame: &mut Frame, t: &Theme, keymap: &Keymap, area: Rect, str
     }
 }
 
-/// Glue until the notice strip is wired: nothing drawn over the panes.
-pub fn render(_frame: &mut Frame, _app: &crate::app::App, _area: Rect) {}
