@@ -319,10 +319,12 @@ fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
     }
     if r.phase() != crate::domain::ceremony::machine::Phase::Done {
         let elapsed = i64::try_from(r.now_ms(app.shell().now)).unwrap_or(i64::MAX);
-        head.push(Span::styled(
-            format!("  ceremony {}", fmt_ms(elapsed)),
-            t.dimmed(),
-        ));
+        let clock = format!("  ceremony {}", fmt_ms(elapsed));
+        // Only whole: a cut "ceremon" would say nothing.
+        let used: usize = head.iter().map(Span::width).sum();
+        if used + clock.chars().count() <= usize::from(inner.width) {
+            head.push(Span::styled(clock, t.dimmed()));
+        }
     }
     let [head_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
