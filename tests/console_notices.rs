@@ -69,7 +69,11 @@ fn a_failed_rollback_is_kept_whole_in_the_history_with_the_hooks_output() {
     // The history opens with `m`: everything, newest first, with the hook's output.
     key(&mut app, 'm');
     assert!(app.shell().history.is_some());
-    assert_eq!(app.shell().notices.unseen_errors(), 0, "opening it marks them seen");
+    assert_eq!(
+        app.shell().notices.unseen_errors(),
+        0,
+        "opening it marks them seen"
+    );
     let failed = app
         .shell()
         .notices
@@ -105,7 +109,13 @@ fn a_failed_rollback_is_kept_whole_in_the_history_with_the_hooks_output() {
     // Esc closes it; the strip is empty (seen), the history keeps everything.
     code(&mut app, KeyCode::Esc);
     assert!(app.shell().history.is_none());
-    assert!(app.shell().notices.strip(t0() + Duration::seconds(300), 2).rows.is_empty());
+    assert!(
+        app.shell()
+            .notices
+            .strip(t0() + Duration::seconds(300), 2)
+            .rows
+            .is_empty()
+    );
     assert!(app.shell().notices.len() >= 8);
 }
 
@@ -132,7 +142,10 @@ fn errors_stay_until_dismissed_info_fades() {
         .iter()
         .map(|n| n.text.clone())
         .collect();
-    assert_eq!(texts, ["kill switch refused: decision-engine.json:3:1 is broken"]);
+    assert_eq!(
+        texts,
+        ["kill switch refused: decision-engine.json:3:1 is broken"]
+    );
     key(&mut app, 'd');
     assert!(app.shell().notices.strip(later, 2).rows.is_empty());
     assert_eq!(app.shell().notices.len(), 2, "dismissed, not forgotten");
@@ -143,7 +156,9 @@ fn with_notices() -> App {
     let mut app = fixture_app();
     app.update(Event::Msg(Msg::OperatorDone {
         ok: false,
-        summary: "rollback of TXN-20261122-0007 stopped: koosy failed — health check did not recover".into(),
+        summary:
+            "rollback of TXN-20261122-0007 stopped: koosy failed — health check did not recover"
+                .into(),
         at: t0(),
     }));
     app.update(Event::Msg(Msg::OperatorProgress {
@@ -170,16 +185,24 @@ fn the_strip_never_covers_pane_content() {
         let footer = rows.len() - 1;
         let strip: Vec<&str> = rows[footer - strip_rows..footer].to_vec();
         assert!(
-            strip.first().is_some_and(|r| r.contains("✗") && r.contains("rollback of TXN")),
+            strip
+                .first()
+                .is_some_and(|r| r.contains("✗") && r.contains("rollback of TXN")),
             "{w}x{h}: the error leads the strip:\n{with}"
         );
         if strip_rows == 2 {
-            assert!(strip.get(1).is_some_and(|r| r.contains("notified ops-chat")));
+            assert!(
+                strip
+                    .get(1)
+                    .is_some_and(|r| r.contains("notified ops-chat"))
+            );
         }
         // …and every pane border is whole: the panes end above the strip.
         let last_pane_row = rows[footer - strip_rows - 1];
         assert!(
-            last_pane_row.contains('╰') || last_pane_row.contains('┗') || last_pane_row.contains('└'),
+            last_pane_row.contains('╰')
+                || last_pane_row.contains('┗')
+                || last_pane_row.contains('└'),
             "{w}x{h}: the panes' bottom border is intact:\n{with}"
         );
         // The header is the same with and without notices.

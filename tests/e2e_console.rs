@@ -40,7 +40,9 @@ fn palette_filters_completes_and_runs_through_the_same_confirmation() {
     pty.send(b"\t");
     pty.wait_for("the completed name", T, |s| s.contains(" : killswitch "));
     pty.send(b"o\t");
-    pty.wait_for("the completed argument", T, |s| s.contains(" : killswitch on"));
+    pty.wait_for("the completed argument", T, |s| {
+        s.contains(" : killswitch on")
+    });
 
     // Enter runs it: the very dialog `K` opens, asking for the same typed word.
     pty.send(b"\r");
@@ -76,6 +78,7 @@ fn palette_filters_completes_and_runs_through_the_same_confirmation() {
         s.contains(" : killswitch on")
     });
     pty.send(b"\x1b");
+    pty.wait_for("the palette closed", T, |s| !s.contains(" commands "));
 
     // A pane name focuses it (the ledger's footer offers follow and rejects).
     pty.send(b":ledger\r");
@@ -96,13 +99,19 @@ fn palette_actions_meet_the_same_refusal_as_keys_when_read_only() {
     pty.wait_for("the read-only refusal", T, |s| {
         s.contains("unavailable") && s.contains("--readonly")
     });
-    assert!(!pty.screen().contains("and press Enter"), "no dialog opened");
+    assert!(
+        !pty.screen().contains("and press Enter"),
+        "no dialog opened"
+    );
     // The refusal is in the notification history, whole.
     pty.send(b"m");
     pty.wait_for("the history", T, |s| {
         s.contains("Notifications — newest first") && s.contains("--readonly")
     });
     pty.send(b"\x1b");
+    pty.wait_for("the history closed", T, |s| {
+        !s.contains("Notifications — newest")
+    });
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T), 0);
 }
@@ -123,15 +132,20 @@ fn help_scrolls_at_80x24() {
     );
     // Page down until the operator actions and the ledger keys show: nothing is
     // out of reach at 80×24.
-    let mut seen = String::new();
+    let mut seen = first.clone();
+    let mut last = first.clone();
+    // The last entry of the last section (the ceremony's keys, for the health pane).
+    let at_end = |s: &str| s.contains("asks before abandoning");
     for _ in 0..8 {
-        pty.send(b"\x1b[6~");
-        let s = pty.wait_for("a page down", T, |s| s.contains("Help — keys"));
-        seen.push_str(&s);
-        if s.contains("kill switch on/off") && s.contains("follow / pause the tail") {
+        if at_end(&last) {
             break;
         }
-        std::thread::yield_now();
+        pty.send(b"\x1b[6~");
+        let before = last.clone();
+        last = pty.wait_for("a page down", T, |s| {
+            s.contains("Help — keys") && s != before
+        });
+        seen.push_str(&last);
     }
     let end = pty.wait_for("the end of help", T, |s| {
         s.contains("Help — keys") && !s.contains("Branch health (focused)")
@@ -147,7 +161,9 @@ fn help_scrolls_at_80x24() {
     }
     // Back to the top.
     pty.send(b"\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~\x1b[5~");
-    pty.wait_for("the top again", T, |s| s.contains("Branch health (focused)"));
+    pty.wait_for("the top again", T, |s| {
+        s.contains("Branch health (focused)")
+    });
     pty.send(b"\x1b");
     pty.wait_for("help closed", T, |s| !s.contains("Help — keys"));
     pty.send(b"q");
@@ -180,7 +196,10 @@ fn digits_answer_a_ceremony_step_instead_of_switching_panes() {
     pty.wait_for("the prompt for step 1", T, |s| {
         s.contains("Alice: type `ok`")
     });
-    assert!(!pty.screen().contains("Ledger stream"), "the pane did not switch");
+    assert!(
+        !pty.screen().contains("Ledger stream"),
+        "the pane did not switch"
+    );
     pty.send(b"ok\r");
     pty.wait_for("the anomaly", T, |s| s.contains("ANOMALY — witness_absent"));
     // `1` answers the anomaly with its first response (as Enter on it would).

@@ -841,9 +841,7 @@ impl App {
             _ => Vec::new(),
         };
         let pick = match c.to_digit(10) {
-            Some(d) => (d as usize)
-                .checked_sub(1)
-                .filter(|i| *i < ids.len()),
+            Some(d) => (d as usize).checked_sub(1).filter(|i| *i < ids.len()),
             None => ids
                 .iter()
                 .position(|id| id.len() == 1 && id.eq_ignore_ascii_case(&c.to_string())),
@@ -858,7 +856,9 @@ impl App {
             }
             None => {
                 r.error = Some(if ids.is_empty() {
-                    format!("`{c}` is not an answer here: Enter acts on the step; Tab leaves the pane")
+                    format!(
+                        "`{c}` is not an answer here: Enter acts on the step; Tab leaves the pane"
+                    )
                 } else {
                     format!(
                         "`{c}` is not an option: press 1–{}, or Tab to leave the pane",

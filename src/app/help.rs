@@ -39,10 +39,7 @@ fn pane_rows(p: Pane) -> Rows {
         Pane::Health => &[
             (MOVE, "move the selection"),
             (&[Action::Select], "detail: why this branch has its status"),
-            (
-                &[Action::OpenFilter],
-                "filter branches (n/N are the ledger's)",
-            ),
+            (&[Action::OpenFilter], "filter branches"),
             (&[Action::CycleSort], "cycle the sort order"),
             (&[Action::Copy], "copy the selected branch id"),
             (
@@ -275,7 +272,7 @@ pub struct HelpLine {
 }
 
 /// Columns of the key column (keys longer than this get a row of their own).
-pub const KEY_COL: usize = 14;
+pub const KEY_COL: usize = 16;
 
 /// The sections as screen rows at `width` columns: keys left, descriptions wrapped
 /// beside them; nothing is cut.

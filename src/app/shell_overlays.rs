@@ -127,7 +127,10 @@ impl App {
                 }
             }
             Invocation::Theme(name) => {
-                if let Some(t) = self.theme_named(&name).and_then(|i| self.shell.themes.get(i)) {
+                if let Some(t) = self
+                    .theme_named(&name)
+                    .and_then(|i| self.shell.themes.get(i))
+                {
                     self.shell.theme = t.clone();
                     self.shell.dirty = true;
                     let name = self.shell.theme.name.clone();
@@ -156,7 +159,10 @@ impl App {
     fn history_extent(&self) -> (usize, usize) {
         let (w, h) = self.shell.size;
         let b = overlay_box(w, h, HISTORY_MAX_W);
-        (history_rows(&self.shell.notices, b.text_width).len(), b.page)
+        (
+            history_rows(&self.shell.notices, b.text_width).len(),
+            b.page,
+        )
     }
 
     pub(crate) fn history_key(&mut self, k: &KeyEvent) {

@@ -27,7 +27,13 @@ mod tests {
         assert_eq!(osc52("TXN-1"), "\u{1b}]52;c;VFhOLTE=\u{7}");
         // An escape inside the text cannot end the sequence early.
         let s = osc52("a\u{7}\u{1b}]0;pwned\u{7}b");
-        assert_eq!(s, format!("\u{1b}]52;c;{}\u{7}", base64::engine::general_purpose::STANDARD.encode("ab")));
+        assert_eq!(
+            s,
+            format!(
+                "\u{1b}]52;c;{}\u{7}",
+                base64::engine::general_purpose::STANDARD.encode("ab")
+            )
+        );
         let long = "x".repeat(MAX_CHARS * 2);
         let s = osc52(&long);
         assert!(s.len() < MAX_CHARS * 2);

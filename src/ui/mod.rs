@@ -70,7 +70,10 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     let shown = app
         .shell()
         .notices
-        .strip(app.shell().now, crate::app::notifications::strip_rows(area.height))
+        .strip(
+            app.shell().now,
+            crate::app::notifications::strip_rows(area.height),
+        )
         .rows
         .len() as u16;
     let body = if shown > 0 && body.height > shown + 2 {
@@ -138,9 +141,7 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     render_footer(frame, app, screen.footer);
     if let Some(strip) = screen.strip {
         let shell = app.shell();
-        let rows = shell
-            .notices
-            .strip(shell.now, usize::from(strip.height));
+        let rows = shell.notices.strip(shell.now, usize::from(strip.height));
         widgets::toast::draw_strip(frame, &shell.theme, &shell.keymap, strip, &rows);
     }
     if let Some(p) = &app.shell().palette {
@@ -150,11 +151,7 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     widgets::confirm::render(frame, app, area);
     if let Some(h) = &app.shell().history {
         let shell = app.shell();
-        let b = crate::app::help::overlay_box(
-            area.width,
-            area.height,
-            crate::app::HISTORY_MAX_W,
-        );
+        let b = crate::app::help::overlay_box(area.width, area.height, crate::app::HISTORY_MAX_W);
         let rows = crate::app::notifications::history_rows(&shell.notices, b.text_width);
         widgets::notifications::draw(
             frame,
@@ -647,5 +644,3 @@ impl App {
                 .is_some_and(|r| r.contains("refused"))
     }
 }
-
-

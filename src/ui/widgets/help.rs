@@ -44,7 +44,10 @@ pub fn scroll_note(scroll: usize, page: usize, total: usize) -> String {
         return format!("all {total} rows");
     }
     let last = (scroll + page).min(total);
-    format!("rows {}–{last} of {total} · ↑/↓ PgUp/PgDn scroll", scroll + 1)
+    format!(
+        "rows {}–{last} of {total} · ↑/↓ PgUp/PgDn scroll",
+        scroll + 1
+    )
 }
 
 fn line<'a>(t: &Theme, l: &'a HelpLine) -> Line<'a> {
@@ -102,7 +105,10 @@ pub fn draw(
         scroll_note(scroll, page, lines.len())
     );
     frame.render_widget(
-        Paragraph::new(Span::styled(crate::ui::short(&note, usize::from(foot.width)), t.dimmed())),
+        Paragraph::new(Span::styled(
+            crate::ui::short(&note, usize::from(foot.width)),
+            t.dimmed(),
+        )),
         foot,
     );
 }

@@ -78,7 +78,10 @@ pub fn draw(
         note.push_str(&format!(" · {dropped} older notice(s) not kept"));
     }
     frame.render_widget(
-        Paragraph::new(Span::styled(crate::ui::short(&note, usize::from(foot.width)), t.dimmed())),
+        Paragraph::new(Span::styled(
+            crate::ui::short(&note, usize::from(foot.width)),
+            t.dimmed(),
+        )),
         foot,
     );
 }

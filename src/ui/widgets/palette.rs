@@ -16,14 +16,7 @@ const NAME_COL: usize = 30;
 const KEY_COL: usize = 7;
 
 /// Draw the palette over `area` with its input on `footer`.
-pub fn draw(
-    frame: &mut Frame,
-    t: &Theme,
-    keymap: &Keymap,
-    area: Rect,
-    footer: Rect,
-    p: &Palette,
-) {
+pub fn draw(frame: &mut Frame, t: &Theme, keymap: &Keymap, area: Rect, footer: Rect, p: &Palette) {
     if footer.height == 0 || area.width < 10 {
         return;
     }
@@ -43,7 +36,10 @@ pub fn draw(
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(label, t.fg(t.accent).add_modifier(Modifier::BOLD)),
-            Span::styled(crate::domain::sanitize::sanitize(&shown).into_owned(), t.text()),
+            Span::styled(
+                crate::domain::sanitize::sanitize(&shown).into_owned(),
+                t.text(),
+            ),
         ])),
         Rect {
             width: label_w + text_w,
@@ -68,12 +64,12 @@ pub fn draw(
 
     // The list above it.
     let mut rows: Vec<Line> = Vec::new();
-    if let Some(e) = &p.error {
-        rows.push(Line::from(Span::styled(
+    let error = p.error.as_ref().map(|e| {
+        Line::from(Span::styled(
             format!("✗ {}", crate::domain::sanitize::sanitize(e)),
             t.fg(t.error).add_modifier(Modifier::BOLD),
-        )));
-    }
+        ))
+    });
     let listed = p.listed();
     let high = p.highlighted();
     let inner_w = usize::from(area.width.min(96).saturating_sub(2));
@@ -114,7 +110,7 @@ pub fn draw(
             )));
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && error.is_none() {
         rows.push(Line::from(Span::styled(
             "no command matches — Backspace, or Esc to close",
             t.dimmed(),
@@ -122,7 +118,7 @@ pub fn draw(
     }
     // Room between the header and the footer.
     let room = footer.y.saturating_sub(area.y + 1);
-    let h = (rows.len() as u16 + 2).min(room);
+    let h = (rows.len() as u16 + 2 + u16::from(error.is_some())).min(room);
     if h < 3 {
         return;
     }
@@ -145,9 +141,13 @@ pub fn draw(
         ));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    // Keep the highlighted row in view.
-    let page = usize::from(inner.height);
-    let first = (high + usize::from(p.error.is_some()) + 1).saturating_sub(page);
-    let rows: Vec<Line> = rows.into_iter().skip(first).take(page).collect();
-    frame.render_widget(Paragraph::new(rows), inner);
+    // The error first, always; then the list with the highlighted row in view.
+    let mut shown: Vec<Line> = Vec::new();
+    if let Some(e) = error {
+        shown.push(e);
+    }
+    let page = usize::from(inner.height).saturating_sub(shown.len());
+    let first = (high + 1).saturating_sub(page);
+    shown.extend(rows.into_iter().skip(first).take(page));
+    frame.render_widget(Paragraph::new(shown), inner);
 }

@@ -83,4 +83,3 @@ pub fn draw_strip(frame: &mut Frame, t: &Theme, keymap: &Keymap, area: Rect, str
         frame.render_widget(Paragraph::new(line), row);
     }
 }
-
