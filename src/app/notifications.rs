@@ -151,7 +151,8 @@ impl Notifications {
 
     /// What the strip shows at `now` in at most `rows` rows: unseen errors first
     /// (newest first: an info notice never pushes an error out), then the newest
-    /// info or warning that is still fresh.
+    /// info and warnings still fresh (oldest of them first, so the newest sits next
+    /// to the footer).
     pub fn strip(&self, now: DateTime<Utc>, rows: usize) -> Strip<'_> {
         let errors: Vec<&Notice> = self
             .items
@@ -159,24 +160,22 @@ impl Notifications {
             .rev()
             .filter(|n| n.level == ToastLevel::Error && n.showing(now))
             .collect();
-        let fresh = self
+        let fresh: Vec<&Notice> = self
             .items
             .iter()
             .rev()
-            .find(|n| n.level != ToastLevel::Error && n.showing(now));
-        let mut out: Vec<&Notice> = Vec::new();
-        // Room for the fresh notice under the newest error when there are two rows.
-        let error_rows = if fresh.is_some() && rows >= 2 {
+            .filter(|n| n.level != ToastLevel::Error && n.showing(now))
+            .take(rows)
+            .collect();
+        // Room for one fresh notice under the errors when there are two rows or more.
+        let error_rows = if !fresh.is_empty() && rows >= 2 {
             rows - 1
         } else {
             rows
         };
-        out.extend(errors.iter().take(error_rows).copied());
-        if let Some(f) = fresh
-            && out.len() < rows
-        {
-            out.push(f);
-        }
+        let mut out: Vec<&Notice> = errors.iter().take(error_rows).copied().collect();
+        let room = rows.saturating_sub(out.len());
+        out.extend(fresh.iter().take(room).rev().copied());
         Strip {
             more_errors: errors.len().saturating_sub(error_rows.min(errors.len())),
             rows: out,
@@ -331,6 +330,18 @@ mod tests {
         let s = n.strip(t(3), 2);
         let texts: Vec<&str> = s.rows.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(texts, ["rollback of TXN-1 stopped", "theme: dark"]);
+        // Without an error, the two newest, the newest last.
+        let mut quiet = Notifications::default();
+        quiet.push(t(0), ToastLevel::Info, "a");
+        quiet.push(t(1), ToastLevel::Warn, "b");
+        quiet.push(t(2), ToastLevel::Info, "c");
+        let texts: Vec<&str> = quiet
+            .strip(t(3), 2)
+            .rows
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(texts, ["b", "c"]);
         // Minutes later the info is gone, the error is not.
         let s = n.strip(t(600), 2);
         let texts: Vec<&str> = s.rows.iter().map(|r| r.text.as_str()).collect();
