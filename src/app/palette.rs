@@ -364,6 +364,11 @@ pub fn ranked(word: &str) -> Vec<&'static CommandSpec> {
         .filter_map(|(i, c)| score(word, c).map(|s| (s, i, c)))
         .collect();
     v.sort_by_key(|(s, i, _)| (*s, *i));
+    // Letters-in-order and description matches only when no name contains the text:
+    // "th" lists :theme, not every command whose description says "the".
+    if v.iter().any(|(s, _, _)| *s <= 3) {
+        v.retain(|(s, _, _)| *s <= 3);
+    }
     v.into_iter().map(|(_, _, c)| c).collect()
 }
 
@@ -755,7 +760,11 @@ mod tests {
         assert_eq!(names.first(), Some(&"rollback"));
         assert!(names.contains(&"rule-rollback"));
         let names: Vec<&str> = matches(":th").iter().map(|c| c.name).collect();
-        assert_eq!(names.first(), Some(&"theme"));
+        assert_eq!(
+            names,
+            ["theme", "health", "rhythm"],
+            "names only, no description noise"
+        );
         // Fuzzy: letters in order.
         let names: Vec<&str> = matches("ntf").iter().map(|c| c.name).collect();
         assert_eq!(names.first(), Some(&"notifications"));
