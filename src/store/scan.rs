@@ -302,7 +302,7 @@ const DEPTH: usize = 4;
 
 /// Per `\n`-terminated line of a batch: its hashes, and what `prep` made of it when it
 /// is held (at most [`MAX_LINE`] bytes).
-type Prepped<T> = Vec<(LineHashes, Option<T>)>;
+pub type Prepped<T> = Vec<(LineHashes, Option<T>)>;
 /// A batch's bytes back from a worker, with what it made of them.
 type Done<T> = (Vec<u8>, Prepped<T>);
 /// A batch for a worker, and where to send it back.
@@ -315,6 +315,12 @@ enum Item<T> {
     Batch {
         offset: u64,
         done: std::sync::mpsc::Receiver<Done<T>>,
+    },
+    /// A batch back from its worker and through the ordered stage.
+    Ready {
+        offset: u64,
+        data: Vec<u8>,
+        prepped: Prepped<T>,
     },
     /// A line too long for the buffer, hashed from the file.
     Long {
@@ -396,22 +402,30 @@ fn deliver<T>(
 /// MiB (bounded); `workers == 0` does everything on the calling thread. `f` gets
 /// `None` for lines over [`MAX_LINE`] (their hashes are in [`LongLine::hashes`]).
 ///
+/// `stage` sees every batch in file order before `f` does, on a thread of its own
+/// when there are workers: the number of the batch's first line, its bytes (complete
+/// lines) and what the workers made of each line, which it may change. It takes
+/// sequential work (a table of ids) off `f`'s thread.
+///
 /// Because the reader runs ahead, a file truncated while `f` runs might only show
 /// after the last read: the length is checked once more when the scan ends, and a
 /// file shorter than the lines handed out is [`Changed::Shrank`].
-pub fn scan_file_prepared<S, T, I, P, F>(
+#[allow(clippy::too_many_arguments)]
+pub fn scan_file_prepared<S, T, I, P, G, F>(
     file: &File,
     from: u64,
     lines_before: u64,
     workers: usize,
     init: I,
     prep: P,
+    mut stage: G,
     mut f: F,
 ) -> io::Result<ScanEnd>
 where
     T: Send,
     I: Fn() -> S + Sync,
     P: Fn(&mut S, &[u8]) -> T + Sync,
+    G: FnMut(u64, &[u8], &mut Prepped<T>) + Send,
     F: FnMut(Line<'_>, Option<(&LineHashes, &T)>) -> ControlFlow<()>,
 {
     let initial_len = file.metadata()?.len();
@@ -429,6 +443,7 @@ where
             match fwd.next_piece()? {
                 Piece::Lines { offset, data } => {
                     prep_batch(data, &mut state, &prep, &mut prepped);
+                    stage(no + 1, data, &mut prepped);
                     if deliver(offset, data, &prepped, &mut no, &mut end, &mut f).is_break() {
                         break 'inline;
                     }
@@ -461,10 +476,13 @@ where
         }
     } else {
         let (item_tx, item_rx) = std::sync::mpsc::sync_channel::<Item<T>>(DEPTH);
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Item<T>>(DEPTH);
         let (job_tx, job_rx) = std::sync::mpsc::channel::<Job<T>>();
         let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (spare_prepped_tx, spare_prepped_rx) = std::sync::mpsc::channel::<Prepped<T>>();
         let job_rx = std::sync::Mutex::new(job_rx);
-        let (init, prep, job_rx) = (&init, &prep, &job_rx);
+        let spare_prepped_rx = std::sync::Mutex::new(spare_prepped_rx);
+        let (init, prep, job_rx, spare_prepped_rx) = (&init, &prep, &job_rx, &spare_prepped_rx);
         let result = std::thread::scope(|s| -> io::Result<()> {
             for _ in 0..workers {
                 s.spawn(move || {
@@ -475,24 +493,62 @@ where
                             Err(_) => return,
                         };
                         let Ok((data, done)) = job else { return };
-                        let mut prepped = Vec::new();
+                        let mut prepped = match spare_prepped_rx.lock() {
+                            Ok(rx) => rx.try_recv().unwrap_or_default(),
+                            Err(_) => Vec::new(),
+                        };
                         prep_batch(&data, &mut state, prep, &mut prepped);
                         let _ = done.send((data, prepped));
                     }
                 });
             }
             s.spawn(move || read_ahead(file, from, initial_len, &item_tx, &job_tx, &spare_rx));
-            'piped: for item in item_rx.iter() {
+            // The ordered stage: batches in file order, between the workers and `f`.
+            let stage = &mut stage;
+            s.spawn(move || {
+                let mut no = lines_before;
+                for item in item_rx.iter() {
+                    let item = match item {
+                        Item::Batch { offset, done } => match done.recv() {
+                            Ok((data, mut prepped)) => {
+                                stage(no + 1, &data, &mut prepped);
+                                no += prepped.len() as u64;
+                                Item::Ready {
+                                    offset,
+                                    data,
+                                    prepped,
+                                }
+                            }
+                            Err(_) => Item::Failed(io::Error::other("a scan worker thread failed")),
+                        },
+                        Item::Long { .. } => {
+                            no += 1;
+                            item
+                        }
+                        other => other,
+                    };
+                    let last = matches!(item, Item::End { .. } | Item::Failed(_));
+                    if ready_tx.send(item).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            'piped: for item in ready_rx.iter() {
                 match item {
-                    Item::Batch { offset, done } => {
-                        let Ok((data, prepped)) = done.recv() else {
-                            return Err(io::Error::other("a scan worker thread failed"));
-                        };
+                    Item::Ready {
+                        offset,
+                        data,
+                        prepped,
+                    } => {
                         let flow = deliver(offset, &data, &prepped, &mut no, &mut end, &mut f);
                         let _ = spare_tx.send(data);
+                        let _ = spare_prepped_tx.send(prepped);
                         if flow.is_break() {
                             break 'piped;
                         }
+                    }
+                    Item::Batch { .. } => {
+                        return Err(io::Error::other("scan: a batch skipped its stage"));
                     }
                     Item::Long {
                         offset,
@@ -511,8 +567,9 @@ where
                     Item::Failed(e) => return Err(e),
                 }
             }
-            // Stop the reader (its next send fails) before the scope waits for it.
-            drop(item_rx);
+            // Stop the stage and the reader (their next send fails) before the scope
+            // waits for them.
+            drop(ready_rx);
             Ok(())
         });
         result?;
@@ -1110,6 +1167,16 @@ mod tests {
                 *calls += 1;
                 bytes.len()
             },
+            |first, data: &[u8], prepped: &mut Prepped<usize>| {
+                // The stage sees each line's number: it leaves it where `f` checks it.
+                let lines = memchr::memchr_iter(b'\n', data).count();
+                assert_eq!(lines, prepped.len());
+                for (k, (_, t)) in prepped.iter_mut().enumerate() {
+                    if let Some(t) = t {
+                        *t += 1_000_000 * (first as usize + k);
+                    }
+                }
+            },
             |l, got| {
                 let hashes = match l {
                     Line::Held(_) => got.map(|(h, _)| *h),
@@ -1118,7 +1185,8 @@ mod tests {
                         long.hashes
                     }
                 };
-                seen.push((l.no(), l.offset(), l.len(), hashes, got.map(|(_, t)| *t)));
+                let said = got.map(|(_, t)| t - 1_000_000 * l.no() as usize);
+                seen.push((l.no(), l.offset(), l.len(), hashes, said));
                 ControlFlow::Continue(())
             },
         )
@@ -1207,6 +1275,7 @@ mod tests {
                 workers,
                 || (),
                 |_, _| (),
+                |_, _: &[u8], _: &mut Prepped<()>| {},
                 |_, _| {
                     n += 1;
                     if n == 39_990 {

@@ -902,19 +902,38 @@ impl Scan {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
         };
         let keys = &self.keys.clone();
-        crate::store::scan::scan_file_prepared(
+        // The id table is the ordered stage (its own thread): it marks each entry's
+        // duplicate, if any, before `line` sees it.
+        let mut ids = std::mem::take(&mut self.seen_ids);
+        let end = crate::store::scan::scan_file_prepared(
             file,
             from,
             lines_before,
             workers,
             || (StatParser::default(), Claims::new()),
             |(parser, claims), bytes| prepare(parser, claims, keys, bytes),
+            |first, data: &[u8], prepped: &mut crate::store::scan::Prepped<Prep>| {
+                let mut start = 0usize;
+                let lines = memchr::memchr_iter(b'\n', data).zip(prepped.iter_mut());
+                for (k, (nl, (_, p))) in lines.enumerate() {
+                    let bytes = data.get(start..nl).unwrap_or_default();
+                    start = nl + 1;
+                    if let Some(Prep::Entry {
+                        id, id_hash, dup, ..
+                    }) = p
+                    {
+                        *dup = ids.first_or_insert(*id_hash, id.bytes(bytes), first + k as u64);
+                    }
+                }
+            },
             |line, got| {
                 on_line(line.no());
                 self.line(line, got);
                 ControlFlow::Continue(())
             },
-        )
+        );
+        self.seen_ids = ids;
+        end
     }
 
     fn line(&mut self, line: Line<'_>, got: Option<(&LineHashes, &Prep)>) {
@@ -943,7 +962,18 @@ impl Scan {
         let (h, prep) = match got {
             Some((h, p)) => (*h, p),
             None => {
-                computed = prepare(&mut self.parser, &self.claims, &self.keys, l.bytes);
+                // Not reached: a prepared scan prepares every held line. Done here
+                // all the same, whole, so a line is never left unchecked.
+                let mut p = prepare(&mut self.parser, &self.claims, &self.keys, l.bytes);
+                if let Prep::Entry {
+                    id, id_hash, dup, ..
+                } = &mut p
+                {
+                    *dup = self
+                        .seen_ids
+                        .first_or_insert(*id_hash, id.bytes(l.bytes), l.no);
+                }
+                computed = p;
                 (LineHashes::of(l.bytes), &computed)
             }
         };
@@ -960,13 +990,14 @@ impl Scan {
             }),
             Prep::Entry {
                 id,
-                id_hash,
                 timestamp,
                 trust,
+                dup,
+                ..
             } => {
                 let id = id.bytes(l.bytes);
                 r.entries += 1;
-                if let Some(first) = self.seen_ids.first_or_insert(*id_hash, id, l.no) {
+                if let Some(first) = dup {
                     let w = format!(
                         "line {}: duplicate id {} (first at line {first})",
                         l.no,
@@ -1164,6 +1195,9 @@ enum Prep {
         id_hash: u64,
         timestamp: DateTime<FixedOffset>,
         trust: Trust,
+        /// The line that used the id first, when it is a duplicate (the id table's
+        /// stage fills it in).
+        dup: Option<u64>,
     },
 }
 
@@ -1198,12 +1232,15 @@ impl IdBytes {
 enum Trust {
     /// No `prev`, `sig` or `signer`: unchained and unsigned.
     Plain,
-    Members {
-        prev: Option<Value>,
-        /// Signed (`sig` or `signer`): why the signature fails (`None`: it holds),
-        /// and the `offset` it was signed for.
-        signed: Option<(Option<String>, Option<Value>)>,
-    },
+    /// Boxed: most lines are plain, and every line's result crosses threads.
+    Members(Box<Members>),
+}
+
+struct Members {
+    prev: Option<Value>,
+    /// Signed (`sig` or `signer`): why the signature fails (`None`: it holds), and
+    /// the `offset` it was signed for.
+    signed: Option<(Option<String>, Option<Value>)>,
 }
 
 /// Everything about one line that does not depend on the lines before it: the entry
@@ -1222,6 +1259,7 @@ fn prepare(parser: &mut StatParser, claims: &Claims, keys: &Keyring, line: &[u8]
         id,
         timestamp: e.timestamp,
         trust: trust_members(keys, claims, &e.timestamp, line),
+        dup: None,
     }
 }
 
@@ -1241,7 +1279,7 @@ fn trust_members(
     };
     let prev = obj.remove("prev");
     if !(obj.contains_key("sig") || obj.contains_key("signer")) {
-        return Trust::Members { prev, signed: None };
+        return Trust::Members(Box::new(Members { prev, signed: None }));
     }
     let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
     let check = if matches!(obj.get("sig"), Some(Value::String(_))) {
@@ -1250,23 +1288,24 @@ fn trust_members(
         crate::domain::keyring::SigCheck::BadSignature
     };
     let why = crate::store::keys::sig_check_reason(&check, who);
-    Trust::Members {
+    Trust::Members(Box::new(Members {
         prev,
         signed: Some((why, obj.remove("offset"))),
-    }
+    }))
 }
 
 /// Chain, signature and offset results of the entry at line `no`, byte `offset`,
 /// whose previous line hashes to `prev_sha`. True when the line is signed (carries
 /// `sig` or `signer`).
 fn apply_trust(r: &mut Report, trust: &Trust, no: u64, offset: u64, prev_sha: &[u8; 32]) -> bool {
-    let Trust::Members { prev, signed } = trust else {
+    let Trust::Members(m) = trust else {
         r.unchained += 1;
         return false;
     };
     let mut prev_hash = [0u8; 64];
     // 32 bytes always fit 64 hex digits.
     let _ = hex::encode_to_slice(prev_sha, &mut prev_hash);
+    let Members { prev, signed } = m.as_ref();
     match prev {
         None => r.unchained += 1,
         Some(Value::String(p)) if p.as_bytes() == prev_hash => r.chain.ok += 1,
