@@ -794,7 +794,8 @@ fn verify_on_worker_threads_reports_in_line_order() {
     }
     assert!(f.len() > 4 << 20, "{} bytes", f.len());
     std::fs::write(&path, &f).unwrap_or_else(|e| panic!("{e}"));
-    let r = verify_file(&path, &Keyring::default(), &[], vec![]).unwrap_or_else(|e| panic!("{e:#}"));
+    let r =
+        verify_file(&path, &Keyring::default(), &[], vec![]).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.lines, 40_000);
     assert_eq!(r.entries, 39_999);
     assert_eq!(r.rejects.len(), 1);
