@@ -264,3 +264,94 @@ fn y_copies_with_osc52_only_when_configured() {
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T), 0);
 }
+
+fn write(path: &std::path::Path, text: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+#[test]
+fn a_failed_rollback_hook_leaves_its_output_in_the_history() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path().join("hq-root");
+    write(
+        &root.join("hq/registry/branches.json"),
+        r#"{"hqVersion":"2.1","branches":[{"id":"koosy","repo":"x/koosy","domain":"koosy.example","visibility":"public","tier":"standard"}]}"#,
+    );
+    write(
+        &root.join("hq/ledger/ledger.jsonl"),
+        "{\"id\":\"TXN-9\",\"branch\":\"koosy\",\"event\":\"deploy\",\"change\":\"CH-1\",\"timestamp\":\"2026-01-18T01:00:00Z\"}\n",
+    );
+    let script = root.join("hook.sh");
+    write(
+        &script,
+        "#!/bin/sh\necho \"draining $1\"\necho \"health check did not recover after 30s\" >&2\nexit 3\n",
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &root.join("hq/recovery/rollback-hook.json"),
+        &format!(
+            r#"{{"argv":["{}","{{branch}}"],"timeout":"10s"}}"#,
+            script.display()
+        ),
+    );
+    let key = dir.path().join("operator.pem");
+    let o = common::bin::lumen()
+        .args([
+            "keygen",
+            "--out",
+            &key.display().to_string(),
+            "--id",
+            "ops",
+            "--role",
+            "hq_admin",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    write(
+        &root.join("hq/registry/keys.json"),
+        &format!(
+            r#"{{"signers":[{}]}}"#,
+            String::from_utf8_lossy(&o.stdout).trim()
+        ),
+    );
+    let args = [
+        "--hq",
+        root.to_str().unwrap_or_default(),
+        "--key",
+        key.to_str().unwrap_or_default(),
+    ];
+    let mut pty = Pty::spawn(&args, 120, 40, dir.path());
+    pty.wait_for("the console", START, |s| {
+        s.contains("Branch health") && s.contains("koosy")
+    });
+    // Through the palette, by id: the same plan and typed confirmation as `R`.
+    pty.send(b":rollback TXN-9\r");
+    pty.wait_for("the confirmation", T, |s| {
+        s.contains("Roll back TXN-9") && s.contains("and press Enter")
+    });
+    pty.send(b"koosy\r");
+    // The failure stays in the strip…
+    pty.wait_for("the failure in the strip", START, |s| {
+        s.contains("✗") && s.contains("rollback of TXN-9 stopped")
+    });
+    // …and the history has the hook's whole output under its notice.
+    pty.send(b"m");
+    let h = pty.wait_for("the history with the hook's output", T, |s| {
+        s.contains("Notifications — newest first")
+            && s.contains("│ draining koosy")
+            && s.contains("│ health check did not recover after 30s")
+    });
+    assert!(h.contains("koosy: failed (exit 3"), "{h}");
+    pty.send(b"\x1b");
+    pty.wait_for("the history closed", T, |s| {
+        !s.contains("Notifications — newest")
+    });
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(T), 0);
+}
