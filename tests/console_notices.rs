@@ -210,3 +210,21 @@ fn the_strip_never_covers_pane_content() {
         insta::assert_snapshot!(format!("notices_{w}x{h}"), term.backend());
     }
 }
+
+#[test]
+fn slash_in_a_pane_without_a_filter_says_so() {
+    let mut app = fixture_app();
+    key(&mut app, '4');
+    key(&mut app, '/');
+    let last = app
+        .shell()
+        .notices
+        .last()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(
+        last.contains("the rhythm pane has no filter") && last.contains("command palette"),
+        "{last}"
+    );
+    assert!(app.shell().prompt.is_none());
+}

@@ -768,7 +768,14 @@ impl App {
                     let last = self.panes.cost.filter.text.clone();
                     self.open_prompt(PromptKind::CostFilter, "filter", &last);
                 }
-                Pane::Rhythm | Pane::Ceremony => {}
+                // Said, not ignored: otherwise the words typed next run as keys.
+                Pane::Rhythm | Pane::Ceremony => self.toast(
+                    ToastLevel::Warn,
+                    format!(
+                        "the {} pane has no filter (health, ledger and cost do); `:` opens the command palette",
+                        self.shell.focus.short_title().to_lowercase()
+                    ),
+                ),
             },
             Action::ShowRejects => {
                 self.shell.focus = Pane::Ledger;
