@@ -466,7 +466,9 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
                 ])
                 .style(t.dimmed()),
         )
-        .legend_position(None);
+        .legend_position(None)
+        // The chart's canvas paints its own background: the theme's, not the terminal's.
+        .style(t.base());
     frame.render_widget(chart, area);
 }
 

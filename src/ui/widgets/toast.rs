@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::app::{App, ToastLevel};
 use crate::domain::sanitize::sanitize;
@@ -36,7 +36,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         };
         let style = super::super::toast_style(app, toast.level)
             .add_modifier(ratatui::style::Modifier::REVERSED);
-        frame.render_widget(Clear, rect);
+        super::super::clear(frame, app, rect);
         frame.render_widget(Paragraph::new(Line::from(Span::styled(text, style))), rect);
     }
 }
