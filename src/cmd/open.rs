@@ -462,7 +462,13 @@ pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
     let demo = super::sim::prepare_demo(args.seed).map_err(CmdError::Io)?;
     let rt = super::runtime()?;
     let world = rt
-        .block_on(crate::sim::start(&demo.root, "127.0.0.1:0", args.seed, 2.0))
+        .block_on(crate::sim::start_with(
+            &demo.root,
+            "127.0.0.1:0",
+            args.seed,
+            2.0,
+            args.chaos,
+        ))
         .map_err(CmdError::Io)?;
     cfg.hq_root = demo.root.clone();
     cfg.key = if g.readonly {
