@@ -237,6 +237,20 @@ fn the_embedded_themes_are_the_files_on_disk() {
     }
 }
 
+/// The fixture app switched to `t` the way a user does: the only theme `t` cycles to.
+fn with_theme(t: Theme) -> lumen::app::App {
+    let mut app = fixture_app();
+    let name = t.name.clone();
+    let colour = t.color;
+    app.set_themes(vec![t]);
+    let _ = app.apply(Action::CycleTheme);
+    assert_eq!(
+        (app.shell().theme.name.as_str(), app.shell().theme.color),
+        (name.as_str(), colour)
+    );
+    app
+}
+
 /// Measure every drawn cell: text against its own background at 4.5:1; box drawing,
 /// block and braille graphics at 3:1. `REVERSED` swaps the two. Returns the failures.
 fn measure(buf: &Buffer, what: &str) -> Vec<String> {
@@ -314,10 +328,9 @@ fn every_drawn_cell_is_painted_and_legible_in_every_shipped_theme() {
             ),
         ];
         for (what, w, h, actions) in screens {
-            let mut app = fixture_app();
-            app.theme = t.clone();
+            let mut app = with_theme(t.clone());
             for a in actions {
-                app.apply(*a);
+                let _ = app.apply(*a);
             }
             let term = draw(&app, w, h);
             failures.extend(measure(
@@ -350,8 +363,10 @@ fn every_drawn_cell_is_painted_and_legible_in_every_shipped_theme() {
 
 #[test]
 fn without_colour_nothing_is_painted() {
-    let mut app = fixture_app();
-    app.theme.color = false;
+    let mut t = Theme::dark();
+    t.name = "no-colour".into();
+    t.color = false;
+    let app = with_theme(t);
     let term = draw(&app, 80, 24);
     let buf = term.backend().buffer();
     for y in 0..buf.area.height {
