@@ -22,13 +22,20 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let hist_h = if inner.height >= 14 { 3 } else { 0 };
     let v = &app.panes().ledger_view;
-    let filter_h = u16::from(
-        (v.active.is_some()
-            || v.filter_error.is_some()
-            || v.index.building
-            || app.ledger_notice().is_some())
-            && inner.height >= 4,
-    );
+    // The filter row wraps (an error is never cut): as many rows as it needs, up to
+    // a third of the pane.
+    let filter_h = if (v.active.is_some()
+        || v.filter_error.is_some()
+        || v.index.building
+        || app.ledger_notice().is_some())
+        && inner.height >= 4
+    {
+        let w = usize::from(inner.width.max(1));
+        let need = filter_row_line(app).width().div_ceil(w).max(1);
+        need.min(usize::from((inner.height / 3).max(1))) as u16
+    } else {
+        0
+    };
     let [badges, filter_row, body, hist] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(filter_h),
@@ -57,10 +64,13 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
     let l = &app.panes().ledger;
     let v = &app.panes().ledger_view;
     let mut spans = vec![
-        Span::styled(format!("{} entries", l.entries), t.text()),
+        Span::styled(
+            super::count(l.entries as usize, "entry", "entries"),
+            t.text(),
+        ),
         Span::styled(" · ", t.dimmed()),
         Span::styled(
-            format!("{} rejects", l.rejects),
+            super::count(l.rejects as usize, "reject", "rejects"),
             if l.rejects > 0 {
                 t.fg(t.error).add_modifier(Modifier::BOLD)
             } else {
@@ -159,6 +169,14 @@ fn percent(done: u64, total: u64) -> u64 {
 /// Index progress, the active filter with its match count and scan progress, or the
 /// error of a refused filter.
 fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
+    frame.render_widget(
+        Paragraph::new(filter_row_line(app)).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// The filter row: notice, filter, progress, matches and the filter error in full.
+fn filter_row_line(app: &App) -> Line<'static> {
     let t = &app.shell().theme;
     let v = &app.panes().ledger_view;
     let mut spans = Vec::new();
@@ -210,11 +228,11 @@ fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
     }
     if let Some(e) = &v.filter_error {
         spans.push(Span::styled(
-            format!(" ✗ {}", short(&sanitize(e), 100)),
+            format!(" ✗ {}", sanitize(e)),
             t.fg(t.error).add_modifier(Modifier::BOLD),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
@@ -294,6 +312,15 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
                     event_style(app, &e.event, e.status.as_deref()),
                 ),
             ];
+            // The id in full, right after the event (confirmations ask you to type
+            // it); what follows is cut to the space left.
+            let mut id = sanitize(&e.id).into_owned();
+            if e.signed {
+                id.push_str(" ✎");
+            }
+            id.push(' ');
+            let id_w = unicode_width::UnicodeWidthStr::width(id.as_str());
+            spans.push(Span::styled(id, t.text()));
             let mut rest = String::new();
             if let Some(s) = &e.status {
                 rest.push_str(&format!("{} ", sanitize(s)));
@@ -310,15 +337,12 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             if let Some(target) = &e.target {
                 rest.push_str(&format!("→ {} ", sanitize(target)));
             }
-            rest.push_str(&sanitize(&e.id));
-            if e.signed {
-                rest.push_str(" ✎");
+            let used = num_width(app) + 1 + 15 + 13 + 21 + id_w;
+            let room = width.saturating_sub(used);
+            let rest = rest.trim_end();
+            if room > 1 && !rest.is_empty() {
+                spans.push(Span::styled(short(rest, room), t.dimmed()));
             }
-            let used = num_width(app) + 1 + 15 + 13 + 21;
-            spans.push(Span::styled(
-                short(&rest, width.saturating_sub(used)),
-                t.dimmed(),
-            ));
             Line::from(spans)
         }
         Err(reason) => Line::from(vec![
