@@ -295,10 +295,19 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
     let t = &app.shell().theme;
     match &r.parsed {
         Ok(e) => {
+            // The id is never cut: when the line is narrow, the timestamp loses its
+            // date and the event column narrows first.
+            let id_need = unicode_width::UnicodeWidthStr::width(e.id.as_str()) + 3;
+            let narrow = width < num_width(app) + 1 + 15 + 13 + 21 + id_need;
+            let (ts_fmt, event_w) = if narrow {
+                ("%H:%M:%S", 14)
+            } else {
+                ("%m-%d %H:%M:%S", 20)
+            };
             let ts = e
                 .timestamp
                 .with_timezone(&chrono::Utc)
-                .format("%m-%d %H:%M:%S")
+                .format(ts_fmt)
                 .to_string();
             let mut spans = vec![
                 Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
@@ -308,7 +317,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
                     t.text(),
                 ),
                 Span::styled(
-                    format!("{:<20} ", short(&sanitize(&e.event), 20)),
+                    format!("{:<event_w$} ", short(&sanitize(&e.event), event_w),),
                     event_style(app, &e.event, e.status.as_deref()),
                 ),
             ];
@@ -337,7 +346,7 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             if let Some(target) = &e.target {
                 rest.push_str(&format!("→ {} ", sanitize(target)));
             }
-            let used = num_width(app) + 1 + 15 + 13 + 21 + id_w;
+            let used = num_width(app) + 1 + ts.len() + 1 + 13 + event_w + 1 + id_w;
             let room = width.saturating_sub(used);
             let rest = rest.trim_end();
             if room > 1 && !rest.is_empty() {

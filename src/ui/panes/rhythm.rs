@@ -697,8 +697,8 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         .unwrap_or_default();
     let mut bits = vec![Span::styled(
         format!(
-            "{} markers · creative ≥ {} · risk ≤ {}",
-            app.panes().rhythm.rules.len(),
+            "{} · creative ≥ {} · risk ≤ {}",
+            super::count(app.panes().rhythm.rules.len(), "marker", "markers"),
             gw.creative_band_min,
             gw.risk_band_max
         ),
