@@ -349,7 +349,8 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             let used = num_width(app) + 1 + ts.len() + 1 + 13 + event_w + 1 + id_w;
             let room = width.saturating_sub(used);
             let rest = rest.trim_end();
-            if room > 1 && !rest.is_empty() {
+            // A stub like `b…` says nothing: the rest shows only with room for a word.
+            if room >= 8 && !rest.is_empty() {
                 spans.push(Span::styled(short(rest, room), t.dimmed()));
             }
             Line::from(spans)
