@@ -22,6 +22,7 @@ use crate::domain::sanitize::sanitize;
 
 pub mod custody;
 pub mod observer;
+pub mod sigfile;
 pub mod sync;
 
 /// Paths inside an HQ root, relative to it.
