@@ -376,6 +376,8 @@ pub struct RootState {
     pub subject: Option<String>,
     pub not_after: Option<DateTime<Utc>>,
     pub manifest_match: bool,
+    /// The fingerprint the chain manifest records, when there is a manifest.
+    pub manifest_fingerprint: Option<String>,
     pub self_signed: bool,
 }
 
@@ -608,6 +610,8 @@ pub fn assess(files: &CustodyFiles, now: DateTime<Utc>) -> CustodyReport {
             subject: root.map(|r| r.subject.clone()),
             not_after: root.map(|r| r.not_after),
             manifest_match,
+            manifest_fingerprint: manifest
+                .map(|m| m.root_fingerprint_sha256.trim().to_ascii_lowercase()),
             self_signed,
         },
         signer: SignerState {
@@ -641,6 +645,33 @@ impl CustodyFiles {
             && self.crl.is_none()
             && self.audits.is_empty()
             && self.initial.is_none()
+    }
+
+    /// The files that exist but could not be read or parsed.
+    pub fn errors(&self) -> impl Iterator<Item = FileError> + '_ {
+        let one = |r: Option<FileError>| r.into_iter();
+        one(self.root.as_ref().and_then(|r| r.as_ref().err().cloned()))
+            .chain(one(self
+                .signer
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .manifest
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .crl
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .initial
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(
+                self.audits
+                    .iter()
+                    .filter_map(|(_, a)| a.as_ref().err().cloned()),
+            )
     }
 
     /// The last real custody event: the newest seal audit or the initial ceremony.
