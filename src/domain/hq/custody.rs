@@ -690,6 +690,30 @@ impl CustodyFiles {
     }
 }
 
+/// How a rehearsal relates to the real custody schedule, for its summary:
+/// "a rehearsal, not a custody event: last real audit 2026-01-20, next due 2026-04-22
+/// (overdue by 12 days)". `None` when the HQ has no custody record.
+pub fn schedule_note(report: &CustodyReport, now: DateTime<Utc>) -> Option<String> {
+    let date = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let last = match (&report.audits.last, report.initial_ceremony) {
+        (Some(l), _) => format!("last real audit {}", date(l.ts_utc)),
+        (None, Some(t)) => format!("no seal audit since the initial ceremony of {}", date(t)),
+        (None, None) => return None,
+    };
+    let due = report.audits.next_due.map(|d| {
+        let days = (now - d).num_days();
+        if d < now {
+            format!(", next was due {} (overdue by {days} days)", date(d))
+        } else {
+            format!(", next due {}", date(d))
+        }
+    });
+    Some(format!(
+        "a rehearsal, not a custody event: {last}{}",
+        due.unwrap_or_default()
+    ))
+}
+
 /// The `safety` custody score of the rhythm view, as the seed defines it:
 /// `max(0, 1 − age/180)` with `age` the days since the last *real* custody event (the
 /// latest seal audit or the initial ceremony — rehearsals never count).
@@ -874,6 +898,26 @@ mod tests {
         }));
         assert_eq!(f.last_real_event(), Some(at("2025-10-23T00:00:00Z")));
         assert!(CustodyFiles::default().is_empty());
+    }
+
+    #[test]
+    fn a_rehearsal_is_placed_against_the_real_schedule() {
+        let r = assess(&files(), at("2026-02-01T00:00:00Z"));
+        assert_eq!(
+            schedule_note(&r, at("2026-02-01T00:00:00Z")).as_deref(),
+            Some(
+                "a rehearsal, not a custody event: last real audit 2026-01-20, next due 2026-04-22"
+            )
+        );
+        let r = assess(&files(), at("2026-05-01T00:00:00Z"));
+        assert_eq!(
+            schedule_note(&r, at("2026-05-01T00:00:00Z")).as_deref(),
+            Some(
+                "a rehearsal, not a custody event: last real audit 2026-01-20, next was due 2026-04-22 (overdue by 9 days)"
+            )
+        );
+        let none = assess(&CustodyFiles::default(), at("2026-02-01T00:00:00Z"));
+        assert_eq!(schedule_note(&none, at("2026-02-01T00:00:00Z")), None);
     }
 
     #[test]
