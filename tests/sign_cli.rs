@@ -31,12 +31,11 @@ fn python_ready() -> bool {
 }
 
 fn py(args: &[&Path]) -> Output {
-    let out = Command::new("python3")
+    Command::new("python3")
         .arg(script())
         .args(args)
         .output()
-        .expect("python3");
-    out
+        .expect("python3")
 }
 
 fn lumen(args: &[&str], hq: &Path) -> Output {

@@ -354,13 +354,13 @@ pub fn verify(
                     ));
                 }
             }
-            if let Some(Ok(m)) = trust.manifest {
-                if !fingerprint_matches(&m.root_fingerprint_sha256, root) {
-                    problems.push(format!(
-                        "the HQ's root certificate does not match {}",
-                        custody::paths::CHAIN_MANIFEST
-                    ));
-                }
+            if let Some(Ok(m)) = trust.manifest
+                && !fingerprint_matches(&m.root_fingerprint_sha256, root)
+            {
+                problems.push(format!(
+                    "the HQ's root certificate does not match {}",
+                    custody::paths::CHAIN_MANIFEST
+                ));
             }
             if root.not_after < now {
                 problems.push(format!(
