@@ -21,6 +21,7 @@ use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 use crate::domain::sanitize::sanitize;
 
 pub mod custody;
+pub mod engine;
 pub mod observer;
 pub mod sigfile;
 pub mod sync;
