@@ -1,6 +1,9 @@
 //! Overlays and small widgets shared by the panes.
 
 pub mod confirm;
+pub mod custody;
 pub mod help;
+pub mod policy;
 pub mod spark;
+pub mod sync;
 pub mod toast;
