@@ -52,11 +52,15 @@ pub enum Action {
     ToggleSeries,
     CycleSort,
     CycleContext,
+    CustodyView,
+    SyncView,
+    PolicyOverlay,
+    BranchLock,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 40] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -93,6 +97,10 @@ impl Action {
         Action::ToggleSeries,
         Action::CycleSort,
         Action::CycleContext,
+        Action::CustodyView,
+        Action::SyncView,
+        Action::PolicyOverlay,
+        Action::BranchLock,
     ];
 
     /// One line for the help overlay.
@@ -134,6 +142,10 @@ impl Action {
             Action::ToggleSeries => "rhythm: browse every other exporter series",
             Action::CycleSort => "cycle the sort order (health, cost)",
             Action::CycleContext => "context lines around matches",
+            Action::CustodyView => "custody view: the real root, signer, CRL, seal audits",
+            Action::SyncView => "health: sync detail (changes in canary order, conflicts)",
+            Action::PolicyOverlay => "policy rules, decision engine, escalation",
+            Action::BranchLock => "branch lock: put the selected branch in maintenance",
         }
     }
 }
@@ -491,7 +503,7 @@ impl Action {
         use crate::domain::policy::Operation;
         match self {
             Action::Rollback => Some(Operation::Rollback),
-            Action::Maintenance => Some(Operation::Maintenance),
+            Action::Maintenance | Action::BranchLock => Some(Operation::Maintenance),
             Action::KillSwitch => Some(Operation::KillSwitch),
             Action::RuleRollback => Some(Operation::RuleRollback),
             _ => None,

@@ -20,12 +20,14 @@ use crate::theme::Theme;
 
 mod ceremony;
 mod cost;
+mod custody;
 mod health;
 mod ledger;
 mod rhythm;
 
 pub use ceremony::*;
 pub use cost::*;
+pub use custody::{SYNC_CHANGES, SeedViews};
 pub use health::*;
 pub use ledger::*;
 pub use rhythm::*;
@@ -162,15 +164,18 @@ pub enum Overlay {
     CeremonyAbandon,
     /// The help screen.
     Help,
+    /// The policy overlay (`P`).
+    Policy,
 }
 
 impl Overlay {
     /// Key order, top first.
-    pub const STACK: [Overlay; 4] = [
+    pub const STACK: [Overlay; 5] = [
         Overlay::Confirm,
         Overlay::Prompt,
         Overlay::CeremonyAbandon,
         Overlay::Help,
+        Overlay::Policy,
     ];
 }
 
@@ -293,6 +298,8 @@ pub struct Panes {
     pub rhythm: RhythmState,
     /// Ceremony pane: scenarios, setup, a running rehearsal, the last summary.
     pub ceremony: CeremonyState,
+    /// Custody view, sync detail, policy overlay (`custody.rs`).
+    pub seed: SeedViews,
 }
 
 /// The console. Its state is read through [`App::shell`], [`App::data`] and
@@ -356,6 +363,7 @@ impl App {
                     ..Default::default()
                 },
                 ceremony: CeremonyState::default(),
+                seed: SeedViews::default(),
             },
             screen_map: ScreenMap::default(),
             commands: Vec::new(),
@@ -481,6 +489,7 @@ impl App {
             self.shell.dirty = true;
         }
         self.ceremony_tick();
+        self.seed_tick();
     }
 
     fn handle_key(&mut self, k: KeyEvent) {
@@ -512,6 +521,10 @@ impl App {
             Overlay::Prompt => self.shell.prompt.is_some(),
             Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
             Overlay::Help => self.shell.help,
+            Overlay::Policy => {
+                let a = self.shell.keymap.action_for(k);
+                return Handled::from(self.policy_overlay_key(a));
+            }
         };
         if !open {
             return Handled::No;
@@ -519,7 +532,7 @@ impl App {
         match overlay {
             Overlay::Confirm => self.handle_confirm_key(*k),
             Overlay::Prompt => self.handle_prompt_key(*k),
-            Overlay::CeremonyAbandon => {}
+            Overlay::CeremonyAbandon | Overlay::Policy => {}
             // Help takes every key: its own keys close it (`apply` knows which).
             Overlay::Help => {
                 if let Some(a) = self.shell.keymap.action_for(k) {
@@ -665,6 +678,9 @@ impl App {
     /// Esc: the focused pane closes its own overlay (detail, rejects, series browser,
     /// rehearsal step) first; otherwise it leaves the zoom.
     fn back(&mut self) {
+        if self.seed_back() {
+            return;
+        }
         let closed = match self.shell.focus {
             Pane::Ceremony => self.ceremony_back(),
             Pane::Health => self.close_health_detail(),
@@ -706,9 +722,12 @@ impl App {
             Pane::Cost => self.cost_action(a),
         }
         match a {
-            Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
-                self.start_action(a)
-            }
+            Action::Rollback
+            | Action::RuleRollback
+            | Action::KillSwitch
+            | Action::Maintenance
+            | Action::BranchLock => self.start_action(a),
+            Action::CustodyView | Action::SyncView | Action::PolicyOverlay => self.seed_action(a),
             Action::OpenFilter => match self.shell.focus {
                 Pane::Ledger => {
                     let last = self.panes.ledger_view.filter.clone();
@@ -802,27 +821,49 @@ impl App {
                     error: None,
                 });
             }
-            Action::Maintenance => {
+            // Branch Lock is the decision engine's escalation step that puts a branch in
+            // maintenance: the same signed action and typed confirmation as `M`.
+            Action::Maintenance | Action::BranchLock => {
+                let lock = a == Action::BranchLock;
+                let what = if lock { "branch lock" } else { "maintenance" };
                 let Some(branch) = (self.shell.focus == Pane::Health).then(|| self.selected_branch()).flatten()
                 else {
-                    self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
+                    self.toast(ToastLevel::Warn, format!("{what}: select a branch in the health pane"));
                     return;
                 };
                 let on = !self.in_maintenance(&branch);
+                if lock && !on {
+                    self.toast(
+                        ToastLevel::Info,
+                        format!("branch lock: {branch} is already in maintenance (M lifts it)"),
+                    );
+                    return;
+                }
+                let mut lines = vec![
+                    format!(
+                        "Appends a signed `{}` entry for {branch}, then sets maintenanceMode.{branch} = {on} in decision-engine.json.",
+                        if on { "maintenance_on" } else { "maintenance_off" }
+                    ),
+                    if on {
+                        "The branch shows as maintenance; health failures stop escalating.".into()
+                    } else {
+                        "The branch returns to normal health checks.".into()
+                    },
+                ];
+                if lock {
+                    lines.insert(
+                        0,
+                        "Branch Lock: the escalation step that stops a failing branch taking changes.".into(),
+                    );
+                }
                 self.shell.confirm = Some(Confirm {
                     action: PendingAction::Maintenance { branch: branch.clone(), on },
-                    title: format!("Maintenance {} for {branch}", if on { "on" } else { "off" }),
-                    lines: vec![
-                        format!(
-                            "Appends a signed `{}` entry for {branch}, then sets maintenanceMode.{branch} = {on} in decision-engine.json.",
-                            if on { "maintenance_on" } else { "maintenance_off" }
-                        ),
-                        if on {
-                            "The branch shows as maintenance; health failures stop escalating.".into()
-                        } else {
-                            "The branch returns to normal health checks.".into()
-                        },
-                    ],
+                    title: if lock {
+                        format!("Branch Lock {branch} (maintenance on)")
+                    } else {
+                        format!("Maintenance {} for {branch}", if on { "on" } else { "off" })
+                    },
+                    lines,
                     expected: branch,
                     alternative: None,
                     typed: String::new(),
@@ -968,6 +1009,7 @@ impl App {
                 self.panes.cost.stale = true;
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
+                self.seed_note_ledger(&records);
                 self.panes.ledger.ingest(records, self.shell.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -978,6 +1020,7 @@ impl App {
                     ..Default::default()
                 };
                 self.ledger_view_reset();
+                self.seed_ledger_reset();
                 self.toast(
                     ToastLevel::Warn,
                     format!("ledger: {reason}; reading it again"),
@@ -1019,6 +1062,7 @@ impl App {
                     .set_context(hq.cost_policy.clone(), &branches);
                 self.panes.cost.stale = true;
                 self.data.hq = Some(*hq);
+                self.seed_on_registry();
                 self.note_outdated(at);
                 self.on_registry_for_health();
                 self.data.registry_error = None;

@@ -120,6 +120,7 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     }
     render_footer(frame, app, screen.footer);
     widgets::toast::render(frame, app, area);
+    widgets::policy::render(frame, app, area);
     widgets::confirm::render(frame, app, area);
     if app.shell().help {
         widgets::help::render(frame, app, area);

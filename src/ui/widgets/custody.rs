@@ -3,8 +3,13 @@
 //! (docs/custody.md). Lines only; the pane decides where they go.
 
 use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::App;
 
 use crate::domain::hq::custody::{CustodyReport, EXPIRY_WARN_DAYS};
 use crate::domain::sanitize::sanitize;
@@ -221,4 +226,15 @@ pub fn lines(report: Option<&CustodyReport>, now: DateTime<Utc>, t: &Theme) -> V
         ]));
     }
     out
+}
+
+/// The custody view in the ceremony pane's inner `area`.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.shell().theme;
+    let mut rows = vec![Line::from(Span::styled(
+        "Custody — the real root, not a rehearsal  (C or esc: back to the scenarios)",
+        t.dimmed(),
+    ))];
+    rows.extend(lines(app.panes().seed.custody.as_ref(), app.shell().now, t));
+    frame.render_widget(Paragraph::new(rows).wrap(Wrap { trim: false }), area);
 }

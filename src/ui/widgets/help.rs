@@ -19,10 +19,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 return None;
             }
             let k: Vec<String> = keys.iter().map(|k| k.label()).collect();
-            let operator = matches!(
-                a,
-                Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance
-            );
+            let operator = a.operation().is_some();
             let unavailable = operator && app.shell().readonly;
             let mut spans = vec![
                 Span::styled(

@@ -2,8 +2,13 @@
 //! engine's modes and fallback chain, and the escalation matrix (docs/sync.md).
 //! Lines only; the overlay frame is drawn by the caller.
 
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::App;
 
 use crate::domain::hq::DecisionEngine;
 use crate::domain::hq::{engine, sync};
@@ -113,4 +118,31 @@ pub fn lines(
         ]));
     }
     out
+}
+
+/// The overlay, when open: centred, as wide as the screen allows up to 110 columns.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    if !app.panes().seed.policy {
+        return;
+    }
+    let t = &app.shell().theme;
+    let hq = app.data().hq.as_ref();
+    let rows = lines(
+        hq.and_then(|h| h.rbac.as_ref()),
+        hq.and_then(|h| h.decision.as_ref()),
+        t,
+    );
+    let w = area.width.saturating_sub(4).min(110);
+    let h = (rows.len() as u16 + 2).min(area.height);
+    let popup = super::super::centered(area, w, h);
+    let inner = super::super::popup(
+        frame,
+        app,
+        popup,
+        "Policy and decision engine (esc or P to close)",
+    );
+    if inner.height == 0 {
+        return;
+    }
+    frame.render_widget(Paragraph::new(rows).wrap(Wrap { trim: false }), inner);
 }

@@ -3,8 +3,13 @@
 //! (docs/sync.md). Lines only.
 
 use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::App;
 
 use crate::domain::hq::sync::{BranchState, ChangeProgress, ConflictPolicy, OpenConflict};
 use crate::domain::sanitize::sanitize;
@@ -24,6 +29,45 @@ pub fn lines(
             t.fg(t.title).add_modifier(Modifier::BOLD),
         ))
     };
+    out.push(head(&match policy {
+        Some(p) => format!(
+            "Conflicts — {} wins; {} is told; after {} h: {}",
+            match p.priority {
+                crate::domain::hq::sync::ConflictPriority::Cell => "the branch",
+                crate::domain::hq::sync::ConflictPriority::Hq => "HQ",
+            },
+            sanitize(&p.on_conflict.notify),
+            p.on_conflict.timeout_hours,
+            sanitize(&p.on_conflict.escalate_to)
+        ),
+        None => "Conflicts — no hq/sync/conflict-policy.json: no owner or deadline".to_string(),
+    }));
+    if conflicts.is_empty() {
+        out.push(Line::from(Span::styled("  none open", t.dimmed())));
+    }
+    for c in conflicts {
+        let mut l = vec![
+            Span::styled(format!("  {:<12}", c.id), t.text()),
+            Span::styled(format!("{:<12}", c.branch), t.text()),
+            Span::styled(format!("open {:>4} h  ", c.age_hours), t.text()),
+        ];
+        if let Some(o) = &c.owner {
+            l.push(Span::styled(format!("owner {o}  "), t.dimmed()));
+        }
+        match (&c.deadline, c.escalated, &c.escalate_to) {
+            (Some(_), true, Some(to)) => l.push(Span::styled(
+                format!("ESCALATED to {to}"),
+                t.fg(t.error).add_modifier(Modifier::BOLD),
+            )),
+            (Some(d), false, Some(to)) => l.push(Span::styled(
+                format!("to {to} in {} h", (*d - now).num_hours().max(0)),
+                t.fg(t.warn),
+            )),
+            _ => {}
+        }
+        out.push(Line::from(l));
+    }
+    out.push(Line::from(""));
     out.push(head("Changes, newest first, in sync order"));
     if changes.is_empty() {
         out.push(Line::from(Span::styled(
@@ -63,7 +107,9 @@ pub fn lines(
                 BranchState::Pending => ("pending".to_string(), t.dim, None),
                 BranchState::Deployed { txn } => ("deployed".to_string(), t.ok, Some(txn)),
                 BranchState::Failed { txn, retries } => (
-                    if *retries > 0 {
+                    if *retries == 1 {
+                        "failed (1 retry)".to_string()
+                    } else if *retries > 0 {
                         format!("failed ({retries} retries)")
                     } else {
                         "failed".to_string()
@@ -85,44 +131,22 @@ pub fn lines(
             ]));
         }
     }
-    out.push(Line::from(""));
-    out.push(head(&match policy {
-        Some(p) => format!(
-            "Conflicts — {} wins; {} is told; after {} h: {}",
-            match p.priority {
-                crate::domain::hq::sync::ConflictPriority::Cell => "the branch",
-                crate::domain::hq::sync::ConflictPriority::Hq => "HQ",
-            },
-            sanitize(&p.on_conflict.notify),
-            p.on_conflict.timeout_hours,
-            sanitize(&p.on_conflict.escalate_to)
-        ),
-        None => "Conflicts — no hq/sync/conflict-policy.json: no owner or deadline".to_string(),
-    }));
-    if conflicts.is_empty() {
-        out.push(Line::from(Span::styled("  none open", t.dimmed())));
-    }
-    for c in conflicts {
-        let mut l = vec![
-            Span::styled(format!("  {:<16}", c.id), t.text()),
-            Span::styled(format!("{:<14}", c.branch), t.text()),
-            Span::styled(format!("open {:>4} h  ", c.age_hours), t.text()),
-        ];
-        if let Some(o) = &c.owner {
-            l.push(Span::styled(format!("owner {o}  "), t.dimmed()));
-        }
-        match (&c.deadline, c.escalated, &c.escalate_to) {
-            (Some(_), true, Some(to)) => l.push(Span::styled(
-                format!("ESCALATED to {to}"),
-                t.fg(t.error).add_modifier(Modifier::BOLD),
-            )),
-            (Some(d), false, Some(to)) => l.push(Span::styled(
-                format!("to {to} in {} h", (*d - now).num_hours().max(0)),
-                t.fg(t.warn),
-            )),
-            _ => {}
-        }
-        out.push(Line::from(l));
-    }
     out
+}
+
+/// The sync detail in the health pane's inner `area`.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.shell().theme;
+    let v = &app.panes().seed;
+    let policy = app
+        .data()
+        .hq
+        .as_ref()
+        .and_then(|h| h.conflict_policy.as_ref());
+    let mut rows = vec![Line::from(Span::styled(
+        "Sync — where changes have reached  (v or esc: back to the branches)",
+        t.dimmed(),
+    ))];
+    rows.extend(lines(&v.changes, &v.conflicts, policy, app.shell().now, t));
+    frame.render_widget(Paragraph::new(rows).wrap(Wrap { trim: false }), area);
 }
