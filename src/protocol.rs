@@ -142,10 +142,10 @@ impl Action {
             Action::ToggleSeries => "rhythm: browse every other exporter series",
             Action::CycleSort => "cycle the sort order (health, cost)",
             Action::CycleContext => "context lines around matches",
-            Action::CustodyView => "custody view: the real root, signer, CRL, seal audits",
-            Action::SyncView => "health: sync detail (changes in canary order, conflicts)",
-            Action::PolicyOverlay => "policy rules, decision engine, escalation",
-            Action::BranchLock => "branch lock: put the selected branch in maintenance",
+            Action::CustodyView => "custody: root, signer, CRL, audits",
+            Action::SyncView => "sync detail: changes, conflicts",
+            Action::PolicyOverlay => "policy, decision engine, escalation",
+            Action::BranchLock => "branch lock (maintenance on)",
         }
     }
 }
