@@ -151,6 +151,16 @@ pub fn sync_progress(
         .and_then(|p| p.on_failure.as_deref())
         .is_none_or(|f| f == "halt");
     let max_retries = plan.and_then(|p| p.max_retries);
+    // One pass groups the chosen changes' entries by (change, branch), in ledger
+    // order: the view stays linear in the ledger and the fleet.
+    let mut by: std::collections::HashMap<(&str, &str), Vec<&Entry>> =
+        std::collections::HashMap::new();
+    for e in entries.iter().filter(relevant) {
+        let c = e.change.as_deref().unwrap_or_default();
+        if changes.contains(&c) {
+            by.entry((c, e.branch.as_str())).or_default().push(e);
+        }
+    }
     changes
         .into_iter()
         .map(|c| {
@@ -158,11 +168,7 @@ pub fn sync_progress(
             let mut exhausted = false;
             let mut branches = Vec::new();
             for b in order {
-                let mine: Vec<&Entry> = entries
-                    .iter()
-                    .filter(relevant)
-                    .filter(|e| &e.branch == b && e.change.as_deref() == Some(c))
-                    .collect();
+                let mine: &[&Entry] = by.get(&(c, b.as_str())).map_or(&[], Vec::as_slice);
                 let failures = mine.iter().filter(|e| e.event == "deploy_failed").count() as u32;
                 let state = match mine.last() {
                     None if halted => BranchState::SkippedAfterHalt,
