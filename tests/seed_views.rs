@@ -171,6 +171,13 @@ fn v_in_the_health_pane_shows_where_changes_reached_and_open_conflicts() {
     assert!(text.contains("ESCALATED to hq_admin"), "{text}");
     snap(&c, "sync_view");
 
+    // Keys for the hidden branch table wait: no selection move, no Branch Lock.
+    let sel = c.panes().health.sel;
+    key(&mut c, KeyCode::Char('j'));
+    key(&mut c, KeyCode::Char('B'));
+    assert_eq!(c.panes().health.sel, sel);
+    assert!(c.shell().confirm.is_none());
+
     // A conflict resolved on the ledger leaves the view at once.
     let now = t0();
     c.update(Event::Msg(Msg::LedgerAppended {

@@ -181,6 +181,38 @@ impl App {
         was
     }
 
+    /// Whether the custody or sync view covers the focused pane and `a` would act on
+    /// what it hides (a selection, a scenario): such keys wait until it is closed.
+    pub(crate) fn seed_covers(&mut self, a: Action) -> bool {
+        let v = &self.panes.seed;
+        let covered = match self.shell.focus {
+            Pane::Ceremony => v.custody_view,
+            Pane::Health => v.sync_view,
+            _ => false,
+        };
+        if !covered
+            || matches!(
+                a,
+                Action::CustodyView
+                    | Action::SyncView
+                    | Action::PolicyOverlay
+                    | Action::KillSwitch
+                    | Action::RuleRollback
+            )
+        {
+            return false;
+        }
+        if a.operation().is_some() {
+            let which = if self.shell.focus == Pane::Health {
+                "close the sync view first (v)"
+            } else {
+                "close the custody view first (C)"
+            };
+            self.toast(ToastLevel::Info, format!("{}: {which}", a.describe()));
+        }
+        true
+    }
+
     /// Keys while the policy overlay is open: `P`, Esc or `?` close it, `q` quits,
     /// everything else is swallowed. False when it is closed.
     pub(crate) fn policy_overlay_key(&mut self, a: Option<Action>) -> bool {

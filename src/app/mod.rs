@@ -714,6 +714,9 @@ impl App {
     }
 
     fn pane_action(&mut self, a: Action) {
+        if self.seed_covers(a) {
+            return;
+        }
         match self.shell.focus {
             Pane::Health => self.health_action(a),
             Pane::Ledger => self.ledger_action(a),
