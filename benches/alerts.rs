@@ -130,6 +130,7 @@ impl World {
             sources: &self.sources,
             files: &[],
             rhythm: RhythmFacts::from_slice(&self.points, Some(0.35), Some(0.22)),
+            custody: None,
         }
     }
 }

@@ -90,6 +90,17 @@ pub fn hq_files(data: &[u8]) {
     let _ = hq::parse_rollback_hook(p, data);
     let _ = hq::parse_channels(p, data);
     let _ = hq::parse_notify_rules(p, data);
+    // The trust chain, custody records, conflict policy and artefact signatures.
+    let _ = hq::custody::parse_chain_manifest(p, data);
+    let _ = hq::custody::parse_crl(p, data);
+    let _ = hq::custody::parse_audit(p, data);
+    let _ = hq::custody::parse_ceremony_record(p, data);
+    let _ = hq::custody::parse_cert_pem(p, data);
+    let _ = hq::sync::parse_conflict_policy(p, data);
+    if let Ok(sig) = hq::sigfile::parse_sig(p, data) {
+        let digest = sig.alg.hasher().finish();
+        let _ = hq::sigfile::verify(p, &sig, &digest, &Default::default(), Default::default());
+    }
     let y = Path::new("fuzz.yaml");
     let _ = hq::parse_gateway(y, data);
     let _ = hq::parse_observer_field(y, data);

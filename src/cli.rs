@@ -51,6 +51,10 @@ pub enum Command {
     Doctor,
     /// Trust chain and custody: root, signer certificate, CRL, seal audits
     Custody,
+    /// Sign an artefact: writes FILE.sig (hash, Ed25519 signature, signer certificate)
+    Sign(SignArgs),
+    /// Check an artefact's .sig: hash, signature, and the signer's chain and CRL
+    VerifyFile(VerifyFileArgs),
     /// Poll an exporter once and print what was parsed
     Scrape(ScrapeArgs),
     /// New signer key; prints the keys.json entry
@@ -77,6 +81,24 @@ pub enum Command {
     Watch(WatchArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The artefact to sign (signed with --key, the signer certificate's key)
+    pub file: PathBuf,
+    /// Where to write the signature (default: FILE.sig)
+    #[arg(long, value_name = "PATH")]
+    pub sig: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyFileArgs {
+    /// The artefact to check
+    pub file: PathBuf,
+    /// Its signature file (default: FILE.sig)
+    #[arg(long, value_name = "PATH")]
+    pub sig: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,11 +17,12 @@ use crate::protocol::Action;
 pub type KeymapError = FileError;
 
 /// Actions that change the world and cannot be undone by another keypress.
-pub const IRREVERSIBLE: [Action; 4] = [
+pub const IRREVERSIBLE: [Action; 5] = [
     Action::Rollback,
     Action::RuleRollback,
     Action::KillSwitch,
     Action::Maintenance,
+    Action::BranchLock,
 ];
 
 /// The snake_case name of an action, as written in the keymap file.
@@ -366,6 +367,10 @@ impl Default for Keymap {
             (p(K::Char('m')), A::OpenNotifications),
             (p(K::Char('d')), A::DismissNotices),
             (p(K::Char('y')), A::Copy),
+            (p(K::Char('C')), A::CustodyView),
+            (p(K::Char('v')), A::SyncView),
+            (p(K::Char('P')), A::PolicyOverlay),
+            (p(K::Char('B')), A::BranchLock),
         ];
         Keymap { bindings }
     }

@@ -83,5 +83,7 @@ fn dispatch(cli: Cli) -> cmd::CmdResult {
         Some(Command::Alerts(a)) => cmd::alerts::run_alerts(&a, &g),
         Some(Command::Watch(a)) => cmd::watch::run_watch(&a, &g),
         Some(Command::Custody) => cmd::custody::run_custody(&g),
+        Some(Command::Sign(a)) => cmd::sign::run_sign(&a, &g),
+        Some(Command::VerifyFile(a)) => cmd::sign::run_verify_file(&a, &g),
     }
 }

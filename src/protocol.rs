@@ -55,11 +55,15 @@ pub enum Action {
     OpenNotifications,
     DismissNotices,
     Copy,
+    CustodyView,
+    SyncView,
+    PolicyOverlay,
+    BranchLock,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 43] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -99,6 +103,10 @@ impl Action {
         Action::OpenNotifications,
         Action::DismissNotices,
         Action::Copy,
+        Action::CustodyView,
+        Action::SyncView,
+        Action::PolicyOverlay,
+        Action::BranchLock,
     ];
 
     /// One line for the help overlay.
@@ -143,6 +151,10 @@ impl Action {
             Action::OpenNotifications => "notification history (every notice, newest first)",
             Action::DismissNotices => "dismiss the error notices that stay until seen",
             Action::Copy => "copy the selected id or line to the clipboard (OSC 52)",
+            Action::CustodyView => "custody: root, signer, CRL, audits",
+            Action::SyncView => "sync detail: changes, conflicts",
+            Action::PolicyOverlay => "policy, decision engine, escalation",
+            Action::BranchLock => "branch lock (maintenance on)",
         }
     }
 }
@@ -508,7 +520,7 @@ impl Action {
         use crate::domain::policy::Operation;
         match self {
             Action::Rollback => Some(Operation::Rollback),
-            Action::Maintenance => Some(Operation::Maintenance),
+            Action::Maintenance | Action::BranchLock => Some(Operation::Maintenance),
             Action::KillSwitch => Some(Operation::KillSwitch),
             Action::RuleRollback => Some(Operation::RuleRollback),
             _ => None,

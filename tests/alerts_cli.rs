@@ -147,3 +147,116 @@ fn no_registry_exits_2_naming_the_file() {
     assert!(e.contains("branches.json"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+/// `hq/sync/conflict-policy.json` is read: its `timeoutHours` decides when a
+/// `conflict_detected` entry becomes `ConflictUnresolved`, its `escalateTo` is named.
+#[test]
+fn conflicts_escalate_per_the_conflict_policy_file() {
+    let d = hq(&[entry(
+        "TXN-C1",
+        "koosy",
+        "conflict_detected",
+        "hq-sync",
+        2 * 3600,
+    )]);
+    // The default 72 h: a 2-hour-old conflict is not overdue.
+    let o = lumen(d.path(), &["alerts", "--json"]);
+    assert_eq!(
+        json(&o)["alerts"].as_array().map(Vec::len),
+        Some(0),
+        "{o:?}"
+    );
+    let sync = d.path().join("hq/sync");
+    std::fs::create_dir_all(&sync).unwrap();
+    std::fs::write(
+        sync.join("conflict-policy.json"),
+        r#"{"priority":"cell","onConflict":{"label":"conflict","notify":"cell_owner","timeoutHours":1,"escalateTo":"branch_lead"}}"#,
+    )
+    .unwrap();
+    let o = lumen(d.path(), &["alerts", "--json"]);
+    let v = json(&o);
+    let a = &v["alerts"][0];
+    assert_eq!(a["alertname"], "ConflictUnresolved", "{v}");
+    assert_eq!(a["labels"]["branch"], "koosy", "{v}");
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .contains("open past the 1 h limit"),
+        "{v}"
+    );
+    assert!(
+        a["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("escalated to branch_lead"),
+        "{v}"
+    );
+    // Resolved in the ledger: it clears.
+    let mut text = std::fs::read_to_string(d.path().join("hq/ledger/ledger.jsonl")).unwrap();
+    text.push_str(&format!(
+        "{{\"id\":\"TXN-R1\",\"branch\":\"koosy\",\"event\":\"conflict_resolved\",\"actor\":\"lead\",\"target\":\"TXN-C1\",\"timestamp\":\"{}\"}}\n",
+        ts(10)
+    ));
+    std::fs::write(d.path().join("hq/ledger/ledger.jsonl"), text).unwrap();
+    let o = lumen(d.path(), &["alerts", "--json"]);
+    assert_eq!(
+        json(&o)["alerts"].as_array().map(Vec::len),
+        Some(0),
+        "{o:?}"
+    );
+}
+
+/// The seed HQ's custody records: its only seal audit (2026-01-20) is more than a
+/// quarter old by now, so `CustodyProblem` warns with the dates; a revocation of the
+/// signer is critical (exit 1); a broken CRL is a `FileInvalid` with its position.
+#[test]
+fn custody_problems_are_alerts() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-hq");
+    let d = hq(&[]);
+    for rel in [
+        "controls/keys/root/root_ca_cert.pem",
+        "controls/keys/current/signer_cert.pem",
+        "controls/trust/chain_manifest.json",
+        "controls/trust/crl.jsonl",
+        "custody/records/quarterly_audit_2026Q1.json",
+    ] {
+        let to = d.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(seed.join(rel), &to).unwrap();
+    }
+    let o = lumen(d.path(), &["alerts", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    let a = &v["alerts"][0];
+    assert_eq!(a["alertname"], "CustodyProblem", "{v}");
+    assert_eq!(a["severity"], "warning", "{v}");
+    assert_eq!(a["labels"]["problem"], "audit_overdue", "{v}");
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("quarterly seal audit overdue: the last was 2026-01-20"),
+        "{v}"
+    );
+
+    let crl = d.path().join("controls/trust/crl.jsonl");
+    std::fs::write(
+        &crl,
+        "{\"serial\": 4242424242, \"reason\": \"keyCompromise\"}\n",
+    )
+    .unwrap();
+    let o = lumen(d.path(), &["alerts", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["alerts"][0]["labels"]["problem"], "signer_revoked", "{v}");
+    assert_eq!(v["alerts"][0]["severity"], "critical", "{v}");
+
+    std::fs::write(&crl, "{\"serial\": \"x1\"}\n").unwrap();
+    let o = lumen(d.path(), &["alerts"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("controls/trust/crl.jsonl:1:12: serial \"x1\" is not a certificate serial"),
+        "{t}"
+    );
+}

@@ -204,3 +204,35 @@ fn custody_reports_the_seed_trust_chain() {
         "{v}"
     );
 }
+
+/// A rehearsal's summary places it against the real custody schedule: it is not a
+/// custody event, and the last real seal audit and the next due date are named.
+#[test]
+fn a_rehearsal_says_how_it_relates_to_the_real_audit_schedule() {
+    let hq = tempfile::tempdir().unwrap();
+    copy_dir(&seed(), hq.path());
+    let home = tempfile::tempdir().unwrap();
+    let o = lumen(home.path())
+        .args([
+            "ceremony",
+            "run",
+            "--scenario",
+            "initial-root-setup",
+            "--json",
+            "--hq",
+        ])
+        .arg(hq.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(v["passed"], true, "{v}");
+    // The seed's only audit is of 2026-01-20; the next was due 92 days later.
+    let s = v["schedule"].as_str().unwrap_or_default();
+    assert!(
+        s.starts_with(
+            "a rehearsal, not a custody event: last real audit 2026-01-20, next was due 2026-04-22 (overdue by"
+        ),
+        "{v}"
+    );
+}

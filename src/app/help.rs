@@ -50,6 +50,14 @@ fn pane_rows(p: Pane) -> Rows {
                 &[Action::Maintenance],
                 "maintenance on/off for the selected branch",
             ),
+            (
+                &[Action::BranchLock],
+                "branch lock: maintenance on, as the escalation step",
+            ),
+            (
+                &[Action::SyncView],
+                "sync detail: changes in sync order, open conflicts",
+            ),
         ],
         Pane::Ledger => &[
             (MOVE, "move; the bottom resumes following the tail"),
@@ -99,6 +107,10 @@ fn pane_rows(p: Pane) -> Rows {
             (&[Action::Right], "reopen the last rehearsal's summary"),
             (&[Action::PageUp, Action::PageDown], "scroll the summary"),
             (
+                &[Action::CustodyView],
+                "custody: root, signer certificate, CRL, seal audits",
+            ),
+            (
                 &[Action::Back],
                 "back (during a rehearsal: asks before abandoning)",
             ),
@@ -130,6 +142,10 @@ const EVERYWHERE: Rows = &[
     (&[Action::Back], "close a detail or overlay; leave the zoom"),
     (&[Action::CycleTheme], "next theme"),
     (
+        &[Action::PolicyOverlay],
+        "policy rules, decision engine modes, escalation",
+    ),
+    (
         &[Action::OpenNotifications],
         "notification history: every notice, full text",
     ),
@@ -148,6 +164,10 @@ const ACTIONS: Rows = &[
     (
         &[Action::Maintenance],
         "maintenance on/off for the selected branch (health)",
+    ),
+    (
+        &[Action::BranchLock],
+        "branch lock the selected branch (health)",
     ),
     (&[Action::KillSwitch], "kill switch on/off (any pane)"),
     (

@@ -20,6 +20,7 @@ use crate::theme::Theme;
 
 mod ceremony;
 mod cost;
+mod custody;
 mod health;
 pub mod help;
 mod ledger;
@@ -31,6 +32,7 @@ pub use shell_overlays::HISTORY_MAX_W;
 
 pub use ceremony::*;
 pub use cost::*;
+pub use custody::{SYNC_CHANGES, SeedViews};
 pub use health::*;
 pub use ledger::*;
 pub use rhythm::*;
@@ -165,17 +167,20 @@ pub enum Overlay {
     /// A rehearsal step, anomaly or quiz in the focused ceremony pane: digits and
     /// letters answer it (they never switch panes or run other keys there).
     CeremonyAnswer,
+    /// The policy overlay (`P`).
+    Policy,
 }
 
 impl Overlay {
     /// Key order, top first.
-    pub const STACK: [Overlay; 7] = [
+    pub const STACK: [Overlay; 8] = [
         Overlay::Confirm,
         Overlay::Prompt,
         Overlay::Palette,
         Overlay::History,
         Overlay::CeremonyAbandon,
         Overlay::Help,
+        Overlay::Policy,
         Overlay::CeremonyAnswer,
     ];
 }
@@ -312,6 +317,8 @@ pub struct Panes {
     pub rhythm: RhythmState,
     /// Ceremony pane: scenarios, setup, a running rehearsal, the last summary.
     pub ceremony: CeremonyState,
+    /// Custody view, sync detail, policy overlay (`custody.rs`).
+    pub seed: SeedViews,
 }
 
 /// The console. Its state is read through [`App::shell`], [`App::data`] and
@@ -381,6 +388,7 @@ impl App {
                     ..Default::default()
                 },
                 ceremony: CeremonyState::default(),
+                seed: SeedViews::default(),
             },
             screen_map: ScreenMap::default(),
             commands: Vec::new(),
@@ -507,6 +515,7 @@ impl App {
             self.shell.dirty = true;
         }
         self.ceremony_tick();
+        self.seed_tick();
     }
 
     fn handle_key(&mut self, k: KeyEvent) {
@@ -541,6 +550,10 @@ impl App {
             Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
             Overlay::Help => self.shell.help,
             Overlay::CeremonyAnswer => return Handled::from(self.ceremony_answer_key(k)),
+            Overlay::Policy => {
+                let a = self.shell.keymap.action_for(k);
+                return Handled::from(self.policy_overlay_key(a));
+            }
         };
         if !open {
             return Handled::No;
@@ -550,7 +563,7 @@ impl App {
             Overlay::Prompt => self.handle_prompt_key(*k),
             Overlay::Palette => self.palette_key(*k),
             Overlay::History => self.history_key(k),
-            Overlay::CeremonyAbandon | Overlay::CeremonyAnswer => {}
+            Overlay::CeremonyAbandon | Overlay::CeremonyAnswer | Overlay::Policy => {}
             // Help takes every key: its own keys close it (`apply` knows which).
             Overlay::Help => {
                 if let Some(a) = self.shell.keymap.action_for(k) {
@@ -711,6 +724,9 @@ impl App {
     /// Esc: the focused pane closes its own overlay (detail, rejects, series browser,
     /// rehearsal step) first; otherwise it leaves the zoom.
     fn back(&mut self) {
+        if self.seed_back() {
+            return;
+        }
         let closed = match self.shell.focus {
             Pane::Ceremony => self.ceremony_back(),
             Pane::Health => self.close_health_detail(),
@@ -744,6 +760,9 @@ impl App {
     }
 
     fn pane_action(&mut self, a: Action) {
+        if self.seed_covers(a) {
+            return;
+        }
         match self.shell.focus {
             Pane::Health => self.health_action(a),
             Pane::Ledger => self.ledger_action(a),
@@ -752,9 +771,12 @@ impl App {
             Pane::Cost => self.cost_action(a),
         }
         match a {
-            Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
-                self.start_action(a)
-            }
+            Action::Rollback
+            | Action::RuleRollback
+            | Action::KillSwitch
+            | Action::Maintenance
+            | Action::BranchLock => self.start_action(a),
+            Action::CustodyView | Action::SyncView | Action::PolicyOverlay => self.seed_action(a),
             Action::OpenFilter => match self.shell.focus {
                 Pane::Ledger => {
                     let last = self.panes.ledger_view.filter.clone();
@@ -861,27 +883,49 @@ impl App {
                     error: None,
                 });
             }
-            Action::Maintenance => {
+            // Branch Lock is the decision engine's escalation step that puts a branch in
+            // maintenance: the same signed action and typed confirmation as `M`.
+            Action::Maintenance | Action::BranchLock => {
+                let lock = a == Action::BranchLock;
+                let what = if lock { "branch lock" } else { "maintenance" };
                 let Some(branch) = named.clone().or_else(|| (self.shell.focus == Pane::Health).then(|| self.selected_branch()).flatten())
                 else {
-                    self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
+                    self.toast(ToastLevel::Warn, format!("{what}: select a branch in the health pane"));
                     return;
                 };
                 let on = !self.in_maintenance(&branch);
+                if lock && !on {
+                    self.toast(
+                        ToastLevel::Info,
+                        format!("branch lock: {branch} is already in maintenance (M lifts it)"),
+                    );
+                    return;
+                }
+                let mut lines = vec![
+                    format!(
+                        "Appends a signed `{}` entry for {branch}, then sets maintenanceMode.{branch} = {on} in decision-engine.json.",
+                        if on { "maintenance_on" } else { "maintenance_off" }
+                    ),
+                    if on {
+                        "The branch shows as maintenance; health failures stop escalating.".into()
+                    } else {
+                        "The branch returns to normal health checks.".into()
+                    },
+                ];
+                if lock {
+                    lines.insert(
+                        0,
+                        "Branch Lock: the escalation step that stops a failing branch taking changes.".into(),
+                    );
+                }
                 self.shell.confirm = Some(Confirm {
                     action: PendingAction::Maintenance { branch: branch.clone(), on },
-                    title: format!("Maintenance {} for {branch}", if on { "on" } else { "off" }),
-                    lines: vec![
-                        format!(
-                            "Appends a signed `{}` entry for {branch}, then sets maintenanceMode.{branch} = {on} in decision-engine.json.",
-                            if on { "maintenance_on" } else { "maintenance_off" }
-                        ),
-                        if on {
-                            "The branch shows as maintenance; health failures stop escalating.".into()
-                        } else {
-                            "The branch returns to normal health checks.".into()
-                        },
-                    ],
+                    title: if lock {
+                        format!("Branch Lock {branch} (maintenance on)")
+                    } else {
+                        format!("Maintenance {} for {branch}", if on { "on" } else { "off" })
+                    },
+                    lines,
                     expected: branch,
                     alternative: None,
                     typed: String::new(),
@@ -1026,6 +1070,7 @@ impl App {
                 self.panes.cost.stale = true;
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
+                self.seed_note_ledger(&records);
                 self.panes.ledger.ingest(records, self.shell.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
@@ -1036,6 +1081,7 @@ impl App {
                     ..Default::default()
                 };
                 self.ledger_view_reset();
+                self.seed_ledger_reset();
                 self.toast(
                     ToastLevel::Warn,
                     format!("ledger: {reason}; reading it again"),
@@ -1077,6 +1123,7 @@ impl App {
                     .set_context(hq.cost_policy.clone(), &branches);
                 self.panes.cost.stale = true;
                 self.data.hq = Some(*hq);
+                self.seed_on_registry();
                 self.note_outdated(at);
                 self.on_registry_for_health();
                 self.data.registry_error = None;

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::domain::alerts::{
-    BranchFacts, CostFacts, Evaluator, HealthEscalation, HealthStatus, Inputs, IntegrityCheck,
-    IntegrityFacts, IntegrityFailure, RejectFacts, RhythmFacts, SourceFacts, Transitions,
+    BranchFacts, ConflictPolicy, CostFacts, Evaluator, HealthEscalation, HealthStatus, Inputs,
+    IntegrityCheck, IntegrityFacts, IntegrityFailure, RejectFacts, RhythmFacts, SourceFacts,
+    Transitions,
 };
 use crate::domain::cost::{CostBook, Escalation};
 use crate::domain::hq::{FileError, HqSnapshot, paths};
@@ -58,6 +59,8 @@ pub struct Collector {
     verified: Option<(Instant, u64)>,
     health: HashMap<String, Run>,
     sources: Vec<SourceFacts>,
+    /// The custody and trust-chain files, read with the registry files.
+    custody: crate::domain::hq::custody::CustodyFiles,
     /// When health was last checked.
     pub health_checked: Option<Instant>,
 }
@@ -85,6 +88,7 @@ impl Collector {
             verified: None,
             health: HashMap::new(),
             sources: Vec::new(),
+            custody: Default::default(),
             health_checked: None,
         }
     }
@@ -92,12 +96,14 @@ impl Collector {
     /// Reload the registry files. `branches.json` missing or broken is returned as an
     /// error (and kept as a `FileInvalid` fact); the last good snapshot stays in use.
     pub fn reload_files(&mut self) -> Result<(), FileError> {
+        self.custody = crate::store::custody::read_custody(&self.root);
         match crate::sources::registry::load_snapshot(&self.root) {
             Ok(s) => {
                 self.files = s
                     .errors
                     .iter()
                     .cloned()
+                    .chain(self.custody.errors())
                     .map(|e| rel(&self.root, e))
                     .collect();
                 let branches = s
@@ -378,16 +384,27 @@ impl Collector {
             count: self.rejects,
             newest_line: self.newest_reject,
         });
+        let conflict_policy = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.conflict_policy.as_ref())
+            .map(|p| ConflictPolicy {
+                timeout_hours: p.on_conflict.timeout_hours,
+                escalate_to: p.on_conflict.escalate_to.clone(),
+            });
+        let custody = (!self.custody.is_empty())
+            .then(|| crate::domain::hq::custody::assess(&self.custody, now));
         let inputs = Inputs {
             branches: &branches,
             costs: &costs,
             integrity: Some(&self.integrity),
             rejects,
             kill_switch,
-            conflict_policy: None,
+            conflict_policy: conflict_policy.as_ref(),
             sources: &self.sources,
             files: &self.files,
             rhythm: RhythmFacts::default(),
+            custody: custody.as_ref(),
         };
         self.evaluator.evaluate(now, &inputs)
     }

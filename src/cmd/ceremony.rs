@@ -467,8 +467,21 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
         },
         None => None,
     };
+    let schedule = {
+        let files = crate::store::custody::read_custody(&hq);
+        let now = chrono::Utc::now();
+        (!files.is_empty())
+            .then(|| {
+                crate::domain::hq::custody::schedule_note(
+                    &crate::domain::hq::custody::assess(&files, now),
+                    now,
+                )
+            })
+            .flatten()
+    };
     if g.json {
         print_json(&json!({
+            "schedule": schedule,
             "scenario": summary.scenario,
             "passed": summary.passed,
             "score": summary.score,
@@ -499,6 +512,9 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
         }
         for p in &summary.practise {
             outln!("practise: {}", sanitize(p));
+        }
+        if let Some(n) = &schedule {
+            outln!("{}", sanitize(n));
         }
         outln!("transcript: {}", path.display());
         if let Some(id) = &ledger_id {

@@ -19,6 +19,7 @@ pub mod keygen;
 pub mod ledger;
 pub mod open;
 pub mod scrape;
+pub mod sign;
 pub mod sim;
 pub mod watch;
 

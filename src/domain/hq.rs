@@ -21,7 +21,9 @@ use crate::domain::policy::{Policy, PolicyRule, RoleRights};
 use crate::domain::sanitize::sanitize;
 
 pub mod custody;
+pub mod engine;
 pub mod observer;
+pub mod sigfile;
 pub mod sync;
 
 /// Paths inside an HQ root, relative to it.

@@ -23,12 +23,17 @@ use crate::protocol::Msg;
 use crate::sources::registry::{keep_last_good, load_snapshot};
 
 /// Directories (relative to the HQ root) whose files are watched.
-pub const WATCHED_DIRS: [&str; 5] = [
+pub const WATCHED_DIRS: [&str; 9] = [
     "hq/registry",
     "hq/billing",
     "hq/sync",
     "hq/recovery",
     "hq/notifications",
+    // The trust chain and custody records (the custody view).
+    "controls/keys/root",
+    "controls/keys/current",
+    "controls/trust",
+    "custody/records",
 ];
 
 /// At most this many debounce waits before loading anyway (a file rewritten

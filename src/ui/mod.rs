@@ -141,6 +141,7 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
         panes::render(frame, app, *pane, *rect);
     }
     render_footer(frame, app, screen.footer);
+    widgets::policy::render(frame, app, area);
     if let Some(strip) = screen.strip {
         let shell = app.shell();
         let rows = shell.notices.strip(shell.now, usize::from(strip.height));

@@ -264,6 +264,9 @@ impl Evaluator {
             file_invalid(&mut c, f);
         }
         rhythm(&mut c, &inputs.rhythm);
+        if let Some(r) = inputs.custody {
+            custody(&mut c, r);
+        }
 
         let Collect {
             next, mut fired, ..
@@ -554,6 +557,148 @@ fn conflict(c: &mut Collect<'_>, o: &Open, p: &ConflictPolicy) {
         },
         Some(o.at),
     );
+}
+
+/// Custody and trust-chain problems (docs/custody.md), one alert per kind, labelled
+/// `problem`: a revoked, expired or expiring signer certificate, a chain that does
+/// not verify, a root fingerprint that differs from the manifest or the last seal
+/// audit, a broken seal, an overdue quarterly audit.
+fn custody(c: &mut Collect<'_>, r: &crate::domain::hq::custody::CustodyReport) {
+    use crate::domain::hq::custody::{EXPIRY_WARN_DAYS, paths};
+    let date = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let put = |c: &mut Collect<'_>,
+               problem: &str,
+               sev: Severity,
+               summary: String,
+               action: &str,
+               file: &str| {
+        c.put(
+            Alert {
+                alertname: AlertName::CustodyProblem,
+                severity: sev,
+                labels: labels([("problem", problem)]),
+                since: c.now,
+                summary: clean(&summary),
+                action: action.into(),
+                target: Target::File {
+                    path: file.into(),
+                    line: 1,
+                    column: 1,
+                },
+            },
+            None,
+        );
+    };
+    let serial = r.signer.serial.as_deref().map(clean).unwrap_or_default();
+    if r.signer.revoked {
+        put(
+            c,
+            "signer_revoked",
+            Severity::Critical,
+            format!("signer certificate serial {serial} is revoked by the CRL"),
+            "stop signing with it; issue a new signer certificate from the root (signer reissue \
+             ceremony) and re-sign what it signed since the revocation",
+            paths::CRL,
+        );
+    }
+    if let (Some(end), Some(days)) = (r.signer.not_after, r.signer.days_left) {
+        if end < c.now {
+            put(
+                c,
+                "signer_expired",
+                Severity::Critical,
+                format!(
+                    "signer certificate serial {serial} expired on {}",
+                    date(end)
+                ),
+                "issue a new signer certificate from the root (signer reissue ceremony); nothing \
+             signed now verifies",
+                paths::SIGNER_CERT,
+            );
+        } else if days < EXPIRY_WARN_DAYS {
+            put(
+                c,
+                "signer_expiring",
+                if days < 7 {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                format!(
+                    "signer certificate serial {serial} expires in {days} days ({})",
+                    date(end)
+                ),
+                "schedule the signer reissue ceremony before it expires (root custodians and a \
+             witness)",
+                paths::SIGNER_CERT,
+            );
+        }
+    }
+    if r.signer.serial.is_some() && r.root.fingerprint.is_some() && !r.signer.chain_ok {
+        put(
+            c,
+            "signer_chain",
+            Severity::Critical,
+            format!("signer certificate serial {serial} does not verify against the root"),
+            "do not trust what it signs; find who replaced controls/keys/current/signer_cert.pem \
+             and reissue from the root",
+            paths::SIGNER_CERT,
+        );
+    }
+    let audit_mismatch = r.audits.last.as_ref().is_some_and(|l| !l.fingerprint_match);
+    if r.root.fingerprint.is_some()
+        && (r.root.manifest_fingerprint.is_some() && !r.root.manifest_match || audit_mismatch)
+    {
+        let what = if r.root.manifest_fingerprint.is_some() && !r.root.manifest_match {
+            "chain_manifest.json"
+        } else {
+            "the last seal audit"
+        };
+        put(
+            c,
+            "root_fingerprint",
+            Severity::Critical,
+            format!("the root certificate's fingerprint differs from {what}"),
+            "treat as a possible root compromise: stop signing, compare with the sealed ceremony \
+             record and run the root compromise procedure",
+            paths::ROOT_CERT,
+        );
+    }
+    if let Some(l) = r.audits.last.as_ref().filter(|l| !l.seal_ok) {
+        put(
+            c,
+            "seal_broken",
+            Severity::Critical,
+            format!("the seal audit of {} found the seal broken", date(l.ts_utc)),
+            "treat as a possible root compromise: secure the key material and run the root \
+             compromise procedure",
+            paths::RECORDS,
+        );
+    }
+    if r.audits.overdue {
+        let summary = match (&r.audits.last, r.audits.next_due) {
+            (Some(l), Some(due)) => format!(
+                "quarterly seal audit overdue: the last was {} ({} days ago), due {}",
+                date(l.ts_utc),
+                r.audits.days_since.unwrap_or(0),
+                date(due)
+            ),
+            (None, Some(due)) => format!(
+                "quarterly seal audit overdue: none since the initial ceremony, due {}",
+                date(due)
+            ),
+            _ => "no quarterly seal audit is recorded".to_string(),
+        };
+        put(
+            c,
+            "audit_overdue",
+            Severity::Warning,
+            summary,
+            "hold the seal audit with two auditors and record it as \
+             custody/records/quarterly_audit_YYYYQ.json",
+            paths::RECORDS,
+        );
+    }
 }
 
 fn source_down(c: &mut Collect<'_>, s: &SourceFacts) {

@@ -203,4 +203,7 @@ pub struct Inputs<'a> {
     /// every evaluator labels them alike.
     pub files: &'a [FileError],
     pub rhythm: RhythmFacts<'a>,
+    /// The trust chain and custody state (`lumen custody`), assessed at the same
+    /// `now`; `None` when the HQ has no custody files.
+    pub custody: Option<&'a crate::domain::hq::custody::CustodyReport>,
 }

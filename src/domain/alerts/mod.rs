@@ -91,10 +91,11 @@ pub enum AlertName {
     SourceDown,
     FileInvalid,
     RhythmThreshold,
+    CustodyProblem,
 }
 
 impl AlertName {
-    pub const ALL: [AlertName; 10] = [
+    pub const ALL: [AlertName; 11] = [
         AlertName::BranchDown,
         AlertName::DeployFailed,
         AlertName::LedgerIntegrity,
@@ -105,6 +106,7 @@ impl AlertName {
         AlertName::SourceDown,
         AlertName::FileInvalid,
         AlertName::RhythmThreshold,
+        AlertName::CustodyProblem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +121,7 @@ impl AlertName {
             AlertName::SourceDown => "SourceDown",
             AlertName::FileInvalid => "FileInvalid",
             AlertName::RhythmThreshold => "RhythmThreshold",
+            AlertName::CustodyProblem => "CustodyProblem",
         }
     }
 
@@ -136,6 +139,7 @@ impl AlertName {
             AlertName::SourceDown => "source_down",
             AlertName::FileInvalid => "file_invalid",
             AlertName::RhythmThreshold => "rhythm_threshold",
+            AlertName::CustodyProblem => "custody_problem",
         }
     }
 
@@ -151,7 +155,8 @@ impl AlertName {
             AlertName::BranchDown
             | AlertName::SourceDown
             | AlertName::FileInvalid
-            | AlertName::RhythmThreshold => None,
+            | AlertName::RhythmThreshold
+            | AlertName::CustodyProblem => None,
         }
     }
 

@@ -276,6 +276,11 @@ pub fn summarize(firing: &[Alert], facts: &HeaderFacts) -> Summary {
             "conflict overdue",
             "conflicts overdue",
         ),
+        (
+            AlertName::CustodyProblem,
+            "custody problem",
+            "custody problems",
+        ),
         (AlertName::SourceDown, "source down", "sources down"),
         (AlertName::FileInvalid, "bad file", "bad files"),
         (AlertName::LedgerRejects, "new rejects", "new rejects"),

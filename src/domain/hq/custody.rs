@@ -376,6 +376,8 @@ pub struct RootState {
     pub subject: Option<String>,
     pub not_after: Option<DateTime<Utc>>,
     pub manifest_match: bool,
+    /// The fingerprint the chain manifest records, when there is a manifest.
+    pub manifest_fingerprint: Option<String>,
     pub self_signed: bool,
 }
 
@@ -608,6 +610,8 @@ pub fn assess(files: &CustodyFiles, now: DateTime<Utc>) -> CustodyReport {
             subject: root.map(|r| r.subject.clone()),
             not_after: root.map(|r| r.not_after),
             manifest_match,
+            manifest_fingerprint: manifest
+                .map(|m| m.root_fingerprint_sha256.trim().to_ascii_lowercase()),
             self_signed,
         },
         signer: SignerState {
@@ -643,6 +647,33 @@ impl CustodyFiles {
             && self.initial.is_none()
     }
 
+    /// The files that exist but could not be read or parsed.
+    pub fn errors(&self) -> impl Iterator<Item = FileError> + '_ {
+        let one = |r: Option<FileError>| r.into_iter();
+        one(self.root.as_ref().and_then(|r| r.as_ref().err().cloned()))
+            .chain(one(self
+                .signer
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .manifest
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .crl
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(one(self
+                .initial
+                .as_ref()
+                .and_then(|r| r.as_ref().err().cloned())))
+            .chain(
+                self.audits
+                    .iter()
+                    .filter_map(|(_, a)| a.as_ref().err().cloned()),
+            )
+    }
+
     /// The last real custody event: the newest seal audit or the initial ceremony.
     /// Rehearsals are not custody events.
     pub fn last_real_event(&self) -> Option<DateTime<Utc>> {
@@ -657,6 +688,30 @@ impl CustodyFiles {
             )
             .max()
     }
+}
+
+/// How a rehearsal relates to the real custody schedule, for its summary:
+/// "a rehearsal, not a custody event: last real audit 2026-01-20, next due 2026-04-22
+/// (overdue by 12 days)". `None` when the HQ has no custody record.
+pub fn schedule_note(report: &CustodyReport, now: DateTime<Utc>) -> Option<String> {
+    let date = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let last = match (&report.audits.last, report.initial_ceremony) {
+        (Some(l), _) => format!("last real audit {}", date(l.ts_utc)),
+        (None, Some(t)) => format!("no seal audit since the initial ceremony of {}", date(t)),
+        (None, None) => return None,
+    };
+    let due = report.audits.next_due.map(|d| {
+        let days = (now - d).num_days();
+        if d < now {
+            format!(", next was due {} (overdue by {days} days)", date(d))
+        } else {
+            format!(", next due {}", date(d))
+        }
+    });
+    Some(format!(
+        "a rehearsal, not a custody event: {last}{}",
+        due.unwrap_or_default()
+    ))
 }
 
 /// The `safety` custody score of the rhythm view, as the seed defines it:
@@ -843,6 +898,26 @@ mod tests {
         }));
         assert_eq!(f.last_real_event(), Some(at("2025-10-23T00:00:00Z")));
         assert!(CustodyFiles::default().is_empty());
+    }
+
+    #[test]
+    fn a_rehearsal_is_placed_against_the_real_schedule() {
+        let r = assess(&files(), at("2026-02-01T00:00:00Z"));
+        assert_eq!(
+            schedule_note(&r, at("2026-02-01T00:00:00Z")).as_deref(),
+            Some(
+                "a rehearsal, not a custody event: last real audit 2026-01-20, next due 2026-04-22"
+            )
+        );
+        let r = assess(&files(), at("2026-05-01T00:00:00Z"));
+        assert_eq!(
+            schedule_note(&r, at("2026-05-01T00:00:00Z")).as_deref(),
+            Some(
+                "a rehearsal, not a custody event: last real audit 2026-01-20, next was due 2026-04-22 (overdue by 9 days)"
+            )
+        );
+        let none = assess(&CustodyFiles::default(), at("2026-02-01T00:00:00Z"));
+        assert_eq!(schedule_note(&none, at("2026-02-01T00:00:00Z")), None);
     }
 
     #[test]

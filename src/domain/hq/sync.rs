@@ -151,6 +151,16 @@ pub fn sync_progress(
         .and_then(|p| p.on_failure.as_deref())
         .is_none_or(|f| f == "halt");
     let max_retries = plan.and_then(|p| p.max_retries);
+    // One pass groups the chosen changes' entries by (change, branch), in ledger
+    // order: the view stays linear in the ledger and the fleet.
+    let mut by: std::collections::HashMap<(&str, &str), Vec<&Entry>> =
+        std::collections::HashMap::new();
+    for e in entries.iter().filter(relevant) {
+        let c = e.change.as_deref().unwrap_or_default();
+        if changes.contains(&c) {
+            by.entry((c, e.branch.as_str())).or_default().push(e);
+        }
+    }
     changes
         .into_iter()
         .map(|c| {
@@ -158,11 +168,7 @@ pub fn sync_progress(
             let mut exhausted = false;
             let mut branches = Vec::new();
             for b in order {
-                let mine: Vec<&Entry> = entries
-                    .iter()
-                    .filter(relevant)
-                    .filter(|e| &e.branch == b && e.change.as_deref() == Some(c))
-                    .collect();
+                let mine: &[&Entry] = by.get(&(c, b.as_str())).map_or(&[], Vec::as_slice);
                 let failures = mine.iter().filter(|e| e.event == "deploy_failed").count() as u32;
                 let state = match mine.last() {
                     None if halted => BranchState::SkippedAfterHalt,
@@ -208,6 +214,118 @@ pub fn sync_progress(
         .collect()
 }
 
+/// The ledger entries the sync view needs, kept as the console reads the ledger:
+/// `deploy` / `deploy_failed` / `rollback` with a `change`, and `conflict_detected` /
+/// `conflict_resolved`. Bounded: the oldest go first past `cap`.
+#[derive(Debug, Clone, Default)]
+pub struct SyncLog {
+    entries: std::collections::VecDeque<Entry>,
+    cap: usize,
+}
+
+/// At most this many sync entries are kept by default (a few hundred changes).
+pub const SYNC_LOG_CAP: usize = 20_000;
+
+impl SyncLog {
+    pub fn new(cap: usize) -> Self {
+        SyncLog {
+            entries: std::collections::VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Keep `e` when the sync view needs it.
+    pub fn ingest(&mut self, e: &Entry) {
+        let keep = match e.event.as_str() {
+            "deploy" | "deploy_failed" | "rollback" => {
+                e.change.as_deref().is_some_and(|c| !c.is_empty())
+            }
+            "conflict_detected" | "conflict_resolved" => true,
+            _ => false,
+        };
+        if !keep {
+            return;
+        }
+        if self.entries.len() >= self.cap.max(1) {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(e.clone());
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The kept entries, oldest first.
+    pub fn entries(&mut self) -> &[Entry] {
+        self.entries.make_contiguous()
+    }
+}
+
+/// A `conflict_detected` entry no `conflict_resolved` has settled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenConflict {
+    pub id: String,
+    pub branch: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Whole hours open at `now`.
+    pub age_hours: i64,
+    /// Who was told (`onConflict.notify`, e.g. `cell_owner`); `None` without a policy.
+    pub owner: Option<String>,
+    /// When it escalates (`since + timeoutHours`); `None` without a policy.
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Past the deadline: escalated to `escalate_to`.
+    pub escalated: bool,
+    pub escalate_to: Option<String>,
+}
+
+/// Open conflicts at `now`, oldest first. A `conflict_resolved` with `target` settles
+/// that conflict; without a target, every earlier conflict of its branch (as the
+/// `ConflictUnresolved` alert reads them).
+pub fn open_conflicts(
+    entries: &[Entry],
+    policy: Option<&ConflictPolicy>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<OpenConflict> {
+    use crate::domain::sanitize::sanitize;
+    let mut open: Vec<&Entry> = Vec::new();
+    for e in entries {
+        match e.event.as_str() {
+            "conflict_detected" => open.push(e),
+            "conflict_resolved" => match e.target.as_deref() {
+                Some(t) => open.retain(|o| !(o.branch == e.branch && o.id == t)),
+                None => open.retain(|o| !(o.branch == e.branch && o.timestamp <= e.timestamp)),
+            },
+            _ => {}
+        }
+    }
+    let mut out: Vec<OpenConflict> = open
+        .into_iter()
+        .map(|e| {
+            let since = e.timestamp.with_timezone(&chrono::Utc);
+            let deadline = policy.map(|p| {
+                since + chrono::Duration::seconds((p.on_conflict.timeout_hours * 3600.0) as i64)
+            });
+            OpenConflict {
+                id: sanitize(&e.id).into_owned(),
+                branch: sanitize(&e.branch).into_owned(),
+                since,
+                age_hours: (now - since).num_hours().max(0),
+                owner: policy.map(|p| sanitize(&p.on_conflict.notify).into_owned()),
+                deadline,
+                escalated: deadline.is_some_and(|d| now > d),
+                escalate_to: policy.map(|p| sanitize(&p.on_conflict.escalate_to).into_owned()),
+            }
+        })
+        .collect();
+    out.sort_by_key(|c| c.since);
+    out
+}
+
 /// The escalation lists of `decision-engine.json` (`escalation: {deployFailure:
 /// [...], llmError: [...]}`), in file order, each step as written (`retry`,
 /// `rollback`, `branch_lock`, `hq_admin`, `rag`, `physical`…). Without the key, the
@@ -250,6 +368,46 @@ pub fn escalation_lists(d: Option<&DecisionEngine>) -> Vec<(String, Vec<String>)
 mod tests {
     use super::*;
     use crate::domain::ledger::parse_line;
+
+    #[test]
+    fn open_conflicts_age_owner_and_escalation() {
+        let line = |s: &str| parse_line(s.as_bytes()).unwrap();
+        let es = [
+            line(
+                r#"{"id":"C1","branch":"koosy","event":"conflict_detected","timestamp":"2026-12-01T00:00:00Z"}"#,
+            ),
+            line(
+                r#"{"id":"C2","branch":"lab","event":"conflict_detected","timestamp":"2026-12-06T00:00:00Z"}"#,
+            ),
+            line(
+                r#"{"id":"C3","branch":"lab","event":"conflict_detected","timestamp":"2026-12-06T01:00:00Z"}"#,
+            ),
+            line(
+                r#"{"id":"R1","branch":"lab","event":"conflict_resolved","target":"C3","timestamp":"2026-12-06T02:00:00Z"}"#,
+            ),
+        ];
+        let mut log = SyncLog::new(3);
+        for e in &es {
+            log.ingest(e);
+        }
+        // Bounded: the oldest went first.
+        assert_eq!(log.entries().len(), 3);
+        let p = parse_conflict_policy(Path::new("c.json"), SEED.as_bytes()).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-12-07T00:00:00Z".parse().unwrap();
+        let open = open_conflicts(&es, Some(&p), now);
+        assert_eq!(open.len(), 2);
+        assert_eq!(
+            (open[0].id.as_str(), open[0].age_hours, open[0].escalated),
+            ("C1", 144, true)
+        );
+        assert_eq!(open[0].owner.as_deref(), Some("cell_owner"));
+        assert_eq!(open[0].escalate_to.as_deref(), Some("hq_admin"));
+        assert_eq!(
+            (open[1].id.as_str(), open[1].age_hours, open[1].escalated),
+            ("C2", 24, false)
+        );
+        assert!(open_conflicts(&es, None, now)[0].deadline.is_none());
+    }
 
     const SEED: &str = r#"{
   "priority": "cell",

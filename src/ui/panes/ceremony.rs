@@ -18,6 +18,7 @@ use crate::ui::{centered, pane_block, popup, short};
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.shell().theme;
     let note = match &app.panes().ceremony.screen {
+        _ if app.panes().seed.custody_view => " custody ".to_string(),
         CeremonyScreen::List => format!(" {} scenarios ", app.panes().ceremony.scenarios.len()),
         CeremonyScreen::Setup(_) => " setup ".to_string(),
         CeremonyScreen::Rehearsal(r) => match r.phase() {
@@ -33,6 +34,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if app.panes().seed.custody_view {
+        crate::ui::widgets::custody::render(frame, app, inner);
         return;
     }
     match &app.panes().ceremony.screen {

@@ -105,6 +105,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if app.panes().seed.sync_view {
+        crate::ui::widgets::sync::render(frame, app, inner);
+        return;
+    }
     if v.detail
         && let Some(id) = app.selected_branch()
     {

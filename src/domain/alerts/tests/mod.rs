@@ -2,6 +2,7 @@
 
 mod alertmanager;
 mod conditions;
+mod custody;
 mod routing;
 mod summary;
 
