@@ -198,6 +198,28 @@ fn invalid_registry_keeps_the_last_good_one() {
     assert_eq!(app.branch_order(), before);
     assert!(app.data().registry_error.is_some());
     assert_eq!(app.shell().notices.len(), 1);
+    assert_eq!(
+        app.shell().notices.unseen_errors(),
+        1,
+        "the error waits to be seen"
+    );
+
+    // Fixed on disk: the error no longer waits in the strip (the condition cleared),
+    // the history keeps it, and the strip says the registry reads fine again.
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(common::snapshot()),
+        at: t0() + Duration::seconds(5),
+    }));
+    assert!(app.data().registry_error.is_none());
+    assert_eq!(app.shell().notices.unseen_errors(), 0);
+    let texts: Vec<&str> = app
+        .shell()
+        .notices
+        .items()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert!(texts[0].contains("branches.json:3:7"), "{texts:?}");
+    assert_eq!(texts.last(), Some(&"registry: reads fine again"));
 }
 
 #[test]

@@ -280,6 +280,10 @@ fn branch_lock_is_refused_read_only_and_outside_the_health_pane() {
             .items()
             .any(|t| t.text.contains("branch lock") && t.text.contains("no key")),
         "{:?}",
-        c.shell().notices.items().map(|n| &n.text).collect::<Vec<_>>()
+        c.shell()
+            .notices
+            .items()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>()
     );
 }

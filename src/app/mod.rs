@@ -295,6 +295,9 @@ pub struct Shell {
 pub struct Shared {
     pub hq: Option<HqSnapshot>,
     pub registry_error: Option<FileError>,
+    /// The error notice the registry error raised: settled (no longer waiting to be
+    /// seen) once the registry reads fine again.
+    registry_notice: Option<u64>,
     pub sources: BTreeMap<SourceId, SourceStatus>,
     /// Exporter URLs, by index, for messages.
     pub exporter_urls: Vec<String>,
@@ -1126,6 +1129,12 @@ impl App {
                 self.seed_on_registry();
                 self.note_outdated(at);
                 self.on_registry_for_health();
+                if let Some(seq) = self.data.registry_notice.take() {
+                    // The condition cleared: its error no longer waits in the strip
+                    // (the history keeps it), and the strip says so.
+                    self.shell.notices.settle(seq);
+                    self.toast(ToastLevel::Info, "registry: reads fine again");
+                }
                 self.data.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
             }
@@ -1203,10 +1212,13 @@ impl App {
                 );
             }
             Msg::RegistryInvalid { error, at } => {
-                self.toast(
+                let seq = self.notice(
                     ToastLevel::Error,
-                    format!("registry: {error} (keeping the last good one)"),
+                    &format!("registry: {error} (keeping the last good one)"),
                 );
+                if let Some(old) = self.data.registry_notice.replace(seq) {
+                    self.shell.notices.settle(old);
+                }
                 self.data
                     .sources
                     .entry(SourceId::Registry)

@@ -138,6 +138,14 @@ impl Notifications {
             .count()
     }
 
+    /// Mark the notice `seq` seen: the condition it reported has cleared (or a newer
+    /// notice replaced it), so it no longer waits in the strip; the history keeps it.
+    pub fn settle(&mut self, seq: u64) {
+        if let Some(n) = self.items.iter_mut().find(|n| n.seq == seq) {
+            n.seen = true;
+        }
+    }
+
     /// Mark every notice seen (the history was opened, or `dismiss`): the strip
     /// empties. Returns whether anything changed.
     pub fn mark_all_seen(&mut self) -> bool {

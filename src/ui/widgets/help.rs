@@ -15,6 +15,7 @@ use crate::theme::Theme;
 pub fn boxed(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
     let t = theme;
     frame.render_widget(Clear, rect);
+    frame.buffer_mut().set_style(rect, t.base());
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)

@@ -33,6 +33,7 @@ pub fn draw(frame: &mut Frame, t: &Theme, keymap: &Keymap, area: Rect, footer: R
     let scroll = p.input.visual_scroll(usize::from(text_w.saturating_sub(1)));
     let shown: String = p.value().chars().skip(scroll).collect();
     frame.render_widget(Clear, footer);
+    frame.buffer_mut().set_style(footer, t.base());
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(label, t.fg(t.accent).add_modifier(Modifier::BOLD)),
@@ -130,6 +131,7 @@ pub fn draw(frame: &mut Frame, t: &Theme, keymap: &Keymap, area: Rect, footer: R
         height: h,
     };
     frame.render_widget(Clear, rect);
+    frame.buffer_mut().set_style(rect, t.base());
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
