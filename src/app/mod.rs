@@ -18,6 +18,7 @@ use crate::keymap::Keymap;
 use crate::protocol::{Action, HealthResult, LedgerRecord, Msg, SourceId};
 use crate::theme::Theme;
 
+pub mod alerts;
 mod ceremony;
 mod cost;
 mod health;
@@ -950,6 +951,7 @@ impl App {
                 self.on_participant_key(role, path, result)
             }
             Msg::LedgerView(m) => self.on_ledger_view(m),
+            Msg::Alertmanager(_) => {}
         }
     }
 
