@@ -665,6 +665,120 @@ impl AlertsState {
     }
 }
 
+// ---- The console's facts, as the evaluator wants them ----------------------------
+// Built per evaluation from what the console already holds; each converter costs
+// O(1) and is called only for what can fire (a branch that is down, a cost over a
+// level, a source that fails), so an evaluation follows what fires, not the fleet.
+
+/// A branch that is down (`None` otherwise; maintenance is not down). `down_since`
+/// is the first failed check of the current run among the checks kept.
+pub fn branch_facts(
+    id: &str,
+    h: &super::BranchHealth,
+    maintenance: bool,
+) -> Option<crate::domain::alerts::BranchFacts> {
+    use crate::domain::alerts::{BranchFacts, HealthEscalation, HealthStatus};
+    if h.status(maintenance) != super::HealthStatus::Down {
+        return None;
+    }
+    let escalation = match h.escalation(maintenance) {
+        super::Escalation::None => HealthEscalation::None,
+        super::Escalation::Retry => HealthEscalation::Retry,
+        super::Escalation::RollbackProposed => HealthEscalation::RollbackProposed,
+        super::Escalation::HqAdmin => HealthEscalation::HqAdmin,
+    };
+    let run = h
+        .recent_checks
+        .iter()
+        .rev()
+        .take_while(|c| !c.result.ok)
+        .last()
+        .map(|c| c.result.at);
+    let down_since = run.or_else(|| h.last_http.as_ref().map(|r| r.at).or(h.exporter_at));
+    let last_error = match &h.last_http {
+        Some(r) => r
+            .error
+            .clone()
+            .or_else(|| r.status.map(|s| format!("HTTP {s}"))),
+        None => Some("the exporter reports hq_branch_up 0".into()),
+    };
+    Some(BranchFacts {
+        id: id.to_string(),
+        status: HealthStatus::Down,
+        consecutive_failures: h.consecutive_failures,
+        escalation,
+        down_since,
+        last_error,
+    })
+}
+
+/// A branch's cost state when it reached an escalation level.
+pub fn cost_facts(c: &crate::domain::cost::BranchCost) -> Option<crate::domain::alerts::CostFacts> {
+    (c.escalation != crate::domain::cost::Escalation::None).then(|| {
+        crate::domain::alerts::CostFacts {
+            branch: c.branch.clone(),
+            escalation: c.escalation,
+            ratio: c.limit_ratio.unwrap_or(0.0),
+        }
+    })
+}
+
+/// The last background verification, as integrity facts: one failure per kind of
+/// check; a verification that could not run is "not checked".
+pub fn integrity_facts(i: &crate::protocol::Integrity) -> crate::domain::alerts::IntegrityFacts {
+    use crate::domain::alerts::{IntegrityCheck, IntegrityFacts, IntegrityFailure};
+    if i.error.is_some() {
+        return IntegrityFacts::Unchecked;
+    }
+    let detail = i.problem.clone().unwrap_or_default();
+    let mut f = Vec::new();
+    for (check, count) in [
+        (IntegrityCheck::Chain, i.chain_broken),
+        (IntegrityCheck::Signature, i.sig_bad),
+        (IntegrityCheck::Checkpoint, i.checkpoints_bad),
+    ] {
+        if count > 0 {
+            f.push(IntegrityFailure {
+                check,
+                count,
+                detail: detail.clone(),
+                line: None,
+            });
+        }
+    }
+    if let Some(w) = &i.witness_alarm {
+        f.push(IntegrityFailure {
+            check: IntegrityCheck::Witness,
+            count: 1,
+            detail: w.clone(),
+            line: None,
+        });
+    }
+    IntegrityFacts::Checked(f)
+}
+
+/// Polled sources that can fire `SourceDown`: the exporters, the health checks and
+/// Prometheus. A failing source has been failing since it last worked (or since the
+/// console started, when it never did). `name` is the stable label (e.g. the
+/// exporter's URL without credentials).
+pub fn source_facts(
+    st: &super::SourceStatus,
+    name: String,
+    started: DateTime<Utc>,
+    default_every: Duration,
+) -> Option<crate::domain::alerts::SourceFacts> {
+    if st.missing || !st.failing() {
+        return None;
+    }
+    let (_, error) = st.last_error.as_ref()?;
+    Some(crate::domain::alerts::SourceFacts {
+        name,
+        failing_since: Some(st.last_ok.unwrap_or(started)),
+        interval: st.every.unwrap_or(default_every),
+        error: Some(error.clone()),
+    })
+}
+
 /// Move a list selection for an action.
 fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
     let Some(last) = n.checked_sub(1) else {
