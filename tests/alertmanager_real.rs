@@ -10,6 +10,8 @@
 mod bin;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/pty.rs"]
+mod pty;
 use http::read_request;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -471,4 +473,85 @@ async fn two_console_links_post_one_alert_and_silence_by_command() {
         }
     }
     cancel.cancel();
+}
+
+/// The whole console path by keypress in a pseudo-terminal: the console (with
+/// `alertmanager_url`) sees a `deploy_failed` line, shows it in the header and the
+/// alerts view (`a`), posts it to Alertmanager; `S`, a comment and the typed branch
+/// id silence it — the signed ledger entry first, then the silence by the signer —
+/// and the view marks it silenced.
+#[test]
+fn console_posts_and_silences_by_keypress() {
+    if !available() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (hook_port, _notified) = receiver();
+    let am = start_alertmanager(hook_port);
+    let client = AmClient::new(&am.url, Duration::from_secs(5)).unwrap();
+    let (hq, key) = hq_with_signer();
+    let root = hq.path();
+    std::fs::write(
+        root.join("hq/registry/branches.json"),
+        r#"{"hqVersion":"2.1","branches":[{"id":"koosy","repo":"x/koosy","domain":"koosy.example","visibility":"public","tier":"standard"}]}"#,
+    )
+    .unwrap();
+    let ts = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    std::fs::write(
+        root.join("hq/ledger/ledger.jsonl"),
+        format!(r#"{{"id":"TXN-9","branch":"koosy","event":"deploy_failed","actor":"ci","timestamp":"{ts}"}}"#)
+            + "\n",
+    )
+    .unwrap();
+    let cfg = root.join("lumen.yaml");
+    std::fs::write(&cfg, format!("alertmanager_url: {}\n", am.url)).unwrap();
+    let args = [
+        "--hq",
+        root.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
+    let mut term = pty::Pty::spawn(&args, 160, 48, root);
+    term.wait_for("the header summary", Duration::from_secs(20), |s| {
+        s.contains("1 deploy failed")
+    });
+    term.send(b"a");
+    term.wait_for("the alerts view", Duration::from_secs(10), |s| {
+        s.contains("1 firing here") && s.contains("DeployFailed") && s.contains("TXN-9")
+    });
+    // The console posted it.
+    let listed = rt.block_on(poll("the console's alert in Alertmanager", async || {
+        let a = client.alerts().await.ok()?;
+        (!a.is_empty()).then_some(a)
+    }));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].labels["alertname"], "DeployFailed");
+    assert_eq!(listed[0].labels["branch"], "koosy");
+    term.send(b"S");
+    term.wait_for("the silence dialog", Duration::from_secs(10), |s| {
+        s.contains("Silence DeployFailed on koosy") && s.contains("Duration") && s.contains("2h")
+    });
+    term.send(b"fix in progress\r");
+    term.send(b"koosy\r");
+    let silences = rt.block_on(poll("the silence in Alertmanager", async || {
+        let s = client.silences().await.ok()?;
+        (!s.is_empty()).then_some(s)
+    }));
+    assert_eq!(silences[0].created_by, "alice");
+    assert_eq!(silences[0].comment, "fix in progress");
+    let ledger = std::fs::read_to_string(root.join("hq/ledger/ledger.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "alert_silenced");
+    assert_eq!(last["signer"], "alice");
+    assert_eq!(last["labels"]["branch"], "koosy");
+    term.wait_for("the alert marked silenced", Duration::from_secs(20), |s| {
+        s.contains("[silenced]") && s.contains("Silences (1)")
+    });
+    term.send(b"q");
+    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
 }

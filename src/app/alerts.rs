@@ -905,14 +905,8 @@ mod tests {
             }
             other => panic!("unexpected selection {other:?}"),
         }
-        let picked = Some("beta".to_string());
         let out = s.action(Action::Select, 10);
-        assert_eq!(
-            out,
-            Outcome::Jump(Target::Branch {
-                id: picked.unwrap_or_default()
-            })
-        );
+        assert_eq!(out, Outcome::Jump(Target::Branch { id: "beta".into() }));
         assert!(!s.open, "Enter closes the view");
     }
 
