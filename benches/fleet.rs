@@ -94,7 +94,7 @@ fn draw(t: &mut ratatui::Terminal<ratatui::backend::TestBackend>, app: &App) {
 fn bench_fleet(c: &mut Criterion) {
     let mut app = fleet();
     assert_eq!(app.health_visible().len(), FLEET);
-    assert_eq!(app.cost_view.visible.len(), FLEET);
+    assert_eq!(app.panes().cost.visible.len(), FLEET);
     for (pane, name) in [(Action::FocusHealth, "health"), (Action::FocusCost, "cost")] {
         app.apply(pane);
         for (w, h) in [(160u16, 48u16), (80, 24)] {
@@ -114,8 +114,8 @@ fn bench_fleet(c: &mut Criterion) {
             b.iter(|| {
                 app.apply(Action::PageDown);
                 let at_end = match pane {
-                    Action::FocusHealth => app.health_sel + 1 >= FLEET,
-                    _ => app.cost_view.sel + 1 >= FLEET,
+                    Action::FocusHealth => app.panes().health.sel + 1 >= FLEET,
+                    _ => app.panes().cost.sel + 1 >= FLEET,
                 };
                 if at_end {
                     app.apply(Action::Top);

@@ -51,7 +51,11 @@ fn bench_render(c: &mut Criterion) {
             })
         });
     }
-    app.window = 4;
+    app.apply(lumen::protocol::Action::FocusRhythm);
+    for _ in 0..3 {
+        app.apply(lumen::protocol::Action::WiderWindow);
+    }
+    assert_eq!(app.panes().rhythm.window, 4);
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48))
         .unwrap_or_else(|e| panic!("backend: {e}"));
     c.bench_function("full frame 160x48, 24h rhythm window", |b| {

@@ -17,7 +17,7 @@ fn key(c: KeyCode) -> Event {
 #[test]
 fn tab_cycles_focus_and_wraps() {
     let mut app = fixture_app();
-    assert_eq!(app.focus, Pane::Health);
+    assert_eq!(app.shell().focus, Pane::Health);
     for expected in [
         Pane::Ledger,
         Pane::Cost,
@@ -26,50 +26,50 @@ fn tab_cycles_focus_and_wraps() {
         Pane::Health,
     ] {
         app.update(key(KeyCode::Tab));
-        assert_eq!(app.focus, expected);
+        assert_eq!(app.shell().focus, expected);
     }
     app.update(Event::Key(KeyEvent::new(
         KeyCode::BackTab,
         KeyModifiers::SHIFT,
     )));
-    assert_eq!(app.focus, Pane::Ceremony);
+    assert_eq!(app.shell().focus, Pane::Ceremony);
 }
 
 #[test]
 fn help_swallows_keys_and_esc_closes_it() {
     let mut app = fixture_app();
     app.update(key(KeyCode::Char('?')));
-    assert!(app.help);
+    assert!(app.shell().help);
     app.update(key(KeyCode::Tab));
     assert_eq!(
-        app.focus,
+        app.shell().focus,
         Pane::Health,
         "keys under the help overlay do nothing"
     );
     app.update(key(KeyCode::Esc));
-    assert!(!app.help);
+    assert!(!app.shell().help);
 }
 
 #[test]
 fn q_and_ctrl_c_quit() {
     let mut app = fixture_app();
     app.update(key(KeyCode::Char('q')));
-    assert!(app.should_quit);
+    assert!(app.shell().should_quit);
     let mut app = fixture_app();
     app.update(Event::Key(KeyEvent::new(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,
     )));
-    assert!(app.should_quit);
+    assert!(app.shell().should_quit);
 }
 
 #[test]
 fn scrolling_up_pauses_and_counts_new_lines() {
     let mut app = fixture_app();
     app.apply(Action::FocusLedger);
-    assert!(app.ledger_view.follow);
+    assert!(app.panes().ledger_view.follow);
     app.apply(Action::Up);
-    assert!(!app.ledger_view.follow);
+    assert!(!app.panes().ledger_view.follow);
     let selected = app.ledger_selected_line();
     let now = t0();
     let recs = vec![
@@ -86,23 +86,23 @@ fn scrolling_up_pauses_and_counts_new_lines() {
         records: recs,
         at: now,
     }));
-    assert_eq!(app.ledger_view.new_while_paused, 2);
+    assert_eq!(app.panes().ledger_view.new_while_paused, 2);
     assert_eq!(
         app.ledger_selected_line(),
         selected,
         "selection stays on the same line"
     );
     app.apply(Action::Bottom);
-    assert!(app.ledger_view.follow);
-    assert_eq!(app.ledger_view.new_while_paused, 0);
+    assert!(app.panes().ledger_view.follow);
+    assert_eq!(app.panes().ledger_view.new_while_paused, 0);
 }
 
 #[test]
 fn rejects_are_counted_and_listed_without_losing_neighbours() {
     let app = fixture_app();
-    assert_eq!(app.ledger.rejects, 1);
-    assert_eq!(app.ledger.entries, 40);
-    let row = &app.ledger.reject_rows[0];
+    assert_eq!(app.panes().ledger.rejects, 1);
+    assert_eq!(app.panes().ledger.entries, 40);
+    let row = &app.panes().ledger.reject_rows[0];
     assert_eq!(row.line, 41);
     assert!(!row.excerpt.contains('\u{1b}'));
 }
@@ -121,39 +121,42 @@ fn three_failures_propose_a_rollback_and_six_call_hq_admin() {
     };
     fresh(1, &mut app);
     assert_eq!(
-        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::from_failures(app.data().health["atlas"].consecutive_failures),
         Escalation::Retry
     );
     fresh(2, &mut app);
     assert_eq!(
-        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::from_failures(app.data().health["atlas"].consecutive_failures),
         Escalation::RollbackProposed
     );
     fresh(3, &mut app);
     assert_eq!(
-        Escalation::from_failures(app.health["atlas"].consecutive_failures),
+        Escalation::from_failures(app.data().health["atlas"].consecutive_failures),
         Escalation::HqAdmin
     );
     app.update(Event::Msg(Msg::HealthChecked {
         results: vec![hr("atlas", true, 10, at)],
         at,
     }));
-    assert_eq!(app.health["atlas"].consecutive_failures, 0);
-    assert_eq!(app.health["atlas"].status(false), HealthStatus::Up);
+    assert_eq!(app.data().health["atlas"].consecutive_failures, 0);
+    assert_eq!(app.data().health["atlas"].status(false), HealthStatus::Up);
 }
 
 #[test]
 fn health_status_rules() {
     let app = fixture_app();
-    assert_eq!(app.health["papafly"].status(false), HealthStatus::Up);
+    assert_eq!(app.data().health["papafly"].status(false), HealthStatus::Up);
     assert_eq!(
-        app.health["koosy"].status(false),
+        app.data().health["koosy"].status(false),
         HealthStatus::Degraded,
         "slow is degraded"
     );
-    assert_eq!(app.health["orbit"].status(false), HealthStatus::Down);
-    assert_eq!(app.health["orbit"].status(true), HealthStatus::Maintenance);
-    assert!(!app.health.contains_key("lumen-lab"));
+    assert_eq!(app.data().health["orbit"].status(false), HealthStatus::Down);
+    assert_eq!(
+        app.data().health["orbit"].status(true),
+        HealthStatus::Maintenance
+    );
+    assert!(!app.data().health.contains_key("lumen-lab"));
 }
 
 #[test]
@@ -174,14 +177,14 @@ fn source_failure_is_shown_until_it_recovers() {
         at,
         error: "connection refused".into(),
     }));
-    assert!(app.sources[&SourceId::Exporter(0)].failing());
+    assert!(app.data().sources[&SourceId::Exporter(0)].failing());
     app.update(Event::Msg(Msg::MetricsScraped {
         source: SourceId::Exporter(0),
         at: at + Duration::seconds(2),
         samples: vec![],
         unreadable: 0,
     }));
-    assert!(!app.sources[&SourceId::Exporter(0)].failing());
+    assert!(!app.data().sources[&SourceId::Exporter(0)].failing());
 }
 
 #[test]
@@ -193,21 +196,21 @@ fn invalid_registry_keeps_the_last_good_one() {
         at: t0(),
     }));
     assert_eq!(app.branch_order(), before);
-    assert!(app.registry_error.is_some());
-    assert_eq!(app.toasts.len(), 1);
+    assert!(app.data().registry_error.is_some());
+    assert_eq!(app.shell().toasts.len(), 1);
 }
 
 #[test]
 fn ticks_redraw_only_when_the_second_changes_and_expire_toasts() {
     let mut app = fixture_app();
-    app.dirty = false;
+    app.mark_drawn();
     app.update(Event::Tick(t0() + Duration::milliseconds(300)));
-    assert!(!app.dirty, "same second: nothing on screen changes");
+    assert!(!app.shell().dirty, "same second: nothing on screen changes");
     app.update(Event::Tick(t0() + Duration::seconds(1)));
-    assert!(app.dirty);
+    assert!(app.shell().dirty);
     app.toast(lumen::app::ToastLevel::Info, "hello");
     app.update(Event::Tick(t0() + Duration::seconds(30)));
-    assert!(app.toasts.is_empty());
+    assert!(app.shell().toasts.is_empty());
 }
 
 #[test]
@@ -216,8 +219,8 @@ fn ledger_reset_starts_over() {
     app.update(Event::Msg(Msg::LedgerReset {
         reason: "file was truncated".into(),
     }));
-    assert_eq!(app.ledger.entries, 0);
-    assert_eq!(app.ledger.resets, 1);
+    assert_eq!(app.panes().ledger.entries, 0);
+    assert_eq!(app.panes().ledger.resets, 1);
 }
 
 #[test]
@@ -225,13 +228,13 @@ fn rhythm_window_and_markers() {
     let mut app = fixture_app();
     app.apply(Action::FocusRhythm);
     app.apply(Action::WiderWindow);
-    assert_eq!(lumen::app::WINDOWS[app.window], 900);
+    assert_eq!(lumen::app::WINDOWS[app.panes().rhythm.window], 900);
     app.apply(Action::Left);
-    assert!(app.pan > 0);
+    assert!(app.panes().rhythm.pan > 0);
     app.apply(Action::Bottom);
-    assert_eq!(app.pan, 0);
+    assert_eq!(app.panes().rhythm.pan, 0);
     app.apply(Action::Up);
-    assert_eq!(app.marker_sel, Some(0));
+    assert_eq!(app.panes().rhythm.marker_sel, Some(0));
 }
 
 /// The fixture app after the background integrity check reported `integrity`.
@@ -269,7 +272,7 @@ fn follow_badge_survives_a_narrow_ledger_pane() {
         unchained: 987_654,
         ..Default::default()
     });
-    app.focus = lumen::app::Pane::Ledger;
+    app.apply(lumen::protocol::Action::FocusLedger);
     let text = common::screen_text(&common::draw(&app, 80, 24));
     let badge_line = text
         .lines()
@@ -288,12 +291,13 @@ fn follow_badge_survives_a_narrow_ledger_pane() {
 fn ten_second_means_follow_backfill_and_live_points() {
     let mut app = fixture_app();
     // The fixture backfills 300 s at 5 Hz: 30 buckets of 10 s (31 when not aligned).
-    let n = app.rhythm.coarse.len();
+    let n = app.panes().rhythm.coarse.len();
     assert!((30..=31).contains(&n), "{n} buckets");
     let check = |app: &lumen::app::App| {
-        for (mean, count) in app.rhythm.coarse.iter().take(5) {
+        for (mean, count) in app.panes().rhythm.coarse.iter().take(5) {
             let lo = mean.t - lumen::app::COARSE_SECS / 2.0;
             let pts: Vec<f64> = app
+                .panes()
                 .rhythm
                 .points
                 .iter()
@@ -321,7 +325,7 @@ fn ten_second_means_follow_backfill_and_live_points() {
         at: t0(),
     }));
     check(&app);
-    assert!(app.rhythm.coarse.len() > n);
+    assert!(app.panes().rhythm.coarse.len() > n);
 }
 
 #[test]
@@ -346,62 +350,68 @@ fn cost_alert_fires_once_per_branch_and_level() {
         hq: Box::new(hq),
         at: t0(),
     }));
-    app.toasts.clear();
-    app.commands.clear();
-    app.update(Event::Tick(t0() + Duration::seconds(1)));
+    let commands = app.update(Event::Tick(t0() + Duration::seconds(1)));
     let alerts: Vec<_> = app
+        .shell()
         .toasts
         .iter()
-        .filter(|t| t.text.starts_with("cost_limit_exceeded"))
+        .filter(|t| t.at > t0() && t.text.starts_with("cost_limit_exceeded"))
         .collect();
     assert_eq!(alerts.len(), 1, "one notice on screen: {alerts:?}");
     // Four branches bill as standard (1,000 tokens) and are far over: suspend.
     assert_eq!(
-        app.commands.len(),
+        commands.len(),
         4,
-        "one notification per branch: {:?}",
-        app.commands
+        "one notification per branch: {commands:?}"
     );
-    assert!(app.commands.iter().all(
+    assert!(commands.iter().all(
         |c| matches!(c, lumen::protocol::Command::Notify { text, .. } if text.contains("suspend"))
     ));
     // Ticks and redraws do not repeat it.
-    app.toasts.clear();
-    app.commands.clear();
+    let mut later = Vec::new();
     for s in 2..10 {
-        app.update(Event::Tick(t0() + Duration::seconds(s)));
+        later.extend(app.update(Event::Tick(t0() + Duration::seconds(s))));
     }
     assert!(
-        app.toasts
+        app.shell()
+            .toasts
             .iter()
-            .all(|t| !t.text.starts_with("cost_limit_exceeded"))
+            .all(|t| t.at <= t0() + Duration::seconds(1)
+                || !t.text.starts_with("cost_limit_exceeded"))
     );
-    assert!(app.commands.is_empty());
+    assert!(later.is_empty(), "{later:?}");
 }
 
 #[test]
 fn slash_opens_a_prompt_that_takes_every_key_and_recalls_the_last_filter() {
     let mut app = fixture_app();
     app.update(key(KeyCode::Char('2')));
-    assert_eq!(app.focus, Pane::Ledger);
+    assert_eq!(app.shell().focus, Pane::Ledger);
     app.update(key(KeyCode::Char('/')));
-    assert!(app.prompt.is_some(), "/ opens the filter prompt");
+    assert!(app.shell().prompt.is_some(), "/ opens the filter prompt");
     for c in "q branch:koosy".chars() {
         app.update(key(KeyCode::Char(c)));
     }
-    assert!(!app.should_quit, "q is text while the prompt is open");
+    assert!(
+        !app.shell().should_quit,
+        "q is text while the prompt is open"
+    );
     app.update(key(KeyCode::Backspace));
     app.update(key(KeyCode::Enter));
-    assert!(app.prompt.is_none());
-    assert_eq!(app.ledger_view.filter, "q branch:koos");
+    assert!(app.shell().prompt.is_none());
+    assert_eq!(app.panes().ledger_view.filter, "q branch:koos");
     // `/` again recalls the last filter; Esc leaves it unchanged.
     app.update(key(KeyCode::Char('/')));
-    let p = app.prompt.as_ref().map(|p| p.input.value().to_string());
+    let p = app
+        .shell()
+        .prompt
+        .as_ref()
+        .map(|p| p.input.value().to_string());
     assert_eq!(p.as_deref(), Some("q branch:koos"));
     app.update(key(KeyCode::Char('x')));
     app.update(key(KeyCode::Esc));
-    assert!(app.prompt.is_none());
-    assert_eq!(app.ledger_view.filter, "q branch:koos");
+    assert!(app.shell().prompt.is_none());
+    assert_eq!(app.panes().ledger_view.filter, "q branch:koos");
     let term = common::draw(&app, 120, 40);
     assert!(!common::screen_text(&term).contains("filter:"));
     app.update(key(KeyCode::Char('/')));
@@ -435,7 +445,11 @@ fn a_witness_alarm_is_a_red_banner() {
         .unwrap_or_else(|| panic!("no banner row:\n{text}"));
     assert_eq!(row, 1, "right under the header");
     let cell = buf.cell((5, row)).unwrap_or_else(|| panic!("cell"));
-    assert_eq!(cell.bg, app.theme.error, "painted in the error colour");
+    assert_eq!(
+        cell.bg,
+        app.shell().theme.error,
+        "painted in the error colour"
+    );
     // Without an alarm there is no banner.
     let calm = app_with_integrity(lumen::protocol::Integrity {
         chain_ok: 3,

@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lumen::app::{App, CeremonyScreen, Event, Pane, SaveState, ScenarioSummary};
+use lumen::app::{App, CeremonyScreen, Event, Pane, SaveState};
 use lumen::domain::ceremony::crypto::KeySource;
 use lumen::domain::ceremony::machine::Phase;
 use lumen::domain::ceremony::scenario::QuestionKind;
@@ -16,7 +16,7 @@ use lumen::domain::ceremony::{self, Machine, Participant, Scenario, transcript};
 use lumen::protocol::Command;
 use lumen::protocol::Msg;
 
-use common::{draw, fixture_app, screen_text};
+use common::{Console, draw, fixture_app, screen_text};
 
 fn scenarios() -> Vec<Scenario> {
     ceremony::shipped_scenarios()
@@ -27,38 +27,37 @@ fn scenarios() -> Vec<Scenario> {
 
 /// The fixture app with the shipped scenarios, focused on the ceremony pane, a fixed
 /// rehearsal seed (keys derived from it), the list at `id`.
-fn app_at(id: &str, seed: u64) -> App {
-    let mut app = fixture_app();
+fn app_at(id: &str, seed: u64) -> Console {
+    let mut app = Console::new(fixture_app());
     let all = scenarios();
-    app.scenarios = all
-        .iter()
-        .map(|s| ScenarioSummary {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            steps: s.steps.len(),
-            anomalies: s.anomalies.len(),
-            roles: s.roles.iter().map(|r| r.title.clone()).collect(),
-            summary: s.summary.clone(),
-            pass_mark: s.pass_mark,
-        })
-        .collect();
-    app.scenario_sel = all
+    let pos = all
         .iter()
         .position(|s| s.id == id)
         .unwrap_or_else(|| panic!("no scenario {id}"));
     app.set_ceremony_scenarios(all);
-    app.ceremony.fixed_seed = Some(seed);
+    app.set_ceremony_seed(Some(seed));
     key(&mut app, KeyCode::Char('5'));
-    assert_eq!(app.focus, Pane::Ceremony);
+    assert_eq!(app.shell().focus, Pane::Ceremony);
+    for _ in 0..pos {
+        key(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.panes().ceremony.scenario_sel, pos);
     app
 }
 
-fn key(app: &mut App, code: KeyCode) {
+/// Zoom in or out the way an operator does (`z`).
+fn set_zoom(app: &mut Console, zoom: bool) {
+    if app.shell().zoom != zoom {
+        app.apply(lumen::protocol::Action::ToggleZoom);
+    }
+}
+
+fn key(app: &mut Console, code: KeyCode) {
     app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn type_text(app: &mut App, text: &str) {
-    assert!(app.prompt.is_some(), "typing needs an open prompt");
+fn type_text(app: &mut Console, text: &str) {
+    assert!(app.shell().prompt.is_some(), "typing needs an open prompt");
     for c in text.chars() {
         key(app, KeyCode::Char(c));
     }
@@ -66,8 +65,8 @@ fn type_text(app: &mut App, text: &str) {
 
 /// Run the key-file reads the app asked for (as the console's operator does) and
 /// hand the answers back.
-fn run_key_loads(app: &mut App) {
-    let cmds = std::mem::take(&mut app.commands);
+fn run_key_loads(app: &mut Console) {
+    let cmds = app.take_commands();
     let mut loads = 0;
     for c in cmds {
         if let Command::LoadParticipantKey { role, path } = c {
@@ -79,34 +78,34 @@ fn run_key_loads(app: &mut App) {
     assert_eq!(loads, 1, "one key file read asked for");
 }
 
-fn advance(app: &mut App, secs: u64) {
-    let now: DateTime<Utc> = app.now + Duration::seconds(i64::try_from(secs).unwrap_or(0));
+fn advance(app: &mut Console, secs: u64) {
+    let now: DateTime<Utc> = app.shell().now + Duration::seconds(i64::try_from(secs).unwrap_or(0));
     app.update(Event::Tick(now));
 }
 
 fn phase(app: &App) -> Option<Phase> {
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Rehearsal(r) => Some(r.view.phase),
         _ => None,
     }
 }
 
 fn view(app: &App) -> lumen::domain::ceremony::View {
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Rehearsal(r) => r.view.clone(),
         _ => panic!("no rehearsal on screen"),
     }
 }
 
 /// Open the setup screen and type the script's participant names into it.
-fn setup_from_script(app: &mut App, sc: &Scenario, s: &Script) {
+fn setup_from_script(app: &mut Console, sc: &Scenario, s: &Script) {
     key(app, KeyCode::Enter);
     fill_setup(app, sc, s);
 }
 
 /// On the setup screen: Enter on the selected role, clear its name, type `name` (none:
 /// left empty), Enter.
-fn rename_selected(app: &mut App, name: &str) {
+fn rename_selected(app: &mut Console, name: &str) {
     key(app, KeyCode::Enter);
     for _ in 0..40 {
         key(app, KeyCode::Backspace);
@@ -118,8 +117,11 @@ fn rename_selected(app: &mut App, name: &str) {
 }
 
 /// On the setup screen: type the script's participant names, then start.
-fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
-    assert!(matches!(app.ceremony.screen, CeremonyScreen::Setup(_)));
+fn fill_setup(app: &mut Console, sc: &Scenario, s: &Script) {
+    assert!(matches!(
+        app.panes().ceremony.screen,
+        CeremonyScreen::Setup(_)
+    ));
     for (i, role) in sc.roles.iter().enumerate() {
         let name = s
             .participants
@@ -132,17 +134,17 @@ fn fill_setup(app: &mut App, sc: &Scenario, s: &Script) {
             key(app, KeyCode::Down);
         }
         rename_selected(app, &name);
-        assert!(app.prompt.is_none());
+        assert!(app.shell().prompt.is_none());
     }
     key(app, KeyCode::End);
     key(app, KeyCode::Enter);
-    if let CeremonyScreen::Setup(s) = &app.ceremony.screen {
+    if let CeremonyScreen::Setup(s) = &app.panes().ceremony.screen {
         panic!("did not start: {:?}", s.error);
     }
 }
 
 /// Select the line of the in-pane list whose value is `want` (Up/Down), then Enter.
-fn pick(app: &mut App, options: &[(String, String)], want: &str) {
+fn pick(app: &mut Console, options: &[(String, String)], want: &str) {
     let i = options
         .iter()
         .position(|(id, _)| id.eq_ignore_ascii_case(want))
@@ -155,7 +157,7 @@ fn pick(app: &mut App, options: &[(String, String)], want: &str) {
 }
 
 fn chooser(app: &App) -> Option<Vec<(String, String)>> {
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Rehearsal(r) => r.chooser.as_ref().map(|c| c.options.clone()),
         _ => None,
     }
@@ -163,7 +165,7 @@ fn chooser(app: &App) -> Option<Vec<(String, String)>> {
 
 /// Drive the pane with a script's answers, by keys, advancing the injected clock
 /// by each answer's `elapsed`; steps and anomalies without an answer time out.
-fn walk(app: &mut App, sc: &Scenario, s: &Script) {
+fn walk(app: &mut Console, sc: &Scenario, s: &Script) {
     let mut used = vec![false; s.answers.len()];
     for _ in 0..200 {
         let Some(p) = phase(app) else {
@@ -215,7 +217,7 @@ fn walk(app: &mut App, sc: &Scenario, s: &Script) {
                 }
                 if let Some(opts) = chooser(app) {
                     pick(app, &opts, input);
-                } else if app.prompt.is_some() {
+                } else if app.shell().prompt.is_some() {
                     let text = if input.trim() == "{fingerprint}" {
                         view(app)
                             .root_fingerprint
@@ -266,7 +268,7 @@ fn walk(app: &mut App, sc: &Scenario, s: &Script) {
                 }
             }
         }
-        if let CeremonyScreen::Rehearsal(r) = &app.ceremony.screen {
+        if let CeremonyScreen::Rehearsal(r) = &app.panes().ceremony.screen {
             assert!(r.error.is_none(), "refused: {:?}", r.error);
         }
     }
@@ -274,7 +276,7 @@ fn walk(app: &mut App, sc: &Scenario, s: &Script) {
 }
 
 /// Let the current step run out: tick past twice its budget.
-fn time_out(app: &mut App) {
+fn time_out(app: &mut Console) {
     let budget = view(app).current.map_or(120, |c| c.budget_secs);
     let before = view(app).log.len();
     advance(app, budget * 2 + 1);
@@ -309,8 +311,8 @@ fn load_script(id: &str, which: &str) -> Script {
     script::parse(&path, &text).unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
-fn saved_record(app: &mut App) -> lumen::domain::ceremony::transcript::RehearsalRecord {
-    let cmds = std::mem::take(&mut app.commands);
+fn saved_record(app: &mut Console) -> lumen::domain::ceremony::transcript::RehearsalRecord {
+    let cmds = app.take_commands();
     let mut records: Vec<_> = cmds
         .into_iter()
         .filter_map(|c| match c {
@@ -357,8 +359,7 @@ fn save_writes_the_transcript_and_reports_back() {
         .unwrap_or_else(|| panic!("scenario"));
     let s = load_script(&sc.id, "pass");
     let mut app = app_at(&sc.id, 7);
-    app.readonly = true;
-    app.readonly_reason = Some("no operator key: start with --key FILE".into());
+    app.set_operator(Err("no operator key: start with --key FILE".into()));
     setup_from_script(&mut app, &sc, &s);
     walk(&mut app, &sc, &s);
     let rec = saved_record(&mut app);
@@ -376,9 +377,9 @@ fn save_writes_the_transcript_and_reports_back() {
     let path = saved.transcript.clone();
     app.update(Event::Msg(Msg::RehearsalSaved {
         result: Ok(saved),
-        at: app.now,
+        at: app.shell().now,
     }));
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Rehearsal(r) => match &r.save {
             SaveState::Saved { path: p, ledger } => {
                 assert_eq!(p, &path);
@@ -389,12 +390,12 @@ fn save_writes_the_transcript_and_reports_back() {
         },
         _ => panic!("summary left the screen"),
     }
-    app.zoom = true;
+    set_zoom(&mut app, true);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains("ledger entry not written"), "{text}");
     // Esc keeps the finished summary: → on the list reopens it.
     key(&mut app, KeyCode::Esc);
-    assert!(matches!(app.ceremony.screen, CeremonyScreen::List));
+    assert!(matches!(app.panes().ceremony.screen, CeremonyScreen::List));
     key(&mut app, KeyCode::Right);
     assert_eq!(phase(&app), Some(Phase::Done));
 }
@@ -410,7 +411,7 @@ fn a_step_times_out_after_twice_its_budget_and_is_missed() {
     assert_eq!(budget, 300);
     // Open the prompt, then let the time run out while it is open.
     key(&mut app, KeyCode::Enter);
-    assert!(app.prompt.is_some());
+    assert!(app.shell().prompt.is_some());
     advance(&mut app, budget + 1);
     assert_eq!(
         view(&app).current.map(|c| c.index),
@@ -423,7 +424,10 @@ fn a_step_times_out_after_twice_its_budget_and_is_missed() {
         v.checklist.first().map(|c| c.status),
         Some(lumen::domain::ceremony::score::StepStatus::Missed)
     );
-    assert!(app.prompt.is_none(), "the timed-out step's prompt closes");
+    assert!(
+        app.shell().prompt.is_none(),
+        "the timed-out step's prompt closes"
+    );
     // The next thing is the witness-absent anomaly at step 2.
     assert_eq!(v.phase, Phase::Anomaly);
 }
@@ -467,16 +471,16 @@ fn esc_asks_before_abandoning() {
     key(&mut app, KeyCode::End);
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Esc);
-    assert!(matches!(&app.ceremony.screen, CeremonyScreen::Rehearsal(r) if r.abandon));
+    assert!(matches!(&app.panes().ceremony.screen, CeremonyScreen::Rehearsal(r) if r.abandon));
     key(&mut app, KeyCode::Char('n'));
     assert_eq!(phase(&app), Some(Phase::Step));
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('q'));
-    assert!(!app.should_quit, "the dialog takes every key");
+    assert!(!app.shell().should_quit, "the dialog takes every key");
     key(&mut app, KeyCode::Char('y'));
-    assert!(matches!(app.ceremony.screen, CeremonyScreen::List));
+    assert!(matches!(app.panes().ceremony.screen, CeremonyScreen::List));
     assert!(
-        !app.commands
+        !app.commands()
             .iter()
             .any(|c| matches!(c, Command::SaveRehearsal(_))),
         "nothing is saved"
@@ -489,7 +493,7 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Down);
     rename_selected(&mut app, "Alice");
-    let err = match &app.ceremony.screen {
+    let err = match &app.panes().ceremony.screen {
         CeremonyScreen::Setup(s) => s.error.clone().unwrap_or_default(),
         _ => panic!("setup"),
     };
@@ -508,7 +512,7 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
     type_text(&mut app, &path.display().to_string());
     key(&mut app, KeyCode::Enter);
     run_key_loads(&mut app);
-    let err = match &app.ceremony.screen {
+    let err = match &app.panes().ceremony.screen {
         CeremonyScreen::Setup(s) => s.error.clone().unwrap_or_default(),
         _ => panic!("setup"),
     };
@@ -519,7 +523,7 @@ fn setup_refuses_duplicate_names_and_bad_key_files() {
 /// brings the names back; another scenario starts fresh.
 #[test]
 fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
-    let name_of = |app: &App, i: usize| match &app.ceremony.screen {
+    let name_of = |app: &App, i: usize| match &app.panes().ceremony.screen {
         CeremonyScreen::Setup(s) => s.roles.get(i).map(|r| r.name.clone()),
         _ => None,
     };
@@ -528,14 +532,14 @@ fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
     rename_selected(&mut app, "Mallory");
     assert_eq!(name_of(&app, 0).as_deref(), Some("Mallory"));
     key(&mut app, KeyCode::Esc);
-    assert!(matches!(app.ceremony.screen, CeremonyScreen::List));
+    assert!(matches!(app.panes().ceremony.screen, CeremonyScreen::List));
     key(&mut app, KeyCode::Enter);
     assert_eq!(name_of(&app, 0).as_deref(), Some("Mallory"), "kept");
     // Back out and open a different scenario: its own defaults, not the draft.
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Enter);
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Setup(s) => assert_ne!(s.scenario.id, "witness-no-show"),
         _ => panic!("setup"),
     }
@@ -546,10 +550,10 @@ fn esc_on_setup_keeps_typed_names_for_the_same_scenario() {
 
 /// initial-root-setup, seed 7: reach each phase and snapshot it zoomed at 160×48
 /// and in the 80×24 layout.
-fn snap(app: &mut App, name: &str) {
-    app.zoom = true;
+fn snap(app: &mut Console, name: &str) {
+    set_zoom(app, true);
     insta::assert_snapshot!(format!("{name}_160x48"), draw(app, 160, 48).backend());
-    app.zoom = false;
+    set_zoom(app, false);
     insta::assert_snapshot!(format!("{name}_80x24"), draw(app, 80, 24).backend());
 }
 
@@ -590,7 +594,7 @@ fn snapshots_of_every_phase() {
         key(&mut app, KeyCode::Enter);
         if let Some(o) = chooser(&app) {
             pick(&mut app, &o, &ans);
-        } else if app.prompt.is_some() {
+        } else if app.shell().prompt.is_some() {
             type_text(&mut app, &ans);
             key(&mut app, KeyCode::Enter);
         }
@@ -628,7 +632,7 @@ fn snapshots_of_every_phase() {
                 .into(),
             ledger: Ok("TXN-20261122-000042".into()),
         }),
-        at: app.now,
+        at: app.shell().now,
     }));
     snap(&mut app, "ceremony_summary");
 }
@@ -645,14 +649,14 @@ fn every_phase_draws_at_any_size_without_panicking() {
         (110, 30),
         (200, 60),
     ];
-    let draw_all = |app: &mut App| {
+    let draw_all = |app: &mut Console| {
         for zoom in [false, true] {
-            app.zoom = zoom;
+            set_zoom(app, zoom);
             for (w, h) in sizes {
                 let _ = draw(app, w, h);
             }
         }
-        app.zoom = false;
+        set_zoom(app, false);
     };
     let mut app = app_at("witness-no-show", 7);
     draw_all(&mut app);
@@ -705,7 +709,7 @@ fn a_brought_key_file_signs_the_transcript() {
     type_text(&mut app, &path.display().to_string());
     key(&mut app, KeyCode::Enter);
     run_key_loads(&mut app);
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::Setup(st) => {
             assert_eq!(st.error, None);
             assert_eq!(

@@ -14,10 +14,21 @@ use lumen::protocol::{Action, Msg, SourceId};
 
 fn filter(app: &mut App, text: &str) {
     app.apply(Action::OpenFilter);
-    assert!(app.prompt.is_some(), "`/` opens the prompt");
-    let p = app.prompt.as_mut().map(|p| &mut p.input);
-    if let Some(input) = p {
-        *input = tui_input::Input::new(text.to_string());
+    assert!(app.shell().prompt.is_some(), "`/` opens the prompt");
+    // Replace what the prompt recalls, key by key as an operator would.
+    let recalled = app
+        .shell()
+        .prompt
+        .as_ref()
+        .map_or(0, |p| p.input.value().chars().count());
+    let press = |app: &mut App, code| {
+        app.update(Event::Key(crossterm::event::KeyEvent::from(code)));
+    };
+    for _ in 0..recalled {
+        press(app, crossterm::event::KeyCode::Backspace);
+    }
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
     }
     app.update(Event::Key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::Enter,
@@ -45,7 +56,7 @@ fn failing(app: &mut App, branch: &str, n: usize, at: DateTime<Utc>) {
 #[test]
 fn default_order_is_the_sync_plan() {
     let app = fixture_app();
-    assert_eq!(app.health_view.sort, HealthSort::Sync);
+    assert_eq!(app.panes().health.sort, HealthSort::Sync);
     // Explicit order first, then by the plan's tiers; premium is not in the plan.
     assert_eq!(
         visible(&app),
@@ -57,23 +68,23 @@ fn default_order_is_the_sync_plan() {
 fn sort_cycles_through_status_latency_failures_id() {
     let mut app = fixture_app();
     app.apply(Action::CycleSort);
-    assert_eq!(app.health_view.sort, HealthSort::Status);
+    assert_eq!(app.panes().health.sort, HealthSort::Status);
     // orbit is down, koosy degraded (1450 ms), lumen-lab unknown, then up in sync order.
     assert_eq!(
         visible(&app),
         ["orbit", "koosy", "lumen-lab", "papafly", "atlas"]
     );
     app.apply(Action::CycleSort);
-    assert_eq!(app.health_view.sort, HealthSort::Latency);
+    assert_eq!(app.panes().health.sort, HealthSort::Latency);
     assert_eq!(
         visible(&app),
         ["orbit", "koosy", "atlas", "papafly", "lumen-lab"]
     );
     app.apply(Action::CycleSort);
-    assert_eq!(app.health_view.sort, HealthSort::Failures);
+    assert_eq!(app.panes().health.sort, HealthSort::Failures);
     let fails: Vec<usize> = visible(&app)
         .iter()
-        .map(|b| app.ledger.failures_24h(b))
+        .map(|b| app.panes().ledger.failures_24h(b))
         .collect();
     assert!(fails.windows(2).all(|w| w[0] >= w[1]), "{fails:?}");
     app.apply(Action::CycleSort);
@@ -82,7 +93,7 @@ fn sort_cycles_through_status_latency_failures_id() {
         ["atlas", "koosy", "lumen-lab", "orbit", "papafly"]
     );
     app.apply(Action::CycleSort);
-    assert_eq!(app.health_view.sort, HealthSort::Sync);
+    assert_eq!(app.panes().health.sort, HealthSort::Sync);
 }
 
 #[test]
@@ -114,11 +125,16 @@ fn filter_grammar_words_tier_and_status() {
     assert_eq!(visible(&app), ["papafly"]);
     filter(&mut app, "o s");
     assert_eq!(visible(&app), ["koosy"]);
-    assert_eq!(app.health_filter, "o s", "the last filter is recalled by /");
+    assert_eq!(
+        app.panes().health.filter.text,
+        "o s",
+        "the last filter is recalled by /"
+    );
     // A bad term is refused with the reason; the previous filter stays.
     filter(&mut app, "status:sideways");
     assert_eq!(visible(&app), ["koosy"]);
     let toast = app
+        .shell()
         .toasts
         .back()
         .map(|t| t.text.clone())
@@ -129,7 +145,8 @@ fn filter_grammar_words_tier_and_status() {
     );
     filter(&mut app, "owner:x");
     assert!(
-        app.toasts
+        app.shell()
+            .toasts
             .back()
             .is_some_and(|t| t.text.contains("unknown filter key `owner:`"))
     );
@@ -142,18 +159,18 @@ fn enter_opens_the_detail_and_esc_closes_it() {
     let mut app = fixture_app();
     app.apply(Action::Down);
     app.apply(Action::Select);
-    assert!(app.health_view.detail);
+    assert!(app.panes().health.detail);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains("repo dtslib1979/koosy"), "{text}");
     assert!(text.contains("Recent checks"), "{text}");
     assert!(text.contains("Latest ledger events"), "{text}");
     assert!(text.contains("Maintenance / rollback history"), "{text}");
     app.apply(Action::Back);
-    assert!(!app.health_view.detail);
+    assert!(!app.panes().health.detail);
     // A second Esc does what it did before (unzoom).
     app.apply(Action::ToggleZoom);
     app.apply(Action::Back);
-    assert!(!app.zoom);
+    assert!(!app.shell().zoom);
 }
 
 #[test]
@@ -161,7 +178,8 @@ fn three_consecutive_failures_climb_one_level() {
     let mut app = fixture_app();
     let at = t0();
     let esc = |app: &App| {
-        app.health
+        app.data()
+            .health
             .get("papafly")
             .map(|h| h.escalation(app.branch_maintenance("papafly")))
     };
@@ -194,7 +212,12 @@ fn maintenance_stops_escalation() {
         at: t0(),
     }));
     failing(&mut app, "papafly", 7, t0());
-    let h = app.health.get("papafly").cloned().unwrap_or_default();
+    let h = app
+        .data()
+        .health
+        .get("papafly")
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(h.consecutive_failures, 0);
     assert_eq!(h.escalation(true), Escalation::None);
     assert_eq!(app.branch_status("papafly"), HealthStatus::Maintenance);
@@ -205,7 +228,10 @@ fn maintenance_stops_escalation() {
 #[test]
 fn each_row_says_which_source_decided() {
     let mut app = fixture_app();
-    assert_eq!(app.health.get("papafly").map(|h| h.source()), Some("http"));
+    assert_eq!(
+        app.data().health.get("papafly").map(|h| h.source()),
+        Some("http")
+    );
     // lumen-lab has no check: the exporter's hq_branch_up decides.
     app.update(Event::Msg(Msg::MetricsScraped {
         source: SourceId::Exporter(0),
@@ -220,18 +246,18 @@ fn each_row_says_which_source_decided() {
     }));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     assert_eq!(
-        app.health.get("lumen-lab").map(|h| h.source()),
+        app.data().health.get("lumen-lab").map(|h| h.source()),
         Some("exporter")
     );
     assert_eq!(app.branch_status("lumen-lab"), HealthStatus::Down);
     // With Prometheus configured, rounds are PromQL answers.
-    app.health_view.prometheus = Some("http://127.0.0.1:9090".into());
+    app.set_health_prometheus(Some("http://127.0.0.1:9090".into()));
     app.update(Event::Msg(Msg::HealthChecked {
         results: vec![hr("lumen-lab", true, 30, t0())],
         at: t0(),
     }));
     assert_eq!(
-        app.health.get("lumen-lab").map(|h| h.source()),
+        app.data().health.get("lumen-lab").map(|h| h.source()),
         Some("prometheus")
     );
     app.update(Event::Msg(Msg::SourceRecovered {
@@ -265,20 +291,22 @@ fn cost_meter_sorts_filters_and_scrolls() {
     let mut app = fixture_app();
     app.apply(Action::FocusCost);
     let ids = |app: &App| -> Vec<String> {
-        app.cost_view
+        app.panes()
+            .cost
             .visible
             .iter()
-            .filter_map(|i| app.cost_rows.get(*i))
+            .filter_map(|i| app.panes().cost.rows.get(*i))
             .map(|r| r.branch.clone())
             .collect()
     };
     let by_cost = ids(&app);
     assert_eq!(by_cost.len(), 5);
     let costs: Vec<f64> = app
-        .cost_view
+        .panes()
+        .cost
         .visible
         .iter()
-        .filter_map(|i| app.cost_rows.get(*i))
+        .filter_map(|i| app.panes().cost.rows.get(*i))
         .map(|r| r.mtd_cost)
         .collect();
     assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
@@ -287,7 +315,7 @@ fn cost_meter_sorts_filters_and_scrolls() {
     assert_eq!(second.as_ref(), by_cost.get(1));
     for want in [CostSort::Limit, CostSort::Burn, CostSort::Id] {
         app.apply(Action::CycleSort);
-        assert_eq!(app.cost_view.sort, want);
+        assert_eq!(app.panes().cost.sort, want);
         assert_eq!(
             app.selected_cost_branch(),
             second,
@@ -304,12 +332,13 @@ fn cost_meter_sorts_filters_and_scrolls() {
     assert_eq!(ids(&app).len(), 5);
     filter(&mut app, "state:broke");
     assert!(
-        app.toasts
+        app.shell()
+            .toasts
             .back()
             .is_some_and(|t| t.text.contains("state:broke"))
     );
     // The health pane's sort is its own.
-    assert_eq!(app.health_view.sort, HealthSort::Sync);
+    assert_eq!(app.panes().health.sort, HealthSort::Sync);
 }
 
 fn fleet(n: usize) -> App {
@@ -348,7 +377,7 @@ fn ten_thousand_branches_scroll_by_pages() {
     assert_eq!(app.health_visible().len(), 10_000);
     let first = screen_text(&common::frame(&mut app, 160, 48));
     app.apply(Action::PageDown);
-    let sel = app.health_sel;
+    let sel = app.panes().health.sel;
     assert!(sel > 30, "a page is the pane's height, not 10: {sel}");
     let text = screen_text(&draw(&app, 160, 48));
     assert_ne!(first, text);
@@ -373,11 +402,11 @@ fn ten_thousand_branches_scroll_by_pages() {
     );
     // Cost meter: every registry branch has a row.
     app.apply(Action::FocusCost);
-    assert_eq!(app.cost_view.visible.len(), 10_000);
+    assert_eq!(app.panes().cost.visible.len(), 10_000);
     // The run loop draws a frame after each key; the page is what that frame shows.
     let _ = common::frame(&mut app, 160, 48);
     app.apply(Action::PageDown);
-    assert!(app.cost_view.sel > 10);
+    assert!(app.panes().cost.sel > 10);
     let _ = Duration::ZERO;
 }
 
@@ -401,10 +430,12 @@ fn hq_totals_equal_the_cost_books_own_sum() {
     app.update(Event::Msg(Msg::LedgerAppended { records, at: t0() }));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     let mine = app
-        .cost_totals
+        .panes()
+        .cost
+        .totals
         .clone()
         .unwrap_or_else(|| panic!("no totals"));
-    let book = app.cost.totals(app.now);
+    let book = app.panes().cost.book.totals(app.shell().now);
     assert_eq!(mine.mtd_tokens, book.mtd_tokens);
     assert!(mine.mtd_tokens > 0);
     for (a, b) in [

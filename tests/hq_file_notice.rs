@@ -149,10 +149,11 @@ fn an_action_whose_file_is_listed_is_refused_at_the_key() {
     reload(&mut app, hq, 1);
     app.apply(Action::KillSwitch);
     assert!(
-        app.confirm.is_none(),
+        app.shell().confirm.is_none(),
         "no confirmation for a refused action"
     );
     let toast = app
+        .shell()
         .toasts
         .back()
         .map(|t| t.text.clone())
@@ -164,5 +165,8 @@ fn an_action_whose_file_is_listed_is_refused_at_the_key() {
     );
     // Rule rollback does not depend on decision-engine.json.
     app.apply(Action::RuleRollback);
-    assert!(app.confirm.is_some(), "rule rollback is not refused");
+    assert!(
+        app.shell().confirm.is_some(),
+        "rule rollback is not refused"
+    );
 }

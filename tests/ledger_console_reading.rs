@@ -484,15 +484,15 @@ fn the_app_drops_pages_and_shows_a_notice_when_the_ledger_is_reread() {
         first: 1,
         lines: Vec::new(),
     })));
-    assert!(!app.ledger_view.pages.is_empty());
+    assert!(!app.panes().ledger_view.pages.is_empty());
     app.update(Event::Msg(Msg::LedgerView(LedgerViewMsg::Reread {
         reason: "the ledger was truncated — re-reading it from the start".into(),
     })));
-    assert!(app.ledger_view.pages.is_empty());
+    assert!(app.panes().ledger_view.pages.is_empty());
     assert!(
         app.ledger_notice().is_some_and(|n| n.contains("truncated")),
         "{:?}",
-        app.ledger_view.notice
+        app.panes().ledger_view.notice
     );
 }
 

@@ -20,7 +20,7 @@ use lumen::sources::ledger_reader::Reader;
 use lumen::store::index::LineIndex;
 use lumen::theme::Theme;
 
-use common::{draw, screen_text, t0};
+use common::{Console, draw, screen_text, t0};
 
 const BRANCHES: [&str; 5] = ["koosy", "papafly", "orbit", "atlas", "lumen-lab"];
 const EVENTS: [&str; 4] = ["deploy", "llm_generate", "deploy_failed", "pr_opened"];
@@ -110,8 +110,8 @@ fn reader(h: &Hq) -> Reader {
 }
 
 /// An app whose tail has delivered the last `window` lines (as the tail would).
-fn app_with_tail(r: &Reader, window: u64) -> App {
-    let mut app = App::new(t0(), Theme::dark(), Keymap::default());
+fn app_with_tail(r: &Reader, window: u64) -> Console {
+    let mut app = Console::new(App::new(t0(), Theme::dark(), Keymap::default()));
     app.update(Event::Resize(160, 48));
     app.apply(Action::FocusLedger);
     app.apply(Action::ToggleZoom);
@@ -132,10 +132,10 @@ fn app_with_tail(r: &Reader, window: u64) -> App {
 
 /// Serve every queued reader request (and the requests their answers cause).
 /// Returns how many were served.
-fn serve(app: &mut App, r: &Reader) -> usize {
+fn serve(app: &mut Console, r: &Reader) -> usize {
     let mut served = 0;
     for _ in 0..100 {
-        let cmds: Vec<Command> = app.commands.drain(..).collect();
+        let cmds: Vec<Command> = app.take_commands();
         if cmds.is_empty() {
             break;
         }
@@ -164,11 +164,11 @@ fn scrolling_reads_pages_beyond_the_tail_window_with_true_line_numbers() {
     let r = reader(&h);
     assert_eq!(r.index.len(), 3_002);
     let mut app = app_with_tail(&r, 200);
-    assert_eq!(app.ledger.recent.len(), 200);
+    assert_eq!(app.panes().ledger.recent.len(), 200);
     assert_eq!(app.ledger_selected_line(), Some(3_002));
     // Home: the first line of the file, far beyond the 200 lines in memory.
     app.apply(Action::Top);
-    assert!(!app.ledger_view.follow, "scrolling pauses follow");
+    assert!(!app.panes().ledger_view.follow, "scrolling pauses follow");
     assert_eq!(app.ledger_selected_line(), Some(1));
     assert_eq!(app.ledger_line(1), LineSlot::Loading);
     let text = screen_text(&draw(&app, 160, 48));
@@ -198,14 +198,14 @@ fn scrolling_reads_pages_beyond_the_tail_window_with_true_line_numbers() {
         "the selected line is the file's line {sel}"
     );
     assert!(
-        app.ledger_view.pages.len() <= lumen::app::MAX_PAGES,
+        app.panes().ledger_view.pages.len() <= lumen::app::MAX_PAGES,
         "pages are bounded"
     );
     // Up from the middle, then End resumes follow.
     app.apply(Action::Up);
     assert_eq!(app.ledger_selected_line(), Some(sel - 1));
     app.apply(Action::Bottom);
-    assert!(app.ledger_view.follow);
+    assert!(app.panes().ledger_view.follow);
     assert_eq!(app.ledger_selected_line(), Some(3_002));
 }
 
@@ -228,6 +228,7 @@ fn a_filter_scans_the_whole_ledger_and_n_jumps_between_matches() {
     let mut app = app_with_tail(&r, 100);
     app.submit_ledger_filter("branch:koosy event:deploy*".into());
     let f = app
+        .panes()
         .ledger_view
         .active
         .as_ref()
@@ -237,6 +238,7 @@ fn a_filter_scans_the_whole_ledger_and_n_jumps_between_matches() {
     let want = expected(&h, |e| e.branch == "koosy" && e.event.starts_with("deploy"));
     assert!(want.len() > 200, "{}", want.len());
     let f = app
+        .panes()
         .ledger_view
         .active
         .as_ref()
@@ -277,15 +279,20 @@ fn a_filter_scans_the_whole_ledger_and_n_jumps_between_matches() {
     // A bad term is reported and the old filter stays in force.
     app.submit_ledger_filter("branch:koosy colour:red".into());
     assert!(
-        app.ledger_view
+        app.panes()
+            .ledger_view
             .filter_error
             .as_deref()
             .is_some_and(|e| e.contains("colour:red")),
         "{:?}",
-        app.ledger_view.filter_error
+        app.panes().ledger_view.filter_error
     );
     assert_eq!(
-        app.ledger_view.active.as_ref().map(|f| f.matches.len()),
+        app.panes()
+            .ledger_view
+            .active
+            .as_ref()
+            .map(|f| f.matches.len()),
         Some(want.len())
     );
     let text = screen_text(&draw(&app, 160, 48));
@@ -298,15 +305,19 @@ fn a_filter_scans_the_whole_ledger_and_n_jumps_between_matches() {
     });
     assert!(!want.is_empty());
     assert_eq!(
-        app.ledger_view.active.as_ref().map(|f| f.matches.clone()),
+        app.panes()
+            .ledger_view
+            .active
+            .as_ref()
+            .map(|f| f.matches.clone()),
         Some(want)
     );
     // An empty submit clears the filter.
     app.submit_ledger_filter("  ".into());
-    assert!(app.ledger_view.active.is_none());
-    assert!(app.ledger_view.filter_error.is_none());
+    assert!(app.panes().ledger_view.active.is_none());
+    assert!(app.panes().ledger_view.filter_error.is_none());
     assert!(
-        app.commands.iter().any(|c| matches!(
+        app.commands().iter().any(|c| matches!(
             c,
             Command::Ledger(lumen::protocol::LedgerRequest::Filter { filter: None, .. })
         )),
@@ -324,11 +335,12 @@ fn detail_shows_chain_signature_and_jumps_to_a_rollback_target() {
     app.apply(Action::Down);
     assert_eq!(app.ledger_selected_line(), Some(502));
     app.apply(Action::Select);
-    assert!(app.ledger_view.detail);
+    assert!(app.panes().ledger_view.detail);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains("reading…"), "{text}");
     serve(&mut app, &r);
     let d = app
+        .panes()
         .ledger_view
         .detail_data
         .clone()
@@ -356,8 +368,9 @@ fn detail_shows_chain_signature_and_jumps_to_a_rollback_target() {
     app.apply(Action::Select);
     serve(&mut app, &r);
     assert_eq!(app.ledger_selected_line(), Some(3));
-    assert!(!app.ledger_view.follow);
+    assert!(!app.panes().ledger_view.follow);
     let d = app
+        .panes()
         .ledger_view
         .detail_data
         .clone()
@@ -372,7 +385,7 @@ fn detail_shows_chain_signature_and_jumps_to_a_rollback_target() {
     app.apply(Action::Up);
     app.apply(Action::Select);
     serve(&mut app, &r);
-    let d = app.ledger_view.detail_data.clone();
+    let d = app.panes().ledger_view.detail_data.clone();
     assert_eq!(
         d.map(|d| (d.line, d.chain)),
         Some((501, ChainStatus::Linked))
@@ -474,17 +487,17 @@ fn the_worker_matches_lines_appended_after_the_scan() {
 
 #[test]
 fn pending_partial_line_is_pending_not_a_reject() {
-    let mut app = common::fixture_app();
-    let rejects = app.ledger.rejects;
+    let mut app = Console::new(common::fixture_app());
+    let rejects = app.panes().ledger.rejects;
     app.update(Event::Msg(Msg::LedgerPending { bytes: 17 }));
-    assert_eq!(app.ledger.rejects, rejects);
+    assert_eq!(app.panes().ledger.rejects, rejects);
     app.apply(Action::FocusLedger);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains("pending 17 B"), "{text}");
 }
 
-fn zoomed_fixture() -> App {
-    let mut app = common::fixture_app();
+fn zoomed_fixture() -> Console {
+    let mut app = Console::new(common::fixture_app());
     app.apply(Action::FocusLedger);
     app.apply(Action::ToggleZoom);
     app
@@ -494,8 +507,9 @@ fn zoomed_fixture() -> App {
 fn snapshot_filtered_list_with_count() {
     let mut app = zoomed_fixture();
     app.submit_ledger_filter("event:deploy* branch:papafly".into());
-    let generation = app.ledger_view.generation;
+    let generation = app.panes().ledger_view.generation;
     let matches: Vec<u64> = app
+        .panes()
         .ledger
         .recent
         .iter()
@@ -559,8 +573,8 @@ fn the_first_tail_batch_lets_whole_file_work_start_once() {
     let h = hq(50);
     let r = reader(&h);
     let mut app = app_with_tail(&r, 10);
-    let started = |app: &App| {
-        app.commands
+    let started = |app: &Console| {
+        app.commands()
             .iter()
             .filter(|c| {
                 matches!(

@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 /// The console's routing (cmd/open.rs): the app's Backfill commands go to the task's
 /// watch channel, the newest winning.
 fn forward_backfills(
-    app: &mut App,
+    app: &mut common::Console,
     tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
 ) {
-    for c in std::mem::take(&mut app.commands) {
+    for c in app.take_commands() {
         if let lumen::protocol::Command::Backfill(r) = c {
             tx.send_replace(Some(r));
         }
@@ -44,7 +44,7 @@ fn app() -> App {
 /// Tick the app and feed it what the backfill task sends, until `done(app)` or
 /// `limit` passes (then panic with `what` and the last message seen).
 async fn drive(
-    app: &mut App,
+    app: &mut common::Console,
     req_tx: &tokio::sync::watch::Sender<Option<lumen::protocol::BackfillRequest>>,
     rx: &mut mpsc::Receiver<Msg>,
     what: &str,
@@ -83,9 +83,9 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
         .unwrap();
     rt.block_on(async {
         // The console's wiring (cmd/open.rs): a watch channel from App to the task.
-        let mut app = app();
+        let mut app = common::Console::new(app());
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
-        app.rhythm.backfill = true;
+        app.set_rhythm_backfill(true);
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run_backfill(base.clone(), req_rx, tx, cancel.clone()));
@@ -97,52 +97,65 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
             assert!(
                 start.elapsed() < Duration::from_secs(90),
                 "no backfill rows from Prometheus; sources: {:?}",
-                app.sources.get(&SourceId::PrometheusHistory)
+                app.data().sources.get(&SourceId::PrometheusHistory)
             );
             app.update(Event::Tick(chrono::Utc::now()));
             forward_backfills(&mut app, &req_tx);
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await {
                 app.update(Event::Msg(m));
             }
-            if app.rhythm.prom_last.as_ref().is_some_and(|b| b.rows >= 5) {
+            if app
+                .panes()
+                .rhythm
+                .prom_last
+                .as_ref()
+                .is_some_and(|b| b.rows >= 5)
+            {
                 break;
             }
-            if app.rhythm.prom_last.is_some() {
+            if app.panes().rhythm.prom_last.is_some() {
                 // an early, nearly empty answer: ask again (as a wider window would)
-                app.rhythm.prom_requested = 0;
-                app.rhythm.prom_last = None;
-                app.rhythm.points.clear();
-                app.rhythm.coarse.clear();
+                app = common::Console::new(crate::app());
+                app.set_rhythm_backfill(true);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        let b = app.rhythm.prom_last.clone().unwrap();
+        let b = app.panes().rhythm.prom_last.clone().unwrap();
         assert_eq!(b.window, Duration::from_secs(300));
         // step_for(5 min, 152 columns) = 1.974 s; at most 11,000 points per series
         assert_eq!(b.step, Duration::from_millis(1974));
         assert!(b.window.as_millis() / b.step.as_millis() < u128::from(MAX_POINTS));
-        let n = app.rhythm.points.len();
+        let n = app.panes().rhythm.points.len();
         assert_eq!(n, b.rows, "the rows are the rhythm history now");
         assert!(
-            app.rhythm
+            app.panes()
+                .rhythm
                 .points
                 .iter()
                 .all(|p| p.values.iter().all(|v| (0.0..=1.0).contains(v)))
         );
         assert!(
-            app.rhythm
+            app.panes()
+                .rhythm
                 .points
                 .iter()
-                .zip(app.rhythm.points.iter().skip(1))
+                .zip(app.panes().rhythm.points.iter().skip(1))
                 .all(|(a, b)| a.t < b.t)
         );
         assert!(
-            app.sources
+            app.data()
+                .sources
                 .get(&SourceId::PrometheusHistory)
                 .is_some_and(|s| s.last_ok.is_some() && !s.failing())
         );
         // resonance over the backfilled window (refreshed with the rows)
-        let r = app.rhythm.resonance.clone().expect("resonance").resonance;
+        let r = app
+            .panes()
+            .rhythm
+            .resonance
+            .clone()
+            .expect("resonance")
+            .resonance;
         assert!(r.phase.is_some_and(|p| (0.0..=1.0).contains(&p)), "{r:?}");
 
         // Widening to 1 h asks again at a 1 h step; the answer arrives as another merge.
@@ -155,14 +168,15 @@ fn console_backfill_fills_rhythm_state_from_query_range() {
             "1 h backfill",
             Duration::from_secs(30),
             |a| {
-                a.rhythm
+                a.panes()
+                    .rhythm
                     .prom_last
                     .as_ref()
                     .is_some_and(|b| b.window == Duration::from_secs(3600))
             },
         )
         .await;
-        let b = app.rhythm.prom_last.clone().unwrap();
+        let b = app.panes().rhythm.prom_last.clone().unwrap();
         assert_eq!(b.step, Duration::from_millis(23_685)); // 3,600,000 ms / 152, rounded up
         app.apply(Action::ToggleZoom);
         let text = common::screen_text(&common::draw(&app, 160, 48));
@@ -190,9 +204,9 @@ fn a_missing_server_is_reported_and_retried() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut app = app();
+        let mut app = common::Console::new(app());
         let (req_tx, req_rx) = tokio::sync::watch::channel(None);
-        app.rhythm.backfill = true;
+        app.set_rhythm_backfill(true);
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let url = format!("http://{}", common::net::closed_addr());
@@ -220,7 +234,8 @@ fn a_missing_server_is_reported_and_retried() {
             }
         }
         assert!(
-            app.sources
+            app.data()
+                .sources
                 .get(&SourceId::PrometheusHistory)
                 .is_some_and(|s| s.failing())
         );

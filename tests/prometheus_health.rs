@@ -32,8 +32,8 @@ fn console_health_rows_come_from_promql() {
     let prepared = lumen::cmd::open::prepare(cfg.clone(), "test".into())
         .unwrap_or_else(|e| panic!("prepare: {e:?}"));
     let mut app = prepared.app;
-    assert!(app.health_view.prometheus.is_some());
-    let branches: Vec<String> = app.health_view.sync_order().to_vec();
+    assert!(app.panes().health.prometheus.is_some());
+    let branches: Vec<String> = app.panes().health.sync_order().to_vec();
     assert_eq!(branches.len(), 12, "{branches:?}");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -44,7 +44,8 @@ fn console_health_rows_come_from_promql() {
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(256);
         let cancel = tokio_util::sync::CancellationToken::new();
-        let recheck = lumen::cmd::open::spawn_sources(&cfg, app.hq.as_ref(), tx, cancel.clone());
+        let recheck =
+            lumen::cmd::open::spawn_sources(&cfg, app.data().hq.as_ref(), tx, cancel.clone());
         assert!(
             recheck.is_none(),
             "no HTTP checker runs when Prometheus is the source"
@@ -52,7 +53,8 @@ fn console_health_rows_come_from_promql() {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let all_prom = branches.iter().all(|b| {
-                app.health
+                app.data()
+                    .health
                     .get(b)
                     .is_some_and(|h| h.source() == "prometheus")
             });
@@ -64,9 +66,9 @@ fn console_health_rows_come_from_promql() {
                 "not every branch came from PromQL within 90 s: {:?}; prometheus source: {:?}",
                 branches
                     .iter()
-                    .map(|b| (b, app.health.get(b).map(|h| h.source())))
+                    .map(|b| (b, app.data().health.get(b).map(|h| h.source())))
                     .collect::<Vec<_>>(),
-                app.sources.get(&SourceId::Prometheus)
+                app.data().sources.get(&SourceId::Prometheus)
             );
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
                 app.update(Event::Msg(m));
@@ -77,7 +79,7 @@ fn console_health_rows_come_from_promql() {
     });
 
     for b in &branches {
-        let h = app.health.get(b).cloned().unwrap_or_default();
+        let h = app.data().health.get(b).cloned().unwrap_or_default();
         assert!(
             h.recent_checks
                 .iter()
@@ -87,7 +89,8 @@ fn console_health_rows_come_from_promql() {
         );
     }
     assert!(
-        app.sources
+        app.data()
+            .sources
             .get(&SourceId::Prometheus)
             .is_some_and(|s| s.last_ok.is_some() && !s.failing())
     );

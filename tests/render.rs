@@ -86,7 +86,7 @@ fn never_panics_at_any_size() {
             app.apply(Action::ToggleZoom);
         }
         for help in [false, true] {
-            if help != app.help {
+            if help != app.shell().help {
                 app.apply(Action::ToggleHelp);
             }
             for w in [1u16, 2, 3, 5, 10, 20, 40, 79, 80, 119, 120, 160, 250] {

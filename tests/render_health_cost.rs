@@ -16,8 +16,20 @@ fn zoomed(focus: Action) -> App {
 
 fn filter(app: &mut App, text: &str) {
     app.apply(Action::OpenFilter);
-    if let Some(p) = app.prompt.as_mut() {
-        p.input = tui_input::Input::new(text.to_string());
+    // Replace what the prompt recalls, key by key as an operator would.
+    let recalled = app
+        .shell()
+        .prompt
+        .as_ref()
+        .map_or(0, |p| p.input.value().chars().count());
+    let press = |app: &mut App, code| {
+        app.update(Event::Key(crossterm::event::KeyEvent::from(code)));
+    };
+    for _ in 0..recalled {
+        press(app, crossterm::event::KeyCode::Backspace);
+    }
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
     }
     app.update(Event::Key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::Enter,
@@ -62,7 +74,7 @@ fn health_not_configured_and_stale() {
     }));
     snap_both("health_not_configured", &mut app);
     let mut app = zoomed(Action::FocusHealth);
-    app.health_view.prometheus = Some("http://127.0.0.1:9090".into());
+    app.set_health_prometheus(Some("http://127.0.0.1:9090".into()));
     app.update(Event::Msg(Msg::SourceRecovered {
         source: SourceId::Prometheus,
         at: t0() - chrono::Duration::seconds(30),

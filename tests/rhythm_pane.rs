@@ -81,7 +81,7 @@ fn two_marker_app() -> App {
 fn marker_selection_updates_the_cached_effect() {
     let mut app = two_marker_app();
     // the newest marker is selected by default: a risk signal
-    let e = app.rhythm.effect.expect("effect computed on tick");
+    let e = app.panes().rhythm.effect.expect("effect computed on tick");
     assert_eq!(e.marker, 1);
     assert_eq!(e.effect.class, ChangeClass::RiskSignal);
     let d: Vec<f64> = e.effect.deltas.iter().map(|d| d.value().unwrap()).collect();
@@ -91,7 +91,7 @@ fn marker_selection_updates_the_cached_effect() {
     );
     // ↑ selects the older marker; its Δ is computed at once, not in render
     app.apply(Action::Up);
-    let e = app.rhythm.effect.unwrap();
+    let e = app.panes().rhythm.effect.unwrap();
     assert_eq!(e.marker, 0);
     assert_eq!(e.effect.class, ChangeClass::Good);
     let d: Vec<f64> = e.effect.deltas.iter().map(|d| d.value().unwrap()).collect();
@@ -109,7 +109,7 @@ fn marker_selection_updates_the_cached_effect() {
         at: t0(),
     }));
     app.update(Event::Tick(t0()));
-    let e2 = app.rhythm.effect.unwrap();
+    let e2 = app.panes().rhythm.effect.unwrap();
     assert!(e2.generation > g);
     assert_eq!(e2.effect.class, ChangeClass::Good);
     // rules reset: no marker, no effect
@@ -118,7 +118,7 @@ fn marker_selection_updates_the_cached_effect() {
         reason: "truncated".into(),
     }));
     app.update(Event::Tick(t0()));
-    assert!(app.rhythm.effect.is_none());
+    assert!(app.panes().rhythm.effect.is_none());
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn a_marker_without_enough_samples_says_so() {
         at: now,
     }));
     app.update(Event::Tick(now));
-    let e = app.rhythm.effect.unwrap();
+    let e = app.panes().rhythm.effect.unwrap();
     assert_eq!(e.effect.class, ChangeClass::InsufficientData);
     app.apply(Action::FocusRhythm);
     app.apply(Action::ToggleZoom);
@@ -216,6 +216,7 @@ fn resonance_panel_from_ledger_and_integrity() {
     let next = now + chrono::Duration::milliseconds(1000);
     app.update(Event::Tick(next));
     let v = app
+        .panes()
         .rhythm
         .resonance
         .clone()
@@ -238,7 +239,7 @@ fn resonance_panel_from_ledger_and_integrity() {
         at: now,
     }));
     assert_eq!(app.failure_histogram(n - 300.0, n), vec![1, 0, 0, 0]);
-    assert!(app.rhythm.last_rehearsal.is_none());
+    assert!(app.panes().rhythm.last_rehearsal.is_none());
 }
 
 #[test]
@@ -257,7 +258,7 @@ fn observer_thresholds_colour_the_status() {
     }));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     // newest phase 0.45 ≥ phase_crit 0.44
-    let r = app.rhythm.resonance.clone().unwrap().resonance;
+    let r = app.panes().rhythm.resonance.clone().unwrap().resonance;
     assert_eq!(r.phase, Some(0.45));
     assert_eq!(r.status, Status::Crit);
 }
@@ -265,17 +266,14 @@ fn observer_thresholds_colour_the_status() {
 #[test]
 fn backfill_is_requested_at_start_and_when_the_window_widens() {
     // What the console forwards to the backfill task: the newest Backfill command.
-    fn asked(app: &mut App) -> Option<lumen::protocol::BackfillRequest> {
-        std::mem::take(&mut app.commands)
-            .into_iter()
-            .rev()
-            .find_map(|c| match c {
-                lumen::protocol::Command::Backfill(r) => Some(r),
-                _ => None,
-            })
+    fn asked(app: &mut common::Console) -> Option<lumen::protocol::BackfillRequest> {
+        app.take_commands().into_iter().rev().find_map(|c| match c {
+            lumen::protocol::Command::Backfill(r) => Some(r),
+            _ => None,
+        })
     }
-    let mut app = two_marker_app();
-    app.rhythm.backfill = true;
+    let mut app = common::Console::new(two_marker_app());
+    app.set_rhythm_backfill(true);
     app.update(Event::Resize(160, 48));
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     let req = asked(&mut app).expect("a request at start");
@@ -313,7 +311,7 @@ fn a_prometheus_backfill_merges_into_history() {
         bad: 0,
         at: now,
     }));
-    let before = app.rhythm.points.len();
+    let before = app.panes().rhythm.points.len();
     // 10 min at a 3 s step: 180 rows before the CSV's first point, the rest overlap
     let rows: Vec<GaugePoint> = (0..200)
         .map(|i| GaugePoint {
@@ -328,18 +326,20 @@ fn a_prometheus_backfill_merges_into_history() {
         window: Duration::from_secs(600),
         step: Duration::from_secs(3),
     }));
-    assert_eq!(app.rhythm.points.len(), before + 180);
+    assert_eq!(app.panes().rhythm.points.len(), before + 180);
     assert!(
-        app.rhythm
+        app.panes()
+            .rhythm
             .points
             .iter()
-            .zip(app.rhythm.points.iter().skip(1))
+            .zip(app.panes().rhythm.points.iter().skip(1))
             .all(|(a, b)| a.t < b.t)
     );
-    let b = app.rhythm.prom_last.clone().unwrap();
+    let b = app.panes().rhythm.prom_last.clone().unwrap();
     assert_eq!((b.rows, b.bad), (200, 2));
     assert_eq!(
-        app.sources
+        app.data()
+            .sources
             .get(&SourceId::PrometheusHistory)
             .and_then(|s| s.last_ok),
         Some(now)
@@ -374,7 +374,7 @@ fn series_rings_are_bounded() {
             unreadable: 0,
         }));
     }
-    let ring = app.rhythm.history.get("hq_queue_depth").unwrap();
+    let ring = app.panes().rhythm.history.get("hq_queue_depth").unwrap();
     assert_eq!(ring.len(), SERIES_RING);
     assert_eq!(ring.back(), Some(&99.0));
     let many: Vec<Sample> = (0..MAX_SERIES + 10)
@@ -386,9 +386,9 @@ fn series_rings_are_bounded() {
         samples: many,
         unreadable: 0,
     }));
-    assert_eq!(app.rhythm.history.len(), MAX_SERIES);
-    assert_eq!(app.rhythm.other.len(), MAX_SERIES);
-    assert_eq!(app.rhythm.series_dropped, 11);
+    assert_eq!(app.panes().rhythm.history.len(), MAX_SERIES);
+    assert_eq!(app.panes().rhythm.other.len(), MAX_SERIES);
+    assert_eq!(app.panes().rhythm.series_dropped, 11);
 }
 
 #[test]
@@ -407,7 +407,7 @@ fn nan_inf_and_out_of_range_live_values_are_flagged() {
         unreadable: 0,
     }));
     app.update(Event::Tick(at));
-    assert_eq!(app.rhythm.flagged, 1);
+    assert_eq!(app.panes().rhythm.flagged, 1);
     app.apply(Action::FocusRhythm);
     app.apply(Action::ToggleZoom);
     let text = screen_text(&draw(&app, 160, 48));
@@ -517,7 +517,7 @@ fn pane_snapshot_gap_and_exporter_error() {
         insta::assert_snapshot!(format!("rhythm_exporter_down_{w}x{h}"), text);
     }
     // the 40 s silence at the right edge is a gap: the resonance sees it too
-    let r = app.rhythm.resonance.clone().unwrap().resonance;
+    let r = app.panes().rhythm.resonance.clone().unwrap().resonance;
     assert!(r.gap_minutes > 0.6, "{}", r.gap_minutes);
 }
 
@@ -547,14 +547,14 @@ fn series_browser_snapshot() {
     let text = screen_text(&draw(&app, 80, 24));
     insta::assert_snapshot!("rhythm_series_80x24", text);
     app.apply(Action::ToggleSeries);
-    assert!(!app.rhythm.series_view);
+    assert!(!app.panes().rhythm.series_view);
     // Esc closes the browser first, and only then leaves the zoom.
     app.apply(Action::ToggleSeries);
     app.apply(Action::Back);
-    assert!(!app.rhythm.series_view);
-    assert!(app.zoom);
+    assert!(!app.panes().rhythm.series_view);
+    assert!(app.shell().zoom);
     app.apply(Action::Back);
-    assert!(!app.zoom);
+    assert!(!app.shell().zoom);
 }
 
 #[test]
@@ -579,11 +579,11 @@ fn a_marker_at_the_right_edge_is_labelled_to_its_left() {
 #[test]
 fn resonance_refreshes_even_when_frames_moved_the_clock() {
     let mut app = two_marker_app();
-    let first = app.rhythm.resonance.clone().unwrap().at;
+    let first = app.panes().rhythm.resonance.clone().unwrap().at;
     let later = t0() + chrono::Duration::seconds(3);
-    app.now = later; // what the frame tick does
+    app.advance_clock(later); // what the frame tick does
     app.update(Event::Tick(later));
-    let v = app.rhythm.resonance.clone().unwrap();
+    let v = app.panes().rhythm.resonance.clone().unwrap();
     assert_eq!(v.at, later.timestamp());
     assert_ne!(v.at, first);
 }
@@ -609,7 +609,7 @@ fn series_browser_and_pane_never_panic_at_any_size() {
             app.apply(Action::ToggleZoom);
         }
         for series in [false, true] {
-            if series != app.rhythm.series_view {
+            if series != app.panes().rhythm.series_view {
                 app.apply(Action::ToggleSeries);
             }
             app.apply(Action::Bottom);

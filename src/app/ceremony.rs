@@ -39,7 +39,11 @@ const DEFAULT_NAMES: [&str; 10] = [
 /// Everything the ceremony pane holds beyond the scenario list.
 #[derive(Default)]
 pub struct CeremonyState {
-    /// The full scenarios (the list shows `App::scenarios`; a scenario missing here is
+    /// The scenarios the list shows.
+    pub scenarios: Vec<ScenarioSummary>,
+    /// The selected row of the list.
+    pub scenario_sel: usize,
+    /// The full scenarios (the list shows `scenarios`; a scenario missing here is
     /// looked up among the shipped ones by id).
     pub full: Vec<Scenario>,
     pub screen: CeremonyScreen,
@@ -214,11 +218,24 @@ pub const TIMEOUT_BUDGETS: i64 = 2;
 impl App {
     /// Give the pane its scenarios (the list and the full definitions).
     pub fn set_ceremony_scenarios(&mut self, scenarios: Vec<Scenario>) {
-        self.ceremony.full = scenarios;
+        self.panes.ceremony.scenarios = scenarios
+            .iter()
+            .map(|s| ScenarioSummary {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                steps: s.steps.len(),
+                anomalies: s.anomalies.len(),
+                roles: s.roles.iter().map(|r| r.title.clone()).collect(),
+                summary: s.summary.clone(),
+                pass_mark: s.pass_mark,
+            })
+            .collect();
+        self.panes.ceremony.full = scenarios;
     }
 
     fn scenario_by_id(&self, id: &str) -> Option<Scenario> {
-        self.ceremony
+        self.panes
+            .ceremony
             .full
             .iter()
             .find(|s| s.id == id)
@@ -232,7 +249,7 @@ impl App {
     }
 
     pub(crate) fn ceremony_action(&mut self, a: Action) {
-        match &self.ceremony.screen {
+        match &self.panes.ceremony.screen {
             CeremonyScreen::List => self.list_action(a),
             CeremonyScreen::Setup(_) => self.setup_action(a),
             CeremonyScreen::Rehearsal(_) => self.rehearsal_action(a),
@@ -240,10 +257,21 @@ impl App {
     }
 
     fn list_action(&mut self, a: Action) {
-        self.scenario_sel = move_sel(self.scenario_sel, self.scenarios.len(), a, 5);
+        self.panes.ceremony.scenario_sel = move_sel(
+            self.panes.ceremony.scenario_sel,
+            self.panes.ceremony.scenarios.len(),
+            a,
+            5,
+        );
         match a {
             Action::Select => {
-                let Some(id) = self.scenarios.get(self.scenario_sel).map(|s| s.id.clone()) else {
+                let Some(id) = self
+                    .panes
+                    .ceremony
+                    .scenarios
+                    .get(self.panes.ceremony.scenario_sel)
+                    .map(|s| s.id.clone())
+                else {
                     return;
                 };
                 match self.scenario_by_id(&id) {
@@ -252,8 +280,8 @@ impl App {
                 }
             }
             Action::Right => {
-                if let Some(last) = self.ceremony.last.take() {
-                    self.ceremony.screen = CeremonyScreen::Rehearsal(last);
+                if let Some(last) = self.panes.ceremony.last.take() {
+                    self.panes.ceremony.screen = CeremonyScreen::Rehearsal(last);
                 }
             }
             _ => {}
@@ -261,12 +289,12 @@ impl App {
     }
 
     fn open_setup(&mut self, scenario: Scenario) {
-        if let Some(mut draft) = self.ceremony.draft.take()
+        if let Some(mut draft) = self.panes.ceremony.draft.take()
             && draft.scenario == scenario
         {
             draft.error = None;
             draft.editing = None;
-            self.ceremony.screen = CeremonyScreen::Setup(draft);
+            self.panes.ceremony.screen = CeremonyScreen::Setup(draft);
             return;
         }
         let roles = scenario
@@ -295,10 +323,11 @@ impl App {
             })
             .collect();
         let seed = self
+            .panes
             .ceremony
             .fixed_seed
             .unwrap_or_else(|| rand::random_range(1..1_000_000));
-        self.ceremony.screen = CeremonyScreen::Setup(Box::new(Setup {
+        self.panes.ceremony.screen = CeremonyScreen::Setup(Box::new(Setup {
             scenario,
             roles,
             sel: 0,
@@ -309,7 +338,7 @@ impl App {
     }
 
     fn setup_action(&mut self, a: Action) {
-        let CeremonyScreen::Setup(s) = &mut self.ceremony.screen else {
+        let CeremonyScreen::Setup(s) = &mut self.panes.ceremony.screen else {
             return;
         };
         s.sel = move_sel(s.sel, s.roles.len() + 2, a, 5);
@@ -354,10 +383,10 @@ impl App {
 
     /// Build the participants and start the machine.
     fn start_rehearsal(&mut self) {
-        let CeremonyScreen::Setup(s) = &mut self.ceremony.screen else {
+        let CeremonyScreen::Setup(s) = &mut self.panes.ceremony.screen else {
             return;
         };
-        let mut keys = match self.ceremony.fixed_seed {
+        let mut keys = match self.panes.ceremony.fixed_seed {
             Some(seed) => KeySource::seeded(seed),
             None => KeySource::Os,
         };
@@ -411,11 +440,11 @@ impl App {
             }
             Ok(machine) => {
                 let view = machine.view();
-                self.ceremony.screen = CeremonyScreen::Rehearsal(Box::new(Rehearsal {
+                self.panes.ceremony.screen = CeremonyScreen::Rehearsal(Box::new(Rehearsal {
                     machine: Some(machine),
                     view,
                     seed,
-                    started: self.now,
+                    started: self.shell.now,
                     participants: names,
                     chooser: None,
                     sel: 0,
@@ -432,7 +461,7 @@ impl App {
     }
 
     fn rehearsal(&mut self) -> Option<&mut Rehearsal> {
-        match &mut self.ceremony.screen {
+        match &mut self.panes.ceremony.screen {
             CeremonyScreen::Rehearsal(r) => Some(r),
             _ => None,
         }
@@ -607,7 +636,7 @@ impl App {
     /// Feed one input to the machine at the App's clock; refresh the view; on the
     /// last input, render the transcript and ask the run loop to save it.
     fn feed(&mut self, input: Input) {
-        let now = self.now;
+        let now = self.shell.now;
         let Some(r) = self.rehearsal() else {
             return;
         };
@@ -634,11 +663,12 @@ impl App {
 
     fn finish_rehearsal(&mut self) {
         if self
+            .shell
             .prompt
             .as_ref()
             .is_some_and(|p| p.kind == PromptKind::CeremonyInput)
         {
-            self.prompt = None;
+            self.shell.prompt = None;
         }
         let Some(r) = self.rehearsal() else {
             return;
@@ -677,7 +707,7 @@ impl App {
     /// Housekeeping tick: a step (or its anomaly) left unanswered for
     /// `TIMEOUT_BUDGETS` budgets times out: the machine gets `Input::Skip`.
     pub(crate) fn ceremony_tick(&mut self) {
-        let now = self.now;
+        let now = self.shell.now;
         let Some(r) = self.rehearsal() else {
             return;
         };
@@ -702,11 +732,12 @@ impl App {
         r.chooser = None;
         r.awaiting = None;
         if self
+            .shell
             .prompt
             .as_ref()
             .is_some_and(|p| p.kind == PromptKind::CeremonyInput)
         {
-            self.prompt = None;
+            self.shell.prompt = None;
         }
         self.toast(ToastLevel::Warn, format!("{what} timed out: no answer"));
         self.feed(Input::Skip);
@@ -714,13 +745,13 @@ impl App {
 
     /// Esc in the ceremony pane. True when it was handled here (not an un-zoom).
     pub(crate) fn ceremony_back(&mut self) -> bool {
-        match &mut self.ceremony.screen {
+        match &mut self.panes.ceremony.screen {
             CeremonyScreen::List => false,
             CeremonyScreen::Setup(_) => {
                 if let CeremonyScreen::Setup(draft) =
-                    std::mem::replace(&mut self.ceremony.screen, CeremonyScreen::List)
+                    std::mem::replace(&mut self.panes.ceremony.screen, CeremonyScreen::List)
                 {
-                    self.ceremony.draft = Some(draft);
+                    self.panes.ceremony.draft = Some(draft);
                 }
                 true
             }
@@ -728,11 +759,12 @@ impl App {
                 if r.chooser.is_some() {
                     r.chooser = None;
                 } else if r.phase() == Phase::Done {
-                    let CeremonyScreen::Rehearsal(r) = std::mem::take(&mut self.ceremony.screen)
+                    let CeremonyScreen::Rehearsal(r) =
+                        std::mem::take(&mut self.panes.ceremony.screen)
                     else {
                         return true;
                     };
-                    self.ceremony.last = Some(r);
+                    self.panes.ceremony.last = Some(r);
                 } else {
                     r.abandon = true;
                 }
@@ -744,15 +776,15 @@ impl App {
     /// Keys while "abandon this rehearsal? y/n" is showing (it takes every key).
     /// True when the key was consumed.
     pub(crate) fn ceremony_key(&mut self, k: &KeyEvent) -> bool {
-        if self.focus != Pane::Ceremony
-            || !matches!(&self.ceremony.screen, CeremonyScreen::Rehearsal(r) if r.abandon)
+        if self.shell.focus != Pane::Ceremony
+            || !matches!(&self.panes.ceremony.screen, CeremonyScreen::Rehearsal(r) if r.abandon)
         {
             return false;
         }
-        self.dirty = true;
+        self.shell.dirty = true;
         match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
-                self.ceremony.screen = CeremonyScreen::List;
+                self.panes.ceremony.screen = CeremonyScreen::List;
                 self.toast(ToastLevel::Info, "rehearsal abandoned: nothing was saved");
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
@@ -767,7 +799,7 @@ impl App {
 
     /// Text submitted while a rehearsal waits for input.
     pub(crate) fn submit_ceremony_input(&mut self, text: String) {
-        match &mut self.ceremony.screen {
+        match &mut self.panes.ceremony.screen {
             CeremonyScreen::List => {}
             CeremonyScreen::Setup(s) => {
                 let Some(edit) = s.editing.take() else {
@@ -825,7 +857,7 @@ impl App {
 
     /// Esc in the ceremony prompt.
     pub(crate) fn ceremony_input_cancelled(&mut self) {
-        match &mut self.ceremony.screen {
+        match &mut self.panes.ceremony.screen {
             CeremonyScreen::Setup(s) => s.editing = None,
             CeremonyScreen::Rehearsal(r) => r.awaiting = None,
             CeremonyScreen::List => {}
@@ -840,7 +872,7 @@ impl App {
         path: PathBuf,
         result: Result<Box<ed25519_dalek::SigningKey>, String>,
     ) {
-        let CeremonyScreen::Setup(s) = &mut self.ceremony.screen else {
+        let CeremonyScreen::Setup(s) = &mut self.panes.ceremony.screen else {
             return;
         };
         let Some(r) = s.roles.get_mut(role) else {
@@ -858,10 +890,11 @@ impl App {
 
     /// The background save finished.
     pub(crate) fn on_rehearsal_saved(&mut self, result: Result<SavedRehearsal, String>) {
-        let reason = self.readonly_reason.clone();
-        let target = match &mut self.ceremony.screen {
+        let reason = self.shell.readonly_reason.clone();
+        let target = match &mut self.panes.ceremony.screen {
             CeremonyScreen::Rehearsal(r) if r.save == SaveState::Saving => Some(r),
             _ => self
+                .panes
                 .ceremony
                 .last
                 .as_mut()
@@ -871,7 +904,7 @@ impl App {
             Err(e) => (ToastLevel::Error, format!("transcript not saved: {e}")),
             Ok(saved) => {
                 let ledger = match (saved.ledger, &reason) {
-                    (Err(_), Some(why)) if self.readonly => {
+                    (Err(_), Some(why)) if self.shell.readonly => {
                         Err(format!("ledger entry not written: {why}"))
                     }
                     (Err(e), _) => Err(format!("ledger entry not written: {e}")),

@@ -1,7 +1,7 @@
 //! Cost meter state kept on `App`: rows refreshed per second, alerts once per level.
 
 use crate::protocol::Command;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -57,12 +57,24 @@ pub fn cost_state_name(r: &BranchCost) -> &'static str {
     }
 }
 
-/// The cost meter's view state: `visible` indexes `App::cost_rows` in display order,
+/// The cost meter's view state: `visible` indexes `rows` in display order,
 /// recomputed with the rows (once a second or on new entries) and on sort/filter
 /// changes — never per frame.
 #[derive(Debug, Clone, Default)]
 pub struct CostView {
+    /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
+    pub book: crate::domain::cost::CostBook,
+    /// `book` evaluated at `now`, refreshed on ingest and once a second — not in render.
+    pub rows: Vec<crate::domain::cost::BranchCost>,
+    pub totals: Option<crate::domain::cost::HqTotals>,
+    /// Branch id → index into `rows`.
+    pub(crate) index: HashMap<String, usize>,
+    /// New entries arrived since `rows` was computed.
+    pub(crate) stale: bool,
+    /// The cost escalation level each branch was last alerted at (once per level).
+    pub(crate) alerted: BTreeMap<String, CostEscalation>,
     pub sort: CostSort,
+    /// The `/` filter; `filter.text` is what `/` shows again.
     pub filter: BranchFilter,
     pub visible: Vec<usize>,
     pub sel: usize,
@@ -76,7 +88,7 @@ pub struct CostView {
 impl App {
     pub(crate) fn note_outdated(&mut self, at: DateTime<Utc>) {
         use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+        let Some(reg) = self.data.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return;
         };
         for b in &reg.branches {
@@ -88,9 +100,9 @@ impl App {
                 at,
             );
             if st == ProtocolState::Outdated {
-                self.first_outdated.entry(b.id.clone()).or_insert(at);
+                self.data.first_outdated.entry(b.id.clone()).or_insert(at);
             } else {
-                self.first_outdated.remove(&b.id);
+                self.data.first_outdated.remove(&b.id);
             }
         }
     }
@@ -99,7 +111,7 @@ impl App {
     /// time this console first saw it outdated.
     pub fn protocol_state(&self, branch: &str) -> crate::domain::hq::ProtocolState {
         use crate::domain::hq::{ProtocolState, protocol_state};
-        let Some(reg) = self.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
+        let Some(reg) = self.data.hq.as_ref().and_then(|h| h.registry.as_ref()) else {
             return ProtocolState::Unknown;
         };
         let Some(b) = self.registry_branch(branch) else {
@@ -109,28 +121,29 @@ impl App {
             b.hq_protocol_version.as_deref(),
             &reg.hq_version,
             reg.migration.as_ref().and_then(|m| m.deprecate_after_days),
-            self.first_outdated.get(branch).copied(),
-            self.now,
+            self.data.first_outdated.get(branch).copied(),
+            self.shell.now,
         )
     }
 
     /// Re-evaluate the cost book at `now` (once a second, or after new entries).
     pub fn refresh_cost(&mut self) {
         let selected = self.selected_cost_branch();
-        self.cost.prune(self.now);
-        let mut rows = self.cost.all(self.now);
+        self.panes.cost.book.prune(self.shell.now);
+        let mut rows = self.panes.cost.book.all(self.shell.now);
         // Registry branches with no spend yet still get a row (a set, not a search
         // per branch: 10,000 branches).
         let have: HashSet<String> = rows.iter().map(|r| r.branch.clone()).collect();
         let missing: Vec<String> = self
-            .health_view
+            .panes
+            .health
             .sync_order()
             .iter()
             .filter(|id| !have.contains(*id))
             .cloned()
             .collect();
         for id in missing {
-            rows.push(self.cost.branch(&id, self.now));
+            rows.push(self.panes.cost.book.branch(&id, self.shell.now));
         }
         rows.sort_by(|a, b| {
             b.mtd_cost
@@ -151,14 +164,14 @@ impl App {
             totals.mtd_tokens = totals.mtd_tokens.saturating_add(r.mtd_tokens);
             totals.projected_cost += r.projected_cost;
         }
-        self.cost_index = rows
+        self.panes.cost.index = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.branch.clone(), i))
             .collect();
-        self.cost_rows = rows;
-        self.cost_totals = Some(totals);
-        self.cost_stale = false;
+        self.panes.cost.rows = rows;
+        self.panes.cost.totals = Some(totals);
+        self.panes.cost.stale = false;
         self.refresh_cost_order(selected);
         self.alert_cost();
     }
@@ -170,8 +183,14 @@ impl App {
     pub(crate) fn alert_cost(&mut self) {
         use crate::domain::cost::Escalation as E;
         let mut fired = Vec::new();
-        for r in &self.cost_rows {
-            let before = self.cost_alerted.get(&r.branch).copied().unwrap_or(E::None);
+        for r in &self.panes.cost.rows {
+            let before = self
+                .panes
+                .cost
+                .alerted
+                .get(&r.branch)
+                .copied()
+                .unwrap_or(E::None);
             if r.escalation > before {
                 let pct = r.limit_ratio.map_or(String::new(), |x| {
                     format!(" at {:.0}% of its limit", x * 100.0)
@@ -183,7 +202,10 @@ impl App {
                 ));
             }
             if r.escalation != before {
-                self.cost_alerted.insert(r.branch.clone(), r.escalation);
+                self.panes
+                    .cost
+                    .alerted
+                    .insert(r.branch.clone(), r.escalation);
             }
         }
         // One notice on screen (the banner keeps three), one notification per branch.
@@ -198,7 +220,7 @@ impl App {
                 ),
             ),
         }
-        if !self.readonly {
+        if !self.shell.readonly {
             for text in fired {
                 self.commands.push(Command::Notify {
                     events: vec!["cost_limit_exceeded".into()],
@@ -210,17 +232,49 @@ impl App {
 
     /// The cost row of `branch`, if it has one (indexed on refresh, not searched).
     pub fn cost_row(&self, branch: &str) -> Option<&crate::domain::cost::BranchCost> {
-        self.cost_index
+        self.panes
+            .cost
+            .index
             .get(branch)
-            .and_then(|i| self.cost_rows.get(*i))
+            .and_then(|i| self.panes.cost.rows.get(*i))
+    }
+}
+
+impl CostView {
+    /// The branch selected in the cost meter.
+    pub fn selected_branch(&self) -> Option<&str> {
+        let i = *self.visible.get(self.sel)?;
+        self.rows.get(i).map(|r| r.branch.as_str())
+    }
+
+    /// Keys while the cost pane has focus; `page` rows fit on screen. True when the
+    /// sort changed and the order must be recomputed (`App` knows the registry).
+    pub(crate) fn on_action(&mut self, a: Action, page: usize) -> bool {
+        if a == Action::CycleSort {
+            self.sort = self.sort.next();
+            return true;
+        }
+        let n = self.visible.len();
+        self.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
+        self.sel = move_sel(self.sel, n, a, page.saturating_sub(1).max(1));
+        self.offset = scroll_into_view(self.offset, self.sel, page, n);
+        false
     }
 }
 
 impl App {
     /// The branch selected in the cost meter.
     pub fn selected_cost_branch(&self) -> Option<String> {
-        let i = *self.cost_view.visible.get(self.cost_view.sel)?;
-        self.cost_rows.get(i).map(|r| r.branch.clone())
+        let i = *self.panes.cost.visible.get(self.panes.cost.sel)?;
+        self.panes.cost.rows.get(i).map(|r| r.branch.clone())
     }
 
     /// Rows of the cost table that fit on screen now.
@@ -236,9 +290,11 @@ impl App {
 
     /// Filter and sort the cost rows; the selection stays on `selected`.
     pub(crate) fn refresh_cost_order(&mut self, selected: Option<String>) {
-        let f = &self.cost_view.filter;
+        let f = &self.panes.cost.filter;
         let mut idx: Vec<usize> = self
-            .cost_rows
+            .panes
+            .cost
+            .rows
             .iter()
             .enumerate()
             .filter(|(_, r)| {
@@ -250,10 +306,10 @@ impl App {
             })
             .map(|(i, _)| i)
             .collect();
-        let rows = &self.cost_rows;
+        let rows = &self.panes.cost.rows;
         let key = |i: &usize| rows.get(*i);
-        match self.cost_view.sort {
-            // `cost_rows` is already by cost, highest first.
+        match self.panes.cost.sort {
+            // `rows` is already by cost, highest first.
             CostSort::Cost => {}
             CostSort::Limit => idx.sort_by(|a, b| {
                 let (ra, rb) = (
@@ -277,19 +333,22 @@ impl App {
                     .cmp(&key(b).map(|r| r.branch.as_str()))
             }),
         }
-        self.cost_view.visible = idx;
-        let n = self.cost_view.visible.len();
-        let found = selected.filter(|_| self.cost_view.touched).and_then(|s| {
-            self.cost_view
+        self.panes.cost.visible = idx;
+        let n = self.panes.cost.visible.len();
+        let found = selected.filter(|_| self.panes.cost.touched).and_then(|s| {
+            self.panes
+                .cost
                 .visible
                 .iter()
-                .position(|i| self.cost_rows.get(*i).is_some_and(|r| r.branch == s))
+                .position(|i| self.panes.cost.rows.get(*i).is_some_and(|r| r.branch == s))
         });
-        self.cost_view.sel = found.unwrap_or(self.cost_view.sel).min(n.saturating_sub(1));
+        self.panes.cost.sel = found
+            .unwrap_or(self.panes.cost.sel)
+            .min(n.saturating_sub(1));
         let page = self.cost_page();
-        self.cost_view.offset =
-            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
-        self.dirty = true;
+        self.panes.cost.offset =
+            scroll_into_view(self.panes.cost.offset, self.panes.cost.sel, page, n);
+        self.shell.dirty = true;
     }
 }
 
@@ -299,8 +358,8 @@ impl App {
         match BranchFilter::parse(&text, "state", &COST_STATES) {
             Ok(f) => {
                 let selected = self.selected_cost_branch();
-                self.cost_view.filter = f;
-                self.cost_filter = text.trim().to_string();
+                self.panes.cost.filter = f;
+                self.panes.cost.filter.text = text.trim().to_string();
                 self.refresh_cost_order(selected);
             }
             Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),
@@ -311,25 +370,10 @@ impl App {
 impl App {
     /// Keys while the cost pane has focus.
     pub(crate) fn cost_action(&mut self, a: Action) {
-        if a == Action::CycleSort {
-            let selected = self.selected_cost_branch();
-            self.cost_view.sort = self.cost_view.sort.next();
-            self.refresh_cost_order(selected);
-            return;
-        }
-        let n = self.cost_view.visible.len();
+        let selected = self.selected_cost_branch();
         let page = self.cost_page();
-        self.cost_view.touched |= matches!(
-            a,
-            Action::Up
-                | Action::Down
-                | Action::PageUp
-                | Action::PageDown
-                | Action::Top
-                | Action::Bottom
-        );
-        self.cost_view.sel = move_sel(self.cost_view.sel, n, a, page.saturating_sub(1).max(1));
-        self.cost_view.offset =
-            scroll_into_view(self.cost_view.offset, self.cost_view.sel, page, n);
+        if self.panes.cost.on_action(a, page) {
+            self.refresh_cost_order(selected);
+        }
     }
 }

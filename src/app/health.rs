@@ -368,7 +368,10 @@ pub fn is_history_event(event: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct HealthView {
     pub sort: HealthSort,
+    /// The `/` filter; `filter.text` is what `/` shows again.
     pub filter: BranchFilter,
+    /// The selected row, an index into `visible`.
+    pub sel: usize,
     /// Branch ids shown, in display order (filtered and sorted).
     pub visible: Vec<String>,
     /// First row on screen (kept so scrolling moves the window minimally).
@@ -409,6 +412,40 @@ impl HealthView {
     pub fn sync_order(&self) -> &[String] {
         &self.sync_order
     }
+
+    /// The selected branch id.
+    pub fn selected(&self) -> Option<&String> {
+        self.visible.get(self.sel)
+    }
+
+    /// Keys while the health pane has focus; `page` rows fit on screen. True when
+    /// the sort changed and the order must be recomputed (`App` knows the data).
+    pub(crate) fn on_action(&mut self, a: Action, page: usize) -> bool {
+        match a {
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                return true;
+            }
+            Action::Select => {
+                self.detail = self.selected().is_some();
+                return false;
+            }
+            _ => {}
+        }
+        let n = self.visible.len();
+        self.touched |= matches!(
+            a,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        );
+        self.sel = move_sel(self.sel, n, a, page.saturating_sub(1).max(1));
+        self.offset = scroll_into_view(self.offset, self.sel, page, n);
+        false
+    }
 }
 
 impl App {
@@ -432,23 +469,29 @@ impl App {
 
     /// The branch ids the health pane shows, in order.
     pub fn health_visible(&self) -> &[String] {
-        &self.health_view.visible
+        &self.panes.health.visible
     }
 
     /// The selected branch in the health pane.
     pub fn selected_branch(&self) -> Option<String> {
-        self.health_view.visible.get(self.health_sel).cloned()
+        self.panes
+            .health
+            .visible
+            .get(self.panes.health.sel)
+            .cloned()
     }
 
     /// The registry entry of `id` (indexed, not searched).
     pub fn registry_branch(&self, id: &str) -> Option<&crate::domain::hq::Branch> {
-        let i = *self.health_view.reg_index.get(id)?;
-        self.hq.as_ref()?.registry.as_ref()?.branches.get(i)
+        let i = *self.panes.health.reg_index.get(id)?;
+        self.data.hq.as_ref()?.registry.as_ref()?.branches.get(i)
     }
 
     /// Whether `branch` is in maintenance — `in_maintenance` without the registry search.
     pub fn branch_maintenance(&self, branch: &str) -> bool {
-        let Some(hq) = &self.hq else { return false };
+        let Some(hq) = &self.data.hq else {
+            return false;
+        };
         if let Some(d) = &hq.decision
             && let Some(m) = d.maintenance.get(branch)
         {
@@ -461,7 +504,7 @@ impl App {
     /// The branch's status now.
     pub fn branch_status(&self, id: &str) -> HealthStatus {
         let maint = self.branch_maintenance(id);
-        self.health.get(id).map_or(
+        self.data.health.get(id).map_or(
             if maint {
                 HealthStatus::Maintenance
             } else {
@@ -473,13 +516,13 @@ impl App {
 
     /// Maintenance and rollback events of `branch`, oldest first.
     pub fn branch_history(&self, branch: &str) -> impl Iterator<Item = &HistoryItem> {
-        self.health_view.history.get(branch).into_iter().flatten()
+        self.panes.health.history.get(branch).into_iter().flatten()
     }
 
     /// Rebuild the registry caches (sync order, index) after a registry reload.
     pub(crate) fn on_registry_for_health(&mut self) {
-        let reg = self.hq.as_ref().and_then(|h| h.registry.as_ref());
-        self.health_view.reg_index = reg
+        let reg = self.data.hq.as_ref().and_then(|h| h.registry.as_ref());
+        self.panes.health.reg_index = reg
             .map(|r| {
                 r.branches
                     .iter()
@@ -488,9 +531,10 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        self.health_view.sync_order = self.branch_order();
-        self.health_view.sync_pos = self
-            .health_view
+        self.panes.health.sync_order = self.branch_order();
+        self.panes.health.sync_pos = self
+            .panes
+            .health
             .sync_order
             .iter()
             .enumerate()
@@ -502,14 +546,15 @@ impl App {
     /// A round of health results (from HTTP probes, or PromQL when Prometheus is the
     /// configured source).
     pub(crate) fn on_health_checked(&mut self, results: Vec<HealthResult>, at: DateTime<Utc>) {
-        let source = if self.health_view.prometheus.is_some() {
+        let source = if self.panes.health.prometheus.is_some() {
             CheckSource::Prometheus
         } else {
             CheckSource::Http
         };
         for r in results {
             let maint = self.branch_maintenance(&r.branch);
-            self.health
+            self.data
+                .health
                 .entry(r.branch.clone())
                 .or_default()
                 .record_from(r, source, maint);
@@ -541,7 +586,8 @@ impl App {
                 actor: e.actor.clone(),
             };
             let q = self
-                .health_view
+                .panes
+                .health
                 .history
                 .entry(e.branch.clone())
                 .or_default();
@@ -550,27 +596,28 @@ impl App {
                 q.pop_front();
             }
         }
-        self.health_view.order_dirty = true;
+        self.panes.health.order_dirty = true;
     }
 
     /// Recompute the visible order if something marked it dirty (called on ticks).
     pub(crate) fn refresh_health_order_if_dirty(&mut self) {
-        if self.health_view.order_dirty {
+        if self.panes.health.order_dirty {
             self.refresh_health_order();
         }
     }
 
     /// Filter and sort the branches; the selection stays on the same branch.
     pub(crate) fn refresh_health_order(&mut self) {
-        self.health_view.order_dirty = false;
+        self.panes.health.order_dirty = false;
         let selected = self.selected_branch();
-        let universe: Vec<&String> = if self.hq.as_ref().is_some_and(|h| h.registry.is_some()) {
-            self.health_view.sync_order.iter().collect()
+        let universe: Vec<&String> = if self.data.hq.as_ref().is_some_and(|h| h.registry.is_some())
+        {
+            self.panes.health.sync_order.iter().collect()
         } else {
-            self.health.keys().collect()
+            self.data.health.keys().collect()
         };
-        let f = &self.health_view.filter;
-        let sort = self.health_view.sort;
+        let f = &self.panes.health.filter;
+        let sort = self.panes.health.sort;
         // Keys computed once per branch, then one sort: O(n log n).
         let mut rows: Vec<(u64, usize, &String)> = universe
             .into_iter()
@@ -589,6 +636,7 @@ impl App {
                     HealthSort::Status => u64::from(status.worst_first()),
                     // Slowest first: invert the microseconds; none sorts last.
                     HealthSort::Latency => self
+                        .data
                         .health
                         .get(id)
                         .and_then(BranchHealth::latency_ms)
@@ -596,7 +644,7 @@ impl App {
                             u64::MAX - 1 - ((ms * 1000.0).min(1e15) as u64)
                         }),
                     HealthSort::Failures => {
-                        u64::MAX - self.ledger.failures_24h(id).min(usize::MAX - 1) as u64
+                        u64::MAX - self.panes.ledger.failures_24h(id).min(usize::MAX - 1) as u64
                     }
                 };
                 Some((key, pos, id))
@@ -608,54 +656,33 @@ impl App {
             rows.sort_by_key(|r| (r.0, r.1));
         }
         let visible: Vec<String> = rows.into_iter().map(|r| r.2.clone()).collect();
-        self.health_view.visible = visible;
-        let n = self.health_view.visible.len();
-        self.health_sel = selected
-            .filter(|_| self.health_view.touched)
-            .and_then(|s| self.health_view.visible.iter().position(|x| *x == s))
-            .unwrap_or(self.health_sel)
+        self.panes.health.visible = visible;
+        let n = self.panes.health.visible.len();
+        self.panes.health.sel = selected
+            .filter(|_| self.panes.health.touched)
+            .and_then(|s| self.panes.health.visible.iter().position(|x| *x == s))
+            .unwrap_or(self.panes.health.sel)
             .min(n.saturating_sub(1));
         if n == 0 {
-            self.health_view.detail = false;
+            self.panes.health.detail = false;
         }
         let page = self.pane_rows(Pane::Health, 3);
-        self.health_view.offset =
-            scroll_into_view(self.health_view.offset, self.health_sel, page, n);
-        self.dirty = true;
+        self.panes.health.offset =
+            scroll_into_view(self.panes.health.offset, self.panes.health.sel, page, n);
+        self.shell.dirty = true;
     }
 
     /// Esc: close the detail view if open.
     pub(crate) fn close_health_detail(&mut self) -> bool {
-        std::mem::take(&mut self.health_view.detail)
+        std::mem::take(&mut self.panes.health.detail)
     }
 
     pub(crate) fn health_action(&mut self, a: Action) {
-        match a {
-            Action::CycleSort => {
-                self.health_view.sort = self.health_view.sort.next();
-                self.refresh_health_order();
-                return;
-            }
-            Action::Select => {
-                self.health_view.detail = self.selected_branch().is_some();
-                return;
-            }
-            _ => {}
-        }
-        let n = self.health_view.visible.len();
+        // The page is what the last frame showed (the renderer's layout).
         let page = self.pane_rows(Pane::Health, 3);
-        self.health_view.touched |= matches!(
-            a,
-            Action::Up
-                | Action::Down
-                | Action::PageUp
-                | Action::PageDown
-                | Action::Top
-                | Action::Bottom
-        );
-        self.health_sel = move_sel(self.health_sel, n, a, page.saturating_sub(1).max(1));
-        self.health_view.offset =
-            scroll_into_view(self.health_view.offset, self.health_sel, page, n);
+        if self.panes.health.on_action(a, page) {
+            self.refresh_health_order();
+        }
     }
 
     /// `/` submitted in the health pane: a bad filter is refused with the reason and
@@ -664,8 +691,8 @@ impl App {
         let states: Vec<&str> = HealthStatus::ALL.iter().map(|s| s.label()).collect();
         match BranchFilter::parse(&text, "status", &states) {
             Ok(f) => {
-                self.health_view.filter = f;
-                self.health_filter = text.trim().to_string();
+                self.panes.health.filter = f;
+                self.panes.health.filter.text = text.trim().to_string();
                 self.refresh_health_order();
             }
             Err(e) => self.toast(ToastLevel::Warn, format!("filter: {e}")),

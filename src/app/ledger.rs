@@ -274,16 +274,20 @@ impl App {
     /// Lines in the ledger as far as anything has seen (index or tail).
     pub fn ledger_total(&self) -> u64 {
         // While the index is being built its count is a prefix of the file, not the end.
-        if self.ledger_view.index.building {
-            self.ledger.last_line
+        if self.panes.ledger_view.index.building {
+            self.panes.ledger.last_line
         } else {
-            self.ledger_view.index.lines.max(self.ledger.last_line)
+            self.panes
+                .ledger_view
+                .index
+                .lines
+                .max(self.panes.ledger.last_line)
         }
     }
 
     /// The selected line number, if any line exists.
     pub fn ledger_selected_line(&self) -> Option<u64> {
-        let v = &self.ledger_view;
+        let v = &self.panes.ledger_view;
         if let Some(f) = &v.active {
             let i = if v.follow {
                 f.matches.len().checked_sub(1)?
@@ -305,7 +309,7 @@ impl App {
 
     /// Line `n` from the tail's window or the page cache.
     pub fn ledger_line(&self, n: u64) -> LineSlot<'_> {
-        let recent = &self.ledger.recent;
+        let recent = &self.panes.ledger.recent;
         if let (Some(first), Some(last)) = (recent.front(), recent.back())
             && first.line <= n
             && n <= last.line
@@ -317,7 +321,7 @@ impl App {
             };
         }
         let page = n.saturating_sub(1) / PAGE_LINES;
-        let Some(lines) = self.ledger_view.pages.get(&page) else {
+        let Some(lines) = self.panes.ledger_view.pages.get(&page) else {
             return LineSlot::Loading;
         };
         match lines.iter().find(|l| l.line == n) {
@@ -346,8 +350,8 @@ impl App {
         }
         let total = self.ledger_total();
         let sel = self.ledger_selected_line();
-        let show_sel = !self.ledger_view.follow;
-        let Some(f) = &self.ledger_view.active else {
+        let show_sel = !self.panes.ledger_view.follow;
+        let Some(f) = &self.panes.ledger_view.active else {
             let Some(sel) = sel else { return Vec::new() };
             let mut end = if total - sel < height { total } else { sel };
             let start = end.saturating_sub(height - 1).max(1);
@@ -362,14 +366,14 @@ impl App {
                 })
                 .collect();
         };
-        let Some(k) = (if self.ledger_view.follow {
+        let Some(k) = (if self.panes.ledger_view.follow {
             f.matches.len().checked_sub(1)
         } else {
             Some(f.sel)
         }) else {
             return Vec::new();
         };
-        let c = self.ledger_view.context_lines();
+        let c = self.panes.ledger_view.context_lines();
         let mut rows: VecDeque<Row> = VecDeque::new();
         let mut floor = u64::MAX; // smallest line emitted so far
         for j in (0..=k).rev() {
@@ -429,7 +433,7 @@ impl App {
     /// Ask for the pages the list needs around the selection (a screen's worth), and
     /// drop pages far from it.
     pub(crate) fn ledger_fetch(&mut self) {
-        let height = usize::from(self.size.1.max(24));
+        let height = usize::from(self.shell.size.1.max(24));
         let rows = self.ledger_rows(height);
         let mut want: Vec<u64> = Vec::new();
         for r in &rows {
@@ -443,7 +447,7 @@ impl App {
         // Read one page ahead upwards so scrolling up is smooth.
         if let Some(first) = rows.first()
             && first.line > PAGE_LINES
-            && self.ledger_view.active.is_none()
+            && self.panes.ledger_view.active.is_none()
         {
             let p = (first.line - 1) / PAGE_LINES - 1;
             if matches!(self.ledger_line(p * PAGE_LINES + 1), LineSlot::Loading)
@@ -453,14 +457,14 @@ impl App {
             }
         }
         for p in want {
-            if self.ledger_view.requested.insert(p) {
+            if self.panes.ledger_view.requested.insert(p) {
                 self.commands.push(Command::Ledger(LedgerRequest::Page {
                     first: p * PAGE_LINES + 1,
                     count: PAGE_LINES,
                 }));
             }
         }
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         if v.pages.len() > MAX_PAGES {
             let here = rows.last().map_or(0, |r| (r.line - 1) / PAGE_LINES);
             let mut keys: Vec<u64> = v.pages.keys().copied().collect();
@@ -472,14 +476,14 @@ impl App {
     }
 
     fn ledger_page_size(&self) -> u64 {
-        u64::from(self.size.1.saturating_sub(12)).max(10)
+        u64::from(self.shell.size.1.saturating_sub(12)).max(10)
     }
 
     pub(crate) fn ledger_action(&mut self, a: Action) {
-        if self.ledger_view.rejects && a != Action::Select {
+        if self.panes.ledger_view.rejects && a != Action::Select {
             return;
         }
-        if self.ledger_view.detail {
+        if self.panes.ledger_view.detail {
             match a {
                 Action::Select => self.ledger_detail_enter(),
                 Action::Up | Action::Down | Action::PageUp | Action::PageDown => {}
@@ -488,7 +492,7 @@ impl App {
             return;
         }
         let page = self.ledger_page_size();
-        if self.ledger_view.active.is_some() {
+        if self.panes.ledger_view.active.is_some() {
             self.ledger_filtered_action(a, page);
         } else {
             self.ledger_plain_action(a, page);
@@ -499,10 +503,10 @@ impl App {
     fn ledger_plain_action(&mut self, a: Action, page: u64) {
         let total = self.ledger_total().max(1);
         let cur = self.ledger_selected_line().unwrap_or(0);
-        let following = self.ledger_view.follow;
+        let following = self.panes.ledger_view.follow;
         let go = |app: &mut App, line: u64| {
-            app.ledger_view.follow = false;
-            app.ledger_view.sel = line.clamp(1, total);
+            app.panes.ledger_view.follow = false;
+            app.panes.ledger_view.sel = line.clamp(1, total);
         };
         match a {
             Action::Up => go(self, cur.saturating_sub(1)),
@@ -510,9 +514,9 @@ impl App {
             Action::Down if !following => go(self, cur + 1),
             Action::PageDown if !following => go(self, cur + page),
             Action::Top => go(self, 1),
-            Action::Bottom => resume(&mut self.ledger_view),
+            Action::Bottom => resume(&mut self.panes.ledger_view),
             Action::ToggleFollow if following => go(self, cur),
-            Action::ToggleFollow => resume(&mut self.ledger_view),
+            Action::ToggleFollow => resume(&mut self.panes.ledger_view),
             Action::Select => self.ledger_open_detail(),
             Action::NextMatch | Action::PrevMatch => self.toast(
                 ToastLevel::Info,
@@ -524,11 +528,11 @@ impl App {
     }
 
     fn ledger_filtered_action(&mut self, a: Action, page: u64) {
-        let Some(f) = &self.ledger_view.active else {
+        let Some(f) = &self.panes.ledger_view.active else {
             return;
         };
         let n = f.matches.len();
-        let cur = if self.ledger_view.follow {
+        let cur = if self.panes.ledger_view.follow {
             n.saturating_sub(1)
         } else {
             f.sel
@@ -537,11 +541,13 @@ impl App {
         let target = match a {
             Action::Up => Some(cur.saturating_sub(1)),
             Action::PageUp => Some(cur.saturating_sub(page as usize)),
-            Action::Down if !self.ledger_view.follow => Some((cur + 1).min(last)),
-            Action::PageDown if !self.ledger_view.follow => Some((cur + page as usize).min(last)),
+            Action::Down if !self.panes.ledger_view.follow => Some((cur + 1).min(last)),
+            Action::PageDown if !self.panes.ledger_view.follow => {
+                Some((cur + page as usize).min(last))
+            }
             Action::Top => Some(0),
             Action::NextMatch if n > 0 => {
-                if cur >= last || self.ledger_view.follow {
+                if cur >= last || self.panes.ledger_view.follow {
                     self.toast(ToastLevel::Info, "search wrapped to the first match");
                     Some(0)
                 } else {
@@ -561,14 +567,14 @@ impl App {
                 None
             }
             Action::Bottom => {
-                resume(&mut self.ledger_view);
+                resume(&mut self.panes.ledger_view);
                 None
             }
             Action::ToggleFollow => {
-                if self.ledger_view.follow {
+                if self.panes.ledger_view.follow {
                     Some(cur)
                 } else {
-                    resume(&mut self.ledger_view);
+                    resume(&mut self.panes.ledger_view);
                     None
                 }
             }
@@ -585,15 +591,15 @@ impl App {
         if let Some(i) = target
             && n > 0
         {
-            self.ledger_view.follow = false;
-            if let Some(f) = self.ledger_view.active.as_mut() {
+            self.panes.ledger_view.follow = false;
+            if let Some(f) = self.panes.ledger_view.active.as_mut() {
                 f.sel = i.min(last);
             }
         }
     }
 
     fn ledger_cycle_context(&mut self) {
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         v.context = (v.context + 1) % CONTEXT_STEPS.len();
         let c = v.context_lines();
         self.toast(ToastLevel::Info, format!("filter context: {c} line(s)"));
@@ -614,7 +620,7 @@ impl App {
                 return;
             }
         };
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         v.detail = true;
         v.rejects = false;
         v.detail_line = line;
@@ -627,6 +633,7 @@ impl App {
     /// Enter in the detail view: jump to a rollback's target, else close.
     fn ledger_detail_enter(&mut self) {
         let target = self
+            .panes
             .ledger_view
             .detail_data
             .as_ref()
@@ -637,44 +644,44 @@ impl App {
                     ToastLevel::Info,
                     format!("looking for {}…", sanitize_id(&id)),
                 );
-                self.ledger_view.jumping = Some(id.clone());
+                self.panes.ledger_view.jumping = Some(id.clone());
                 self.commands
                     .push(Command::Ledger(LedgerRequest::FindId { id }));
             }
-            None => self.ledger_view.detail = false,
+            None => self.panes.ledger_view.detail = false,
         }
     }
 
     /// New lines from the tail (called from `handle_msg`).
     pub(crate) fn ledger_on_appended(&mut self, n: u64) {
-        if !self.ledger_view.tail_started {
-            self.ledger_view.tail_started = true;
+        if !self.panes.ledger_view.tail_started {
+            self.panes.ledger_view.tail_started = true;
             self.commands
                 .push(Command::Ledger(LedgerRequest::TailStarted));
         }
-        if !self.ledger_view.follow {
-            self.ledger_view.new_while_paused += n;
+        if !self.panes.ledger_view.follow {
+            self.panes.ledger_view.new_while_paused += n;
         }
     }
 
     /// The re-read notice, while the ledger is being read again after it changed
     /// (and for [`NOTICE_SECS`] after).
     pub fn ledger_notice(&self) -> Option<&str> {
-        let v = &self.ledger_view;
+        let v = &self.panes.ledger_view;
         let (at, text) = v.notice.as_ref()?;
         let busy = v.index.building || v.active.as_ref().is_some_and(|f| f.scanning.is_some());
-        (busy || (self.now - *at).num_seconds() < NOTICE_SECS).then_some(text.as_str())
+        (busy || (self.shell.now - *at).num_seconds() < NOTICE_SECS).then_some(text.as_str())
     }
 
     fn ledger_set_notice(&mut self, text: String) {
-        self.ledger_view.notice = Some((self.now, text));
-        self.dirty = true;
+        self.panes.ledger_view.notice = Some((self.shell.now, text));
+        self.shell.dirty = true;
     }
 
     /// The ledger was truncated or replaced: drop everything read from it.
     pub(crate) fn ledger_view_reset(&mut self) {
         self.ledger_set_notice("the ledger was truncated or replaced — re-reading it".into());
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         v.pages.clear();
         v.requested.clear();
         v.sel = 1;
@@ -682,13 +689,13 @@ impl App {
         v.detail_data = None;
         if let Some(f) = v.active.take() {
             let text = f.filter.source.clone();
-            self.submit_ledger_filter(text);
+            self.ledger_filter_submitted(text);
         }
     }
 
     /// A message from the ledger reader.
     pub(crate) fn on_ledger_view(&mut self, m: LedgerViewMsg) {
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         match m {
             LedgerViewMsg::Index(s) => v.index = s,
             LedgerViewMsg::Page { first, lines } => {
@@ -772,7 +779,7 @@ impl App {
             );
             return;
         };
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         let in_matches = v.active.as_ref().map(|f| f.matches.binary_search(&line));
         match in_matches {
             Some(Ok(i)) => {
@@ -796,7 +803,7 @@ impl App {
             }
             None => {}
         }
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         v.follow = false;
         v.sel = line;
         v.detail = true;
@@ -828,18 +835,23 @@ impl App {
     /// `/` submitted in the ledger pane: parse, then scan the whole ledger in the
     /// background. An empty filter clears it; a bad one is reported and the old one
     /// stays.
-    pub fn submit_ledger_filter(&mut self, text: String) {
+    pub fn submit_ledger_filter(&mut self, text: String) -> Vec<Command> {
+        self.ledger_filter_submitted(text);
+        std::mem::take(&mut self.commands)
+    }
+
+    pub(crate) fn ledger_filter_submitted(&mut self, text: String) {
         use crate::domain::ledger_filter::LedgerFilter;
-        self.dirty = true;
-        self.ledger_view.filter = text.trim().to_string();
-        let parsed = match LedgerFilter::parse(&text, self.now) {
+        self.shell.dirty = true;
+        self.panes.ledger_view.filter = text.trim().to_string();
+        let parsed = match LedgerFilter::parse(&text, self.shell.now) {
             Ok(f) => f,
             Err(e) => {
-                self.ledger_view.filter_error = Some(e.to_string());
+                self.panes.ledger_view.filter_error = Some(e.to_string());
                 return;
             }
         };
-        let v = &mut self.ledger_view;
+        let v = &mut self.panes.ledger_view;
         v.filter_error = None;
         v.generation += 1;
         let generation = v.generation;
@@ -872,9 +884,9 @@ impl App {
 impl App {
     /// Esc in the ledger pane: close the detail or rejects view if one is open.
     pub(crate) fn ledger_back(&mut self) -> bool {
-        let open = self.ledger_view.detail || self.ledger_view.rejects;
-        self.ledger_view.detail = false;
-        self.ledger_view.rejects = false;
+        let open = self.panes.ledger_view.detail || self.panes.ledger_view.rejects;
+        self.panes.ledger_view.detail = false;
+        self.panes.ledger_view.rejects = false;
         open
     }
 }

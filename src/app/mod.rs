@@ -149,6 +149,45 @@ pub enum ToastLevel {
 
 pub(crate) const TOAST_TTL: i64 = 8;
 
+/// The overlays that take keys before the panes do. `STACK` is the order keys are
+/// offered in, top first; `App::overlay_key` says whether each is open and gives it
+/// the key. To add an overlay: its state in `Shell`, a variant here at its place in
+/// `STACK`, an arm in `App::overlay_key`, its drawing in `ui/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// The typed confirmation of an operator action.
+    Confirm,
+    /// The footer text prompt (filters, ceremony input).
+    Prompt,
+    /// "Abandon this rehearsal? y/n" in the ceremony pane.
+    CeremonyAbandon,
+    /// The help screen.
+    Help,
+}
+
+impl Overlay {
+    /// Key order, top first.
+    pub const STACK: [Overlay; 4] = [
+        Overlay::Confirm,
+        Overlay::Prompt,
+        Overlay::CeremonyAbandon,
+        Overlay::Help,
+    ];
+}
+
+/// Whether an overlay consumed a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Yes,
+    No,
+}
+
+impl From<bool> for Handled {
+    fn from(consumed: bool) -> Self {
+        if consumed { Handled::Yes } else { Handled::No }
+    }
+}
+
 /// Terminal-independent input to `update`.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -191,80 +230,84 @@ pub struct ScreenMap {
     pub table_rows: Vec<(Pane, usize)>,
 }
 
-/// The console.
-pub struct App {
+/// The console's frame: focus, zoom, overlays, theme, keys, who is operating, the
+/// banner's notices, and the clock. Read by `ui/` through [`App::shell`].
+pub struct Shell {
     pub now: DateTime<Utc>,
     pub started: DateTime<Utc>,
     pub focus: Pane,
     pub zoom: bool,
+    /// The help overlay is open.
     pub help: bool,
     pub theme: Theme,
     pub themes: Vec<Theme>,
     pub keymap: Keymap,
     pub readonly: bool,
+    /// Why the console is read-only (no key, --readonly, refused key).
+    pub readonly_reason: Option<String>,
+    /// The operator's role (from keys.json), for policy checks before a dialog opens.
+    pub operator_role: Option<String>,
     /// Shown in the header: what HQ root this is.
     pub hq_label: String,
+    pub toasts: VecDeque<Toast>,
+    /// Something changed since the last frame was drawn.
+    pub dirty: bool,
+    pub should_quit: bool,
+    pub size: (u16, u16),
+    pub confirm: Option<Confirm>,
+    /// An open text prompt (filter, ceremony input); it takes every key while open.
+    pub prompt: Option<Prompt>,
+    /// An operator action is running (planning or executing).
+    pub running: bool,
+    /// What operator actions reported, newest last.
+    pub action_log: VecDeque<String>,
+    pub(crate) quit_armed: bool,
+    /// Frame cap of the run loop (config `fps`).
+    pub fps: u32,
+}
+
+/// Aggregates more than one pane reads: the HQ snapshot, source freshness, merged
+/// branch health. Read through [`App::data`].
+#[derive(Default)]
+pub struct Shared {
     pub hq: Option<HqSnapshot>,
     pub registry_error: Option<FileError>,
     pub sources: BTreeMap<SourceId, SourceStatus>,
     /// Exporter URLs, by index, for messages.
     pub exporter_urls: Vec<String>,
     pub health: BTreeMap<String, BranchHealth>,
-    pub health_sel: usize,
-    /// The health pane's filter (`/`).
-    pub health_filter: String,
+    /// When each branch was first seen with an outdated protocol version.
+    pub first_outdated: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// Each pane's own state. Read through [`App::panes`].
+pub struct Panes {
+    /// Health pane: sort, filter, selection, visible order, detail, source.
+    pub health: HealthView,
+    /// The ledger read so far (counts, recent lines, integrity).
     pub ledger: LedgerState,
+    /// The ledger pane's view: follow, selection, filter, pages, detail.
     pub ledger_view: LedgerView,
+    /// Cost meter: the book, its rows and totals, sort, filter, selection, alerts.
+    pub cost: CostView,
+    /// Rhythm map: gauges, markers, window, pan.
     pub rhythm: RhythmState,
-    pub window: usize,
-    /// Pan offset of the rhythm chart, seconds back from now.
-    pub pan: i64,
-    pub marker_sel: Option<usize>,
-    pub scenarios: Vec<ScenarioSummary>,
-    pub scenario_sel: usize,
-    pub toasts: VecDeque<Toast>,
-    pub dirty: bool,
-    pub should_quit: bool,
-    pub size: (u16, u16),
+    /// Ceremony pane: scenarios, setup, a running rehearsal, the last summary.
+    pub ceremony: CeremonyState,
+}
+
+/// The console. Its state is read through [`App::shell`], [`App::data`] and
+/// [`App::panes`] and changed only by [`App::update`] (plus the few start-up settings
+/// below); effects leave as `Command`s.
+pub struct App {
+    shell: Shell,
+    data: Shared,
+    panes: Panes,
     /// Where the last frame put each pane (the renderer's layout, handed back by
     /// the run loop): mouse hits and page sizes use what was drawn.
     screen_map: ScreenMap,
-    /// When each branch was first seen with an outdated protocol version.
-    pub first_outdated: BTreeMap<String, DateTime<Utc>>,
-    /// Per-branch cost, fed entry by entry as the ledger grows (never re-scanned).
-    pub cost: crate::domain::cost::CostBook,
-    /// `cost` evaluated at `now`, refreshed on ingest and once a second — not in render.
-    pub cost_rows: Vec<crate::domain::cost::BranchCost>,
-    pub cost_totals: Option<crate::domain::cost::HqTotals>,
-    /// Branch id → index into `cost_rows`.
-    cost_index: std::collections::HashMap<String, usize>,
-    cost_stale: bool,
-    /// Why the console is read-only (no key, --readonly, refused key).
-    pub readonly_reason: Option<String>,
-    /// The operator's role (from keys.json), for policy checks before a dialog opens.
-    pub operator_role: Option<String>,
-    pub confirm: Option<Confirm>,
-    /// An open text prompt (filter, ceremony input); it takes every key while open.
-    pub prompt: Option<Prompt>,
-    /// Commands for the run loop, drained after every update.
-    pub commands: Vec<Command>,
-    /// An operator action is running (planning or executing).
-    pub running: bool,
-    /// What operator actions reported, newest last.
-    pub action_log: VecDeque<String>,
-    quit_armed: bool,
-    /// Frame cap of the run loop (config `fps`).
-    pub fps: u32,
-    /// The cost escalation level each branch was last alerted at (once per level).
-    pub cost_alerted: BTreeMap<String, crate::domain::cost::Escalation>,
-    /// The cost pane's filter (`/`).
-    pub cost_filter: String,
-    /// The ceremony pane: setup, a running rehearsal, the last summary.
-    pub ceremony: CeremonyState,
-    /// Health pane view: sort, filter, visible order, detail, source.
-    pub health_view: HealthView,
-    /// Cost meter view: sort, filter, visible order, selection.
-    pub cost_view: CostView,
+    /// Commands queued while an event is handled; `update` returns them.
+    commands: Vec<Command>,
 }
 
 impl App {
@@ -276,92 +319,167 @@ impl App {
 
     pub fn new(now: DateTime<Utc>, theme: Theme, keymap: Keymap) -> Self {
         App {
-            now,
-            started: now,
-            focus: Pane::Health,
-            zoom: false,
-            help: false,
-            themes: vec![theme.clone()],
-            theme,
-            keymap,
-            readonly: true,
-            hq_label: String::new(),
-            hq: None,
-            registry_error: None,
-            sources: BTreeMap::new(),
-            exporter_urls: Vec::new(),
-            health: BTreeMap::new(),
-            health_sel: 0,
-            health_filter: String::new(),
-            ledger: LedgerState::default(),
-            ledger_view: LedgerView {
-                follow: true,
-                ..Default::default()
+            shell: Shell {
+                now,
+                started: now,
+                focus: Pane::Health,
+                zoom: false,
+                help: false,
+                themes: vec![theme.clone()],
+                theme,
+                keymap,
+                readonly: true,
+                readonly_reason: None,
+                operator_role: None,
+                hq_label: String::new(),
+                toasts: VecDeque::new(),
+                dirty: true,
+                should_quit: false,
+                size: (0, 0),
+                confirm: None,
+                prompt: None,
+                running: false,
+                action_log: VecDeque::new(),
+                quit_armed: false,
+                fps: 30,
             },
-            rhythm: RhythmState::default(),
-            window: 1,
-            pan: 0,
-            marker_sel: None,
-            scenarios: Vec::new(),
-            scenario_sel: 0,
-            toasts: VecDeque::new(),
-            dirty: true,
-            should_quit: false,
-            size: (0, 0),
+            data: Shared::default(),
+            panes: Panes {
+                health: HealthView::default(),
+                ledger: LedgerState::default(),
+                ledger_view: LedgerView {
+                    follow: true,
+                    ..Default::default()
+                },
+                cost: CostView::default(),
+                rhythm: RhythmState {
+                    window: 1,
+                    ..Default::default()
+                },
+                ceremony: CeremonyState::default(),
+            },
             screen_map: ScreenMap::default(),
-            first_outdated: BTreeMap::new(),
-            cost: crate::domain::cost::CostBook::default(),
-            cost_rows: Vec::new(),
-            cost_totals: None,
-            cost_index: Default::default(),
-            cost_stale: false,
-            readonly_reason: None,
-            operator_role: None,
-            confirm: None,
-            prompt: None,
             commands: Vec::new(),
-            running: false,
-            action_log: VecDeque::new(),
-            quit_armed: false,
-            cost_alerted: BTreeMap::new(),
-            cost_filter: String::new(),
-            fps: 30,
-            ceremony: CeremonyState::default(),
-            health_view: HealthView::default(),
-            cost_view: CostView::default(),
         }
     }
 
-    pub fn update(&mut self, ev: Event) {
+    /// The frame: focus, overlays, theme, operator, notices, clock.
+    pub fn shell(&self) -> &Shell {
+        &self.shell
+    }
+
+    /// Aggregates shared by the panes (HQ snapshot, sources, branch health).
+    pub fn data(&self) -> &Shared {
+        &self.data
+    }
+
+    /// Each pane's state.
+    pub fn panes(&self) -> &Panes {
+        &self.panes
+    }
+
+    // Start-up settings (what `lumen` configures before the first frame).
+
+    /// Themes `CycleTheme` steps through (the current one first).
+    pub fn set_themes(&mut self, themes: Vec<Theme>) {
+        self.shell.themes = themes;
+    }
+
+    /// The run loop's frame cap.
+    pub fn set_fps(&mut self, fps: u32) {
+        self.shell.fps = fps;
+    }
+
+    /// What the header names (the HQ root).
+    pub fn set_hq_label(&mut self, label: impl Into<String>) {
+        self.shell.hq_label = label.into();
+    }
+
+    /// Who operates: `Ok(role)` for an operator with a key (actions allowed),
+    /// `Err(reason)` for a read-only console and why.
+    pub fn set_operator(&mut self, who: Result<Option<String>, String>) {
+        match who {
+            Ok(role) => {
+                self.shell.readonly = false;
+                self.shell.readonly_reason = None;
+                self.shell.operator_role = role;
+            }
+            Err(reason) => {
+                self.shell.readonly = true;
+                self.shell.readonly_reason = Some(reason);
+                self.shell.operator_role = None;
+            }
+        }
+    }
+
+    /// Exporter URLs, by index (messages name exporters by index).
+    pub fn set_exporter_urls(&mut self, urls: Vec<String>) {
+        self.data.exporter_urls = urls;
+    }
+
+    /// Health comes from this Prometheus server (credentials removed) instead of
+    /// polling every endpoint from here.
+    pub fn set_health_prometheus(&mut self, url: Option<String>) {
+        self.panes.health.prometheus = url;
+    }
+
+    /// Prometheus is configured: the rhythm pane asks it for history
+    /// (`Command::Backfill`).
+    pub fn set_rhythm_backfill(&mut self, on: bool) {
+        self.panes.rhythm.backfill = on;
+    }
+
+    /// Rehearsals use this seed (and keys derived from it) instead of a random one:
+    /// reproducible demos, tests and screenshots.
+    pub fn set_ceremony_seed(&mut self, seed: Option<u64>) {
+        self.panes.ceremony.fixed_seed = seed;
+    }
+
+    /// The frame tick moves the clock before drawing (ages on screen); the
+    /// housekeeping `Tick` does the rest.
+    pub fn advance_clock(&mut self, now: DateTime<Utc>) {
+        self.shell.now = now.max(self.shell.now);
+    }
+
+    /// The run loop drew a frame: nothing is waiting to be drawn.
+    pub fn mark_drawn(&mut self) {
+        self.shell.dirty = false;
+    }
+
+    /// Fold one event into the state and return the work it asks for — the only way
+    /// effects leave the app. No I/O; time comes only from the event.
+    pub fn update(&mut self, ev: Event) -> Vec<Command> {
         match ev {
             Event::Key(k) => self.handle_key(k),
             Event::Mouse(m) => self.handle_mouse(m),
             Event::Resize(w, h) => {
-                self.size = (w, h);
-                self.dirty = true;
+                self.shell.size = (w, h);
+                self.shell.dirty = true;
             }
             Event::Tick(now) => self.tick(now),
             Event::Msg(m) => self.handle_msg(m),
         }
+        std::mem::take(&mut self.commands)
     }
 
     fn tick(&mut self, now: DateTime<Utc>) {
         // Ages on screen are in whole seconds: redraw when the second changes.
-        let new_second = now.timestamp() != self.now.timestamp();
+        let new_second = now.timestamp() != self.shell.now.timestamp();
         if new_second {
-            self.dirty = true;
+            self.shell.dirty = true;
         }
-        self.now = now;
-        if new_second || self.cost_stale {
+        self.shell.now = now;
+        if new_second || self.panes.cost.stale {
             self.refresh_cost();
         }
         self.rhythm_tick(new_second);
         self.refresh_health_order_if_dirty();
-        let before = self.toasts.len();
-        self.toasts
+        let before = self.shell.toasts.len();
+        self.shell
+            .toasts
             .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
-        if self.toasts.len() != before {
-            self.dirty = true;
+        if self.shell.toasts.len() != before {
+            self.shell.dirty = true;
         }
         self.ceremony_tick();
     }
@@ -372,29 +490,51 @@ impl App {
         }
         // Ctrl-C always quits, whatever the keymap says.
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-            self.should_quit = true;
+            self.shell.should_quit = true;
             return;
         }
-        if self.confirm.is_some() {
-            self.handle_confirm_key(k);
-            return;
+        // Open overlays take keys first, top of the stack first; the first one that
+        // is open consumes the key.
+        for overlay in Overlay::STACK {
+            if self.overlay_key(overlay, &k) == Handled::Yes {
+                return;
+            }
         }
-        if self.prompt.is_some() {
-            self.handle_prompt_key(k);
-            return;
+        if let Some(a) = self.shell.keymap.action_for(&k) {
+            self.act(a);
         }
-        if self.ceremony_key(&k) {
-            return;
+    }
+
+    /// Offer a key to one overlay: `Handled::No` when it is not open (or lets the key
+    /// through), `Handled::Yes` when it consumed it.
+    fn overlay_key(&mut self, overlay: Overlay, k: &KeyEvent) -> Handled {
+        let open = match overlay {
+            Overlay::Confirm => self.shell.confirm.is_some(),
+            Overlay::Prompt => self.shell.prompt.is_some(),
+            Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
+            Overlay::Help => self.shell.help,
+        };
+        if !open {
+            return Handled::No;
         }
-        if let Some(a) = self.keymap.action_for(&k) {
-            self.apply(a);
+        match overlay {
+            Overlay::Confirm => self.handle_confirm_key(*k),
+            Overlay::Prompt => self.handle_prompt_key(*k),
+            Overlay::CeremonyAbandon => {}
+            // Help takes every key: its own keys close it (`apply` knows which).
+            Overlay::Help => {
+                if let Some(a) = self.shell.keymap.action_for(k) {
+                    self.act(a);
+                }
+            }
         }
+        Handled::Yes
     }
 
     /// Open the footer prompt for `kind`, prefilled with `initial` (e.g. the last filter).
     pub fn open_prompt(&mut self, kind: PromptKind, label: impl Into<String>, initial: &str) {
-        self.dirty = true;
-        self.prompt = Some(Prompt {
+        self.shell.dirty = true;
+        self.shell.prompt = Some(Prompt {
             kind,
             label: label.into(),
             input: tui_input::Input::new(initial.to_string()),
@@ -403,21 +543,21 @@ impl App {
 
     fn handle_prompt_key(&mut self, k: KeyEvent) {
         use tui_input::backend::crossterm::EventHandler;
-        self.dirty = true;
+        self.shell.dirty = true;
         match k.code {
             KeyCode::Esc => {
-                if let Some(p) = self.prompt.take() {
+                if let Some(p) = self.shell.prompt.take() {
                     self.prompt_cancelled(p.kind);
                 }
             }
             KeyCode::Enter => {
-                if let Some(p) = self.prompt.take() {
+                if let Some(p) = self.shell.prompt.take() {
                     let text = p.input.value().to_string();
                     self.submit_prompt(p.kind, text);
                 }
             }
             _ => {
-                if let Some(p) = self.prompt.as_mut() {
+                if let Some(p) = self.shell.prompt.as_mut() {
                     p.input.handle_event(&crossterm::event::Event::Key(k));
                 }
             }
@@ -426,7 +566,7 @@ impl App {
 
     fn submit_prompt(&mut self, kind: PromptKind, text: String) {
         match kind {
-            PromptKind::LedgerFilter => self.submit_ledger_filter(text),
+            PromptKind::LedgerFilter => self.ledger_filter_submitted(text),
             PromptKind::HealthFilter => self.submit_health_filter(text),
             PromptKind::CostFilter => self.submit_cost_filter(text),
             PromptKind::CeremonyInput => self.submit_ceremony_input(text),
@@ -440,13 +580,13 @@ impl App {
     }
 
     fn handle_confirm_key(&mut self, k: KeyEvent) {
-        self.dirty = true;
-        let Some(c) = self.confirm.as_mut() else {
+        self.shell.dirty = true;
+        let Some(c) = self.shell.confirm.as_mut() else {
             return;
         };
         match k.code {
             KeyCode::Esc => {
-                self.confirm = None;
+                self.shell.confirm = None;
                 self.toast(ToastLevel::Info, "cancelled: nothing was done");
             }
             KeyCode::Backspace => {
@@ -457,8 +597,8 @@ impl App {
                 let typed = c.typed.trim();
                 if typed == c.expected || c.alternative.as_deref() == Some(typed) {
                     let action = c.action.clone();
-                    self.confirm = None;
-                    self.running = true;
+                    self.shell.confirm = None;
+                    self.shell.running = true;
                     self.commands.push(Command::Execute(action));
                     self.toast(
                         ToastLevel::Info,
@@ -481,35 +621,42 @@ impl App {
         }
     }
 
-    /// Apply a named action. Overlays see it first.
-    pub fn apply(&mut self, a: Action) {
-        self.dirty = true;
-        if self.help {
+    /// Apply a named action (what a key bound to it does, after the overlays) and
+    /// return the work it asks for, as `update` does.
+    pub fn apply(&mut self, a: Action) -> Vec<Command> {
+        self.act(a);
+        std::mem::take(&mut self.commands)
+    }
+
+    /// A named action. The help overlay sees it first.
+    fn act(&mut self, a: Action) {
+        self.shell.dirty = true;
+        if self.shell.help {
             if matches!(a, Action::ToggleHelp | Action::Back) {
-                self.help = false;
+                self.shell.help = false;
             } else if a == Action::Quit {
-                self.should_quit = true;
+                self.shell.should_quit = true;
             }
             return;
         }
         match a {
-            Action::Quit if self.running && !self.quit_armed => {
-                self.quit_armed = true;
+            Action::Quit if self.shell.running && !self.shell.quit_armed => {
+                self.shell.quit_armed = true;
                 self.toast(
                     ToastLevel::Warn,
                     "an action is running — press q again to quit anyway",
                 );
             }
-            Action::Quit => self.should_quit = true,
-            Action::ToggleHelp => self.help = true,
-            Action::FocusNext => self.focus = self.focus.offset(1),
-            Action::FocusPrev => self.focus = self.focus.offset(-1),
-            Action::FocusHealth => self.focus = Pane::Health,
-            Action::FocusLedger => self.focus = Pane::Ledger,
-            Action::FocusCost => self.focus = Pane::Cost,
-            Action::FocusRhythm => self.focus = Pane::Rhythm,
-            Action::FocusCeremony => self.focus = Pane::Ceremony,
-            Action::ToggleZoom => self.zoom = !self.zoom,
+            Action::Quit => self.shell.should_quit = true,
+            Action::ToggleHelp => self.shell.help = true,
+            Action::FocusNext => self.shell.focus = self.shell.focus.offset(1),
+            Action::FocusPrev => self.shell.focus = self.shell.focus.offset(-1),
+            Action::FocusHealth => self.shell.focus = Pane::Health,
+            Action::FocusLedger => self.shell.focus = Pane::Ledger,
+            Action::FocusCost => self.shell.focus = Pane::Cost,
+            Action::FocusRhythm => self.shell.focus = Pane::Rhythm,
+            Action::FocusCeremony => self.shell.focus = Pane::Ceremony,
+            Action::ToggleZoom => self.shell.zoom = !self.shell.zoom,
             Action::CycleTheme => self.cycle_theme(),
             Action::Back => self.back(),
             _ => self.pane_action(a),
@@ -519,36 +666,40 @@ impl App {
     /// Esc: the focused pane closes its own overlay (detail, rejects, series browser,
     /// rehearsal step) first; otherwise it leaves the zoom.
     fn back(&mut self) {
-        let closed = match self.focus {
+        let closed = match self.shell.focus {
             Pane::Ceremony => self.ceremony_back(),
             Pane::Health => self.close_health_detail(),
             Pane::Ledger => self.ledger_back(),
-            Pane::Rhythm => std::mem::take(&mut self.rhythm.series_view),
+            Pane::Rhythm => std::mem::take(&mut self.panes.rhythm.series_view),
             Pane::Cost => false,
         };
         if !closed {
-            self.zoom = false;
+            self.shell.zoom = false;
         }
     }
 
     fn cycle_theme(&mut self) {
-        if self.themes.is_empty() {
+        if self.shell.themes.is_empty() {
             return;
         }
         let i = self
+            .shell
             .themes
             .iter()
-            .position(|t| t.name == self.theme.name)
+            .position(|t| t.name == self.shell.theme.name)
             .unwrap_or(0);
-        let next = (i + 1) % self.themes.len();
-        if let Some(t) = self.themes.get(next) {
-            self.theme = t.clone();
-            self.toast(ToastLevel::Info, format!("theme: {}", self.theme.name));
+        let next = (i + 1) % self.shell.themes.len();
+        if let Some(t) = self.shell.themes.get(next) {
+            self.shell.theme = t.clone();
+            self.toast(
+                ToastLevel::Info,
+                format!("theme: {}", self.shell.theme.name),
+            );
         }
     }
 
     fn pane_action(&mut self, a: Action) {
-        match self.focus {
+        match self.shell.focus {
             Pane::Health => self.health_action(a),
             Pane::Ledger => self.ledger_action(a),
             Pane::Rhythm => self.rhythm_action(a),
@@ -559,25 +710,25 @@ impl App {
             Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance => {
                 self.start_action(a)
             }
-            Action::OpenFilter => match self.focus {
+            Action::OpenFilter => match self.shell.focus {
                 Pane::Ledger => {
-                    let last = self.ledger_view.filter.clone();
+                    let last = self.panes.ledger_view.filter.clone();
                     self.open_prompt(PromptKind::LedgerFilter, "filter", &last);
                 }
                 Pane::Health => {
-                    let last = self.health_filter.clone();
+                    let last = self.panes.health.filter.text.clone();
                     self.open_prompt(PromptKind::HealthFilter, "filter", &last);
                 }
                 Pane::Cost => {
-                    let last = self.cost_filter.clone();
+                    let last = self.panes.cost.filter.text.clone();
                     self.open_prompt(PromptKind::CostFilter, "filter", &last);
                 }
                 Pane::Rhythm | Pane::Ceremony => {}
             },
             Action::ShowRejects => {
-                self.focus = Pane::Ledger;
-                self.ledger_view.rejects = !self.ledger_view.rejects;
-                self.ledger_view.detail = false;
+                self.shell.focus = Pane::Ledger;
+                self.panes.ledger_view.rejects = !self.panes.ledger_view.rejects;
+                self.panes.ledger_view.detail = false;
             }
             _ => {}
         }
@@ -586,8 +737,9 @@ impl App {
     /// An action key: refuse with the reason, or open its confirmation (a rollback is
     /// planned in the background first, over the whole ledger).
     fn start_action(&mut self, a: Action) {
-        if self.readonly {
+        if self.shell.readonly {
             let why = self
+                .shell
                 .readonly_reason
                 .clone()
                 .unwrap_or_else(|| "read-only console".into());
@@ -597,7 +749,7 @@ impl App {
             );
             return;
         }
-        if self.running {
+        if self.shell.running {
             self.toast(ToastLevel::Warn, "another action is still running");
             return;
         }
@@ -612,8 +764,8 @@ impl App {
             );
             return;
         }
-        if let (Some(role), Some(op)) = (&self.operator_role, a.operation()) {
-            let policy = self.hq.as_ref().and_then(|h| h.rbac.as_ref());
+        if let (Some(role), Some(op)) = (&self.shell.operator_role, a.operation()) {
+            let policy = self.data.hq.as_ref().and_then(|h| h.rbac.as_ref());
             if let Err(r) = crate::domain::policy::allowed(policy, role, op) {
                 self.toast(ToastLevel::Error, format!("refused: {}", r.reason));
                 return;
@@ -622,7 +774,7 @@ impl App {
         match a {
             Action::Rollback => match self.rollback_target() {
                 Some(target) => {
-                    self.running = true;
+                    self.shell.running = true;
                     self.toast(ToastLevel::Info, format!("planning the rollback of {target}…"));
                     self.commands.push(Command::PlanRollback { target });
                 }
@@ -634,7 +786,7 @@ impl App {
             Action::KillSwitch => {
                 let on = !self.kill_switch();
                 let what = if on { "ON: automated deploys halt" } else { "OFF: automated deploys resume" };
-                self.confirm = Some(Confirm {
+                self.shell.confirm = Some(Confirm {
                     action: PendingAction::KillSwitch { on },
                     title: format!("Kill switch {}", if on { "on" } else { "off" }),
                     lines: vec![
@@ -652,13 +804,13 @@ impl App {
                 });
             }
             Action::Maintenance => {
-                let Some(branch) = (self.focus == Pane::Health).then(|| self.selected_branch()).flatten()
+                let Some(branch) = (self.shell.focus == Pane::Health).then(|| self.selected_branch()).flatten()
                 else {
                     self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
                     return;
                 };
                 let on = !self.in_maintenance(&branch);
-                self.confirm = Some(Confirm {
+                self.shell.confirm = Some(Confirm {
                     action: PendingAction::Maintenance { branch: branch.clone(), on },
                     title: format!("Maintenance {} for {branch}", if on { "on" } else { "off" }),
                     lines: vec![
@@ -679,11 +831,11 @@ impl App {
                 });
             }
             Action::RuleRollback => {
-                let Some(rule) = self.rhythm.rules.last().cloned() else {
+                let Some(rule) = self.panes.rhythm.rules.last().cloned() else {
                     self.toast(ToastLevel::Warn, "rule rollback: no rule change in controls/rules_history.jsonl");
                     return;
                 };
-                self.confirm = Some(Confirm {
+                self.shell.confirm = Some(Confirm {
                     action: PendingAction::RuleRollback,
                     title: format!("Roll back rule {}", crate::domain::sanitize::sanitize(&rule.rule)),
                     lines: vec![
@@ -711,14 +863,14 @@ impl App {
     /// The deploy a rollback would target: the selected ledger line when it is a
     /// deploy, or the selected branch's latest deploy.
     fn rollback_target(&self) -> Option<String> {
-        match self.focus {
+        match self.shell.focus {
             Pane::Ledger => {
                 let e = self.ledger_selected_record()?.parsed.as_ref().ok()?;
                 (e.event == "deploy").then(|| e.id.clone())
             }
             Pane::Health => {
                 let b = self.selected_branch()?;
-                self.ledger.latest_deploy.get(&b).cloned()
+                self.panes.ledger.latest_deploy.get(&b).cloned()
             }
             _ => None,
         }
@@ -738,20 +890,20 @@ impl App {
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Some(p) = hit {
-                    self.focus = p;
-                    self.dirty = true;
+                    self.shell.focus = p;
+                    self.shell.dirty = true;
                 }
             }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 if let Some(p) = hit {
-                    self.focus = p;
+                    self.shell.focus = p;
                 }
                 let a = if m.kind == MouseEventKind::ScrollUp {
                     Action::Up
                 } else {
                     Action::Down
                 };
-                self.apply(a);
+                self.act(a);
             }
             _ => {}
         }
@@ -759,30 +911,30 @@ impl App {
 
     fn log_action(&mut self, line: String) {
         tracing::info!(target: "lumen::operator", "{line}");
-        self.action_log.push_back(line);
-        while self.action_log.len() > 50 {
-            self.action_log.pop_front();
+        self.shell.action_log.push_back(line);
+        while self.shell.action_log.len() > 50 {
+            self.shell.action_log.pop_front();
         }
     }
 
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
-        self.toasts.push_back(Toast {
-            at: self.now,
+        self.shell.toasts.push_back(Toast {
+            at: self.shell.now,
             level,
             text: text.into(),
         });
-        while self.toasts.len() > 3 {
-            self.toasts.pop_front();
+        while self.shell.toasts.len() > 3 {
+            self.shell.toasts.pop_front();
         }
-        self.dirty = true;
+        self.shell.dirty = true;
     }
 
     fn source_ok(&mut self, s: SourceId, at: DateTime<Utc>) {
-        self.sources.entry(s).or_default().last_ok = Some(at);
+        self.data.sources.entry(s).or_default().last_ok = Some(at);
     }
 
     fn handle_msg(&mut self, m: Msg) {
-        self.dirty = true;
+        self.shell.dirty = true;
         match m {
             Msg::MetricsScraped {
                 source,
@@ -791,7 +943,11 @@ impl App {
                 unreadable,
             } => {
                 if unreadable > 0 {
-                    self.sources.entry(source.clone()).or_default().last_error = Some((
+                    self.data
+                        .sources
+                        .entry(source.clone())
+                        .or_default()
+                        .last_error = Some((
                         at,
                         format!("{unreadable} unreadable line(s) in the last scrape"),
                     ));
@@ -800,26 +956,26 @@ impl App {
                 self.ingest_samples(&samples, at);
             }
             Msg::SourceFailed { source, at, error } => {
-                self.sources.entry(source).or_default().last_error = Some((at, error));
+                self.data.sources.entry(source).or_default().last_error = Some((at, error));
             }
             Msg::LedgerAppended { records, at } => {
                 let n = records.len() as u64;
                 self.ledger_on_appended(n);
                 for r in &records {
                     if let Ok(e) = &r.parsed {
-                        self.cost.ingest(e);
+                        self.panes.cost.book.ingest(e);
                     }
                 }
-                self.cost_stale = true;
+                self.panes.cost.stale = true;
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
-                self.ledger.ingest(records, self.now.max(at));
+                self.panes.ledger.ingest(records, self.shell.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
-            Msg::LedgerPending { bytes } => self.ledger.pending_bytes = bytes,
+            Msg::LedgerPending { bytes } => self.panes.ledger.pending_bytes = bytes,
             Msg::LedgerReset { reason } => {
-                self.ledger = LedgerState {
-                    resets: self.ledger.resets + 1,
+                self.panes.ledger = LedgerState {
+                    resets: self.panes.ledger.resets + 1,
                     ..Default::default()
                 };
                 self.ledger_view_reset();
@@ -829,14 +985,15 @@ impl App {
                 );
             }
             Msg::RulesAppended { rules, bad, at } => {
-                self.rhythm.rules.extend(rules);
-                self.rhythm.rules.sort_by_key(|r| r.ts);
-                self.rhythm.bad_rules += bad;
+                self.panes.rhythm.rules.extend(rules);
+                self.panes.rhythm.rules.sort_by_key(|r| r.ts);
+                self.panes.rhythm.bad_rules += bad;
                 self.source_ok(SourceId::Rules, at);
             }
             Msg::GaugeRows { points, bad, at } => {
-                self.rhythm.bad_rows += bad;
-                self.rhythm
+                self.panes.rhythm.bad_rows += bad;
+                self.panes
+                    .rhythm
                     .push_history(points, at.timestamp_millis() as f64 / 1000.0);
                 self.source_ok(SourceId::Metrics, at);
             }
@@ -851,18 +1008,21 @@ impl App {
                         h.interval_duration()
                     })
                     .max(std::time::Duration::from_millis(200));
-                self.sources.entry(SourceId::Health).or_default().every = Some(every);
+                self.data.sources.entry(SourceId::Health).or_default().every = Some(every);
                 let branches = hq
                     .registry
                     .as_ref()
                     .map(|r| r.branches.clone())
                     .unwrap_or_default();
-                self.cost.set_context(hq.cost_policy.clone(), &branches);
-                self.cost_stale = true;
-                self.hq = Some(*hq);
+                self.panes
+                    .cost
+                    .book
+                    .set_context(hq.cost_policy.clone(), &branches);
+                self.panes.cost.stale = true;
+                self.data.hq = Some(*hq);
                 self.note_outdated(at);
                 self.on_registry_for_health();
-                self.registry_error = None;
+                self.data.registry_error = None;
                 self.source_ok(SourceId::Registry, at);
             }
             Msg::OperatorPlanned {
@@ -872,8 +1032,8 @@ impl App {
                 expected,
                 alternative,
             } => {
-                self.running = false;
-                self.confirm = Some(Confirm {
+                self.shell.running = false;
+                self.shell.confirm = Some(Confirm {
                     action,
                     title,
                     lines,
@@ -890,8 +1050,8 @@ impl App {
             }
             Msg::OperatorDone { ok, summary, at } => {
                 let _ = at;
-                self.running = false;
-                self.quit_armed = false;
+                self.shell.running = false;
+                self.shell.quit_armed = false;
                 self.log_action(summary.clone());
                 self.toast(
                     if ok {
@@ -903,25 +1063,25 @@ impl App {
                 );
             }
             Msg::IntegrityChecked { integrity, at } => {
-                self.ledger.integrity = Some((at, integrity))
+                self.panes.ledger.integrity = Some((at, integrity))
             }
             Msg::SourceMissing { source, at } => {
-                let st = self.sources.entry(source).or_default();
+                let st = self.data.sources.entry(source).or_default();
                 st.missing = true;
                 st.last_error = None;
                 let _ = at;
             }
             Msg::SourceRecovered { source, at } => {
-                let st = self.sources.entry(source).or_default();
+                let st = self.data.sources.entry(source).or_default();
                 st.missing = false;
                 st.last_error = None;
                 st.last_ok = Some(at);
             }
             Msg::SourceReset { source, reason } => {
                 if source == SourceId::Rules {
-                    self.rhythm.rules.clear();
-                    self.rhythm.bad_rules = 0;
-                    self.marker_sel = None;
+                    self.panes.rhythm.rules.clear();
+                    self.panes.rhythm.bad_rules = 0;
+                    self.panes.rhythm.marker_sel = None;
                 }
                 self.toast(
                     ToastLevel::Warn,
@@ -933,11 +1093,12 @@ impl App {
                     ToastLevel::Error,
                     format!("registry: {error} (keeping the last good one)"),
                 );
-                self.sources
+                self.data
+                    .sources
                     .entry(SourceId::Registry)
                     .or_default()
                     .last_error = Some((at, error.to_string()));
-                self.registry_error = Some(error);
+                self.data.registry_error = Some(error);
             }
             Msg::PromBackfilled {
                 points,
@@ -974,12 +1135,12 @@ impl App {
                 continue;
             }
             match s.name.as_str() {
-                "lumen_gateway_status" => self.rhythm.gateway_status = Some(s.value),
+                "lumen_gateway_status" => self.panes.rhythm.gateway_status = Some(s.value),
                 "hq_branch_up" | "hq_branch_latency_seconds" | "hq_branch_error_ratio" => {
                     if let Some(b) = s.labels.get("branch") {
-                        let h = self.health.entry(b.clone()).or_default();
+                        let h = self.data.health.entry(b.clone()).or_default();
                         h.exporter_at = Some(at);
-                        self.health_view.order_dirty = true;
+                        self.panes.health.order_dirty = true;
                         match s.name.as_str() {
                             "hq_branch_up" => h.exporter_up = Some(s.value >= 0.5),
                             "hq_branch_latency_seconds" => h.exporter_latency = Some(s.value),
@@ -990,30 +1151,34 @@ impl App {
                 _ => {}
             }
             if !s.name.starts_with("lumen_phase") {
-                self.rhythm.note_other(series_key(s), s.value);
+                self.panes.rhythm.note_other(series_key(s), s.value);
             }
         }
         if any_gauge {
             let t = at.timestamp_millis() as f64 / 1000.0;
-            self.rhythm.push_live(GaugePoint { t, values: gauges });
+            self.panes
+                .rhythm
+                .push_live(GaugePoint { t, values: gauges });
         }
     }
 
     /// Branch ids in sync-plan order: explicit `order` entries first, then by tier in
     /// the plan's `tiers` order (canary, standard, incubation by default), then by id.
     pub fn branch_order(&self) -> Vec<String> {
-        let Some(hq) = &self.hq else {
-            return self.health.keys().cloned().collect();
+        let Some(hq) = &self.data.hq else {
+            return self.data.health.keys().cloned().collect();
         };
         let Some(reg) = &hq.registry else {
-            return self.health.keys().cloned().collect();
+            return self.data.health.keys().cloned().collect();
         };
         crate::domain::plan::sync_order(&reg.branches, hq.sync_plan.as_ref())
     }
 
     /// Whether `branch` is in maintenance (decision engine or registry flag).
     pub fn in_maintenance(&self, branch: &str) -> bool {
-        let Some(hq) = &self.hq else { return false };
+        let Some(hq) = &self.data.hq else {
+            return false;
+        };
         if let Some(d) = &hq.decision
             && let Some(m) = d.maintenance.get(branch)
         {
@@ -1028,14 +1193,16 @@ impl App {
     /// The local witness's alarm (history cut or rewritten), from the last
     /// integrity check: shown as a red banner, never only as a badge.
     pub fn witness_alarm(&self) -> Option<&str> {
-        self.ledger
+        self.panes
+            .ledger
             .integrity
             .as_ref()
             .and_then(|(_, i)| i.witness_alarm.as_deref())
     }
 
     pub fn kill_switch(&self) -> bool {
-        self.hq
+        self.data
+            .hq
             .as_ref()
             .and_then(|h| h.decision.as_ref())
             .is_some_and(|d| d.kill_switch)
@@ -1055,15 +1222,16 @@ impl App {
     /// optional files of the last snapshot (each keeps its last good version). A file
     /// leaves the list when a reload finds it valid (or absent).
     pub fn file_errors(&self) -> Vec<&FileError> {
-        self.registry_error
+        self.data
+            .registry_error
             .iter()
-            .chain(self.hq.iter().flat_map(|h| h.errors.iter()))
+            .chain(self.data.hq.iter().flat_map(|h| h.errors.iter()))
             .collect()
     }
 
     /// Seconds since `t`, for staleness labels.
     pub fn age(&self, t: DateTime<Utc>) -> i64 {
-        (self.now - t).num_seconds().max(0)
+        (self.shell.now - t).num_seconds().max(0)
     }
 }
 

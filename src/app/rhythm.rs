@@ -12,6 +12,12 @@ pub const WINDOWS: [i64; 5] = [60, 300, 900, 3_600, 86_400];
 /// Rhythm gauges over time, plus the newest exporter values.
 #[derive(Debug, Clone, Default)]
 pub struct RhythmState {
+    /// Index into [`WINDOWS`] (`App::new` starts at 5 minutes).
+    pub window: usize,
+    /// Pan offset of the chart, seconds back from now.
+    pub pan: i64,
+    /// The selected rule marker (`None`: the newest).
+    pub marker_sel: Option<usize>,
     /// Points sorted by time, pruned to a day.
     pub points: VecDeque<GaugePoint>,
     pub rules: Vec<RuleChange>,
@@ -241,16 +247,27 @@ impl RhythmState {
     }
 }
 
-impl App {
-    pub(crate) fn rhythm_action(&mut self, a: Action) {
+/// What a key did to the rhythm pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RhythmKey {
+    /// The series browser handled it (nothing derived changes).
+    Browser,
+    /// The chart handled it; `span` when the visible window moved or resized.
+    Chart { span: bool },
+}
+
+impl RhythmState {
+    /// Keys while the rhythm pane has focus: the series browser's, or the chart's
+    /// window, pan and marker selection.
+    pub(crate) fn on_action(&mut self, a: Action) -> RhythmKey {
         if a == Action::ToggleSeries {
-            self.rhythm.series_view = !self.rhythm.series_view;
-            return;
+            self.series_view = !self.series_view;
+            return RhythmKey::Browser;
         }
-        if self.rhythm.series_view {
-            let n = self.rhythm.other.len();
-            self.rhythm.series_sel = move_sel(self.rhythm.series_sel, n, a, 10);
-            return;
+        if self.series_view {
+            let n = self.other.len();
+            self.series_sel = move_sel(self.series_sel, n, a, 10);
+            return RhythmKey::Browser;
         }
         let w = WINDOWS.get(self.window).copied().unwrap_or(300);
         match a {
@@ -260,7 +277,7 @@ impl App {
             Action::Right => self.pan = (self.pan - w / 4).max(0),
             Action::Bottom => self.pan = 0,
             Action::Up | Action::Down => {
-                let n = self.rhythm.rules.len();
+                let n = self.rules.len();
                 if n == 0 {
                     self.marker_sel = None;
                 } else {
@@ -274,11 +291,22 @@ impl App {
             }
             _ => {}
         }
+        RhythmKey::Chart {
+            span: matches!(
+                a,
+                Action::WiderWindow | Action::NarrowerWindow | Action::Left | Action::Right
+            ),
+        }
+    }
+}
+
+impl App {
+    pub(crate) fn rhythm_action(&mut self, a: Action) {
+        let RhythmKey::Chart { span } = self.panes.rhythm.on_action(a) else {
+            return;
+        };
         self.refresh_marker_effect();
-        if matches!(
-            a,
-            Action::WiderWindow | Action::NarrowerWindow | Action::Left | Action::Right
-        ) {
+        if span {
             self.refresh_resonance();
             self.request_backfill();
         }
@@ -286,9 +314,9 @@ impl App {
 
     /// The marker the pane shows: the selected one, else the newest.
     pub fn selected_marker(&self) -> Option<usize> {
-        let n = self.rhythm.rules.len();
+        let n = self.panes.rhythm.rules.len();
         let last = n.checked_sub(1)?;
-        Some(self.marker_sel.unwrap_or(last).min(last))
+        Some(self.panes.rhythm.marker_sel.unwrap_or(last).min(last))
     }
 
     /// Housekeeping from `tick`: the marker's Δ when its inputs changed; once a second
@@ -297,9 +325,10 @@ impl App {
         self.refresh_marker_effect();
         // The run loop also moves `now` before each frame, so `new_second` alone can
         // miss seconds: compare with the second the panel was computed at.
-        let second = self.now.timestamp();
+        let second = self.shell.now.timestamp();
         if new_second
             || self
+                .panes
                 .rhythm
                 .resonance
                 .as_ref()
@@ -314,10 +343,10 @@ impl App {
     /// points changed since it was computed. Only the minute around the marker is read.
     pub(crate) fn refresh_marker_effect(&mut self) {
         let Some(i) = self.selected_marker() else {
-            self.rhythm.effect = None;
+            self.panes.rhythm.effect = None;
             return;
         };
-        let r = &self.rhythm;
+        let r = &self.panes.rhythm;
         if r.effect.is_some_and(|e| {
             e.marker == i && e.rules == r.rules.len() && e.generation == r.generation
         }) {
@@ -336,7 +365,7 @@ impl App {
                 .take_while(|p| p.t <= t + rhythm_math::WINDOW_S),
             t,
         );
-        self.rhythm.effect = Some(MarkerEffect {
+        self.panes.rhythm.effect = Some(MarkerEffect {
             marker: i,
             rules: r.rules.len(),
             generation: r.generation,
@@ -346,8 +375,11 @@ impl App {
 
     /// The visible window `[start, end]` of the chart, Unix seconds.
     pub fn rhythm_window(&self) -> (f64, f64) {
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300) as f64;
-        let end = self.now.timestamp_millis() as f64 / 1000.0 - self.pan as f64;
+        let w = WINDOWS
+            .get(self.panes.rhythm.window)
+            .copied()
+            .unwrap_or(300) as f64;
+        let end = self.shell.now.timestamp_millis() as f64 / 1000.0 - self.panes.rhythm.pan as f64;
         (end - w, end)
     }
 
@@ -355,8 +387,13 @@ impl App {
     /// seen with a timestamp in `[start, end]`.
     pub fn failure_histogram(&self, start: f64, end: f64) -> Vec<u64> {
         let mut counts = vec![0u64; FAILURE_CLASSES.len()];
-        let from = self.rhythm.failures.partition_point(|(t, _)| *t < start);
+        let from = self
+            .panes
+            .rhythm
+            .failures
+            .partition_point(|(t, _)| *t < start);
         for (_, c) in self
+            .panes
             .rhythm
             .failures
             .range(from..)
@@ -373,7 +410,7 @@ impl App {
     /// the 10 s means for wider windows, as the chart draws them).
     pub(crate) fn refresh_resonance(&mut self) {
         let (start, end) = self.rhythm_window();
-        let r = &self.rhythm;
+        let r = &self.panes.rhythm;
         let pts: Vec<GaugePoint> = if end - start >= 3_600.0 {
             let from = r.coarse.partition_point(|(p, _)| p.t < start);
             r.coarse
@@ -396,7 +433,7 @@ impl App {
                 ok as f64 / (ok + bad) as f64
             }
         };
-        let (safety_in, unverified) = match &self.ledger.integrity {
+        let (safety_in, unverified) = match &self.panes.ledger.integrity {
             Some((_, i)) if i.error.is_none() => (
                 (
                     frac(i.chain_ok, i.chain_broken),
@@ -410,14 +447,15 @@ impl App {
         // The last real custody event (seal audit, initial ceremony) when the HQ keeps
         // custody records; only without any does the newest rehearsal stand in.
         let custody_event = self
+            .data
             .hq
             .as_ref()
             .and_then(|h| h.custody.as_ref())
             .and_then(|c| c.last_real_event());
         let custody_record = custody_event.is_some();
         let days = custody_event
-            .or(self.rhythm.last_rehearsal)
-            .map(|t| (self.now - t).num_seconds() as f64 / 86_400.0);
+            .or(self.panes.rhythm.last_rehearsal)
+            .map(|t| (self.shell.now - t).num_seconds() as f64 / 86_400.0);
         let failure_counts = self.failure_histogram(start, end);
         let inputs = ResonanceInputs {
             start,
@@ -431,13 +469,14 @@ impl App {
             },
         };
         let field = self
+            .data
             .hq
             .as_ref()
             .and_then(|h| h.observer.clone())
             .unwrap_or_default();
         let resonance = rhythm_math::resonance(&pts, &inputs, &field);
-        self.rhythm.resonance = Some(ResonanceView {
-            at: self.now.timestamp(),
+        self.panes.rhythm.resonance = Some(ResonanceView {
+            at: self.shell.now.timestamp(),
             resonance,
             failure_counts,
             days_since_rehearsal: days,
@@ -449,30 +488,33 @@ impl App {
     /// Ask for a Prometheus backfill when the visible span reaches past what was
     /// asked for before (at start, and when the window widens or pans back).
     pub(crate) fn request_backfill(&mut self) {
-        if !self.rhythm.backfill {
+        if !self.panes.rhythm.backfill {
             return;
         }
-        let w = WINDOWS.get(self.window).copied().unwrap_or(300);
-        let span = (w + self.pan).clamp(1, HISTORY_SECS as i64);
-        if span <= self.rhythm.prom_requested {
+        let w = WINDOWS
+            .get(self.panes.rhythm.window)
+            .copied()
+            .unwrap_or(300);
+        let span = (w + self.panes.rhythm.pan).clamp(1, HISTORY_SECS as i64);
+        if span <= self.panes.rhythm.prom_requested {
             return;
         }
         // The chart spans the terminal when zoomed, about half of it when tiled; a
         // step a little finer than a column costs nothing visible.
-        let width = self.size.0.saturating_sub(8).max(40);
+        let width = self.shell.size.0.saturating_sub(8).max(40);
         self.commands.push(Command::Backfill(BackfillRequest {
             window: std::time::Duration::from_secs(span.unsigned_abs()),
             width,
         }));
-        self.rhythm.prom_requested = span;
+        self.panes.rhythm.prom_requested = span;
     }
 
     /// Ledger records as they are ingested: failure classes and the newest ceremony
     /// rehearsal, for the resonance panel's entropy and safety.
     pub(crate) fn rhythm_note_ledger(&mut self, records: &[LedgerRecord]) {
-        let r = &mut self.rhythm;
-        if r.ledger_resets != self.ledger.resets {
-            r.ledger_resets = self.ledger.resets;
+        let r = &mut self.panes.rhythm;
+        if r.ledger_resets != self.panes.ledger.resets {
+            r.ledger_resets = self.panes.ledger.resets;
             r.failures.clear();
             r.last_rehearsal = None;
         }
@@ -519,16 +561,20 @@ impl App {
         step: std::time::Duration,
     ) {
         let rows = points.len();
-        let now = self.now.max(at).timestamp_millis() as f64 / 1000.0;
-        self.rhythm.push_history(points, now);
-        self.rhythm.prom_last = Some(PromBackfill {
+        let now = self.shell.now.max(at).timestamp_millis() as f64 / 1000.0;
+        self.panes.rhythm.push_history(points, now);
+        self.panes.rhythm.prom_last = Some(PromBackfill {
             at,
             rows,
             bad,
             window,
             step,
         });
-        let st = self.sources.entry(SourceId::PrometheusHistory).or_default();
+        let st = self
+            .data
+            .sources
+            .entry(SourceId::PrometheusHistory)
+            .or_default();
         st.last_ok = Some(at);
         st.missing = false;
         self.refresh_marker_effect();

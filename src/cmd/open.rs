@@ -14,7 +14,7 @@ use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
 use crate::domain::hq::HqSnapshot;
 use crate::protocol::{Msg, SourceId};
-use crate::sources::health::HealthTarget;
+use crate::runtime::wiring::{health_config, registry_tap};
 
 /// Everything the console needs, resolved before the terminal is touched so that a
 /// bad config or registry fails with file:line on a normal screen.
@@ -55,21 +55,9 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
             themes.push(t);
         }
     }
-    app.themes = themes;
-    app.fps = cfg.fps;
+    app.set_themes(themes);
+    app.set_fps(cfg.fps);
     let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
-    app.scenarios = scenarios
-        .iter()
-        .map(|s| crate::app::ScenarioSummary {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            steps: s.steps.len(),
-            anomalies: s.anomalies.len(),
-            roles: s.roles.iter().map(|r| r.title.clone()).collect(),
-            summary: s.summary.clone(),
-            pass_mark: s.pass_mark,
-        })
-        .collect();
     app.set_ceremony_scenarios(scenarios);
     for p in problems {
         app.toast(
@@ -77,34 +65,34 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
             format!("scenario skipped: {p}"),
         );
     }
-    app.hq_label = label;
+    app.set_hq_label(label);
     // The operator identity: a key whose public key is in keys.json, mode 0600.
     let mut who = None;
-    match (&cfg.key, cfg.readonly) {
-        (_, true) => app.readonly_reason = Some("started with --readonly".into()),
+    let access = match (&cfg.key, cfg.readonly) {
+        (_, true) => Err("started with --readonly".to_string()),
         (None, false) => {
-            app.readonly_reason = Some(
-                "no operator key: start with --key FILE (listed in hq/registry/keys.json)".into(),
-            )
+            Err("no operator key: start with --key FILE (listed in hq/registry/keys.json)".into())
         }
         (Some(k), false) => match crate::store::append::identity(&cfg.hq_root, k) {
             Ok(id) => {
-                app.operator_role = Some(id.role.clone());
+                let role = id.role.clone();
                 who = Some(std::sync::Arc::new(id));
+                Ok(Some(role))
             }
             Err(e) => {
                 tracing::warn!("operator key refused: {}", e.reason());
-                app.readonly_reason = Some(format!("operator key refused: {}", e.reason()));
+                Err(format!("operator key refused: {}", e.reason()))
             }
         },
-    }
-    app.readonly = who.is_none();
+    };
+    app.set_operator(access);
 
-    app.exporter_urls = cfg.exporters.iter().map(|e| e.url.clone()).collect();
-    app.health_view.prometheus = cfg
-        .prometheus_url
-        .as_deref()
-        .map(crate::sources::http::redact);
+    app.set_exporter_urls(cfg.exporters.iter().map(|e| e.url.clone()).collect());
+    app.set_health_prometheus(
+        cfg.prometheus_url
+            .as_deref()
+            .map(crate::sources::http::redact),
+    );
     if let Some(why) = not_an_hq_root(&cfg.hq_root) {
         return Err(CmdError::Usage(why));
     }
@@ -195,58 +183,6 @@ pub fn spawn_sources(
 
 /// The longest interval between two PromQL health rounds.
 pub const PROMETHEUS_HEALTH_EVERY: Duration = Duration::from_secs(15);
-
-/// The health checker's configuration for a snapshot (targets, interval, timeout).
-pub fn health_config(hq: Option<&HqSnapshot>) -> crate::sources::health::HealthConfig {
-    let (targets, every, timeout) = health_targets(hq);
-    let mut hc = crate::sources::health::HealthConfig::new(targets, every);
-    hc.timeout = timeout;
-    hc
-}
-
-/// A sender for the registry watcher whose messages reach `tx` unchanged; on the way,
-/// every `RegistryReloaded` re-resolves the health targets into `plan` (added and
-/// removed branches, changed URLs, interval and timeout — no restart needed).
-fn registry_tap(
-    tx: mpsc::Sender<Msg>,
-    plan: tokio::sync::watch::Sender<crate::sources::health::HealthConfig>,
-) -> mpsc::Sender<Msg> {
-    let (tap_tx, mut tap_rx) = mpsc::channel::<Msg>(16);
-    tokio::spawn(async move {
-        while let Some(m) = tap_rx.recv().await {
-            if let Msg::RegistryReloaded { hq, .. } = &m {
-                let next = health_config(Some(hq));
-                plan.send_if_modified(|cur| {
-                    let changed = *cur != next;
-                    if changed {
-                        *cur = next;
-                    }
-                    changed
-                });
-            }
-            if tx.send(m).await.is_err() {
-                return;
-            }
-        }
-    });
-    tap_tx
-}
-
-/// Health targets (each branch's `health` URL, else the `health-check.json` endpoint on
-/// its host) with the check interval and timeout from `health-check.json`.
-pub fn health_targets(hq: Option<&HqSnapshot>) -> (Vec<HealthTarget>, Duration, Duration) {
-    let Some(hq) = hq else {
-        return (Vec::new(), Duration::from_secs(300), Duration::from_secs(2));
-    };
-    let hc = hq.health_check.as_ref();
-    let every = hc.map_or(Duration::from_secs(300), |h| h.interval_duration());
-    let timeout = hc.map_or(Duration::from_secs(2), |h| h.timeout_duration());
-    (
-        crate::sources::health::targets_from_snapshot(hq),
-        every.max(Duration::from_millis(200)),
-        timeout.max(Duration::from_millis(50)),
-    )
-}
 
 /// A crash between a kill-switch/maintenance ledger entry and the rewrite of
 /// decision-engine.json leaves them disagreeing: say so at start (the ledger is the
@@ -395,11 +331,11 @@ fn run_console(
     witness_dir: Option<std::path::PathBuf>,
 ) -> CmdResult {
     let Prepared { cfg, mut app, who } = p;
-    let hq = app.hq.clone();
+    let hq = app.data().hq.clone();
     // Rhythm history from Prometheus: the app posts what it wants (its window, its
     // width) on tick; the task answers with `Msg::PromBackfilled`.
     let (prom_req_tx, prom_req_rx) = tokio::sync::watch::channel(None);
-    app.rhythm.backfill = cfg.prometheus_url.is_some();
+    app.set_rhythm_backfill(cfg.prometheus_url.is_some());
     rt.block_on(crate::runtime::event_loop::run(app, |tx, cancel| {
         let cancel_for_verify = cancel.clone();
         if let Some(url) = cfg.prometheus_url.clone() {

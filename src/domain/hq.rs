@@ -65,14 +65,26 @@ pub mod paths {
 }
 
 /// A file that could not be read or does not satisfy its schema.
+///
+/// Displayed as `path:line:col: message`; a position that is not known is left
+/// out (`path:line: message`, `path: message`), never printed as `0:0`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
+#[error("{}{}: {message}", path.display(), position(*line, *column))]
 pub struct FileError {
     pub path: PathBuf,
     /// 1-based; 0 when the position is not known (e.g. I/O error).
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+/// `:line:col`, `:line` or nothing, for [`FileError`]'s display.
+fn position(line: usize, column: usize) -> String {
+    match (line, column) {
+        (0, _) => String::new(),
+        (l, 0) => format!(":{l}"),
+        (l, c) => format!(":{l}:{c}"),
+    }
 }
 
 impl FileError {

@@ -20,7 +20,7 @@ pub const CHANNEL: usize = 1024;
 
 /// Run the console until the user quits or a signal arrives. `start` spawns the
 /// sources on the runtime (it gets the sender and a cancel token) and returns the
-/// executor for the `Command`s that `App::update` queues.
+/// executor for the `Command`s that `App::update` returns.
 pub async fn run<F, E>(mut app: App, start: F) -> anyhow::Result<()>
 where
     F: FnOnce(mpsc::Sender<Msg>, CancellationToken) -> E,
@@ -36,8 +36,11 @@ where
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
-    app.update(Event::Resize(size.width, size.height));
-    app.update(Event::Tick(Utc::now()));
+    let mut commands = app.update(Event::Resize(size.width, size.height));
+    commands.extend(app.update(Event::Tick(Utc::now())));
+    for c in commands {
+        exec(c);
+    }
     draw(&mut guard, &mut app)?;
     // Test hook (docs/RELIABILITY.md): `LUMEN_TEST_PANIC=after-first-frame` panics here
     // so a pseudo-terminal test can prove the panic hook restores the terminal. It can
@@ -47,7 +50,7 @@ where
     }
 
     let mut events = EventStream::new();
-    let fps = app.fps.clamp(1, 120);
+    let fps = app.shell().fps.clamp(1, 120);
     let mut frame = tokio::time::interval(Duration::from_millis(1000 / u64::from(fps.max(1))));
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut house = tokio::time::interval(Duration::from_millis(250));
@@ -56,11 +59,12 @@ where
     let mut sources_open = true;
 
     let result = loop {
+        let mut commands = Vec::new();
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) => app.update(Event::Key(k)),
-                Some(Ok(TermEvent::Mouse(m))) => app.update(Event::Mouse(m)),
-                Some(Ok(TermEvent::Resize(w, h))) => app.update(Event::Resize(w, h)),
+                Some(Ok(TermEvent::Key(k))) => commands = app.update(Event::Key(k)),
+                Some(Ok(TermEvent::Mouse(m))) => commands = app.update(Event::Mouse(m)),
+                Some(Ok(TermEvent::Resize(w, h))) => commands = app.update(Event::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Err(anyhow::anyhow!("terminal input failed: {e}")),
                 None => break Ok(()),
@@ -71,23 +75,23 @@ where
                     sources_open = false;
                 }
                 for m in batch.drain(..) {
-                    app.update(Event::Msg(m));
+                    commands.extend(app.update(Event::Msg(m)));
                 }
             },
-            _ = house.tick() => app.update(Event::Tick(Utc::now())),
+            _ = house.tick() => commands = app.update(Event::Tick(Utc::now())),
             _ = frame.tick() => {
-                if app.dirty {
-                    app.now = Utc::now().max(app.now);
+                if app.shell().dirty {
+                    app.advance_clock(Utc::now());
                     draw(&mut guard, &mut app)?;
                 }
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
         }
-        for c in app.commands.drain(..) {
+        for c in commands {
             exec(c);
         }
-        if app.should_quit {
+        if app.shell().should_quit {
             break Ok(());
         }
     };
@@ -105,6 +109,6 @@ fn draw(guard: &mut TerminalGuard, app: &mut App) -> std::io::Result<()> {
     if let Some(map) = map {
         app.remember_screen(map);
     }
-    app.dirty = false;
+    app.mark_drawn();
     Ok(())
 }

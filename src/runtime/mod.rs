@@ -1,5 +1,6 @@
 //! The running console: the terminal guard and the event loop that drives
-//! `App::update` and `ui::render`.
+//! `App::update` and `ui::render`, and the wiring between sources.
 
 pub mod event_loop;
 pub mod tui;
+pub mod wiring;

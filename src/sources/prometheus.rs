@@ -399,7 +399,7 @@ pub async fn health_round(
 /// `Msg::SourceRecovered { source: Prometheus }`, or `Msg::SourceFailed { source:
 /// Prometheus }` with backoff. The console runs it instead of the HTTP checker when
 /// `prometheus_url` is configured, and tags these results `prometheus`
-/// (`App::health_view.prometheus`).
+/// (`HealthView::prometheus`, set through `App::set_health_prometheus`).
 pub async fn run_health(
     prom_url: String,
     interval: Duration,

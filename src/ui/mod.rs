@@ -65,8 +65,8 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     };
     s.footer = footer;
     let tiled = area.width >= TILE_MIN.0 && area.height >= TILE_MIN.1;
-    if app.zoom {
-        s.panes.push((app.focus, body));
+    if app.shell().zoom {
+        s.panes.push((app.shell().focus, body));
     } else if tiled {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
@@ -88,9 +88,9 @@ pub fn layout(area: Rect, app: &App) -> Screen {
         let [tabs, pane] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
         s.tabs = Some(tabs);
-        s.panes.push((app.focus, pane));
+        s.panes.push((app.shell().focus, pane));
     } else {
-        s.panes.push((app.focus, body));
+        s.panes.push((app.shell().focus, body));
     }
     s
 }
@@ -100,7 +100,7 @@ pub fn layout(area: Rect, app: &App) -> Screen {
 pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     let area = frame.area();
     let screen = layout(area, app);
-    let t = &app.theme;
+    let t = &app.shell().theme;
     if area.width < 4 || area.height < 1 {
         frame.render_widget(Paragraph::new("lumen").style(t.text()), area);
         return ScreenMap::default();
@@ -121,7 +121,7 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     render_footer(frame, app, screen.footer);
     widgets::toast::render(frame, app, area);
     widgets::confirm::render(frame, app, area);
-    if app.help {
+    if app.shell().help {
         widgets::help::render(frame, app, area);
     }
     let table_rows = screen
@@ -138,8 +138,8 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
 
 /// A pane's frame: numbered title, focus colour, and a staleness note on the right.
 pub fn pane_block<'a>(app: &App, pane: Pane, extra: Option<Line<'a>>) -> Block<'a> {
-    let t = &app.theme;
-    let focused = app.focus == pane;
+    let t = &app.shell().theme;
+    let focused = app.shell().focus == pane;
     let n = Pane::ALL
         .iter()
         .position(|p| *p == pane)
@@ -170,18 +170,21 @@ pub fn pane_block<'a>(app: &App, pane: Pane, extra: Option<Line<'a>>) -> Block<'
 
 /// "live 2s" / "stale 40s" / "error: …" for a source, styled.
 pub fn staleness<'a>(app: &App, source: &SourceId) -> Line<'a> {
-    let t = &app.theme;
-    let st = app.sources.get(source).cloned().unwrap_or_default();
+    let t = &app.shell().theme;
+    let st = app.data().sources.get(source).cloned().unwrap_or_default();
     staleness_of(app, &st, t.ok)
 }
 
 pub fn staleness_of<'a>(app: &App, st: &SourceStatus, _ok: ratatui::style::Color) -> Line<'a> {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     if st.missing {
         return Line::from(Span::styled(" not configured ", t.fg(t.warn)));
     }
     if st.failing() {
-        let (at, err) = st.last_error.clone().unwrap_or((app.now, String::new()));
+        let (at, err) = st
+            .last_error
+            .clone()
+            .unwrap_or((app.shell().now, String::new()));
         let since = fmt_age(app.age(at));
         let last = st.last_ok.map_or("never ok".to_string(), |ok| {
             format!("ok {} ago", fmt_age(app.age(ok)))
@@ -231,15 +234,15 @@ pub fn short(s: &str, max: usize) -> String {
 }
 
 fn render_header(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let mut spans = vec![
         Span::styled(" ◆ lumen ", t.fg(t.accent).add_modifier(Modifier::BOLD)),
         Span::styled(
-            crate::domain::sanitize::sanitize(&app.hq_label).into_owned(),
+            crate::domain::sanitize::sanitize(&app.shell().hq_label).into_owned(),
             t.text(),
         ),
     ];
-    if let Some(reg) = app.hq.as_ref().and_then(|h| h.registry.as_ref()) {
+    if let Some(reg) = app.data().hq.as_ref().and_then(|h| h.registry.as_ref()) {
         spans.push(Span::styled(
             format!(
                 "  hq v{} · {} branches",
@@ -255,13 +258,14 @@ fn render_header(frame: &mut Frame, app: &App, area: Rect) {
             t.fg(t.error).add_modifier(Modifier::BOLD),
         ));
     }
-    if app.readonly {
+    if app.shell().readonly {
         spans.push(Span::styled(
             "  READ-ONLY",
             t.fg(t.warn).add_modifier(Modifier::BOLD),
         ));
     }
     let failing: Vec<String> = app
+        .data()
         .sources
         .iter()
         .filter(|(_, s)| s.failing())
@@ -273,7 +277,7 @@ fn render_header(frame: &mut Frame, app: &App, area: Rect) {
             t.fg(t.error),
         ));
     }
-    let clock = format!("{} UTC ", app.now.format("%Y-%m-%d %H:%M:%S"));
+    let clock = format!("{} UTC ", app.shell().now.format("%Y-%m-%d %H:%M:%S"));
     let left = Line::from(spans);
     frame.render_widget(Paragraph::new(left), area);
     if area.width as usize > clock.len() + 40 {
@@ -293,6 +297,7 @@ fn notice_cap(area: Rect) -> usize {
 fn hq_relative(app: &App, path: &std::path::Path) -> String {
     use crate::domain::hq::paths;
     if let Some(rel) = app
+        .data()
         .hq
         .as_ref()
         .and_then(|h| path.strip_prefix(&h.root).ok())
@@ -360,7 +365,7 @@ pub fn notice_rows(app: &App, cap: usize) -> Vec<NoticeRow> {
 
 /// One row per HQ file that failed to load, until it is fixed (not a toast).
 fn render_notice(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let rows = notice_rows(app, usize::from(area.height));
     for (i, r) in rows.into_iter().enumerate() {
         let row = Rect {
@@ -405,7 +410,7 @@ fn banner_lines(app: &App) -> Vec<(String, bool)> {
 }
 
 fn render_banner(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let lines: Vec<Line> = banner_lines(app)
         .into_iter()
         .map(|(text, alarm)| {
@@ -427,10 +432,10 @@ fn render_banner(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_tabs(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let mut spans = Vec::new();
     for (i, p) in Pane::ALL.iter().enumerate() {
-        let style = if *p == app.focus {
+        let style = if *p == app.shell().focus {
             t.selected()
         } else {
             t.dimmed()
@@ -450,12 +455,12 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
-    if let Some(p) = &app.prompt {
+    let t = &app.shell().theme;
+    if let Some(p) = &app.shell().prompt {
         render_prompt(frame, app, p, area);
         return;
     }
-    let hints: &[(Action, &str)] = match app.focus {
+    let hints: &[(Action, &str)] = match app.shell().focus {
         Pane::Ledger => &[
             (Action::ToggleHelp, "help"),
             (Action::FocusNext, "next pane"),
@@ -508,7 +513,7 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
     };
     let mut spans = Vec::new();
     for (a, label) in hints {
-        if let Some(k) = app.keymap.keys_for(*a).first() {
+        if let Some(k) = app.shell().keymap.keys_for(*a).first() {
             spans.push(Span::styled(
                 format!(" {} ", k.label()),
                 t.fg(t.accent).add_modifier(Modifier::BOLD),
@@ -524,7 +529,7 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The open text prompt in the footer, scrolled so the cursor stays visible.
 fn render_prompt(frame: &mut Frame, app: &App, p: &crate::app::Prompt, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let label = format!(" {}: ", p.label);
     let label_w = unicode_width::UnicodeWidthStr::width(label.as_str()) as u16;
     let hint = " Enter apply · Esc cancel ";
@@ -571,7 +576,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// Clear `area` and draw a bordered popup with `title`; returns the inner area.
 pub fn popup(frame: &mut Frame, app: &App, area: Rect, title: &str) -> Rect {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     frame.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -589,8 +594,9 @@ pub fn popup(frame: &mut Frame, app: &App, area: Rect, title: &str) -> Rect {
 impl App {
     /// The read-only banner shows when a key was given but refused.
     pub fn readonly_banner(&self) -> bool {
-        self.readonly
+        self.shell().readonly
             && self
+                .shell()
                 .readonly_reason
                 .as_deref()
                 .is_some_and(|r| r.contains("refused"))
@@ -598,7 +604,7 @@ impl App {
 }
 
 pub(crate) fn toast_style(app: &App, level: ToastLevel) -> Style {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match level {
         ToastLevel::Info => t.fg(t.info),
         ToastLevel::Warn => t.fg(t.warn),

@@ -129,8 +129,8 @@ pub fn gauge_points(now: DateTime<Utc>) -> Vec<GaugePoint> {
 pub fn fixture_app() -> App {
     let now = t0();
     let mut app = App::new(now, Theme::dark(), Keymap::default());
-    app.hq_label = "/srv/hq".into();
-    app.readonly = false;
+    app.set_hq_label("/srv/hq");
+    app.set_operator(Ok(None));
     let at = now - chrono::Duration::seconds(3);
     app.update(Event::Msg(Msg::RegistryReloaded {
         hq: Box::new(snapshot()),
@@ -238,4 +238,59 @@ pub fn screen_text(term: &Terminal<TestBackend>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An `App` and the commands its updates returned that the test has not served yet.
+/// The run loop executes what `update` returns at once; a test that serves commands
+/// later (the ledger reader, key-file loads, saved rehearsals) keeps them here.
+pub struct Console {
+    pub app: App,
+    pending: Vec<lumen::protocol::Command>,
+}
+
+impl Console {
+    pub fn new(app: App) -> Self {
+        Console {
+            app,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn update(&mut self, ev: Event) {
+        let c = self.app.update(ev);
+        self.pending.extend(c);
+    }
+
+    pub fn apply(&mut self, a: lumen::protocol::Action) {
+        let c = self.app.apply(a);
+        self.pending.extend(c);
+    }
+
+    pub fn submit_ledger_filter(&mut self, text: String) {
+        let c = self.app.submit_ledger_filter(text);
+        self.pending.extend(c);
+    }
+
+    /// The commands not served yet, oldest first; the queue is empty after.
+    pub fn take_commands(&mut self) -> Vec<lumen::protocol::Command> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// The commands not served yet.
+    pub fn commands(&self) -> &[lumen::protocol::Command] {
+        &self.pending
+    }
+}
+
+impl std::ops::Deref for Console {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl std::ops::DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
 }

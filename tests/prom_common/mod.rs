@@ -58,6 +58,12 @@ pub struct World {
 
 /// Start the simulated world and Prometheus scraping it every second.
 pub fn start(prom: &std::path::Path) -> World {
+    start_with_rules(prom, None)
+}
+
+/// [`start`], with Prometheus also loading the alerting rules file `rules`
+/// (evaluated every second).
+pub fn start_with_rules(prom: &std::path::Path, rules: Option<&std::path::Path>) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let hq_root = tmp.path().join("hq");
     let mut procs = Procs(Vec::new());
@@ -98,10 +104,14 @@ pub fn start(prom: &std::path::Path) -> World {
 
     // Prometheus scraping it every second.
     let cfg = tmp.path().join("prometheus.yml");
+    let rule_files = match rules {
+        Some(r) => format!("rule_files:\n  - '{}'\n", r.display()),
+        None => String::new(),
+    };
     std::fs::write(
         &cfg,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: lumen\n    metrics_path: {}\n    static_configs:\n      - targets: ['{target}']\n",
             exporter.path()
         ),
     )

@@ -16,9 +16,9 @@ use crate::theme::Theme;
 use crate::ui::{centered, pane_block, popup, short};
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let note = match &app.ceremony.screen {
-        CeremonyScreen::List => format!(" {} scenarios ", app.scenarios.len()),
+    let t = &app.shell().theme;
+    let note = match &app.panes().ceremony.screen {
+        CeremonyScreen::List => format!(" {} scenarios ", app.panes().ceremony.scenarios.len()),
         CeremonyScreen::Setup(_) => " setup ".to_string(),
         CeremonyScreen::Rehearsal(r) => match r.phase() {
             Phase::Done => " summary ".to_string(),
@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    match &app.ceremony.screen {
+    match &app.panes().ceremony.screen {
         CeremonyScreen::List => render_list(frame, app, inner),
         CeremonyScreen::Setup(s) => render_setup(frame, app, s, inner),
         CeremonyScreen::Rehearsal(r) if r.phase() == Phase::Done => {
@@ -78,8 +78,8 @@ fn key_hint<'a>(t: &Theme, key: &str, label: &str) -> Vec<Span<'a>> {
 // ------------------------------------------------------------------ list
 
 fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
-    let t = &app.theme;
-    if app.scenarios.is_empty() {
+    let t = &app.shell().theme;
+    if app.panes().ceremony.scenarios.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(
                 "no scenarios loaded (scenarios/*.yaml, --scenarios DIR)",
@@ -97,6 +97,8 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
         (inner, None)
     };
     let items: Vec<ListItem> = app
+        .panes()
+        .ceremony
         .scenarios
         .iter()
         .map(|s| {
@@ -115,13 +117,17 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
             ListItem::new(Line::from(spans))
         })
         .collect();
-    let sel = app.scenario_sel.min(app.scenarios.len() - 1);
+    let sel = app
+        .panes()
+        .ceremony
+        .scenario_sel
+        .min(app.panes().ceremony.scenarios.len() - 1);
     let list = List::new(items)
         .highlight_style(t.selected())
         .highlight_symbol("▌");
     let mut state = ListState::default().with_selected(Some(sel));
     frame.render_stateful_widget(list, list_area, &mut state);
-    let (Some(d), Some(s)) = (detail_area, app.scenarios.get(sel)) else {
+    let (Some(d), Some(s)) = (detail_area, app.panes().ceremony.scenarios.get(sel)) else {
         return;
     };
     let mut lines = vec![
@@ -144,7 +150,7 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
         Line::from(""),
         Line::from(key_hint(t, "Enter", "rehearse this scenario")),
     ];
-    if let Some(last) = &app.ceremony.last
+    if let Some(last) = &app.panes().ceremony.last
         && let Some(sum) = &last.view.summary
     {
         let mut spans = key_hint(t, "→", "last summary:");
@@ -165,7 +171,7 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
 // ------------------------------------------------------------------ setup
 
 fn render_setup(frame: &mut Frame, app: &App, s: &Setup, inner: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let mut lines = vec![
         Line::from(Span::styled(
             format!("Rehearse: {}", sanitize(&s.scenario.title)),
@@ -282,7 +288,7 @@ fn status_mark(t: &Theme, s: StepStatus) -> (&'static str, Style) {
 }
 
 fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let v = &r.view;
     // Header: title, seed, score, timer.
     let mut head = vec![
@@ -293,7 +299,7 @@ fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
         Span::styled(format!("  seed {}", r.seed), t.dimmed()),
         Span::styled(format!("  score {}/{}", v.score, v.max_so_far), t.text()),
     ];
-    if let (Some(left), Some(cur)) = (r.remaining_ms(app.now), &v.current) {
+    if let (Some(left), Some(cur)) = (r.remaining_ms(app.shell().now), &v.current) {
         let (text, style) = if left >= 0 {
             (
                 format!("  ⏱ {} left of {}", fmt_ms(left), fmt_secs(cur.budget_secs)),
@@ -345,7 +351,7 @@ fn render_checklist(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect, wid
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let v = &r.view;
     let cur = v
         .checklist
@@ -415,7 +421,7 @@ fn render_log(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect) {
     if area.height < 2 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let h = usize::from(area.height) - 1;
     let mut lines = vec![Line::from(Span::styled(
         "event log",
@@ -465,7 +471,7 @@ fn render_current(frame: &mut Frame, app: &App, r: &Rehearsal, area: Rect) {
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let v = &r.view;
     let mut lines: Vec<Line> = Vec::new();
     let n_steps = v.checklist.len();
@@ -628,7 +634,7 @@ fn exception_lines<'a>(
 // ------------------------------------------------------------------ summary
 
 fn render_summary(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let v = &r.view;
     let mut lines: Vec<Line> = Vec::new();
     let Some(s) = &v.summary else {

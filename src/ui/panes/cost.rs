@@ -1,6 +1,6 @@
 //! Cost meter: per-branch month-to-date tokens and cost against the tier limit,
 //! burn rate over 24 h, projected month end and escalation state; HQ totals and a
-//! top-spenders bar. Reads `App::cost_rows`, which update refreshes — no maths here.
+//! top-spenders bar. Reads `CostView::rows`, which update refreshes — no maths here.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -117,7 +117,7 @@ pub fn view_title<'a>(
     shown: usize,
     total: usize,
 ) -> Line<'a> {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let mut spans = Vec::new();
     if !default_sort {
         spans.push(Span::styled(format!(" sort: {sort} "), t.fg(t.accent)));
@@ -132,8 +132,12 @@ pub fn view_title<'a>(
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let configured = app.hq.as_ref().is_some_and(|h| h.cost_policy.is_some());
+    let t = &app.shell().theme;
+    let configured = app
+        .data()
+        .hq
+        .as_ref()
+        .is_some_and(|h| h.cost_policy.is_some());
     let note = if configured {
         None
     } else {
@@ -142,14 +146,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.fg(t.warn),
         )))
     };
-    let v = &app.cost_view;
+    let v = &app.panes().cost;
     let block = pane_block(app, Pane::Cost, note).title(view_title(
         app,
         v.sort.label(),
         v.sort == CostSort::default(),
         &v.filter.text,
         v.visible.len(),
-        app.cost_rows.len(),
+        app.panes().cost.rows.len(),
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -158,7 +162,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let lay = cost_layout(inner);
     render_totals(frame, app, lay.totals);
-    if app.cost_rows.is_empty() {
+    if app.panes().cost.rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("no spend recorded this month", t.dimmed())),
             lay.table,
@@ -197,10 +201,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .get(offset..end)
         .unwrap_or_default()
         .iter()
-        .filter_map(|i| app.cost_rows.get(*i))
+        .filter_map(|i| app.panes().cost.rows.get(*i))
         .map(|r| fitted_row(row_cells(app, r), &keep));
     let widths = fitted_widths(&COLS, &keep);
-    let focused = app.focus == Pane::Cost;
+    let focused = app.shell().focus == Pane::Cost;
     let mut tbl = Table::new(rows, widths).header(header);
     let mut state = TableState::default();
     if focused {
@@ -217,7 +221,7 @@ pub const TOP_SPENDERS: usize = 10;
 
 /// The top spenders by month-to-date cost (the whole HQ, not the filter).
 fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let block = Block::default()
         .borders(Borders::LEFT | Borders::TOP)
         .border_style(t.fg(t.border))
@@ -229,9 +233,11 @@ fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction)
         // Bars 7 wide with a gap of 1.
         Direction::Vertical => usize::from(inner.width / 8),
     };
-    // `cost_rows` is sorted by month-to-date cost, highest first.
+    // `rows` is sorted by month-to-date cost, highest first.
     let top: Vec<&BranchCost> = app
-        .cost_rows
+        .panes()
+        .cost
+        .rows
         .iter()
         .filter(|r| r.mtd_cost > 0.0)
         .take(room.min(TOP_SPENDERS))
@@ -267,15 +273,21 @@ fn render_top_spenders(frame: &mut Frame, app: &App, area: Rect, dir: Direction)
 }
 
 fn render_totals(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let Some(tot) = &app.cost_totals else { return };
+    let t = &app.shell().theme;
+    let Some(tot) = &app.panes().cost.totals else {
+        return;
+    };
     let over = app
-        .cost_rows
+        .panes()
+        .cost
+        .rows
         .iter()
         .filter(|r| r.escalation != Escalation::None)
         .count();
     let heading = app
-        .cost_rows
+        .panes()
+        .cost
+        .rows
         .iter()
         .filter(|r| r.escalation == Escalation::None && r.will_exceed)
         .count();
@@ -323,7 +335,7 @@ fn gauge(ratio: Option<f64>) -> String {
 }
 
 fn row_cells<'a>(app: &App, r: &BranchCost) -> [Cell<'a>; 8] {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let (state, style) = state_label(app, r);
     let gauge_style = match r.limit_ratio {
         Some(x) if x >= 1.0 => t.fg(t.error),
@@ -352,7 +364,7 @@ fn row_cells<'a>(app: &App, r: &BranchCost) -> [Cell<'a>; 8] {
 
 /// A branch's cost state as shown in the cost meter and the health pane.
 pub fn state_label(app: &App, r: &BranchCost) -> (&'static str, ratatui::style::Style) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match r.escalation {
         Escalation::None if r.will_exceed => ("heading↑", t.fg(t.warn)),
         Escalation::None => ("ok", t.fg(t.ok)),

@@ -74,8 +74,8 @@ const COLS: [Col; 11] = [
 ];
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let v = &app.health_view;
+    let t = &app.shell().theme;
+    let v = &app.panes().health;
     // Freshness of the source that decides: Prometheus when configured, else the
     // HTTP checks.
     let fresh = match &v.prometheus {
@@ -87,10 +87,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         }
         None => staleness(app, &SourceId::Health),
     };
-    let total = if app.hq.as_ref().is_some_and(|h| h.registry.is_some()) {
+    let total = if app.data().hq.as_ref().is_some_and(|h| h.registry.is_some()) {
         v.sync_order().len()
     } else {
-        app.health.len()
+        app.data().health.len()
     };
     let block = pane_block(app, Pane::Health, Some(fresh)).title(super::cost::view_title(
         app,
@@ -109,7 +109,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     if v.visible.is_empty() {
-        let msg = match &app.registry_error {
+        let msg = match &app.data().registry_error {
             Some(e) => format!("registry invalid: {}", sanitize(&e.to_string())),
             None if !v.filter.is_empty() => "no branch matches the filter — / to change it".into(),
             None => {
@@ -129,7 +129,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     // Only the rows on screen are built: 10,000 branches cost a frame one page.
     let page = usize::from(inner.height.saturating_sub(1)).max(1);
     let n = v.visible.len();
-    let sel = app.health_sel.min(n - 1);
+    let sel = app.panes().health.sel.min(n - 1);
     let offset = scroll_into_view(v.offset, sel, page, n);
     let end = (offset + page).min(n);
     let rows = v
@@ -148,9 +148,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let empty = BranchHealth::default();
-    let h = app.health.get(id).unwrap_or(&empty);
+    let h = app.data().health.get(id).unwrap_or(&empty);
     let maint = app.branch_maintenance(id);
     let status = h.status(maint);
     let tier = app
@@ -164,7 +164,7 @@ fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
         .last_check()
         .map_or("—".to_string(), |c| fmt_age(app.age(c)));
     let (proto, proto_style) = protocol_label(app, id);
-    let fails = app.ledger.failures_24h(id);
+    let fails = app.panes().ledger.failures_24h(id);
     let esc = h.escalation(maint);
     let (cost, cost_style) = app
         .cost_row(id)
@@ -205,7 +205,7 @@ fn short_source(s: &str) -> &str {
 }
 
 pub(crate) fn protocol_label(app: &App, id: &str) -> (&'static str, Style) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match app.protocol_state(id) {
         crate::domain::hq::ProtocolState::Current => ("current", t.dimmed()),
         crate::domain::hq::ProtocolState::Outdated => ("outdated", t.fg(t.warn)),
@@ -217,7 +217,7 @@ pub(crate) fn protocol_label(app: &App, id: &str) -> (&'static str, Style) {
 }
 
 pub(crate) fn escalation_style(app: &App, esc: Escalation) -> Style {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match esc {
         Escalation::None => t.dimmed(),
         Escalation::Retry => t.fg(t.warn),
@@ -226,7 +226,7 @@ pub(crate) fn escalation_style(app: &App, esc: Escalation) -> Style {
 }
 
 pub(crate) fn status_look(app: &App, status: HealthStatus) -> (&'static str, Style) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let style = t.fg(match status {
         HealthStatus::Up => t.status.up,
         HealthStatus::Degraded => t.status.degraded,
@@ -247,9 +247,9 @@ pub(crate) fn status_look(app: &App, status: HealthStatus) -> (&'static str, Sty
 /// Enter on a branch: its registry entry, health source and status, cost row, recent
 /// checks with errors, latest ledger events and maintenance/rollback history.
 fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let empty = BranchHealth::default();
-    let h = app.health.get(id).unwrap_or(&empty);
+    let h = app.data().health.get(id).unwrap_or(&empty);
     let maint = app.branch_maintenance(id);
     let status = h.status(maint);
     let b = app.registry_branch(id);
@@ -276,6 +276,7 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
         Span::styled(proto, proto_style),
     ]));
     let url = app
+        .data()
         .hq
         .as_ref()
         .and_then(|hq| crate::domain::health_url::health_url_for(hq, id))
@@ -297,13 +298,14 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
             format!(
                 " · {} failed in a row · {} ledger failures 24h",
                 h.consecutive_failures,
-                app.ledger.failures_24h(id)
+                app.panes().ledger.failures_24h(id)
             ),
             t.dimmed(),
         ),
     ]));
-    if let Some(txn) = app.ledger.latest_deploy.get(id) {
+    if let Some(txn) = app.panes().ledger.latest_deploy.get(id) {
         let key = app
+            .shell()
             .keymap
             .keys_for(crate::protocol::Action::Rollback)
             .first()
@@ -402,6 +404,7 @@ fn render_detail(frame: &mut Frame, app: &App, id: &str, area: Rect) {
     frame.render_widget(p, a);
     // Latest ledger events of this branch from the in-memory window, newest first.
     let event_lines: Vec<Line<'static>> = app
+        .panes()
         .ledger
         .recent
         .iter()

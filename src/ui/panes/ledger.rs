@@ -21,7 +21,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let hist_h = if inner.height >= 14 { 3 } else { 0 };
-    let v = &app.ledger_view;
+    let v = &app.panes().ledger_view;
     let filter_h = u16::from(
         (v.active.is_some()
             || v.filter_error.is_some()
@@ -40,9 +40,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     if filter_h > 0 {
         render_filter_row(frame, app, filter_row);
     }
-    if app.ledger_view.rejects {
+    if app.panes().ledger_view.rejects {
         render_rejects(frame, app, body);
-    } else if app.ledger_view.detail {
+    } else if app.panes().ledger_view.detail {
         render_detail(frame, app, body);
     } else {
         render_lines(frame, app, body);
@@ -53,9 +53,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let l = &app.ledger;
-    let v = &app.ledger_view;
+    let t = &app.shell().theme;
+    let l = &app.panes().ledger;
+    let v = &app.panes().ledger_view;
     let mut spans = vec![
         Span::styled(format!("{} entries", l.entries), t.text()),
         Span::styled(" · ", t.dimmed()),
@@ -159,8 +159,8 @@ fn percent(done: u64, total: u64) -> u64 {
 /// Index progress, the active filter with its match count and scan progress, or the
 /// error of a refused filter.
 fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let v = &app.ledger_view;
+    let t = &app.shell().theme;
+    let v = &app.panes().ledger_view;
     let mut spans = Vec::new();
     if let Some(n) = app.ledger_notice() {
         spans.push(Span::styled(
@@ -218,10 +218,13 @@ fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let rows = app.ledger_rows(area.height as usize);
     if rows.is_empty() {
-        let msg = match (&app.ledger_view.active, app.sources.get(&SourceId::Ledger)) {
+        let msg = match (
+            &app.panes().ledger_view.active,
+            app.data().sources.get(&SourceId::Ledger),
+        ) {
             (Some(f), _) if f.scanning.is_some() => "scanning the whole ledger…",
             (Some(_), _) => "no line matches the filter (empty / clears it)",
             (None, Some(s)) if s.failing() => "the ledger cannot be read — see the error above",
@@ -231,7 +234,7 @@ fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(msg, t.dimmed())), area);
         return;
     }
-    let filtered = app.ledger_view.active.is_some();
+    let filtered = app.panes().ledger_view.active.is_some();
     let width = area.width as usize;
     let lines: Vec<Line> = rows
         .iter()
@@ -260,7 +263,7 @@ fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn event_style(app: &App, event: &str, status: Option<&str>) -> Style {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match EventClass::of(event, status) {
         Some(EventClass::Failure) => t.fg(t.error),
         Some(EventClass::Deploy) => t.fg(t.info),
@@ -271,7 +274,7 @@ fn event_style(app: &App, event: &str, status: Option<&str>) -> Style {
 }
 
 fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match &r.parsed {
         Ok(e) => {
             let ts = e
@@ -333,8 +336,8 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
 }
 
 fn render_detail(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let v = &app.ledger_view;
+    let t = &app.shell().theme;
+    let v = &app.panes().ledger_view;
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("line {} ", group(v.detail_line)), t.fg(t.accent)),
         Span::styled("(esc closes)", t.dimmed()),
@@ -425,12 +428,12 @@ fn render_detail(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_rejects(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let rows = &app.ledger.reject_rows;
+    let t = &app.shell().theme;
+    let rows = &app.panes().ledger.reject_rows;
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "{} rejected line(s) — line · byte offset · reason · excerpt (esc closes)",
-            app.ledger.rejects
+            app.panes().ledger.rejects
         ),
         t.fg(t.accent),
     ))];
@@ -455,10 +458,10 @@ fn render_rejects(frame: &mut Frame, app: &App, area: Rect) {
 
 /// 24 h of 15-minute buckets as stacked block columns, one class per colour.
 fn render_flow(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let now_bucket = app.now.timestamp().div_euclid(FLOW_BUCKET_SECS);
+    let t = &app.shell().theme;
+    let now_bucket = app.shell().now.timestamp().div_euclid(FLOW_BUCKET_SECS);
     let buckets: Vec<[u32; 4]> = (now_bucket - FLOW_BUCKETS + 1..=now_bucket)
-        .map(|b| app.ledger.flow.get(&b).copied().unwrap_or([0; 4]))
+        .map(|b| app.panes().ledger.flow.get(&b).copied().unwrap_or([0; 4]))
         .collect();
     let cols = (area.width as usize).saturating_sub(12).max(1);
     // Merge buckets when the pane is narrower than 96 columns.
@@ -517,7 +520,10 @@ fn render_flow(frame: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::from(spans));
     }
     let mut legend = vec![Span::styled(
-        format!("24h flow · today {} · ", app.ledger.today_total(app.now)),
+        format!(
+            "24h flow · today {} · ",
+            app.panes().ledger.today_total(app.shell().now)
+        ),
         t.dimmed(),
     )];
     for (c, color) in EventClass::ALL.iter().zip(colors) {

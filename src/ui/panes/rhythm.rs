@@ -37,13 +37,15 @@ pub fn gateway_name(v: f64) -> &'static str {
 
 fn exporter_status(app: &App) -> SourceStatus {
     // The freshest of the exporters decides the pane's staleness note.
-    app.sources
+    app.data()
+        .sources
         .iter()
         .filter(|(k, _)| matches!(k, SourceId::Exporter(_)))
         .map(|(_, v)| v.clone())
         .max_by_key(|s| s.last_ok)
         .unwrap_or_else(|| {
-            app.sources
+            app.data()
+                .sources
                 .get(&SourceId::Metrics)
                 .cloned()
                 .unwrap_or_default()
@@ -51,7 +53,7 @@ fn exporter_status(app: &App) -> SourceStatus {
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let st = exporter_status(app);
     let block = pane_block(app, Pane::Rhythm, Some(staleness_of(app, &st, t.ok)));
     let inner = block.inner(area);
@@ -59,7 +61,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     if inner.height < 3 {
         return;
     }
-    if app.rhythm.series_view {
+    if app.panes().rhythm.series_view {
         render_series(frame, app, inner);
         return;
     }
@@ -88,7 +90,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         (body, None)
     };
-    if app.rhythm.points.is_empty() {
+    if app.panes().rhythm.points.is_empty() {
         let msg = if st == SourceStatus::default() {
             "no gauge data yet — waiting for the exporter or logs/metrics.csv"
         } else {
@@ -117,11 +119,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let last = app.rhythm.points.back();
+    let t = &app.shell().theme;
+    let last = app.panes().rhythm.points.back();
     let narrow = area.width < 100;
     let mut spans = Vec::new();
-    if let Some(g) = app.rhythm.gateway_status {
+    if let Some(g) = app.panes().rhythm.gateway_status {
         spans.push(Span::styled(
             format!("gateway {} ", gateway_name(g)),
             t.fg(t.accent).add_modifier(Modifier::BOLD),
@@ -151,9 +153,12 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
             if bad { t.fg(t.error) } else { t.text() },
         ));
     }
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300);
-    let pan = if app.pan > 0 {
-        format!(" −{}", fmt_age(app.pan))
+    let w = WINDOWS
+        .get(app.panes().rhythm.window)
+        .copied()
+        .unwrap_or(300);
+    let pan = if app.panes().rhythm.pan > 0 {
+        format!(" −{}", fmt_age(app.panes().rhythm.pan))
     } else {
         String::new()
     };
@@ -164,12 +169,12 @@ fn render_legend(frame: &mut Frame, app: &App, area: Rect) {
 /// The x axis' labels, shared by the chart and the marker ruler (whose columns must
 /// line up with the chart's).
 fn x_labels(app: &App, w: f64) -> [String; 3] {
-    let pan = app.pan as f64;
+    let pan = app.panes().rhythm.pan as f64;
     let label = |secs: f64| format!("-{}", fmt_age(secs as i64));
     [
         label(w + pan),
         label(w / 2.0 + pan),
-        if app.pan == 0 {
+        if app.panes().rhythm.pan == 0 {
             "now".to_string()
         } else {
             label(pan)
@@ -190,8 +195,11 @@ fn plot_columns(area: Rect, first_x_label: &str) -> (u16, u16) {
 /// One row above the chart: each visible marker's rule name at its column (when it
 /// does not collide with the previous label); the selected one highlighted.
 fn render_ruler(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
+    let t = &app.shell().theme;
+    let w = WINDOWS
+        .get(app.panes().rhythm.window)
+        .copied()
+        .unwrap_or(300) as f64;
     let (x0, x1) = app.rhythm_window();
     let labels = x_labels(app, w);
     let (px, pw) = plot_columns(area, &labels[0]);
@@ -201,7 +209,7 @@ fn render_ruler(frame: &mut Frame, app: &App, area: Rect) {
     let sel = app.selected_marker();
     let mut spans: Vec<Span> = Vec::new();
     let mut col = area.x; // next free column
-    for (i, r) in app.rhythm.rules.iter().enumerate() {
+    for (i, r) in app.panes().rhythm.rules.iter().enumerate() {
         let x = r.ts.timestamp_millis() as f64 / 1000.0;
         if x < x0 || x > x1 {
             continue;
@@ -238,7 +246,7 @@ fn render_ruler(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn status_color(app: &App, s: Status) -> Color {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     match s {
         Status::Ok => t.ok,
         Status::Warn => t.warn,
@@ -255,10 +263,11 @@ type ResRow = (String, String, Style);
 
 /// The resonance coordinates as rows, with the overall status.
 fn resonance_rows(app: &App) -> Option<(Status, Vec<ResRow>)> {
-    let t = &app.theme;
-    let v = app.rhythm.resonance.as_ref()?;
+    let t = &app.shell().theme;
+    let v = app.panes().rhythm.resonance.as_ref()?;
     let r = &v.resonance;
     let field = app
+        .data()
         .hq
         .as_ref()
         .and_then(|h| h.observer.clone())
@@ -336,7 +345,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 fn render_resonance(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let Some((status, rows)) = resonance_rows(app) else {
         return;
     };
@@ -357,9 +366,12 @@ fn render_resonance(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let w = WINDOWS.get(app.window).copied().unwrap_or(300) as f64;
-    let now = app.now.timestamp_millis() as f64 / 1000.0 - app.pan as f64;
+    let t = &app.shell().theme;
+    let w = WINDOWS
+        .get(app.panes().rhythm.window)
+        .copied()
+        .unwrap_or(300) as f64;
+    let now = app.shell().now.timestamp_millis() as f64 / 1000.0 - app.panes().rhythm.pan as f64;
     let (x0, x1) = (now - w, now);
     // Average the points into two buckets per braille column: cheap to draw, and a
     // mean shows the loop's rhythm rather than whichever noisy sample was picked.
@@ -368,7 +380,7 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
     // Wide windows draw from the 10 s means kept on ingest; the window start is found
     // by binary search, so a frame never walks the whole day.
     let segments = if w >= 3_600.0 {
-        let c = &app.rhythm.coarse;
+        let c = &app.panes().rhythm.coarse;
         let from = c.partition_point(|(p, _)| p.t < x0);
         series_segments(
             c.range(from..).map(|(p, _)| p).take_while(|p| p.t <= x1),
@@ -379,7 +391,7 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
             COARSE_GAP_SECS.max(2.5 * bucket),
         )
     } else {
-        let pts = &app.rhythm.points;
+        let pts = &app.panes().rhythm.points;
         let from = pts.partition_point(|p| p.t < x0);
         series_segments(
             pts.range(from..).take_while(|p| p.t <= x1),
@@ -389,6 +401,7 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
         )
     };
     let gw = app
+        .data()
         .hq
         .as_ref()
         .and_then(|h| h.gateway.clone())
@@ -398,6 +411,7 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
         vec![(0.0, gw.risk_band_max), (w, gw.risk_band_max)],
     ];
     let markers: Vec<(usize, Vec<(f64, f64)>)> = app
+        .panes()
         .rhythm
         .rules
         .iter()
@@ -471,8 +485,8 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn delta_spans<'a>(app: &App, narrow: bool) -> Vec<Span<'a>> {
-    let t = &app.theme;
-    let Some(e) = app.rhythm.effect else {
+    let t = &app.shell().theme;
+    let Some(e) = app.panes().rhythm.effect else {
         return Vec::new();
     };
     let mut spans = vec![Span::styled("  Δ ", t.dimmed())];
@@ -509,7 +523,7 @@ fn delta_spans<'a>(app: &App, narrow: bool) -> Vec<Span<'a>> {
 }
 
 fn key_label(app: &App, a: Action) -> Option<String> {
-    app.keymap.keys_for(a).first().map(|k| k.label())
+    app.shell().keymap.keys_for(a).first().map(|k| k.label())
 }
 
 fn render_info(
@@ -519,8 +533,8 @@ fn render_info(
     compact_res: bool,
     errors: Vec<Line<'static>>,
 ) {
-    let t = &app.theme;
-    let rules = &app.rhythm.rules;
+    let t = &app.shell().theme;
+    let rules = &app.panes().rhythm.rules;
     let sel = app.selected_marker();
     let newest = sel.is_some() && sel == rules.len().checked_sub(1);
     let mut lines = Vec::new();
@@ -593,13 +607,13 @@ fn render_info(
 
 /// What is wrong with the exporter or Prometheus, and since when: a line each.
 fn error_spans(app: &App) -> Vec<Line<'static>> {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let mut bits = Vec::new();
     let st = exporter_status(app);
     if st.failing()
         && let Some((at, err)) = &st.last_error
     {
-        let live = app.rhythm.last_live.map_or(String::new(), |l| {
+        let live = app.panes().rhythm.last_live.map_or(String::new(), |l| {
             format!("; last live sample {}", clock(l))
         });
         bits.push(Line::styled(
@@ -611,7 +625,7 @@ fn error_spans(app: &App) -> Vec<Line<'static>> {
             t.fg(t.error),
         ));
     }
-    if let Some(p) = app.sources.get(&SourceId::PrometheusHistory)
+    if let Some(p) = app.data().sources.get(&SourceId::PrometheusHistory)
         && p.failing()
         && let Some((at, err)) = &p.last_error
     {
@@ -634,8 +648,9 @@ fn clock(secs: f64) -> String {
 
 /// Thresholds, skipped input, flagged values, the Prometheus backfill's state.
 fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let gw = app
+        .data()
         .hq
         .as_ref()
         .and_then(|h| h.gateway.clone())
@@ -643,15 +658,15 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
     let mut bits = vec![Span::styled(
         format!(
             "{} markers · creative ≥ {} · risk ≤ {}",
-            app.rhythm.rules.len(),
+            app.panes().rhythm.rules.len(),
             gw.creative_band_min,
             gw.risk_band_max
         ),
         t.dimmed(),
     )];
-    if let Some(p) = app.sources.get(&SourceId::PrometheusHistory)
+    if let Some(p) = app.data().sources.get(&SourceId::PrometheusHistory)
         && !p.failing()
-        && let Some(b) = &app.rhythm.prom_last
+        && let Some(b) = &app.panes().rhythm.prom_last
     {
         bits.push(Span::styled(
             format!(
@@ -664,8 +679,9 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
             t.dimmed(),
         ));
     }
-    if app.rhythm.flagged > 0 {
+    if app.panes().rhythm.flagged > 0 {
         let last = app
+            .panes()
             .rhythm
             .last_flagged
             .as_ref()
@@ -675,16 +691,17 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         bits.push(Span::styled(
             format!(
                 " · {} live value(s) NaN/Inf/out of [0,1]{last}",
-                app.rhythm.flagged
+                app.panes().rhythm.flagged
             ),
             t.fg(t.warn),
         ));
     }
-    if app.rhythm.bad_rows + app.rhythm.bad_rules > 0 {
+    if app.panes().rhythm.bad_rows + app.panes().rhythm.bad_rules > 0 {
         bits.push(Span::styled(
             format!(
                 " · skipped: {} csv rows, {} rules lines",
-                app.rhythm.bad_rows, app.rhythm.bad_rules
+                app.panes().rhythm.bad_rows,
+                app.panes().rhythm.bad_rules
             ),
             t.fg(t.warn),
         ));
@@ -695,8 +712,8 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
 /// The series browser: every other scraped series, its newest value and a sparkline
 /// of its recent values (a ratatui `Sparkline` per row).
 fn render_series(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let r = &app.rhythm;
+    let t = &app.shell().theme;
+    let r = &app.panes().rhythm;
     let n = r.other.len();
     let dropped = if r.series_dropped > 0 {
         format!(

@@ -10,8 +10,10 @@ use crate::app::App;
 use crate::domain::sanitize::sanitize;
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let Some(c) = &app.confirm else { return };
-    let t = &app.theme;
+    let Some(c) = &app.shell().confirm else {
+        return;
+    };
+    let t = &app.shell().theme;
     let w = area.width.min(100);
     // Room for the wrapped plan, then three fixed rows: prompt, input, error.
     let text_w = usize::from(w.saturating_sub(2)).max(1);

@@ -10,11 +10,11 @@ use crate::app::App;
 use crate::protocol::Action;
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = &app.shell().theme;
     let rows: Vec<Line> = Action::ALL
         .iter()
         .filter_map(|a| {
-            let keys = app.keymap.keys_for(*a);
+            let keys = app.shell().keymap.keys_for(*a);
             if keys.is_empty() {
                 return None;
             }
@@ -23,7 +23,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 a,
                 Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance
             );
-            let unavailable = operator && app.readonly;
+            let unavailable = operator && app.shell().readonly;
             let mut spans = vec![
                 Span::styled(
                     format!("{:>12} ", k.join(" ")),

@@ -9,12 +9,12 @@ use crate::app::{App, ToastLevel};
 use crate::domain::sanitize::sanitize;
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
-    let n = app.toasts.len() as u16;
+    let n = app.shell().toasts.len() as u16;
     if n == 0 || area.height < n + 3 || area.width < 20 {
         return;
     }
     let max_w = area.width.min(90);
-    for (i, toast) in app.toasts.iter().enumerate() {
+    for (i, toast) in app.shell().toasts.iter().enumerate() {
         let icon = match toast.level {
             ToastLevel::Info => "ℹ",
             ToastLevel::Warn => "⚠",
