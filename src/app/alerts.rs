@@ -1078,3 +1078,347 @@ mod tests {
         assert_eq!(f.key(key(KeyCode::Esc)), FormOutcome::Cancelled);
     }
 }
+
+// ---- The console's side: evaluation on tick, the view and the form as overlays --
+
+impl super::App {
+    /// The console's alerts: what fires, the header summary, the view, the form.
+    pub fn alerts(&self) -> &AlertsState {
+        &self.data.alerts
+    }
+
+    /// Post to and list from the Alertmanager at `url` (shown as given; the config
+    /// refuses credentials), with this `hq` label.
+    pub fn set_alertmanager(&mut self, url: Option<String>, hq: String) {
+        self.data.alerts.set_alertmanager(url, hq);
+    }
+
+    /// New ledger lines: fold them into the evaluator (line numbers are the Enter
+    /// targets).
+    pub(crate) fn alerts_note_ledger(&mut self, records: &[crate::protocol::LedgerRecord]) {
+        for r in records {
+            match &r.parsed {
+                Ok(e) => self.data.alerts.ingest(Some(r.line), e),
+                Err(_) => self.data.alerts.touch(),
+            }
+        }
+    }
+
+    /// Evaluate when due (a fact changed, or a second passed). The facts are built
+    /// from what the console holds; only what can fire is converted.
+    pub(crate) fn alerts_tick(&mut self, now: DateTime<Utc>) {
+        if !self.data.alerts.due(now) {
+            return;
+        }
+        let branches: Vec<crate::domain::alerts::BranchFacts> = self
+            .data
+            .health
+            .iter()
+            .filter(|(_, h)| h.status(false) == super::HealthStatus::Down)
+            .filter_map(|(id, h)| branch_facts(id, h, self.branch_maintenance(id)))
+            .collect();
+        let costs: Vec<_> = self.panes.cost.rows.iter().filter_map(cost_facts).collect();
+        let integrity = self
+            .panes
+            .ledger
+            .integrity
+            .as_ref()
+            .map(|(_, i)| integrity_facts(i));
+        let started = self.shell.started;
+        let sources: Vec<_> = self
+            .data
+            .sources
+            .iter()
+            .filter(|(id, _)| {
+                matches!(
+                    id,
+                    crate::protocol::SourceId::Exporter(_)
+                        | crate::protocol::SourceId::Health
+                        | crate::protocol::SourceId::Prometheus
+                )
+            })
+            .filter_map(|(id, st)| source_facts(st, id.label(), started, SOURCE_EVERY))
+            .collect();
+        let root = self.data.hq.as_ref().map(|h| h.root.clone());
+        let files: Vec<crate::domain::hq::FileError> = self
+            .file_errors()
+            .into_iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(rel) = root.as_ref().and_then(|r| e.path.strip_prefix(r).ok()) {
+                    e.path = rel.to_path_buf();
+                }
+                e
+            })
+            .collect();
+        let ledger_read = self
+            .data
+            .sources
+            .get(&crate::protocol::SourceId::Ledger)
+            .is_some_and(|s| s.last_ok.is_some());
+        let rejects = ledger_read.then(|| crate::domain::alerts::RejectFacts {
+            count: self.panes.ledger.rejects,
+            newest_line: self.panes.ledger.reject_rows.back().map(|r| r.line),
+        });
+        let hq = self.data.hq.as_ref();
+        let conflict = hq.and_then(|h| h.conflict_policy.as_ref()).map(|p| {
+            crate::domain::alerts::ConflictPolicy {
+                timeout_hours: p.on_conflict.timeout_hours,
+                escalate_to: p.on_conflict.escalate_to.clone(),
+            }
+        });
+        let gateway = hq.and_then(|h| h.gateway.as_ref());
+        let inputs = Inputs {
+            branches: &branches,
+            costs: &costs,
+            integrity: integrity.as_ref(),
+            rejects,
+            kill_switch: hq.and_then(|h| h.decision.as_ref()).map(|d| d.kill_switch),
+            conflict_policy: conflict.as_ref(),
+            sources: &sources,
+            files: &files,
+            rhythm: crate::domain::alerts::RhythmFacts::from_deque(
+                &self.panes.rhythm.points,
+                gateway.map(|g| g.risk_band_max),
+                gateway.map(|g| g.creative_band_min),
+            ),
+        };
+        let first = self.data.alerts.evaluations() == 0;
+        let (t, req) = self.data.alerts.evaluate(now, &inputs);
+        if let Some(r) = req {
+            self.commands.push(crate::protocol::Command::Alerts(r));
+        }
+        if !t.is_quiet() {
+            self.shell.dirty = true;
+        }
+        self.alerts_notice(&t, first);
+    }
+
+    /// A notice when alerts start firing: the worst new one, or how many.
+    fn alerts_notice(&mut self, t: &Transitions, first: bool) {
+        let key = self
+            .shell
+            .keymap
+            .keys_for(Action::ToggleAlerts)
+            .first()
+            .map(|k| format!(" — press {} for the alerts", k.label()))
+            .unwrap_or_default();
+        let level = |s: Severity| match s {
+            Severity::Critical => super::ToastLevel::Error,
+            Severity::Warning => super::ToastLevel::Warn,
+            Severity::Info => super::ToastLevel::Info,
+        };
+        match t.fired.as_slice() {
+            [] => {}
+            [a] if !first => {
+                let text = format!("{}: {}{key}", a.severity.as_str(), a.summary);
+                self.toast(level(a.severity), text);
+            }
+            many => {
+                let worst = many
+                    .iter()
+                    .map(|a| a.severity)
+                    .min()
+                    .unwrap_or(Severity::Info);
+                let critical = many
+                    .iter()
+                    .filter(|a| a.severity == Severity::Critical)
+                    .count();
+                let what = if first { "firing" } else { "new alerts" };
+                let text = match critical {
+                    0 => format!("{} {what}{key}", many.len()),
+                    c => format!("{} {what}, {c} critical{key}", many.len()),
+                };
+                self.toast(level(worst), text);
+            }
+        }
+    }
+
+    /// `a`: open or close the alerts view.
+    pub(crate) fn toggle_alerts(&mut self) {
+        if let Some(r) = self.data.alerts.toggle() {
+            self.commands.push(crate::protocol::Command::Alerts(r));
+        }
+        self.shell.dirty = true;
+    }
+
+    /// The alerts view is open: it takes every key (its own, Quit and Help act;
+    /// the others are ignored while it is open).
+    pub(crate) fn alerts_view_key(&mut self, k: &KeyEvent) {
+        self.shell.dirty = true;
+        let Some(a) = self.shell.keymap.action_for(k) else {
+            return;
+        };
+        match a {
+            Action::Quit | Action::ToggleHelp | Action::CycleTheme => {
+                self.act(a);
+                return;
+            }
+            _ => {}
+        }
+        // Two lines per alert: a page is half the view's rows.
+        let page = usize::from(self.shell.size.1.saturating_sub(8) / 2).max(1);
+        match self.data.alerts.action(a, page) {
+            Outcome::Nothing | Outcome::Close => {}
+            Outcome::Jump(t) => self.jump_to(t),
+            Outcome::Notice(text) => self.toast(super::ToastLevel::Warn, text),
+            Outcome::Silence => self.open_silence_form(),
+        }
+    }
+
+    fn open_silence_form(&mut self) {
+        let what = Action::SilenceAlert.describe();
+        if self.shell.readonly {
+            let why = self
+                .shell
+                .readonly_reason
+                .clone()
+                .unwrap_or_else(|| "read-only console".into());
+            self.toast(
+                super::ToastLevel::Warn,
+                format!("silence: unavailable — {why}"),
+            );
+            return;
+        }
+        if self.shell.running {
+            self.toast(super::ToastLevel::Warn, "another action is still running");
+            return;
+        }
+        let op = crate::domain::policy::Operation::AlertSilence;
+        if let Some(why) = self.broken_dependency(op) {
+            self.toast(
+                super::ToastLevel::Error,
+                format!("{what}: refused — {why} (fix it first)"),
+            );
+            return;
+        }
+        if let Some(role) = &self.shell.operator_role {
+            let policy = self.data.hq.as_ref().and_then(|h| h.rbac.as_ref());
+            if let Err(r) = crate::domain::policy::allowed(policy, role, op) {
+                self.toast(super::ToastLevel::Error, format!("refused: {}", r.reason));
+                return;
+            }
+        }
+        self.data.alerts.form = self.data.alerts.silence_form();
+    }
+
+    /// The silence form is open: it takes every key.
+    pub(crate) fn silence_form_key(&mut self, k: &KeyEvent) {
+        self.shell.dirty = true;
+        let Some(f) = self.data.alerts.form.as_mut() else {
+            return;
+        };
+        match f.key(*k) {
+            FormOutcome::Editing => {}
+            FormOutcome::Cancelled => {
+                self.data.alerts.form = None;
+                self.toast(super::ToastLevel::Info, "cancelled: nothing was done");
+            }
+            FormOutcome::Submit(action) => {
+                self.data.alerts.form = None;
+                self.shell.running = true;
+                self.commands
+                    .push(crate::protocol::Command::Execute(action));
+                self.toast(
+                    super::ToastLevel::Info,
+                    "confirmed: recording on the ledger first…",
+                );
+            }
+        }
+    }
+
+    /// Show what is behind an alert.
+    fn jump_to(&mut self, t: Target) {
+        use super::Pane;
+        match t {
+            Target::Branch { id } => {
+                self.shell.focus = Pane::Health;
+                if !self.panes.health.visible.contains(&id) && !self.panes.health.filter.is_empty()
+                {
+                    self.panes.health.filter = Default::default();
+                    self.refresh_health_order();
+                    self.toast(super::ToastLevel::Info, "health filter cleared to show it");
+                }
+                match self.panes.health.visible.iter().position(|b| *b == id) {
+                    Some(i) => {
+                        let h = &mut self.panes.health;
+                        h.sel = i;
+                        h.touched = true;
+                        h.detail = false;
+                        let page = self.pane_rows(Pane::Health, 3);
+                        let n = self.panes.health.visible.len();
+                        self.panes.health.offset =
+                            super::scroll_into_view(self.panes.health.offset, i, page, n);
+                    }
+                    None => self.toast(
+                        super::ToastLevel::Warn,
+                        format!("{} is not in the registry", sanitize(&id)),
+                    ),
+                }
+            }
+            Target::Ledger { line, id } => {
+                self.shell.focus = Pane::Ledger;
+                let v = &mut self.panes.ledger_view;
+                v.rejects = false;
+                match (id, line) {
+                    (Some(id), _) => {
+                        v.jumping = Some(id.clone());
+                        self.commands.push(crate::protocol::Command::Ledger(
+                            crate::protocol::LedgerRequest::FindId { id },
+                        ));
+                    }
+                    (None, Some(line)) => {
+                        v.follow = false;
+                        v.detail = false;
+                        v.sel = line;
+                        self.ledger_fetch();
+                    }
+                    (None, None) => {}
+                }
+            }
+            Target::Rejects { .. } => {
+                self.shell.focus = Pane::Ledger;
+                self.panes.ledger_view.rejects = true;
+                self.panes.ledger_view.detail = false;
+            }
+            Target::Rhythm { .. } => self.shell.focus = Pane::Rhythm,
+            Target::File { path, line, column } => self.toast(
+                super::ToastLevel::Warn,
+                format!(
+                    "fix {}:{line}:{column} (see the notice under the header)",
+                    sanitize(&path)
+                ),
+            ),
+            Target::Source { name } => self.toast(
+                super::ToastLevel::Warn,
+                format!(
+                    "{} is failing: its pane shows the error and its age",
+                    sanitize(&name)
+                ),
+            ),
+        }
+        self.shell.dirty = true;
+    }
+}
+
+/// Poll interval assumed for a source that does not say (exporters poll every
+/// second or so): `SourceDown` fires after three of them.
+const SOURCE_EVERY: Duration = Duration::from_secs(5);
+
+/// Messages that change a fact the evaluation looks at (ledger lines are folded in
+/// as they come; the exporter's samples are looked at on the once-a-second
+/// evaluation).
+pub(crate) fn changes_facts(m: &crate::protocol::Msg) -> bool {
+    use crate::protocol::Msg;
+    matches!(
+        m,
+        Msg::HealthChecked { .. }
+            | Msg::IntegrityChecked { .. }
+            | Msg::RegistryReloaded { .. }
+            | Msg::RegistryInvalid { .. }
+            | Msg::SourceFailed { .. }
+            | Msg::SourceRecovered { .. }
+            | Msg::SourceMissing { .. }
+            | Msg::LedgerReset { .. }
+    )
+}

@@ -163,15 +163,21 @@ pub enum Overlay {
     CeremonyAbandon,
     /// The help screen.
     Help,
+    /// The silence form (duration, comment, typed confirmation) over the alerts view.
+    SilenceForm,
+    /// The alerts view (`a`).
+    Alerts,
 }
 
 impl Overlay {
     /// Key order, top first.
-    pub const STACK: [Overlay; 4] = [
+    pub const STACK: [Overlay; 6] = [
         Overlay::Confirm,
+        Overlay::SilenceForm,
         Overlay::Prompt,
         Overlay::CeremonyAbandon,
         Overlay::Help,
+        Overlay::Alerts,
     ];
 }
 
@@ -278,6 +284,8 @@ pub struct Shared {
     pub health: BTreeMap<String, BranchHealth>,
     /// When each branch was first seen with an outdated protocol version.
     pub first_outdated: BTreeMap<String, DateTime<Utc>>,
+    /// What fires (evaluated from all of the above), the alerts view, the silence form.
+    pub alerts: alerts::AlertsState,
 }
 
 /// Each pane's own state. Read through [`App::panes`].
@@ -474,6 +482,7 @@ impl App {
         }
         self.rhythm_tick(new_second);
         self.refresh_health_order_if_dirty();
+        self.alerts_tick(now);
         let before = self.shell.toasts.len();
         self.shell
             .toasts
@@ -513,6 +522,8 @@ impl App {
             Overlay::Prompt => self.shell.prompt.is_some(),
             Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
             Overlay::Help => self.shell.help,
+            Overlay::SilenceForm => self.data.alerts.form.is_some(),
+            Overlay::Alerts => self.data.alerts.open,
         };
         if !open {
             return Handled::No;
@@ -521,6 +532,8 @@ impl App {
             Overlay::Confirm => self.handle_confirm_key(*k),
             Overlay::Prompt => self.handle_prompt_key(*k),
             Overlay::CeremonyAbandon => {}
+            Overlay::SilenceForm => self.silence_form_key(k),
+            Overlay::Alerts => self.alerts_view_key(k),
             // Help takes every key: its own keys close it (`apply` knows which).
             Overlay::Help => {
                 if let Some(a) = self.shell.keymap.action_for(k) {
@@ -658,6 +671,15 @@ impl App {
             Action::FocusCeremony => self.shell.focus = Pane::Ceremony,
             Action::ToggleZoom => self.shell.zoom = !self.shell.zoom,
             Action::CycleTheme => self.cycle_theme(),
+            Action::ToggleAlerts => self.toggle_alerts(),
+            Action::SilenceAlert => {
+                let key = self.shell.keymap.keys_for(Action::ToggleAlerts);
+                let key = key.first().map_or("the alerts key".into(), |k| k.label());
+                self.toast(
+                    ToastLevel::Info,
+                    format!("silence: open the alerts view ({key}) and select the alert first"),
+                );
+            }
             Action::Back => self.back(),
             _ => self.pane_action(a),
         }
@@ -935,6 +957,9 @@ impl App {
 
     fn handle_msg(&mut self, m: Msg) {
         self.shell.dirty = true;
+        if alerts::changes_facts(&m) {
+            self.data.alerts.touch();
+        }
         match m {
             Msg::MetricsScraped {
                 source,
@@ -969,11 +994,13 @@ impl App {
                 self.panes.cost.stale = true;
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
+                self.alerts_note_ledger(&records);
                 self.panes.ledger.ingest(records, self.shell.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
             Msg::LedgerPending { bytes } => self.panes.ledger.pending_bytes = bytes,
             Msg::LedgerReset { reason } => {
+                self.data.alerts.reset_ledger();
                 self.panes.ledger = LedgerState {
                     resets: self.panes.ledger.resets + 1,
                     ..Default::default()
@@ -1112,7 +1139,7 @@ impl App {
                 self.on_participant_key(role, path, result)
             }
             Msg::LedgerView(m) => self.on_ledger_view(m),
-            Msg::Alertmanager(_) => {}
+            Msg::Alertmanager(r) => self.data.alerts.on_report(r),
         }
     }
 
