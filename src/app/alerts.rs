@@ -1210,7 +1210,9 @@ impl super::App {
         };
         match t.fired.as_slice() {
             [] => {}
-            [a] if !first => {
+            // The first evaluation reports what already fired: the header says it.
+            _ if first => {}
+            [a] => {
                 let text = format!("{}: {}{key}", a.severity.as_str(), a.summary);
                 self.toast(level(a.severity), text);
             }
@@ -1224,10 +1226,9 @@ impl super::App {
                     .iter()
                     .filter(|a| a.severity == Severity::Critical)
                     .count();
-                let what = if first { "firing" } else { "new alerts" };
                 let text = match critical {
-                    0 => format!("{} {what}{key}", many.len()),
-                    c => format!("{} {what}, {c} critical{key}", many.len()),
+                    0 => format!("{} new alerts{key}", many.len()),
+                    c => format!("{} new alerts, {c} critical{key}", many.len()),
                 };
                 self.toast(level(worst), text);
             }

@@ -109,7 +109,7 @@ struct Row<'a> {
     branch: Option<&'a str>,
     summary: &'a str,
     action: Option<&'a str>,
-    tag: Option<&'static str>,
+    tag: Option<String>,
 }
 
 impl<'a> Row<'a> {
@@ -121,11 +121,21 @@ impl<'a> Row<'a> {
             branch: a.branch(),
             summary: &a.summary,
             action: Some(&a.action),
-            tag: silenced.then_some("silenced"),
+            tag: silenced.then(|| "silenced".to_string()),
         }
     }
 
-    fn remote(r: &'a AmRow) -> Self {
+    /// `hq`: this console's `hq` label; another HQ's alert says which.
+    fn remote(r: &'a AmRow, hq: &str) -> Self {
+        let mut tags = Vec::new();
+        if let Some(other) = r.labels.get("hq").filter(|h| h.as_str() != hq) {
+            tags.push(format!("hq {}", sanitize(other)));
+        }
+        if r.silenced {
+            tags.push("silenced".into());
+        } else if r.inhibited {
+            tags.push("inhibited".into());
+        }
         Row {
             sev: r.severity,
             since: r.since,
@@ -133,13 +143,7 @@ impl<'a> Row<'a> {
             branch: r.branch.as_deref(),
             summary: &r.summary,
             action: None,
-            tag: if r.silenced {
-                Some("silenced")
-            } else if r.inhibited {
-                Some("inhibited")
-            } else {
-                None
-            },
+            tag: (!tags.is_empty()).then(|| tags.join(", ")),
         }
     }
 
@@ -167,7 +171,7 @@ impl<'a> Row<'a> {
         head.push(Span::raw(" "));
         head.push(Span::styled(branch, t.fg(t.accent)));
         head.push(Span::raw("  "));
-        if let Some(tag) = self.tag {
+        if let Some(tag) = &self.tag {
             head.push(Span::styled(format!("[{tag}] "), t.fg(t.info)));
         }
         let used: usize = head.iter().map(|s| s.content.width()).sum();
@@ -224,6 +228,15 @@ impl<'a> Row<'a> {
     }
 }
 
+/// Time left: `45s`, `12m`, `1h50m`, `3d4h`.
+fn fmt_left(secs: i64) -> String {
+    match secs {
+        s if s < 3_600 => fmt_age(s),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
+        s => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+    }
+}
+
 /// Word-wrap `s`: the first line `first` columns wide, the others `rest`.
 fn wrap(s: &str, first: usize, rest: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -276,7 +289,7 @@ fn am_status(st: &AlertsState, cx: &Ctx<'_>, width: usize) -> Line<'static> {
             Span::styled("Alertmanager ", t.text().add_modifier(Modifier::BOLD)),
             Span::styled(
                 fit(
-                    "not configured: set alertmanager_url to post these alerts once for every console and list Prometheus's",
+                    "not configured (alertmanager_url: post once for every console, list Prometheus's alerts)",
                     width.saturating_sub(13),
                 ),
                 t.dimmed(),
@@ -418,7 +431,7 @@ pub fn render_view(frame: &mut Frame, area: Rect, st: &AlertsState, cx: &Ctx<'_>
             )));
         }
         for (j, r) in others.into_iter().enumerate() {
-            push_row(&mut lines, n + j, Row::remote(r));
+            push_row(&mut lines, n + j, Row::remote(r, &st.am.hq));
         }
         lines.push(Line::default());
         let silences = &st.am.silences;
@@ -433,7 +446,7 @@ pub fn render_view(frame: &mut Frame, area: Rect, st: &AlertsState, cx: &Ctx<'_>
                     format!(
                         "until {} (in {})",
                         e.format("%H:%M"),
-                        fmt_age((e - cx.now).num_seconds().max(0))
+                        fmt_left((e - cx.now).num_seconds().max(0))
                     )
                 })
                 .unwrap_or_else(|| "until ?".into());
@@ -477,7 +490,6 @@ fn footer(st: &AlertsState, cx: &Ctx<'_>, width: usize) -> Line<'static> {
     for (a, label, ok) in [
         (Action::Select, "go to".to_string(), true),
         (Action::SilenceAlert, silence.0, silence.1),
-        (Action::ToggleAlerts, "close".to_string(), true),
     ] {
         if let Some(k) = key_label(cx.keymap, a) {
             spans.push(Span::styled(
@@ -490,6 +502,17 @@ fn footer(st: &AlertsState, cx: &Ctx<'_>, width: usize) -> Line<'static> {
             ));
             spans.push(Span::styled(format!("{label} "), t.dimmed()));
         }
+    }
+    let close: Vec<String> = [Action::ToggleAlerts, Action::Back]
+        .into_iter()
+        .filter_map(|a| key_label(cx.keymap, a))
+        .collect();
+    if !close.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} ", close.join("/")),
+            t.fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled("close ", t.dimmed()));
     }
     let mut out = Vec::new();
     let mut used = 0;
