@@ -423,3 +423,56 @@ fn no_panic_at_any_size() {
         draw(&con, w, h);
     }
 }
+
+/// Not a timed test: prints what one tick costs with 10,000 branches and about
+/// 1,000 firing alerts (run with `--ignored --nocapture`; the bar is 20 ms per tick
+/// in a release build, this measures the debug build, an upper bound).
+#[test]
+#[ignore]
+fn measure_tick_with_alerts_at_fleet_scale() {
+    use lumen::domain::hq::Tier;
+    const FLEET: usize = 10_000;
+    let now = t0();
+    let mut app = App::new(
+        now,
+        lumen::theme::Theme::dark(),
+        lumen::keymap::Keymap::default(),
+    );
+    let mut hq = common::snapshot();
+    if let Some(r) = hq.registry.as_mut() {
+        r.branches = (0..FLEET)
+            .map(|i| common::branch(&format!("branch-{i:05}"), Tier::Standard, "2.1"))
+            .collect();
+    }
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(hq),
+        at: now,
+    }));
+    // 1,000 branches down (a third escalated), the others up.
+    for round in 0..3 {
+        let at = now - chrono::Duration::seconds(30 - round * 10);
+        let results = (0..FLEET)
+            .map(|i| {
+                let down = i % 10 == 0 && (round > 0 || i % 30 == 0);
+                common::hr(&format!("branch-{i:05}"), !down, 40, at)
+            })
+            .collect();
+        app.update(Event::Msg(Msg::HealthChecked { results, at }));
+    }
+    app.update(Event::Tick(now));
+    let firing = app.alerts().firing().len();
+    let mut times = Vec::new();
+    for s in 1..=30 {
+        let t = std::time::Instant::now();
+        app.update(Event::Tick(now + chrono::Duration::seconds(s)));
+        times.push(t.elapsed());
+    }
+    assert_eq!(app.alerts().evaluations(), 31);
+    times.sort();
+    eprintln!(
+        "{FLEET} branches, {firing} firing: tick (one evaluation each) median {:?}, max {:?}",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    assert!(firing >= 1_000 - 1, "{firing}");
+}

@@ -21,7 +21,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             let k: Vec<String> = keys.iter().map(|k| k.label()).collect();
             let operator = matches!(
                 a,
-                Action::Rollback | Action::RuleRollback | Action::KillSwitch | Action::Maintenance
+                Action::Rollback
+                    | Action::RuleRollback
+                    | Action::KillSwitch
+                    | Action::Maintenance
+                    | Action::SilenceAlert
             );
             let unavailable = operator && app.shell().readonly;
             let mut spans = vec![
