@@ -795,290 +795,6 @@ fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::alerts::{
-        BranchFacts, HealthEscalation, HealthStatus, IntegrityFacts, ListedStatus, Matcher,
-        SilenceStatus,
-    };
-
-    fn at(s: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
-    }
-
-    fn entry(id: &str, branch: &str, event: &str, ts: i64) -> Entry {
-        let line = format!(
-            r#"{{"id":"{id}","branch":"{branch}","event":"{event}","actor":"ci","timestamp":"{}"}}"#,
-            at(ts).to_rfc3339()
-        );
-        crate::domain::ledger::parse_line(line.as_bytes()).unwrap()
-    }
-
-    fn down(id: &str, failures: u32) -> BranchFacts {
-        BranchFacts {
-            id: id.into(),
-            status: HealthStatus::Down,
-            consecutive_failures: failures,
-            escalation: if failures >= 3 {
-                HealthEscalation::RollbackProposed
-            } else {
-                HealthEscalation::Retry
-            },
-            down_since: Some(at(0)),
-            last_error: Some("connection refused".into()),
-        }
-    }
-
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
-
-    #[test]
-    fn deploy_failed_fires_then_clears_and_the_rate_limit_holds() {
-        let mut s = AlertsState::default();
-        let integrity = IntegrityFacts::Checked(vec![]);
-        let inputs = Inputs {
-            integrity: Some(&integrity),
-            kill_switch: Some(false),
-            ..Default::default()
-        };
-        assert!(s.due(at(0)));
-        let (t, req) = s.evaluate(at(0), &inputs);
-        assert!(t.firing.is_empty());
-        assert!(req.is_none(), "no Alertmanager configured: nothing to post");
-        assert_eq!(s.summary().short(), "0↓ 0✗dep 0$ L✓ KS off");
-        assert!(!s.due(at(0)), "nothing changed within the second");
-
-        s.ingest(Some(7), &entry("TXN-1", "koosy", "deploy_failed", 1));
-        assert!(s.due(at(1)));
-        let (t, _) = s.evaluate(at(2), &inputs);
-        assert_eq!(t.fired.len(), 1);
-        assert_eq!(s.firing().len(), 1);
-        assert_eq!(s.summary().short(), "0↓ 1✗dep 0$ L✓ KS off");
-        assert_eq!(
-            s.firing().first().map(|a| a.target.clone()),
-            Some(Target::Ledger {
-                line: Some(7),
-                id: Some("TXN-1".into())
-            })
-        );
-
-        // The branch's next successful deploy clears it.
-        let mut ok = entry("TXN-2", "koosy", "deploy", 3);
-        ok.status = Some("success".into());
-        s.ingest(Some(8), &ok);
-        let (t, _) = s.evaluate(at(3), &inputs);
-        assert_eq!(t.resolved.len(), 1);
-        assert!(s.firing().is_empty());
-        assert_eq!(s.summary().short(), "0↓ 0✗dep 0$ L✓ KS off");
-    }
-
-    #[test]
-    fn selection_follows_the_alert_and_enter_jumps() {
-        let mut s = AlertsState::default();
-        let b = [down("alpha", 1), down("beta", 1)];
-        let inputs = Inputs {
-            branches: &b,
-            ..Default::default()
-        };
-        s.evaluate(at(10), &inputs);
-        assert_eq!(s.rows(), 2);
-        s.open = true;
-        // Same severity and start: by name, alpha then beta.
-        assert_eq!(s.action(Action::Down, 10), Outcome::Nothing);
-        assert_eq!(s.selection(), 1);
-        // beta escalates to critical: it moves to the top and stays selected.
-        let b2 = [down("alpha", 1), down("beta", 3)];
-        s.evaluate(
-            at(20),
-            &Inputs {
-                branches: &b2,
-                ..Default::default()
-            },
-        );
-        assert_eq!(s.selection(), 0, "the escalated alert sorts first");
-        match s.selected() {
-            Some(Selected::Here(a)) => {
-                assert_eq!(a.branch(), Some("beta"));
-                assert_eq!(a.severity, Severity::Critical);
-            }
-            other => panic!("unexpected selection {other:?}"),
-        }
-        let out = s.action(Action::Select, 10);
-        assert_eq!(out, Outcome::Jump(Target::Branch { id: "beta".into() }));
-        assert!(!s.open, "Enter closes the view");
-    }
-
-    fn listed(labels: &[(&str, &str)], summary: &str, silenced: bool) -> ListedAlert {
-        ListedAlert {
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            annotations: [("summary".to_string(), summary.to_string())].into(),
-            starts_at: at(0).to_rfc3339(),
-            ends_at: String::new(),
-            fingerprint: "f".into(),
-            status: ListedStatus {
-                state: if silenced { "suppressed" } else { "active" }.into(),
-                silenced_by: if silenced { vec!["s1".into()] } else { vec![] },
-            },
-        }
-    }
-
-    #[test]
-    fn alertmanager_listing_joins_ours_and_lists_the_others() {
-        let mut s = AlertsState::default();
-        s.set_alertmanager(Some("http://127.0.0.1:9093".into()), "hq1".into());
-        let b = [down("alpha", 1)];
-        let inputs = Inputs {
-            branches: &b,
-            ..Default::default()
-        };
-        let (_, req) = s.evaluate(at(1), &inputs);
-        assert!(matches!(req, Some(AlertsRequest::Evaluated { .. })));
-        let (_, req) = s.evaluate(at(2), &inputs);
-        assert!(
-            req.is_none(),
-            "nothing changed: the link re-posts on its own"
-        );
-        s.on_report(AmReport::Listed {
-            alerts: vec![
-                listed(
-                    &[
-                        ("alertname", "BranchDown"),
-                        ("branch", "alpha"),
-                        ("hq", "hq1"),
-                        ("severity", "warning"),
-                    ],
-                    "alpha is down",
-                    true,
-                ),
-                listed(
-                    &[
-                        ("alertname", "LumenRiskBandHigh"),
-                        ("severity", "critical"),
-                        ("job", "lumen\u{1b}[31m"),
-                    ],
-                    "risk band above 0.8\u{7}",
-                    false,
-                ),
-            ],
-            silences: vec![Silence {
-                id: "s1".into(),
-                matchers: vec![Matcher {
-                    name: "branch".into(),
-                    value: "alpha".into(),
-                    is_regex: false,
-                    is_equal: true,
-                }],
-                starts_at: at(0).to_rfc3339(),
-                ends_at: at(7200).to_rfc3339(),
-                created_by: "ops-1".into(),
-                comment: "fixing it".into(),
-                status: SilenceStatus {
-                    state: "active".into(),
-                },
-            }],
-            at: at(3),
-        });
-        assert_eq!(s.rows(), 2, "ours once, plus the Prometheus rule's");
-        let ours = s.firing().first().cloned().unwrap();
-        assert!(s.is_silenced(&ours));
-        let other = s.am.other(0).unwrap();
-        assert_eq!(other.name, "LumenRiskBandHigh");
-        assert_eq!(other.summary, "risk band above 0.8", "sanitised");
-        assert_eq!(s.am.silences.len(), 1);
-        assert_eq!(s.am.silences[0].matchers, "branch=alpha");
-
-        // Down: the error and since when; the listing stays.
-        for (i, e) in ["connection refused", "timed out"].iter().enumerate() {
-            s.on_report(AmReport::Failed {
-                error: (*e).into(),
-                at: at(10 + i as i64),
-                retry_in: Duration::from_secs(2),
-            });
-        }
-        let f = s.am.failing.clone().unwrap();
-        assert_eq!((f.since, f.error.as_str()), (at(10), "timed out"));
-        assert_eq!(s.rows(), 2);
-        s.on_report(AmReport::Posted {
-            alerts: 1,
-            at: at(20),
-        });
-        assert!(s.am.failing.is_none());
-    }
-
-    #[test]
-    fn silence_needs_alertmanager_and_a_checked_form() {
-        let mut s = AlertsState::default();
-        let b = [down("alpha", 1)];
-        s.evaluate(
-            at(1),
-            &Inputs {
-                branches: &b,
-                ..Default::default()
-            },
-        );
-        s.open = true;
-        assert!(
-            matches!(s.action(Action::SilenceAlert, 5), Outcome::Notice(m) if m.contains("alertmanager_url"))
-        );
-        s.set_alertmanager(Some("http://am".into()), "hq1".into());
-        assert_eq!(s.action(Action::SilenceAlert, 5), Outcome::Silence);
-        let mut f = s.silence_form().unwrap();
-        assert_eq!(f.expected, "alpha");
-        assert_eq!(f.duration.value(), "2h");
-        assert!(!f.labels.contains_key("severity"));
-        assert_eq!(f.labels.get("hq").map(String::as_str), Some("hq1"));
-        // The comment field comes first; Enter moves on to the confirmation.
-        assert_eq!(f.field, Field::Comment);
-        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
-        assert_eq!(f.field, Field::Confirm);
-        for c in "alpha".chars() {
-            f.key(key(KeyCode::Char(c)));
-        }
-        assert_eq!(f.typed.value(), "alpha");
-        // Submitting without a comment is refused, back on the comment field.
-        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
-        assert!(f.error.as_deref().unwrap_or_default().contains("comment"));
-        assert_eq!(f.field, Field::Comment);
-        for c in "deploying a fix".chars() {
-            f.key(key(KeyCode::Char(c)));
-        }
-        // A bad duration is refused with the reason.
-        f.field = Field::Duration;
-        f.key(key(KeyCode::Backspace));
-        f.key(key(KeyCode::Char('x')));
-        f.field = Field::Confirm;
-        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
-        assert!(
-            f.error
-                .as_deref()
-                .unwrap_or_default()
-                .starts_with("duration")
-        );
-        assert_eq!(f.field, Field::Duration);
-        f.key(key(KeyCode::Backspace));
-        f.key(key(KeyCode::Char('h')));
-        f.field = Field::Confirm;
-        match f.key(key(KeyCode::Enter)) {
-            FormOutcome::Submit(PendingAction::SilenceAlert {
-                labels,
-                duration,
-                comment,
-            }) => {
-                assert_eq!(duration, Duration::from_secs(7200));
-                assert_eq!(comment, "deploying a fix");
-                assert_eq!(labels.get("branch").map(String::as_str), Some("alpha"));
-            }
-            other => panic!("expected a submit, got {other:?}"),
-        }
-        assert_eq!(f.key(key(KeyCode::Esc)), FormOutcome::Cancelled);
-    }
-}
-
 // ---- The console's side: evaluation on tick, the view and the form as overlays --
 
 impl super::App {
@@ -1422,4 +1138,288 @@ pub(crate) fn changes_facts(m: &crate::protocol::Msg) -> bool {
             | Msg::SourceMissing { .. }
             | Msg::LedgerReset { .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::alerts::{
+        BranchFacts, HealthEscalation, HealthStatus, IntegrityFacts, ListedStatus, Matcher,
+        SilenceStatus,
+    };
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn entry(id: &str, branch: &str, event: &str, ts: i64) -> Entry {
+        let line = format!(
+            r#"{{"id":"{id}","branch":"{branch}","event":"{event}","actor":"ci","timestamp":"{}"}}"#,
+            at(ts).to_rfc3339()
+        );
+        crate::domain::ledger::parse_line(line.as_bytes()).unwrap()
+    }
+
+    fn down(id: &str, failures: u32) -> BranchFacts {
+        BranchFacts {
+            id: id.into(),
+            status: HealthStatus::Down,
+            consecutive_failures: failures,
+            escalation: if failures >= 3 {
+                HealthEscalation::RollbackProposed
+            } else {
+                HealthEscalation::Retry
+            },
+            down_since: Some(at(0)),
+            last_error: Some("connection refused".into()),
+        }
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn deploy_failed_fires_then_clears_and_the_rate_limit_holds() {
+        let mut s = AlertsState::default();
+        let integrity = IntegrityFacts::Checked(vec![]);
+        let inputs = Inputs {
+            integrity: Some(&integrity),
+            kill_switch: Some(false),
+            ..Default::default()
+        };
+        assert!(s.due(at(0)));
+        let (t, req) = s.evaluate(at(0), &inputs);
+        assert!(t.firing.is_empty());
+        assert!(req.is_none(), "no Alertmanager configured: nothing to post");
+        assert_eq!(s.summary().short(), "0↓ 0✗dep 0$ L✓ KS off");
+        assert!(!s.due(at(0)), "nothing changed within the second");
+
+        s.ingest(Some(7), &entry("TXN-1", "koosy", "deploy_failed", 1));
+        assert!(s.due(at(1)));
+        let (t, _) = s.evaluate(at(2), &inputs);
+        assert_eq!(t.fired.len(), 1);
+        assert_eq!(s.firing().len(), 1);
+        assert_eq!(s.summary().short(), "0↓ 1✗dep 0$ L✓ KS off");
+        assert_eq!(
+            s.firing().first().map(|a| a.target.clone()),
+            Some(Target::Ledger {
+                line: Some(7),
+                id: Some("TXN-1".into())
+            })
+        );
+
+        // The branch's next successful deploy clears it.
+        let mut ok = entry("TXN-2", "koosy", "deploy", 3);
+        ok.status = Some("success".into());
+        s.ingest(Some(8), &ok);
+        let (t, _) = s.evaluate(at(3), &inputs);
+        assert_eq!(t.resolved.len(), 1);
+        assert!(s.firing().is_empty());
+        assert_eq!(s.summary().short(), "0↓ 0✗dep 0$ L✓ KS off");
+    }
+
+    #[test]
+    fn selection_follows_the_alert_and_enter_jumps() {
+        let mut s = AlertsState::default();
+        let b = [down("alpha", 1), down("beta", 1)];
+        let inputs = Inputs {
+            branches: &b,
+            ..Default::default()
+        };
+        s.evaluate(at(10), &inputs);
+        assert_eq!(s.rows(), 2);
+        s.open = true;
+        // Same severity and start: by name, alpha then beta.
+        assert_eq!(s.action(Action::Down, 10), Outcome::Nothing);
+        assert_eq!(s.selection(), 1);
+        // beta escalates to critical: it moves to the top and stays selected.
+        let b2 = [down("alpha", 1), down("beta", 3)];
+        s.evaluate(
+            at(20),
+            &Inputs {
+                branches: &b2,
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.selection(), 0, "the escalated alert sorts first");
+        match s.selected() {
+            Some(Selected::Here(a)) => {
+                assert_eq!(a.branch(), Some("beta"));
+                assert_eq!(a.severity, Severity::Critical);
+            }
+            other => panic!("unexpected selection {other:?}"),
+        }
+        let out = s.action(Action::Select, 10);
+        assert_eq!(out, Outcome::Jump(Target::Branch { id: "beta".into() }));
+        assert!(!s.open, "Enter closes the view");
+    }
+
+    fn listed(labels: &[(&str, &str)], summary: &str, silenced: bool) -> ListedAlert {
+        ListedAlert {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: [("summary".to_string(), summary.to_string())].into(),
+            starts_at: at(0).to_rfc3339(),
+            ends_at: String::new(),
+            fingerprint: "f".into(),
+            status: ListedStatus {
+                state: if silenced { "suppressed" } else { "active" }.into(),
+                silenced_by: if silenced { vec!["s1".into()] } else { vec![] },
+            },
+        }
+    }
+
+    #[test]
+    fn alertmanager_listing_joins_ours_and_lists_the_others() {
+        let mut s = AlertsState::default();
+        s.set_alertmanager(Some("http://127.0.0.1:9093".into()), "hq1".into());
+        let b = [down("alpha", 1)];
+        let inputs = Inputs {
+            branches: &b,
+            ..Default::default()
+        };
+        let (_, req) = s.evaluate(at(1), &inputs);
+        assert!(matches!(req, Some(AlertsRequest::Evaluated { .. })));
+        let (_, req) = s.evaluate(at(2), &inputs);
+        assert!(
+            req.is_none(),
+            "nothing changed: the link re-posts on its own"
+        );
+        s.on_report(AmReport::Listed {
+            alerts: vec![
+                listed(
+                    &[
+                        ("alertname", "BranchDown"),
+                        ("branch", "alpha"),
+                        ("hq", "hq1"),
+                        ("severity", "warning"),
+                    ],
+                    "alpha is down",
+                    true,
+                ),
+                listed(
+                    &[
+                        ("alertname", "LumenRiskBandHigh"),
+                        ("severity", "critical"),
+                        ("job", "lumen\u{1b}[31m"),
+                    ],
+                    "risk band above 0.8\u{7}",
+                    false,
+                ),
+            ],
+            silences: vec![Silence {
+                id: "s1".into(),
+                matchers: vec![Matcher {
+                    name: "branch".into(),
+                    value: "alpha".into(),
+                    is_regex: false,
+                    is_equal: true,
+                }],
+                starts_at: at(0).to_rfc3339(),
+                ends_at: at(7200).to_rfc3339(),
+                created_by: "ops-1".into(),
+                comment: "fixing it".into(),
+                status: SilenceStatus {
+                    state: "active".into(),
+                },
+            }],
+            at: at(3),
+        });
+        assert_eq!(s.rows(), 2, "ours once, plus the Prometheus rule's");
+        let ours = s.firing().first().cloned().unwrap();
+        assert!(s.is_silenced(&ours));
+        let other = s.am.other(0).unwrap();
+        assert_eq!(other.name, "LumenRiskBandHigh");
+        assert_eq!(other.summary, "risk band above 0.8", "sanitised");
+        assert_eq!(s.am.silences.len(), 1);
+        assert_eq!(s.am.silences[0].matchers, "branch=alpha");
+
+        // Down: the error and since when; the listing stays.
+        for (i, e) in ["connection refused", "timed out"].iter().enumerate() {
+            s.on_report(AmReport::Failed {
+                error: (*e).into(),
+                at: at(10 + i as i64),
+                retry_in: Duration::from_secs(2),
+            });
+        }
+        let f = s.am.failing.clone().unwrap();
+        assert_eq!((f.since, f.error.as_str()), (at(10), "timed out"));
+        assert_eq!(s.rows(), 2);
+        s.on_report(AmReport::Posted {
+            alerts: 1,
+            at: at(20),
+        });
+        assert!(s.am.failing.is_none());
+    }
+
+    #[test]
+    fn silence_needs_alertmanager_and_a_checked_form() {
+        let mut s = AlertsState::default();
+        let b = [down("alpha", 1)];
+        s.evaluate(
+            at(1),
+            &Inputs {
+                branches: &b,
+                ..Default::default()
+            },
+        );
+        s.open = true;
+        assert!(
+            matches!(s.action(Action::SilenceAlert, 5), Outcome::Notice(m) if m.contains("alertmanager_url"))
+        );
+        s.set_alertmanager(Some("http://am".into()), "hq1".into());
+        assert_eq!(s.action(Action::SilenceAlert, 5), Outcome::Silence);
+        let mut f = s.silence_form().unwrap();
+        assert_eq!(f.expected, "alpha");
+        assert_eq!(f.duration.value(), "2h");
+        assert!(!f.labels.contains_key("severity"));
+        assert_eq!(f.labels.get("hq").map(String::as_str), Some("hq1"));
+        // The comment field comes first; Enter moves on to the confirmation.
+        assert_eq!(f.field, Field::Comment);
+        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
+        assert_eq!(f.field, Field::Confirm);
+        for c in "alpha".chars() {
+            f.key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(f.typed.value(), "alpha");
+        // Submitting without a comment is refused, back on the comment field.
+        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
+        assert!(f.error.as_deref().unwrap_or_default().contains("comment"));
+        assert_eq!(f.field, Field::Comment);
+        for c in "deploying a fix".chars() {
+            f.key(key(KeyCode::Char(c)));
+        }
+        // A bad duration is refused with the reason.
+        f.field = Field::Duration;
+        f.key(key(KeyCode::Backspace));
+        f.key(key(KeyCode::Char('x')));
+        f.field = Field::Confirm;
+        assert_eq!(f.key(key(KeyCode::Enter)), FormOutcome::Editing);
+        assert!(
+            f.error
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("duration")
+        );
+        assert_eq!(f.field, Field::Duration);
+        f.key(key(KeyCode::Backspace));
+        f.key(key(KeyCode::Char('h')));
+        f.field = Field::Confirm;
+        match f.key(key(KeyCode::Enter)) {
+            FormOutcome::Submit(PendingAction::SilenceAlert {
+                labels,
+                duration,
+                comment,
+            }) => {
+                assert_eq!(duration, Duration::from_secs(7200));
+                assert_eq!(comment, "deploying a fix");
+                assert_eq!(labels.get("branch").map(String::as_str), Some("alpha"));
+            }
+            other => panic!("expected a submit, got {other:?}"),
+        }
+        assert_eq!(f.key(key(KeyCode::Esc)), FormOutcome::Cancelled);
+    }
 }
