@@ -168,6 +168,16 @@ pub enum LedgerCommand {
     Checkpoint,
     /// Append one chained, signed entry
     Append(LedgerAppendArgs),
+    /// Write the Merkle tree as C2SP tlog-tiles (hash tiles and entry bundles) to a
+    /// directory an auditor's tile tools can read
+    Tiles(LedgerTilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerTilesArgs {
+    /// Directory to write tile/… (and checkpoint) under; created if missing
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

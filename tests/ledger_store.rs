@@ -765,3 +765,65 @@ fn the_scan_api_hands_long_lines_over_with_their_hashes() {
     );
     assert_eq!(end.long_lines, 1);
 }
+
+/// A file big enough for verify's worker threads (several batches): duplicate ids,
+/// timestamp regressions and rejects are reported exactly as a small file's are, in
+/// line order, whatever thread found them.
+#[test]
+fn verify_on_worker_threads_reports_in_line_order() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("ledger.jsonl");
+    let mut f = Vec::new();
+    for i in 0..40_000u32 {
+        let ts = if i % 9_999 == 5 {
+            "2025-01-01T00:00:00Z"
+        } else {
+            "2026-01-18T01:04:10Z"
+        };
+        let line = if i == 25_000 {
+            "not json".to_string()
+        } else {
+            format!(
+                r#"{{"id":"T{}","branch":"koosy","event":"deploy","timestamp":"{ts}","pad":"{}"}}"#,
+                i % 30_000,
+                "p".repeat(40)
+            )
+        };
+        f.extend_from_slice(line.as_bytes());
+        f.push(b'\n');
+    }
+    assert!(f.len() > 4 << 20, "{} bytes", f.len());
+    std::fs::write(&path, &f).unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        verify_file(&path, &Keyring::default(), &[], vec![]).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.lines, 40_000);
+    assert_eq!(r.entries, 39_999);
+    assert_eq!(r.rejects.len(), 1);
+    assert_eq!(r.rejects[0].line, 25_001);
+    let want: Vec<String> = (0..40_000u32)
+        .filter(|i| *i != 25_000)
+        .flat_map(|i| {
+            let no = i + 1;
+            let mut w = Vec::new();
+            if i >= 30_000 {
+                w.push(format!(
+                    "line {no}: duplicate id T{} (first at line {})",
+                    i - 30_000,
+                    i - 30_000 + 1
+                ));
+            }
+            if i % 9_999 == 5 {
+                w.push(format!(
+                    "line {no}: timestamp 2025-01-01T00:00:00+00:00 is earlier than line {}'s 2026-01-18T01:04:10+00:00",
+                    no - 1
+                ));
+            }
+            w
+        })
+        .take(1000)
+        .collect();
+    assert_eq!(r.warnings.len(), want.len());
+    for (got, want) in r.warnings.iter().zip(&want) {
+        assert_eq!(got, want);
+    }
+}

@@ -1235,12 +1235,17 @@ impl App {
             .is_some_and(|d| d.kill_switch)
     }
 
-    /// `file:line:col: reason` of the first file `op` depends on that failed to load.
+    /// `file:line:col: reason` of the first file `op` depends on that failed to load
+    /// (the HQ-relative path; no position when none is known).
     pub fn broken_dependency(&self, op: crate::domain::policy::Operation) -> Option<String> {
         let files = op.files();
         self.file_errors().into_iter().find_map(|e| {
             let (rel, _) = files.iter().find(|(rel, _)| e.path.ends_with(rel))?;
-            Some(format!("{rel}:{}:{}: {}", e.line, e.column, e.message))
+            let relative = FileError {
+                path: std::path::PathBuf::from(rel),
+                ..e.clone()
+            };
+            Some(relative.to_string())
         })
     }
 

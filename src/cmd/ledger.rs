@@ -1,4 +1,4 @@
-//! `lumen ledger verify|stats|prove|checkpoint|append` (docs/ledger.md and docs/formats.md).
+//! `lumen ledger verify|stats|prove|checkpoint|append|tiles` (docs/ledger.md and docs/formats.md).
 //!
 //! Exit 2 (one line on stderr) when the HQ root is not a directory or, for verify,
 //! stats, prove and checkpoint, when there is no ledger file; `append` also needs
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::cli::{
-    GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs, LedgerVerifyArgs,
+    GlobalArgs, LedgerAppendArgs, LedgerCommand, LedgerProveArgs, LedgerStatsArgs, LedgerTilesArgs,
+    LedgerVerifyArgs,
 };
 use crate::cmd::{CmdError, CmdResult, Outcome, print_json};
 use crate::domain::sanitize::sanitize;
@@ -80,6 +81,7 @@ pub fn run_ledger(cmd: &LedgerCommand, g: &GlobalArgs) -> CmdResult {
         LedgerCommand::Prove(a) => run_prove(a, g),
         LedgerCommand::Checkpoint => run_checkpoint(g),
         LedgerCommand::Append(a) => run_append(a, g),
+        LedgerCommand::Tiles(a) => run_tiles(a, g),
     }
 }
 
@@ -372,6 +374,233 @@ pub fn run_append(args: &LedgerAppendArgs, g: &GlobalArgs) -> CmdResult {
         print_json(&serde_json::json!({"id": appended.id, "line": appended.line_no}))?;
     } else {
         outln!("{}", sanitize(&appended.line));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The `ledger tiles --json` object.
+#[derive(Debug, serde::Serialize)]
+struct TilesReport {
+    out: String,
+    size: u64,
+    root: String,
+    /// Hash tiles written (full and partial, every level).
+    tiles: u64,
+    /// Entry bundles written.
+    entry_bundles: u64,
+    /// Why entry bundles stopped before the end (an entry too long for one), if they did.
+    entry_bundles_stopped: Option<String>,
+    /// The size of the checkpoint note copied to `<out>/checkpoint`, if one was.
+    checkpoint: Option<u64>,
+    /// Why hq/ledger/checkpoint was not copied, when it exists and was not.
+    checkpoint_skipped: Option<String>,
+}
+
+/// Writes tiles under the output directory, each to a temporary file renamed into
+/// place, so a reader never sees half a tile.
+struct TileDir<'a> {
+    out: &'a Path,
+    tiles: u64,
+    bundles: u64,
+}
+
+impl TileDir<'_> {
+    fn put(&self, rel: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        use std::io::Write;
+        let path = self.out.join(rel);
+        let dir = path.parent().unwrap_or(self.out);
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        tmp.write_all(bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.path().display()))?;
+        tmp.persist(&path)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.error))?;
+        Ok(())
+    }
+
+    fn tile(&mut self, t: &crate::domain::tiles::Tile, bytes: &[u8]) -> anyhow::Result<()> {
+        self.put(&t.path(), bytes)?;
+        self.tiles += 1;
+        Ok(())
+    }
+
+    fn bundle(&mut self, t: &crate::domain::tiles::Tile, bytes: &[u8]) -> anyhow::Result<()> {
+        if let Some(p) = t.entries_path() {
+            self.put(&p, bytes)?;
+            self.bundles += 1;
+        }
+        Ok(())
+    }
+}
+
+/// `lumen ledger tiles --out DIR`: the Merkle tree of every complete non-empty line
+/// (the tree `prove` and `checkpoint` use) as C2SP tlog-tiles under DIR, in one
+/// streaming pass. When hq/ledger/checkpoint names a size the ledger reaches with the
+/// same root, its partial tiles are written too and the note is copied to
+/// DIR/checkpoint, so a tile client can start from it.
+pub fn run_tiles(args: &LedgerTilesArgs, g: &GlobalArgs) -> CmdResult {
+    use crate::domain::merkle::{RootBuilder, leaf_hash};
+    use crate::domain::tiles::{BundleBuilder, TileBuilder};
+    use crate::store::scan::{Line, LineHashes, ScanOptions, scan_lines};
+    use std::ops::ControlFlow;
+
+    let (hq, ledger) = existing_ledger(g)?;
+    let note_path = hq.join("hq").join("ledger").join("checkpoint");
+    let mut skipped = None;
+    let note = match crate::store::fsutil::read_regular(&note_path) {
+        Ok(bytes) => match crate::domain::note::parse_checkpoint_note(&bytes) {
+            Ok(n) => Some((bytes, n.checkpoint.size, n.checkpoint.root)),
+            Err(e) => {
+                skipped = Some(format!("{}:{e}", note_path.display()));
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            skipped = Some(format!("{}: {e}", note_path.display()));
+            None
+        }
+    };
+    let mut dir = TileDir {
+        out: &args.out,
+        tiles: 0,
+        bundles: 0,
+    };
+    let mut tiles = TileBuilder::new();
+    let mut bundles = Some(BundleBuilder::new());
+    let mut stopped = None;
+    let mut tree = RootBuilder::new();
+    let mut note_ok = false;
+    let mut failed = None;
+    let mut leaf = |l: Line<'_>| -> anyhow::Result<()> {
+        let (hash, bytes) = match l {
+            Line::Held(r) => (leaf_hash(r.bytes), Some(r.bytes)),
+            Line::Long(x) => (x.hashes.unwrap_or_else(|| LineHashes::of(&[])).leaf, None),
+        };
+        let index = tree.size();
+        tree.push_leaf_hash(hash);
+        for (t, b) in tiles.push_leaf_hash(hash) {
+            dir.tile(&t, &b)?;
+        }
+        if let Some(bb) = bundles.as_mut() {
+            let pushed = match bytes {
+                Some(b) => bb.push_entry(b).map_err(|e| e.to_string()),
+                None => Err(format!(
+                    "entry {index} is {} bytes; an entry bundle holds at most {}",
+                    l.len(),
+                    crate::domain::tiles::MAX_ENTRY_BYTES
+                )),
+            };
+            match pushed {
+                Ok(Some((t, b))) => dir.bundle(&t, &b)?,
+                Ok(None) => {}
+                Err(why) => {
+                    stopped = Some(why);
+                    bundles = None;
+                }
+            }
+        }
+        if let Some((_, size, root)) = &note
+            && tree.size() == *size
+        {
+            if tree.root() == *root {
+                note_ok = true;
+                for (t, b) in tiles.partial_tiles() {
+                    dir.tile(&t, &b)?;
+                }
+                if let Some((t, b)) = bundles.as_ref().and_then(BundleBuilder::partial) {
+                    dir.bundle(&t, &b)?;
+                }
+            } else {
+                skipped = Some(format!(
+                    "{}: its root at size {size} is not the ledger's",
+                    note_path.display()
+                ));
+            }
+        }
+        Ok(())
+    };
+    let opts = ScanOptions {
+        hash_long_lines: true,
+    };
+    let end = scan_lines(&ledger, opts, |l| {
+        if l.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        match leaf(l) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    })
+    .map_err(|e| CmdError::Io(anyhow::anyhow!("{}: {e}", ledger.display())))?;
+    if let Some(e) = failed {
+        return Err(CmdError::Io(e));
+    }
+    if let Some(c) = end.changed {
+        return Err(CmdError::Io(anyhow::anyhow!(
+            "{}: {c} while it was being read; the tiles under {} may mix two versions of it: run again",
+            ledger.display(),
+            args.out.display()
+        )));
+    }
+    for (t, b) in tiles.partial_tiles() {
+        dir.tile(&t, &b)?;
+    }
+    if let Some((t, b)) = bundles.as_ref().and_then(BundleBuilder::partial) {
+        dir.bundle(&t, &b)?;
+    }
+    let mut copied = None;
+    match &note {
+        Some((bytes, size, _)) if note_ok => {
+            dir.put("checkpoint", bytes)?;
+            copied = Some(*size);
+        }
+        Some((_, size, _)) if *size > tree.size() => {
+            skipped = Some(format!(
+                "{}: size {size} but the ledger has only {} complete lines",
+                note_path.display(),
+                tree.size()
+            ));
+        }
+        _ => {}
+    }
+    let report = TilesReport {
+        out: args.out.display().to_string(),
+        size: tree.size(),
+        root: hex::encode(tree.root()),
+        tiles: dir.tiles,
+        entry_bundles: dir.bundles,
+        entry_bundles_stopped: stopped,
+        checkpoint: copied,
+        checkpoint_skipped: skipped,
+    };
+    if g.json {
+        print_json(&report)?;
+    } else {
+        outln!("size        {}", report.size);
+        outln!("root        {}", report.root);
+        outln!(
+            "tiles       {} under {}",
+            report.tiles,
+            sanitize(&report.out)
+        );
+        match &report.entry_bundles_stopped {
+            None => outln!("bundles     {}", report.entry_bundles),
+            Some(why) => outln!(
+                "bundles     {} (then none: {})",
+                report.entry_bundles,
+                sanitize(why)
+            ),
+        }
+        match (report.checkpoint, &report.checkpoint_skipped) {
+            (Some(size), _) => outln!("checkpoint  copied (size {size})"),
+            (None, Some(why)) => outln!("checkpoint  not copied: {}", sanitize(why)),
+            (None, None) => outln!("checkpoint  none (run `lumen ledger checkpoint` first)"),
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -201,89 +201,9 @@ pub fn scan_file_from(
     opts: ScanOptions,
     from: u64,
     lines_before: u64,
-    mut f: impl FnMut(Line<'_>) -> ControlFlow<()>,
+    f: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<ScanEnd> {
-    scan_impl(file, opts, from, lines_before, None, |l, _| f(l))
-}
-
-/// [`scan_file_from`] that also hands every [`Line::Held`] its [`LineHashes`] (long
-/// lines carry theirs in [`LongLine::hashes`], as with `hash_long_lines`). The hashes
-/// of each block are computed on up to `threads` threads (the calling one included)
-/// before its lines are handed over, from the same bytes the caller then sees, so
-/// hashing the file costs about 1/`threads` of its time. Memory: the forward buffer
-/// plus 64 bytes per line of one block.
-pub fn scan_file_hashed_from(
-    file: &File,
-    from: u64,
-    lines_before: u64,
-    threads: usize,
-    f: impl FnMut(Line<'_>, Option<&LineHashes>) -> ControlFlow<()>,
-) -> io::Result<ScanEnd> {
-    let opts = ScanOptions {
-        hash_long_lines: true,
-    };
-    scan_impl(file, opts, from, lines_before, Some(threads.max(1)), f)
-}
-
-/// Hashes of every `\n`-terminated line in `data` (bytes after the last `\n` are
-/// not a line), in order, into `out`; split over `threads` threads at line boundaries.
-fn hash_lines(
-    data: &[u8],
-    threads: usize,
-    parts: &mut Vec<Vec<LineHashes>>,
-    out: &mut Vec<LineHashes>,
-) {
-    fn one(data: &[u8], into: &mut Vec<LineHashes>) {
-        into.clear();
-        let mut start = 0usize;
-        for nl in memchr::memchr_iter(b'\n', data) {
-            into.push(LineHashes::of(data.get(start..nl).unwrap_or_default()));
-            start = nl + 1;
-        }
-    }
-    out.clear();
-    // Below this a thread costs more than it saves.
-    const MIN_PART: usize = 32 * 1024;
-    let n = threads.min(data.len() / MIN_PART).max(1);
-    if n == 1 {
-        one(data, out);
-        return;
-    }
-    // Cut points just after a `\n`, near equal shares.
-    let mut cuts = Vec::with_capacity(n + 1);
-    cuts.push(0usize);
-    for i in 1..n {
-        let aim = (data.len() / n * i).max(cuts.last().copied().unwrap_or(0));
-        let cut = match memchr::memchr(b'\n', data.get(aim..).unwrap_or_default()) {
-            Some(k) => aim + k + 1,
-            None => data.len(),
-        };
-        cuts.push(cut);
-    }
-    cuts.push(data.len());
-    parts.resize_with(n, Vec::new);
-    std::thread::scope(|s| {
-        let mut rest = parts.iter_mut().zip(cuts.windows(2));
-        let first = rest.next();
-        for (into, w) in rest {
-            let (a, b) = (
-                w.first().copied().unwrap_or(0),
-                w.get(1).copied().unwrap_or(0),
-            );
-            let part = data.get(a..b).unwrap_or_default();
-            s.spawn(move || one(part, into));
-        }
-        if let Some((into, w)) = first {
-            let (a, b) = (
-                w.first().copied().unwrap_or(0),
-                w.get(1).copied().unwrap_or(0),
-            );
-            one(data.get(a..b).unwrap_or_default(), into);
-        }
-    });
-    for p in parts.iter() {
-        out.extend_from_slice(p);
-    }
+    scan_impl(file, opts, from, lines_before, f)
 }
 
 fn scan_impl(
@@ -291,11 +211,8 @@ fn scan_impl(
     opts: ScanOptions,
     from: u64,
     lines_before: u64,
-    prehash: Option<usize>,
-    mut f: impl FnMut(Line<'_>, Option<&LineHashes>) -> ControlFlow<()>,
+    mut f: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<ScanEnd> {
-    let mut parts: Vec<Vec<LineHashes>> = Vec::new();
-    let mut hashes: Vec<LineHashes> = Vec::new();
     let initial_len = file.metadata()?.len();
     let mut fwd = Forward::new(file, from, None, initial_len);
     let mut end = ScanEnd {
@@ -307,11 +224,8 @@ fn scan_impl(
     'scan: loop {
         match fwd.next_piece()? {
             Piece::Lines { offset, data } => {
-                if let Some(threads) = prehash {
-                    hash_lines(data, threads, &mut parts, &mut hashes);
-                }
                 let mut start = 0usize;
-                for (k, nl) in memchr::memchr_iter(b'\n', data).enumerate() {
+                for nl in memchr::memchr_iter(b'\n', data) {
                     let bytes = data.get(start..nl).unwrap_or_default();
                     let line_off = offset + start as u64;
                     no += 1;
@@ -332,7 +246,7 @@ fn scan_impl(
                     };
                     end.physical_lines = no;
                     end.bytes = offset + nl as u64 + 1;
-                    if f(line, hashes.get(k)).is_break() {
+                    if f(line).is_break() {
                         break 'scan;
                     }
                     start = nl + 1;
@@ -365,7 +279,7 @@ fn scan_impl(
                     len,
                     hashes,
                 });
-                if f(line, None).is_break() {
+                if f(line).is_break() {
                     break 'scan;
                 }
             }
@@ -379,6 +293,397 @@ fn scan_impl(
         end.changed = fwd.changed;
     }
     Ok(end)
+}
+
+/// Bytes of complete lines handed to a worker at a time by [`scan_file_prepared`].
+const BATCH: usize = 1 << 20;
+/// Batches read ahead of the caller by [`scan_file_prepared`].
+const DEPTH: usize = 4;
+
+/// Per `\n`-terminated line of a batch: its hashes, and what `prep` made of it when it
+/// is held (at most [`MAX_LINE`] bytes).
+pub type Prepped<T> = Vec<(LineHashes, Option<T>)>;
+/// A batch's bytes back from a worker, with what it made of them.
+type Done<T> = (Vec<u8>, Prepped<T>);
+/// A batch for a worker, and where to send it back.
+type Job<T> = (Vec<u8>, std::sync::mpsc::SyncSender<Done<T>>);
+
+/// What the reader of [`scan_file_prepared`] hands the caller's thread, in file order.
+enum Item<T> {
+    /// Complete lines starting at file offset `offset`; the worker sends back the
+    /// bytes with what it made of each line.
+    Batch {
+        offset: u64,
+        done: std::sync::mpsc::Receiver<Done<T>>,
+    },
+    /// A batch back from its worker and through the ordered stage.
+    Ready {
+        offset: u64,
+        data: Vec<u8>,
+        prepped: Prepped<T>,
+    },
+    /// A line too long for the buffer, hashed from the file.
+    Long {
+        offset: u64,
+        len: u64,
+        hashes: LineHashes,
+    },
+    /// The end: the pending last line, or what changed under the scan.
+    End {
+        pending: Option<(u64, u64)>,
+        changed: Option<Changed>,
+    },
+    Failed(io::Error),
+}
+
+/// The hashes of every `\n`-terminated line of `data` and, for the held ones, `prep`.
+fn prep_batch<S, T>(
+    data: &[u8],
+    state: &mut S,
+    prep: &impl Fn(&mut S, &[u8]) -> T,
+    out: &mut Prepped<T>,
+) {
+    out.clear();
+    let mut start = 0usize;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        let bytes = data.get(start..nl).unwrap_or_default();
+        let t = (bytes.len() <= MAX_LINE).then(|| prep(state, bytes));
+        out.push((LineHashes::of(bytes), t));
+        start = nl + 1;
+    }
+}
+
+/// Hand each line of `data` (complete lines from file offset `offset`) to `f` with
+/// its entry of `prepped`, keeping the line count and `end` up to date.
+fn deliver<T>(
+    offset: u64,
+    data: &[u8],
+    prepped: &Prepped<T>,
+    no: &mut u64,
+    end: &mut ScanEnd,
+    f: &mut impl FnMut(Line<'_>, Option<(&LineHashes, &T)>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut start = 0usize;
+    for (k, nl) in memchr::memchr_iter(b'\n', data).enumerate() {
+        let bytes = data.get(start..nl).unwrap_or_default();
+        let line_off = offset + start as u64;
+        *no += 1;
+        let got = prepped.get(k);
+        let hashes = got.map_or_else(|| LineHashes::of(bytes), |(h, _)| *h);
+        end.physical_lines = *no;
+        end.bytes = offset + nl as u64 + 1;
+        start = nl + 1;
+        let flow = if bytes.len() > MAX_LINE {
+            end.long_lines += 1;
+            let line = Line::Long(LongLine {
+                no: *no,
+                offset: line_off,
+                len: bytes.len() as u64,
+                hashes: Some(hashes),
+            });
+            f(line, None)
+        } else {
+            let line = Line::Held(LineRef {
+                no: *no,
+                offset: line_off,
+                bytes,
+            });
+            f(line, got.and_then(|(h, t)| t.as_ref().map(|t| (h, t))))
+        };
+        flow?;
+    }
+    ControlFlow::Continue(())
+}
+
+/// [`scan_file_from`] with long lines hashed, where every line also gets its
+/// [`LineHashes`] and, when held, what `prep` makes of its bytes (with a per-thread
+/// state from `init`), computed on `workers` threads while the calling thread runs
+/// `f` over earlier lines in file order. A reader thread reads ahead of `f` by a few
+/// MiB (bounded); `workers == 0` does everything on the calling thread. `f` gets
+/// `None` for lines over [`MAX_LINE`] (their hashes are in [`LongLine::hashes`]).
+///
+/// `stage` sees every batch in file order before `f` does, on a thread of its own
+/// when there are workers: the number of the batch's first line, its bytes (complete
+/// lines) and what the workers made of each line, which it may change. It takes
+/// sequential work (a table of ids) off `f`'s thread.
+///
+/// Because the reader runs ahead, a file truncated while `f` runs might only show
+/// after the last read: the length is checked once more when the scan ends, and a
+/// file shorter than the lines handed out is [`Changed::Shrank`].
+#[allow(clippy::too_many_arguments)]
+pub fn scan_file_prepared<S, T, I, P, G, F>(
+    file: &File,
+    from: u64,
+    lines_before: u64,
+    workers: usize,
+    init: I,
+    prep: P,
+    mut stage: G,
+    mut f: F,
+) -> io::Result<ScanEnd>
+where
+    T: Send,
+    I: Fn() -> S + Sync,
+    P: Fn(&mut S, &[u8]) -> T + Sync,
+    G: FnMut(u64, &[u8], &mut Prepped<T>) + Send,
+    F: FnMut(Line<'_>, Option<(&LineHashes, &T)>) -> ControlFlow<()>,
+{
+    let initial_len = file.metadata()?.len();
+    let mut end = ScanEnd {
+        bytes: from,
+        physical_lines: lines_before,
+        ..ScanEnd::default()
+    };
+    let mut no = lines_before;
+    if workers == 0 {
+        let mut state = init();
+        let mut prepped = Vec::new();
+        let mut fwd = Forward::new(file, from, None, initial_len);
+        'inline: loop {
+            match fwd.next_piece()? {
+                Piece::Lines { offset, data } => {
+                    prep_batch(data, &mut state, &prep, &mut prepped);
+                    stage(no + 1, data, &mut prepped);
+                    if deliver(offset, data, &prepped, &mut no, &mut end, &mut f).is_break() {
+                        break 'inline;
+                    }
+                }
+                Piece::Long { offset, len } => {
+                    let hashes = match line_hashes_at(file, offset, len) {
+                        Ok(h) => h,
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            let now = file.metadata()?.len();
+                            end.changed = Some(Changed::Shrank {
+                                seen: offset + len,
+                                now,
+                            });
+                            break 'inline;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if long_line(offset, len, hashes, &mut no, &mut end, &mut f).is_break() {
+                        break 'inline;
+                    }
+                }
+                Piece::End { pending } => {
+                    end.pending = pending.map(|(off, len)| (no + 1, off, len));
+                    break 'inline;
+                }
+            }
+        }
+        if end.changed.is_none() {
+            end.changed = fwd.changed;
+        }
+    } else {
+        let (item_tx, item_rx) = std::sync::mpsc::sync_channel::<Item<T>>(DEPTH);
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Item<T>>(DEPTH);
+        let (job_tx, job_rx) = std::sync::mpsc::channel::<Job<T>>();
+        let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (spare_prepped_tx, spare_prepped_rx) = std::sync::mpsc::channel::<Prepped<T>>();
+        let job_rx = std::sync::Mutex::new(job_rx);
+        let spare_prepped_rx = std::sync::Mutex::new(spare_prepped_rx);
+        let (init, prep, job_rx, spare_prepped_rx) = (&init, &prep, &job_rx, &spare_prepped_rx);
+        let result = std::thread::scope(|s| -> io::Result<()> {
+            for _ in 0..workers {
+                s.spawn(move || {
+                    let mut state = init();
+                    loop {
+                        let job = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((data, done)) = job else { return };
+                        let mut prepped = match spare_prepped_rx.lock() {
+                            Ok(rx) => rx.try_recv().unwrap_or_default(),
+                            Err(_) => Vec::new(),
+                        };
+                        prep_batch(&data, &mut state, prep, &mut prepped);
+                        let _ = done.send((data, prepped));
+                    }
+                });
+            }
+            s.spawn(move || read_ahead(file, from, initial_len, &item_tx, &job_tx, &spare_rx));
+            // The ordered stage: batches in file order, between the workers and `f`.
+            let stage = &mut stage;
+            s.spawn(move || {
+                let mut no = lines_before;
+                for item in item_rx.iter() {
+                    let item = match item {
+                        Item::Batch { offset, done } => match done.recv() {
+                            Ok((data, mut prepped)) => {
+                                stage(no + 1, &data, &mut prepped);
+                                no += prepped.len() as u64;
+                                Item::Ready {
+                                    offset,
+                                    data,
+                                    prepped,
+                                }
+                            }
+                            Err(_) => Item::Failed(io::Error::other("a scan worker thread failed")),
+                        },
+                        Item::Long { .. } => {
+                            no += 1;
+                            item
+                        }
+                        other => other,
+                    };
+                    let last = matches!(item, Item::End { .. } | Item::Failed(_));
+                    if ready_tx.send(item).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            'piped: for item in ready_rx.iter() {
+                match item {
+                    Item::Ready {
+                        offset,
+                        data,
+                        prepped,
+                    } => {
+                        let flow = deliver(offset, &data, &prepped, &mut no, &mut end, &mut f);
+                        let _ = spare_tx.send(data);
+                        let _ = spare_prepped_tx.send(prepped);
+                        if flow.is_break() {
+                            break 'piped;
+                        }
+                    }
+                    Item::Batch { .. } => {
+                        return Err(io::Error::other("scan: a batch skipped its stage"));
+                    }
+                    Item::Long {
+                        offset,
+                        len,
+                        hashes,
+                    } => {
+                        if long_line(offset, len, hashes, &mut no, &mut end, &mut f).is_break() {
+                            break 'piped;
+                        }
+                    }
+                    Item::End { pending, changed } => {
+                        end.pending = pending.map(|(off, len)| (no + 1, off, len));
+                        end.changed = changed;
+                        break 'piped;
+                    }
+                    Item::Failed(e) => return Err(e),
+                }
+            }
+            // Stop the stage and the reader (their next send fails) before the scope
+            // waits for them.
+            drop(ready_rx);
+            Ok(())
+        });
+        result?;
+    }
+    if end.changed.is_none() {
+        let now = file.metadata()?.len();
+        if now < end.bytes {
+            end.changed = Some(Changed::Shrank {
+                seen: end.bytes,
+                now,
+            });
+        }
+    }
+    Ok(end)
+}
+
+/// Hand `f` a line too long for the buffer.
+fn long_line<T>(
+    offset: u64,
+    len: u64,
+    hashes: LineHashes,
+    no: &mut u64,
+    end: &mut ScanEnd,
+    f: &mut impl FnMut(Line<'_>, Option<(&LineHashes, &T)>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    *no += 1;
+    end.long_lines += 1;
+    end.physical_lines = *no;
+    end.bytes = offset + len + 1;
+    f(
+        Line::Long(LongLine {
+            no: *no,
+            offset,
+            len,
+            hashes: Some(hashes),
+        }),
+        None,
+    )
+}
+
+/// The reader thread of [`scan_file_prepared`]: batches of complete lines go to the
+/// workers and, in file order, to the caller; it stops when the caller hangs up.
+fn read_ahead<T>(
+    file: &File,
+    from: u64,
+    initial_len: u64,
+    items: &std::sync::mpsc::SyncSender<Item<T>>,
+    jobs: &std::sync::mpsc::Sender<Job<T>>,
+    spares: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let mut fwd = Forward::new(file, from, None, initial_len);
+    let mut batch: Vec<u8> = Vec::new();
+    let mut batch_off = from;
+    // Send the batch being filled; false when the caller hung up.
+    let flush = |batch: &mut Vec<u8>, batch_off: u64| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let mut next = spares.try_recv().unwrap_or_default();
+        next.clear();
+        let data = std::mem::replace(batch, next);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        if jobs.send((data, done_tx)).is_err() {
+            return false;
+        }
+        items
+            .send(Item::Batch {
+                offset: batch_off,
+                done: done_rx,
+            })
+            .is_ok()
+    };
+    loop {
+        let item = match fwd.next_piece() {
+            Err(e) => Item::Failed(e),
+            Ok(Piece::Lines { offset, data }) => {
+                if batch.is_empty() {
+                    batch_off = offset;
+                    batch.reserve(BATCH + BLOCK);
+                }
+                batch.extend_from_slice(data);
+                if batch.len() >= BATCH && !flush(&mut batch, batch_off) {
+                    return;
+                }
+                continue;
+            }
+            Ok(Piece::Long { offset, len }) => match line_hashes_at(file, offset, len) {
+                Ok(hashes) => Item::Long {
+                    offset,
+                    len,
+                    hashes,
+                },
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Item::End {
+                    pending: None,
+                    changed: Some(Changed::Shrank {
+                        seen: offset + len,
+                        now: file.metadata().map_or(0, |m| m.len()),
+                    }),
+                },
+                Err(e) => Item::Failed(e),
+            },
+            Ok(Piece::End { pending }) => Item::End {
+                pending,
+                changed: fwd.changed,
+            },
+        };
+        if !flush(&mut batch, batch_off) {
+            return;
+        }
+        let last = matches!(item, Item::End { .. } | Item::Failed(_));
+        if items.send(item).is_err() || last {
+            return;
+        }
+    }
 }
 
 /// Whether `path` now names a different file than the open `file`.
@@ -846,40 +1151,149 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Everything a prepared scan hands over, per line: (number, offset, length,
+    /// hashes, what `prep` said).
+    type Prepared = Vec<(u64, u64, u64, Option<LineHashes>, Option<usize>)>;
+
+    fn prepared_scan(f: &File, workers: usize) -> (Prepared, ScanEnd) {
+        let mut seen = Vec::new();
+        let end = scan_file_prepared(
+            f,
+            0,
+            0,
+            workers,
+            || 0usize,
+            |calls: &mut usize, bytes: &[u8]| {
+                *calls += 1;
+                bytes.len()
+            },
+            |first, data: &[u8], prepped: &mut Prepped<usize>| {
+                // The stage sees each line's number: it leaves it where `f` checks it.
+                let lines = memchr::memchr_iter(b'\n', data).count();
+                assert_eq!(lines, prepped.len());
+                for (k, (_, t)) in prepped.iter_mut().enumerate() {
+                    if let Some(t) = t {
+                        *t += 1_000_000 * (first as usize + k);
+                    }
+                }
+            },
+            |l, got| {
+                let hashes = match l {
+                    Line::Held(_) => got.map(|(h, _)| *h),
+                    Line::Long(long) => {
+                        assert!(got.is_none(), "line {}", long.no);
+                        long.hashes
+                    }
+                };
+                let said = got.map(|(_, t)| t - 1_000_000 * l.no() as usize);
+                seen.push((l.no(), l.offset(), l.len(), hashes, said));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (seen, end)
+    }
+
     #[test]
-    fn block_hashes_are_the_same_on_any_number_of_threads() {
+    fn prepared_scans_match_a_plain_scan_on_any_number_of_threads() {
+        // Several batches of short lines, empty lines, a line over the limit that fits
+        // the buffer, one that does not, and a pending tail.
         let mut data = Vec::new();
-        for i in 0..5000 {
+        // Enough batches that the reader reuses buffers the caller gave back.
+        for i in 0..150_000 {
             data.extend_from_slice(
                 format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 97)).as_bytes(),
             );
-            if i % 500 == 0 {
+            if i % 5000 == 0 {
+                data.push(b'\n');
+            }
+            if i == 20_000 {
+                data.extend(std::iter::repeat_n(b'L', MAX_LINE + 10));
+                data.push(b'\n');
+            }
+            if i == 30_000 {
+                data.extend(std::iter::repeat_n(b'M', FORWARD_CAP + 10));
                 data.push(b'\n');
             }
         }
         data.extend_from_slice(b"partial, no newline");
-        let want: Vec<LineHashes> = data
-            .split(|&b| b == b'\n')
-            .take(data.iter().filter(|&&b| b == b'\n').count())
-            .map(LineHashes::of)
-            .collect();
-        for threads in [1, 2, 3, 8] {
-            let (mut parts, mut out) = (Vec::new(), Vec::new());
-            hash_lines(&data, threads, &mut parts, &mut out);
-            assert_eq!(out, want, "{threads} threads");
-        }
-        // Through the scan: each held line gets its own hashes.
+        assert!(data.len() > 2 * DEPTH * BATCH);
         let f = file_with(&data);
-        let mut n = 0;
-        scan_file_hashed_from(&f, 0, 0, 2, |l, h| {
-            if let Line::Held(r) = l {
-                assert_eq!(h, Some(&LineHashes::of(r.bytes)), "line {}", r.no);
-                n += 1;
-            }
-            ControlFlow::Continue(())
-        })
+        let mut want: Prepared = Vec::new();
+        let plain = scan_file_from(
+            &f,
+            ScanOptions {
+                hash_long_lines: true,
+            },
+            0,
+            0,
+            |l| {
+                let (hashes, said) = match l {
+                    Line::Held(r) => (Some(LineHashes::of(r.bytes)), Some(r.bytes.len())),
+                    Line::Long(long) => (long.hashes, None),
+                };
+                want.push((l.no(), l.offset(), l.len(), hashes, said));
+                ControlFlow::Continue(())
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(n, want.len());
+        assert_eq!(plain.long_lines, 2);
+        for workers in [0, 1, 2, 3] {
+            let (got, end) = prepared_scan(&f, workers);
+            assert_eq!(got.len(), want.len(), "{workers} workers");
+            assert!(got == want, "{workers} workers: lines differ");
+            assert_eq!(
+                end.physical_lines, plain.physical_lines,
+                "{workers} workers"
+            );
+            assert_eq!(end.bytes, plain.bytes, "{workers} workers");
+            assert_eq!(end.pending, plain.pending, "{workers} workers");
+            assert_eq!(end.long_lines, plain.long_lines, "{workers} workers");
+            assert_eq!(end.changed, None, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn a_prepared_scan_sees_a_truncation_behind_its_read_ahead() {
+        let line = b"{\"id\":\"x\",\"branch\":\"b\",\"event\":\"e\",\"timestamp\":\"2026-01-01T00:00:00Z\"}\n";
+        let content: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 40_000)
+            .collect();
+        for workers in [0, 2] {
+            let tmp = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(tmp.path(), &content).unwrap_or_else(|e| panic!("{e}"));
+            let f =
+                crate::store::fsutil::open_regular(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+            let mut n = 0u64;
+            let end = scan_file_prepared(
+                &f,
+                0,
+                0,
+                workers,
+                || (),
+                |_, _| (),
+                |_, _: &[u8], _: &mut Prepped<()>| {},
+                |_, _| {
+                    n += 1;
+                    if n == 39_990 {
+                        // Near the end: the reader has long read everything.
+                        let w = std::fs::OpenOptions::new().write(true).open(tmp.path());
+                        w.and_then(|w| w.set_len(100))
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(end.changed, Some(Changed::Shrank { now: 100, .. })),
+                "{workers} workers: {:?}",
+                end.changed
+            );
+        }
     }
 
     fn file_with(content: &[u8]) -> File {

@@ -778,9 +778,8 @@ struct Scan {
     keys: Keyring,
     at_size: BTreeMap<u64, Vec<Claim>>,
     tree: RootBuilder,
-    /// Lowercase hex of the previous line's SHA-256, kept on the stack: a `String`
-    /// per line from `hex::encode` was 8 % of `verify`.
-    prev_hash: [u8; 64],
+    /// The previous line's SHA-256 (hex-encoded only for a line that names it).
+    prev_sha: [u8; 32],
     parser: StatParser,
     seen_ids: IdSet,
     /// Ids of signed lines (few): a second signed line with one of them fails.
@@ -838,7 +837,7 @@ impl Scan {
         }
         // Ids and timestamps come from the fast line parser (it accepts and rejects
         // exactly what `parse_line` does, with the same reasons); only chained or
-        // signed lines are parsed whole, in `check_trust`.
+        // signed lines are parsed whole, in `trust_members`.
         // Room for the ids up front (growing the table was 6 %): ~150 bytes per
         // line, at most 1 Mi ids so a file of long lines cannot over-reserve much.
         let len = std::fs::metadata(ledger).map_or(0, |m| m.len());
@@ -848,7 +847,8 @@ impl Scan {
             keys: keys.clone(),
             at_size,
             tree: RootBuilder::new(),
-            prev_hash: ZERO_PREV.as_bytes().try_into().unwrap_or([b'0'; 64]),
+            // ZERO_PREV: the hex of 32 zero bytes.
+            prev_sha: [0u8; 32],
             parser: StatParser::default(),
             seen_ids,
             signed_ids: rustc_hash::FxHashMap::default(),
@@ -892,19 +892,51 @@ impl Scan {
         lines_before: u64,
         on_line: &mut dyn FnMut(u64),
     ) -> std::io::Result<crate::store::scan::ScanEnd> {
-        // One thread: hashing each block on two threads (the scan waiting for the
-        // second at every 256 KiB block) doubled the wall time on a loaded 2-core
-        // host (docs/PERF.md); overlapping it with the checks needs a pipelined
-        // reader, not done yet.
-        let threads = 1;
-        crate::store::scan::scan_file_hashed_from(file, from, lines_before, threads, |line, h| {
-            on_line(line.no());
-            self.line(line, h);
-            ControlFlow::Continue(())
-        })
+        // Hashing, parsing and signature checks run on worker threads while this one
+        // does what must follow file order (the tree, ids, timestamps, the chain).
+        // Below a few MiB the threads cost more than they save.
+        let rest = file.metadata()?.len().saturating_sub(from);
+        let workers = if rest < PIPELINE_MIN {
+            0
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+        };
+        let keys = &self.keys.clone();
+        // The id table is the ordered stage (its own thread): it marks each entry's
+        // duplicate, if any, before `line` sees it.
+        let mut ids = std::mem::take(&mut self.seen_ids);
+        let end = crate::store::scan::scan_file_prepared(
+            file,
+            from,
+            lines_before,
+            workers,
+            || (StatParser::default(), Claims::new()),
+            |(parser, claims), bytes| prepare(parser, claims, keys, bytes),
+            |first, data: &[u8], prepped: &mut crate::store::scan::Prepped<Prep>| {
+                let mut start = 0usize;
+                let lines = memchr::memchr_iter(b'\n', data).zip(prepped.iter_mut());
+                for (k, (nl, (_, p))) in lines.enumerate() {
+                    let bytes = data.get(start..nl).unwrap_or_default();
+                    start = nl + 1;
+                    if let Some(Prep::Entry {
+                        id, id_hash, dup, ..
+                    }) = p
+                    {
+                        *dup = ids.first_or_insert(*id_hash, id.bytes(bytes), first + k as u64);
+                    }
+                }
+            },
+            |line, got| {
+                on_line(line.no());
+                self.line(line, got);
+                ControlFlow::Continue(())
+            },
+        );
+        self.seen_ids = ids;
+        end
     }
 
-    fn line(&mut self, line: Line<'_>, hashes: Option<&LineHashes>) {
+    fn line(&mut self, line: Line<'_>, got: Option<(&LineHashes, &Prep)>) {
         let l = match line {
             Line::Held(l) => l,
             Line::Long(long) => {
@@ -919,73 +951,89 @@ impl Scan {
                     reason: RejectReason::TooLong(usize::try_from(long.len).unwrap_or(usize::MAX))
                         .to_string(),
                 });
-                let _ = hex::encode_to_slice(h.sha256, &mut self.prev_hash);
+                self.prev_sha = h.sha256;
                 return;
             }
         };
         if l.bytes.is_empty() {
             return;
         }
-        let r = &mut self.r;
-        r.lines += 1;
-        let h = match hashes {
-            Some(h) => *h,
-            None => LineHashes::of(l.bytes),
+        let computed;
+        let (h, prep) = match got {
+            Some((h, p)) => (*h, p),
+            None => {
+                // Not reached: a prepared scan prepares every held line. Done here
+                // all the same, whole, so a line is never left unchecked.
+                let mut p = prepare(&mut self.parser, &self.claims, &self.keys, l.bytes);
+                if let Prep::Entry {
+                    id, id_hash, dup, ..
+                } = &mut p
+                {
+                    *dup = self
+                        .seen_ids
+                        .first_or_insert(*id_hash, id.bytes(l.bytes), l.no);
+                }
+                computed = p;
+                (LineHashes::of(l.bytes), &computed)
+            }
         };
+        self.r.lines += 1;
         self.tree.push_leaf_hash(h.leaf);
         self.check_claims();
         let r = &mut self.r;
-        let mut this_hash = [0u8; 64];
-        // 32 bytes always fit 64 hex digits.
-        let _ = hex::encode_to_slice(h.sha256, &mut this_hash);
-        match self.parser.parse_bytes(l.bytes) {
-            Err(reason) => r.rejects.push(RejectInfo {
+        match prep {
+            Prep::Empty => {}
+            Prep::Reject(reason) => r.rejects.push(RejectInfo {
                 line: l.no,
                 offset: l.offset,
-                reason: reason.to_string(),
+                reason: reason.clone(),
             }),
-            Ok(e) => {
+            Prep::Entry {
+                id,
+                timestamp,
+                trust,
+                dup,
+                ..
+            } => {
+                let id = id.bytes(l.bytes);
                 r.entries += 1;
-                if let Some(first) = self.seen_ids.first_or_insert(e.id.as_ref(), l.no) {
+                if let Some(first) = dup {
                     let w = format!(
                         "line {}: duplicate id {} (first at line {first})",
-                        l.no, e.id
+                        l.no,
+                        String::from_utf8_lossy(id)
                     );
                     r.warn(w);
                 }
                 if let Some((t, at)) = self.last_ts
-                    && e.timestamp < t
+                    && *timestamp < t
                 {
                     r.warn(format!(
                         "line {}: timestamp {} is earlier than line {at}'s {}",
                         l.no,
-                        e.timestamp.to_rfc3339(),
+                        timestamp.to_rfc3339(),
                         t.to_rfc3339()
                     ));
                 }
-                if self.last_ts.is_none_or(|(t, _)| e.timestamp >= t) {
-                    self.last_ts = Some((e.timestamp, l.no));
+                if self.last_ts.is_none_or(|(t, _)| *timestamp >= t) {
+                    self.last_ts = Some((*timestamp, l.no));
                 }
-                let at = Where {
-                    no: l.no,
-                    offset: l.offset,
-                    timestamp: &e.timestamp,
-                };
-                if check_trust(r, &self.keys, &self.claims, &at, l.bytes, &self.prev_hash) {
-                    if let Some(first) = self.signed_ids.get(e.id.as_ref()) {
+                if apply_trust(r, trust, l.no, l.offset, &self.prev_sha) {
+                    let id = String::from_utf8_lossy(id);
+                    if let Some(first) = self.signed_ids.get(id.as_ref()) {
                         r.duplicate_signed_ids += 1;
                         r.problem(format!(
                             "line {}: signed id {} was already used by the signed line {first} (replayed or forged)",
                             l.no,
-                            crate::domain::sanitize::sanitize(&e.id)
+                            crate::domain::sanitize::sanitize(&id)
                         ));
                     } else {
-                        self.signed_ids.insert(e.id.to_string(), l.no);
+                        self.signed_ids.insert(id.into_owned(), l.no);
                     }
                 }
             }
         }
-        self.prev_hash = this_hash;
+        self.prev_sha = h.sha256;
     }
 
     /// The report as of the end of a scan that ended at `end` (the state itself is
@@ -1095,23 +1143,29 @@ impl IdSet {
         s
     }
 
-    /// The first line of `id` if seen before; otherwise remember it at `line`.
-    fn first_or_insert(&mut self, id: &str, line: u64) -> Option<u64> {
+    /// The key [`IdSet::first_or_insert`] wants for `id` (computed on the worker
+    /// threads).
+    fn key(id: &[u8]) -> u64 {
         use std::hash::{BuildHasher, Hasher};
         let mut h = rustc_hash::FxBuildHasher.build_hasher();
-        h.write(id.as_bytes());
-        let key = h.finish();
+        h.write(id);
+        h.finish()
+    }
+
+    /// The first line of `id` (whose [`IdSet::key`] is `key`) if seen before;
+    /// otherwise remember it at `line`.
+    fn first_or_insert(&mut self, key: u64, id: &[u8], line: u64) -> Option<u64> {
         let head = self.heads.get(&key).copied();
         let mut at = head;
         while let Some(i) = at {
             let e = self.entries.get(i)?;
-            if self.arena.get(e.start..e.start + e.len) == Some(id.as_bytes()) {
+            if self.arena.get(e.start..e.start + e.len) == Some(id) {
                 return Some(e.line);
             }
             at = e.next;
         }
         let start = self.arena.len();
-        self.arena.extend_from_slice(id.as_bytes());
+        self.arena.extend_from_slice(id);
         self.entries.push(IdEntry {
             start,
             len: id.len(),
@@ -1123,69 +1177,164 @@ impl IdSet {
     }
 }
 
-/// Where an accepted entry stands.
-struct Where<'a> {
-    no: u64,
-    offset: u64,
-    timestamp: &'a DateTime<FixedOffset>,
+/// Below this many bytes to read, [`Scan::run`] uses no worker threads.
+const PIPELINE_MIN: u64 = 2 << 20;
+/// At most this many worker threads.
+const MAX_WORKERS: usize = 4;
+
+/// What a worker thread finds in one line, before the checks that need the lines
+/// before it.
+enum Prep {
+    /// Nothing (an empty line).
+    Empty,
+    /// Not an entry: why.
+    Reject(String),
+    Entry {
+        id: IdBytes,
+        /// [`IdSet::key`] of the id.
+        id_hash: u64,
+        timestamp: DateTime<FixedOffset>,
+        trust: Trust,
+        /// The line that used the id first, when it is a duplicate (the id table's
+        /// stage fills it in).
+        dup: Option<u64>,
+    },
 }
 
-/// Chain, signature and offset checks for one accepted entry. True when the line is
-/// signed (carries `sig` or `signer`).
-fn check_trust(
-    r: &mut Report,
+/// An entry's id: where it stands in the line, or unescaped.
+enum IdBytes {
+    At(usize, usize),
+    Owned(Box<str>),
+}
+
+impl IdBytes {
+    fn of(line: &[u8], id: &std::borrow::Cow<'_, str>) -> IdBytes {
+        if let std::borrow::Cow::Borrowed(b) = id {
+            // A borrowed id is a slice of the line: keep where, not a copy.
+            let start = (b.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+            if line.get(start..start.saturating_add(b.len())) == Some(b.as_bytes()) {
+                return IdBytes::At(start, b.len());
+            }
+        }
+        IdBytes::Owned(id.as_ref().into())
+    }
+
+    fn bytes<'a>(&'a self, line: &'a [u8]) -> &'a [u8] {
+        match self {
+            IdBytes::At(start, len) => line.get(*start..start + len).unwrap_or_default(),
+            IdBytes::Owned(s) => s.as_bytes(),
+        }
+    }
+}
+
+/// The chain and signature members of an entry, as far as they can be checked
+/// without the line before it.
+enum Trust {
+    /// No `prev`, `sig` or `signer`: unchained and unsigned.
+    Plain,
+    /// Boxed: most lines are plain, and every line's result crosses threads.
+    Members(Box<Members>),
+}
+
+struct Members {
+    prev: Option<Value>,
+    /// Signed (`sig` or `signer`): why the signature fails (`None`: it holds), and
+    /// the `offset` it was signed for.
+    signed: Option<(Option<String>, Option<Value>)>,
+}
+
+/// Everything about one line that does not depend on the lines before it: the entry
+/// fields, the chain members and the signature check (run on the worker threads).
+fn prepare(parser: &mut StatParser, claims: &Claims, keys: &Keyring, line: &[u8]) -> Prep {
+    if line.is_empty() {
+        return Prep::Empty;
+    }
+    let e = match parser.parse_bytes(line) {
+        Ok(e) => e,
+        Err(reason) => return Prep::Reject(reason.to_string()),
+    };
+    let id = IdBytes::of(line, &e.id);
+    Prep::Entry {
+        id_hash: IdSet::key(e.id.as_bytes()),
+        id,
+        timestamp: e.timestamp,
+        trust: trust_members(keys, claims, &e.timestamp, line),
+        dup: None,
+    }
+}
+
+/// The chain members and signature of an accepted entry.
+fn trust_members(
     keys: &Keyring,
     claims: &Claims,
-    at: &Where<'_>,
+    timestamp: &DateTime<FixedOffset>,
     line: &[u8],
-    prev_hash: &[u8; 64],
-) -> bool {
-    let no = at.no;
+) -> Trust {
     // Only chained or signed lines need these members; most lines skip this parse.
     if !claims.in_line(line) {
-        r.unchained += 1;
-        return false;
+        return Trust::Plain;
     }
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(line) else {
+    let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(line) else {
+        return Trust::Plain;
+    };
+    let prev = obj.remove("prev");
+    if !(obj.contains_key("sig") || obj.contains_key("signer")) {
+        return Trust::Members(Box::new(Members { prev, signed: None }));
+    }
+    let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
+    let check = if matches!(obj.get("sig"), Some(Value::String(_))) {
+        keys.check(who, timestamp, |k| verify_line(k, line))
+    } else {
+        crate::domain::keyring::SigCheck::BadSignature
+    };
+    let why = crate::store::keys::sig_check_reason(&check, who);
+    Trust::Members(Box::new(Members {
+        prev,
+        signed: Some((why, obj.remove("offset"))),
+    }))
+}
+
+/// Chain, signature and offset results of the entry at line `no`, byte `offset`,
+/// whose previous line hashes to `prev_sha`. True when the line is signed (carries
+/// `sig` or `signer`).
+fn apply_trust(r: &mut Report, trust: &Trust, no: u64, offset: u64, prev_sha: &[u8; 32]) -> bool {
+    let Trust::Members(m) = trust else {
         r.unchained += 1;
         return false;
     };
-    match obj.get("prev") {
+    let mut prev_hash = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(prev_sha, &mut prev_hash);
+    let Members { prev, signed } = m.as_ref();
+    match prev {
         None => r.unchained += 1,
         Some(Value::String(p)) if p.as_bytes() == prev_hash => r.chain.ok += 1,
         Some(other) => {
             r.chain.broken += 1;
             r.problem(format!(
                 "line {no}: prev {other} does not match the previous line's hash {}",
-                String::from_utf8_lossy(prev_hash)
+                String::from_utf8_lossy(&prev_hash)
             ));
         }
     }
-    if !(obj.contains_key("sig") || obj.contains_key("signer")) {
+    let Some((why, signed_offset)) = signed else {
         return false;
-    }
-    let who = obj.get("signer").and_then(Value::as_str).unwrap_or("?");
-    let check = if matches!(obj.get("sig"), Some(Value::String(_))) {
-        keys.check(who, at.timestamp, |k| verify_line(k, line))
-    } else {
-        crate::domain::keyring::SigCheck::BadSignature
     };
-    match crate::store::keys::sig_check_reason(&check, who) {
+    match why {
         None => r.signatures.ok += 1,
         Some(why) => {
             r.signatures.bad += 1;
             r.problem(format!("line {no}: {why}"));
         }
     }
-    match obj.get("offset") {
+    match signed_offset {
         None => r.legacy += 1,
-        Some(v) if v.as_u64() == Some(at.offset) => r.offsets.ok += 1,
+        Some(v) if v.as_u64() == Some(offset) => r.offsets.ok += 1,
         Some(v) => {
             r.offsets.bad += 1;
             r.problem(format!(
-                "line {no}: signed for offset {} but stands at offset {} (moved or replayed, or bytes were inserted or deleted before it)",
+                "line {no}: signed for offset {} but stands at offset {offset} (moved or replayed, or bytes were inserted or deleted before it)",
                 crate::domain::sanitize::sanitize(&v.to_string()),
-                at.offset
             ));
         }
     }
