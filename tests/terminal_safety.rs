@@ -313,6 +313,14 @@ fn real_console_writes_no_data_escapes_to_the_pty() {
         if y + 1 >= rows as usize {
             break; // status line
         }
+        // A notice (alerts raise them) may cover the right end of a row near the
+        // bottom: drawn by the console, not by data.
+        if !is_border(&last.to_string())
+            && y + 8 >= rows as usize
+            && ["ℹ ", "⚠ ", "✗ "].iter().any(|i| line.contains(i))
+        {
+            continue;
+        }
         assert!(
             is_border(&first.to_string()),
             "row {y} does not start with a border: {line:?}\n{screen}"
