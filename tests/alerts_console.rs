@@ -163,6 +163,19 @@ fn enter_jumps_to_the_branch_or_the_ledger_line_and_closes_the_view() {
         }
         other => panic!("unexpected selection {other:?}"),
     }
+    // The wheel moves the view's selection, not the panes underneath.
+    let wheel = |kind| {
+        Event::Mouse(crossterm::event::MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        })
+    };
+    con.update(wheel(crossterm::event::MouseEventKind::ScrollDown));
+    assert_eq!(con.alerts().selection(), 1);
+    con.update(wheel(crossterm::event::MouseEventKind::ScrollUp));
+    assert_eq!(con.alerts().selection(), 0);
     con.update(key(KeyCode::Enter));
     assert!(!con.alerts().open, "Enter closes the view");
     assert_eq!(con.shell().focus, Pane::Health);

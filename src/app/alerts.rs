@@ -983,6 +983,22 @@ impl super::App {
         }
     }
 
+    /// The mouse while the view (or its form) is open: the wheel moves the
+    /// selection; nothing reaches the panes underneath.
+    pub(crate) fn alerts_mouse(&mut self, kind: crossterm::event::MouseEventKind) {
+        use crossterm::event::MouseEventKind;
+        if self.data.alerts.form.is_some() {
+            return;
+        }
+        let a = match kind {
+            MouseEventKind::ScrollUp => Action::Up,
+            MouseEventKind::ScrollDown => Action::Down,
+            _ => return,
+        };
+        self.data.alerts.action(a, 1);
+        self.shell.dirty = true;
+    }
+
     fn open_silence_form(&mut self) {
         let what = Action::SilenceAlert.describe();
         if self.shell.readonly {

@@ -899,6 +899,11 @@ impl App {
     }
 
     fn handle_mouse(&mut self, m: MouseEvent) {
+        // The alerts view covers the panes: the wheel moves its selection.
+        if self.data.alerts.open || self.data.alerts.form.is_some() {
+            self.alerts_mouse(m.kind);
+            return;
+        }
         let pos = Position {
             x: m.column,
             y: m.row,
