@@ -36,6 +36,10 @@ pub struct Config {
     pub alertmanager_url: Option<String>,
     /// Frames per second cap for the render loop.
     pub fps: u32,
+    /// `y` copies the selected id or line to the terminal's clipboard with an OSC 52
+    /// escape (off by default: not every terminal asks before letting a program set
+    /// the clipboard).
+    pub osc52: bool,
     /// Extra ceremony scenario directories (docs/formats.md).
     pub scenario_dirs: Vec<PathBuf>,
     /// Default keymap with the user's overrides, already checked.
@@ -67,6 +71,7 @@ impl Default for Config {
             prometheus_url: None,
             alertmanager_url: None,
             fps: 30,
+            osc52: false,
             scenario_dirs: Vec::new(),
             keymap: Keymap::default(),
             theme_dir: None,
@@ -88,6 +93,7 @@ struct ConfigFile {
     prometheus_url: Option<Sp<String>>,
     alertmanager_url: Option<Sp<String>>,
     fps: Option<Sp<i64>>,
+    osc52: Option<bool>,
     scenario_dirs: Option<Vec<Sp<String>>>,
     keymap: Option<BTreeMap<String, Sp<Vec<Sp<String>>>>>,
 }
@@ -244,6 +250,9 @@ pub fn apply_file(mut cfg: Config, path: &Path, bytes: &[u8]) -> Result<Config, 
         }
         cfg.fps = u32::try_from(fps.value).unwrap_or(30);
     }
+    if let Some(on) = f.osc52 {
+        cfg.osc52 = on;
+    }
     if let Some(dirs) = &f.scenario_dirs {
         cfg.scenario_dirs = dirs
             .iter()
@@ -351,6 +360,7 @@ mod tests {
     fn defaults_without_file() {
         let c = load_from(None, false, None, &GlobalArgs::default()).unwrap();
         assert_eq!(c.fps, 30);
+        assert!(!c.osc52, "copy is off by default");
         assert_eq!(c.exporters.len(), 1);
         assert_eq!(c.loaded_theme.name, "dark");
     }
@@ -359,8 +369,9 @@ mod tests {
     fn cli_beats_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.yaml");
-        std::fs::write(&p, "hq_root: hq\ntheme: light\nfps: 20\n").unwrap();
+        std::fs::write(&p, "hq_root: hq\ntheme: light\nfps: 20\nosc52: true\n").unwrap();
         let c = load_from(Some(&p), true, None, &GlobalArgs::default()).unwrap();
+        assert!(c.osc52);
         assert_eq!(c.hq_root, dir.path().join("hq"));
         assert_eq!(c.theme, "light");
         assert_eq!(c.loaded_theme.name, "light");

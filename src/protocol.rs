@@ -54,11 +54,14 @@ pub enum Action {
     CycleContext,
     ToggleAlerts,
     SilenceAlert,
+    OpenNotifications,
+    DismissNotices,
+    Copy,
 }
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 41] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -97,6 +100,9 @@ impl Action {
         Action::CycleContext,
         Action::ToggleAlerts,
         Action::SilenceAlert,
+        Action::OpenNotifications,
+        Action::DismissNotices,
+        Action::Copy,
     ];
 
     /// One line for the help overlay.
@@ -140,6 +146,9 @@ impl Action {
             Action::CycleContext => "context lines around matches",
             Action::ToggleAlerts => "open / close the alerts view",
             Action::SilenceAlert => "alerts view: silence the selected alert in Alertmanager",
+            Action::OpenNotifications => "notification history (every notice, newest first)",
+            Action::DismissNotices => "dismiss the error notices that stay until seen",
+            Action::Copy => "copy the selected id or line to the clipboard (OSC 52)",
         }
     }
 }
@@ -265,7 +274,13 @@ pub enum Msg {
         alternative: Option<String>,
     },
     /// A running action reported a step.
-    OperatorProgress { line: String, at: DateTime<Utc> },
+    OperatorProgress {
+        line: String,
+        at: DateTime<Utc>,
+        /// A rollback hook that failed: its captured output (stdout then stderr,
+        /// bounded; sanitised before it is shown), kept in the notification history.
+        output: Option<String>,
+    },
     /// An action finished, or was refused (`ok: false`), with a one-line summary.
     OperatorDone {
         ok: bool,
@@ -367,6 +382,8 @@ pub enum Command {
     PlanRollback { target: String },
     /// The operator confirmed: do it (ledger entry first, then the effect).
     Execute(PendingAction),
+    /// Put this text on the terminal's clipboard (OSC 52; the run loop writes it).
+    CopyToClipboard { text: String },
     /// Send notifications for `events` per rules.json (an alert, not an action).
     Notify { events: Vec<String>, text: String },
     /// Save a finished ceremony rehearsal: transcript, then the ledger entry.

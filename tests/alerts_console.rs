@@ -98,7 +98,12 @@ fn a_deploy_failed_line_fires_within_a_tick_and_clears_by_itself() {
     );
     assert!(header(&con, 80).contains("1✗dep"), "{}", header(&con, 80));
     // A notice says so, with the key that opens the view.
-    let toasts: Vec<String> = con.shell().toasts.iter().map(|t| t.text.clone()).collect();
+    let toasts: Vec<String> = con
+        .shell()
+        .notices
+        .items()
+        .map(|t| t.text.clone())
+        .collect();
     assert!(
         toasts
             .iter()
@@ -215,7 +220,7 @@ fn silencing_needs_an_operator_alertmanager_and_the_typed_branch() {
     // No Alertmanager configured: `S` says what to set.
     con.update(key(KeyCode::Char('S')));
     assert!(con.alerts().form.is_none());
-    let last = con.shell().toasts.back().map(|t| t.text.clone());
+    let last = con.shell().notices.last().map(|t| t.text.clone());
     assert!(
         last.as_deref()
             .unwrap_or_default()
@@ -238,8 +243,8 @@ fn silencing_needs_an_operator_alertmanager_and_the_typed_branch() {
     assert!(ro.alerts().form.is_none());
     assert!(
         ro.shell()
-            .toasts
-            .back()
+            .notices
+            .last()
             .is_some_and(|t| t.text.contains("started with --readonly"))
     );
 

@@ -197,7 +197,7 @@ fn invalid_registry_keeps_the_last_good_one() {
     }));
     assert_eq!(app.branch_order(), before);
     assert!(app.data().registry_error.is_some());
-    assert_eq!(app.shell().toasts.len(), 1);
+    assert_eq!(app.shell().notices.len(), 1);
 }
 
 #[test]
@@ -209,8 +209,17 @@ fn ticks_redraw_only_when_the_second_changes_and_expire_toasts() {
     app.update(Event::Tick(t0() + Duration::seconds(1)));
     assert!(app.shell().dirty);
     app.toast(lumen::app::ToastLevel::Info, "hello");
+    app.mark_drawn();
     app.update(Event::Tick(t0() + Duration::seconds(30)));
-    assert!(app.shell().toasts.is_empty());
+    assert!(app.shell().dirty, "the notice left the strip: redraw");
+    assert!(
+        app.shell()
+            .notices
+            .strip(t0() + Duration::seconds(30), 2)
+            .rows
+            .is_empty()
+    );
+    assert_eq!(app.shell().notices.len(), 1, "kept in the history");
 }
 
 #[test]
@@ -353,8 +362,8 @@ fn cost_alert_fires_once_per_branch_and_level() {
     let commands = app.update(Event::Tick(t0() + Duration::seconds(1)));
     let alerts: Vec<_> = app
         .shell()
-        .toasts
-        .iter()
+        .notices
+        .items()
         .filter(|t| t.at > t0() && t.text.starts_with("cost_limit_exceeded"))
         .collect();
     assert_eq!(alerts.len(), 1, "one notice on screen: {alerts:?}");
@@ -374,8 +383,8 @@ fn cost_alert_fires_once_per_branch_and_level() {
     }
     assert!(
         app.shell()
-            .toasts
-            .iter()
+            .notices
+            .items()
             .all(|t| t.at <= t0() + Duration::seconds(1)
                 || !t.text.starts_with("cost_limit_exceeded"))
     );

@@ -135,8 +135,8 @@ fn filter_grammar_words_tier_and_status() {
     assert_eq!(visible(&app), ["koosy"]);
     let toast = app
         .shell()
-        .toasts
-        .back()
+        .notices
+        .last()
         .map(|t| t.text.clone())
         .unwrap_or_default();
     assert!(
@@ -146,8 +146,8 @@ fn filter_grammar_words_tier_and_status() {
     filter(&mut app, "owner:x");
     assert!(
         app.shell()
-            .toasts
-            .back()
+            .notices
+            .last()
             .is_some_and(|t| t.text.contains("unknown filter key `owner:`"))
     );
     filter(&mut app, "");
@@ -333,8 +333,8 @@ fn cost_meter_sorts_filters_and_scrolls() {
     filter(&mut app, "state:broke");
     assert!(
         app.shell()
-            .toasts
-            .back()
+            .notices
+            .last()
             .is_some_and(|t| t.text.contains("state:broke"))
     );
     // The health pane's sort is its own.

@@ -157,8 +157,8 @@ fn an_action_whose_file_is_listed_is_refused_at_the_key() {
     );
     let toast = app
         .shell()
-        .toasts
-        .back()
+        .notices
+        .last()
         .map(|t| t.text.clone())
         .unwrap_or_default();
     assert!(

@@ -74,7 +74,12 @@ fn help_overlay_lists_live_keymap() {
     app.apply(Action::ToggleHelp);
     let text = screen_text(&draw(&app, 160, 48));
     assert!(text.contains("Help"), "{text}");
-    assert!(text.contains("roll back the selected deploy"), "{text}");
+    assert!(text.contains("Branch health (focused)"), "{text}");
+    assert!(
+        text.contains("roll back the selected branch's latest deploy"),
+        "{text}"
+    );
+    assert!(!text.contains("shift-tab shift-tab"), "{text}");
     insta::assert_snapshot!(text);
 }
 

@@ -797,6 +797,79 @@ impl App {
         true
     }
 
+    /// Digits and letters while a rehearsal step, anomaly or quiz has focus: `1`–`9`
+    /// pick that numbered option, a letter the option with that id. Any other digit
+    /// or letter is swallowed with a hint: never a pane switch or another key's
+    /// action (Tab, a click, `?`, `:` and Ctrl-C still work). True when consumed.
+    pub(crate) fn ceremony_answer_key(&mut self, k: &KeyEvent) -> bool {
+        use crossterm::event::KeyModifiers;
+        if self.shell.focus != Pane::Ceremony
+            || k.modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            return false;
+        }
+        let KeyCode::Char(c) = k.code else {
+            return false;
+        };
+        if !c.is_ascii_alphanumeric() {
+            return false;
+        }
+        self.shell.dirty = true;
+        let Some(r) = self.rehearsal() else {
+            return false;
+        };
+        if r.abandon || r.phase() == Phase::Done {
+            return false;
+        }
+        // The list on screen: who acts / a step's options, else the anomaly's
+        // responses or the quiz's choices.
+        let ids: Vec<String> = match (&r.chooser, r.phase()) {
+            (Some(ch), _) => ch.options.iter().map(|(id, _)| id.clone()).collect(),
+            (None, Phase::Anomaly) => r
+                .view
+                .anomaly
+                .as_ref()
+                .map(|x| x.options.iter().map(|(id, _)| id.clone()).collect())
+                .unwrap_or_default(),
+            (None, Phase::Quiz) => r
+                .view
+                .question
+                .as_ref()
+                .map(|q| q.options.iter().map(|(id, _)| id.clone()).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let pick = match c.to_digit(10) {
+            Some(d) => (d as usize).checked_sub(1).filter(|i| *i < ids.len()),
+            None => ids
+                .iter()
+                .position(|id| id.len() == 1 && id.eq_ignore_ascii_case(&c.to_string())),
+        };
+        match pick {
+            Some(i) => {
+                match r.chooser.as_mut() {
+                    Some(ch) => ch.sel = i,
+                    None => r.sel = i,
+                }
+                self.rehearsal_action(Action::Select);
+            }
+            None => {
+                r.error = Some(if ids.is_empty() {
+                    format!(
+                        "`{c}` is not an answer here: Enter acts on the step; Tab leaves the pane"
+                    )
+                } else {
+                    format!(
+                        "`{c}` is not an option: press 1–{}, or Tab to leave the pane",
+                        ids.len().min(9)
+                    )
+                });
+            }
+        }
+        true
+    }
+
     /// Text submitted while a rehearsal waits for input.
     pub(crate) fn submit_ceremony_input(&mut self, text: String) {
         match &mut self.panes.ceremony.screen {

@@ -22,8 +22,13 @@ pub mod alerts;
 mod ceremony;
 mod cost;
 mod health;
+pub mod help;
 mod ledger;
+pub mod notifications;
+pub mod palette;
 mod rhythm;
+mod shell_overlays;
+pub use shell_overlays::HISTORY_MAX_W;
 
 pub use ceremony::*;
 pub use cost::*;
@@ -132,22 +137,13 @@ pub struct Confirm {
     pub error: Option<String>,
 }
 
-/// A one-line notice (alerts, results, refusals) shown in the banner.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Toast {
-    pub at: DateTime<Utc>,
-    pub level: ToastLevel,
-    pub text: String,
-}
-
+/// How serious a notice is (`notifications::Notice`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastLevel {
     Info,
     Warn,
     Error,
 }
-
-pub(crate) const TOAST_TTL: i64 = 8;
 
 /// The overlays that take keys before the panes do. `STACK` is the order keys are
 /// offered in, top first; `App::overlay_key` says whether each is open and gives it
@@ -159,6 +155,10 @@ pub enum Overlay {
     Confirm,
     /// The footer text prompt (filters, ceremony input).
     Prompt,
+    /// The `:` command palette.
+    Palette,
+    /// The notification history.
+    History,
     /// "Abandon this rehearsal? y/n" in the ceremony pane.
     CeremonyAbandon,
     /// The help screen.
@@ -167,17 +167,23 @@ pub enum Overlay {
     SilenceForm,
     /// The alerts view (`a`).
     Alerts,
+    /// A rehearsal step, anomaly or quiz in the focused ceremony pane: digits and
+    /// letters answer it (they never switch panes or run other keys there).
+    CeremonyAnswer,
 }
 
 impl Overlay {
     /// Key order, top first.
-    pub const STACK: [Overlay; 6] = [
+    pub const STACK: [Overlay; 9] = [
         Overlay::Confirm,
         Overlay::SilenceForm,
         Overlay::Prompt,
+        Overlay::Palette,
+        Overlay::History,
         Overlay::CeremonyAbandon,
         Overlay::Help,
         Overlay::Alerts,
+        Overlay::CeremonyAnswer,
     ];
 }
 
@@ -255,7 +261,20 @@ pub struct Shell {
     pub operator_role: Option<String>,
     /// Shown in the header: what HQ root this is.
     pub hq_label: String,
-    pub toasts: VecDeque<Toast>,
+    /// Every notice of the session (bounded); the strip shows the current ones.
+    pub notices: notifications::Notifications,
+    /// The notice `seq`s the strip showed at the last tick (to redraw when it changes).
+    strip_shown: Vec<u64>,
+    /// The open `:` palette.
+    pub palette: Option<palette::Palette>,
+    /// Lines run from the palette this session (↑/↓ in the palette).
+    pub palette_history: palette::History,
+    /// The help overlay's scroll.
+    pub help_view: help::HelpView,
+    /// The open notification history and its scroll.
+    pub history: Option<notifications::HistoryView>,
+    /// `y` may copy with OSC 52 (config `osc52`).
+    pub osc52: bool,
     /// Something changed since the last frame was drawn.
     pub dirty: bool,
     pub should_quit: bool,
@@ -340,7 +359,13 @@ impl App {
                 readonly_reason: None,
                 operator_role: None,
                 hq_label: String::new(),
-                toasts: VecDeque::new(),
+                notices: Default::default(),
+                strip_shown: Vec::new(),
+                palette: None,
+                palette_history: Default::default(),
+                help_view: Default::default(),
+                history: None,
+                osc52: false,
                 dirty: true,
                 should_quit: false,
                 size: (0, 0),
@@ -483,11 +508,12 @@ impl App {
         self.rhythm_tick(new_second);
         self.refresh_health_order_if_dirty();
         self.alerts_tick(now);
-        let before = self.shell.toasts.len();
-        self.shell
-            .toasts
-            .retain(|t| (now - t.at).num_seconds() < TOAST_TTL);
-        if self.shell.toasts.len() != before {
+        let shown = self
+            .shell
+            .notices
+            .strip_key(now, notifications::strip_rows(self.shell.size.1));
+        if shown != self.shell.strip_shown {
+            self.shell.strip_shown = shown;
             self.shell.dirty = true;
         }
         self.ceremony_tick();
@@ -520,10 +546,13 @@ impl App {
         let open = match overlay {
             Overlay::Confirm => self.shell.confirm.is_some(),
             Overlay::Prompt => self.shell.prompt.is_some(),
+            Overlay::Palette => self.shell.palette.is_some(),
+            Overlay::History => self.shell.history.is_some(),
             Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
             Overlay::Help => self.shell.help,
             Overlay::SilenceForm => self.data.alerts.form.is_some(),
             Overlay::Alerts => self.data.alerts.open,
+            Overlay::CeremonyAnswer => return Handled::from(self.ceremony_answer_key(k)),
         };
         if !open {
             return Handled::No;
@@ -531,9 +560,11 @@ impl App {
         match overlay {
             Overlay::Confirm => self.handle_confirm_key(*k),
             Overlay::Prompt => self.handle_prompt_key(*k),
-            Overlay::CeremonyAbandon => {}
             Overlay::SilenceForm => self.silence_form_key(k),
             Overlay::Alerts => self.alerts_view_key(k),
+            Overlay::Palette => self.palette_key(*k),
+            Overlay::History => self.history_key(k),
+            Overlay::CeremonyAbandon | Overlay::CeremonyAnswer => {}
             // Help takes every key: its own keys close it (`apply` knows which).
             Overlay::Help => {
                 if let Some(a) = self.shell.keymap.action_for(k) {
@@ -645,10 +676,16 @@ impl App {
     fn act(&mut self, a: Action) {
         self.shell.dirty = true;
         if self.shell.help {
-            if matches!(a, Action::ToggleHelp | Action::Back) {
-                self.shell.help = false;
-            } else if a == Action::Quit {
-                self.shell.should_quit = true;
+            match a {
+                Action::ToggleHelp | Action::Back => self.shell.help = false,
+                Action::Quit => self.shell.should_quit = true,
+                Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom => self.scroll_help(a),
+                _ => {}
             }
             return;
         }
@@ -661,7 +698,16 @@ impl App {
                 );
             }
             Action::Quit => self.shell.should_quit = true,
-            Action::ToggleHelp => self.shell.help = true,
+            Action::ToggleHelp => {
+                self.shell.help = true;
+                self.shell.help_view = help::HelpView::default();
+            }
+            Action::OpenPalette => self.open_palette(),
+            Action::OpenNotifications => self.open_history(),
+            Action::DismissNotices => {
+                self.shell.notices.mark_all_seen();
+            }
+            Action::Copy => self.copy_selected(),
             Action::FocusNext => self.shell.focus = self.shell.focus.offset(1),
             Action::FocusPrev => self.shell.focus = self.shell.focus.offset(-1),
             Action::FocusHealth => self.shell.focus = Pane::Health,
@@ -745,7 +791,14 @@ impl App {
                     let last = self.panes.cost.filter.text.clone();
                     self.open_prompt(PromptKind::CostFilter, "filter", &last);
                 }
-                Pane::Rhythm | Pane::Ceremony => {}
+                // Said, not ignored: otherwise the words typed next run as keys.
+                Pane::Rhythm | Pane::Ceremony => self.toast(
+                    ToastLevel::Warn,
+                    format!(
+                        "the {} pane has no filter (health, ledger and cost do); `:` opens the command palette",
+                        self.shell.focus.short_title().to_lowercase()
+                    ),
+                ),
             },
             Action::ShowRejects => {
                 self.shell.focus = Pane::Ledger;
@@ -759,6 +812,12 @@ impl App {
     /// An action key: refuse with the reason, or open its confirmation (a rollback is
     /// planned in the background first, over the whole ledger).
     fn start_action(&mut self, a: Action) {
+        self.start_action_for(a, None)
+    }
+
+    /// `start_action` on a named target instead of the selection (a palette line:
+    /// `:rollback TXN`, `:maintenance BRANCH`): the same checks and the same dialog.
+    pub(crate) fn start_action_for(&mut self, a: Action, named: Option<String>) {
         if self.shell.readonly {
             let why = self
                 .shell
@@ -794,7 +853,7 @@ impl App {
             }
         }
         match a {
-            Action::Rollback => match self.rollback_target() {
+            Action::Rollback => match named.clone().or_else(|| self.rollback_target()) {
                 Some(target) => {
                     self.shell.running = true;
                     self.toast(ToastLevel::Info, format!("planning the rollback of {target}…"));
@@ -826,7 +885,7 @@ impl App {
                 });
             }
             Action::Maintenance => {
-                let Some(branch) = (self.shell.focus == Pane::Health).then(|| self.selected_branch()).flatten()
+                let Some(branch) = named.clone().or_else(|| (self.shell.focus == Pane::Health).then(|| self.selected_branch()).flatten())
                 else {
                     self.toast(ToastLevel::Warn, "maintenance: select a branch in the health pane");
                     return;
@@ -944,16 +1003,15 @@ impl App {
         }
     }
 
+    /// A notice: shown in the strip (errors until seen) and kept in the history.
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
-        self.shell.toasts.push_back(Toast {
-            at: self.shell.now,
-            level,
-            text: text.into(),
-        });
-        while self.shell.toasts.len() > 3 {
-            self.shell.toasts.pop_front();
-        }
+        self.notice(level, &text.into());
+    }
+
+    /// `toast`, returning the notice's `seq` (to attach output to it).
+    fn notice(&mut self, level: ToastLevel, text: &str) -> u64 {
         self.shell.dirty = true;
+        self.shell.notices.push(self.shell.now, level, text)
     }
 
     fn source_ok(&mut self, s: SourceId, at: DateTime<Utc>) {
@@ -1075,10 +1133,20 @@ impl App {
                     error: None,
                 });
             }
-            Msg::OperatorProgress { line, at } => {
+            Msg::OperatorProgress { line, at, output } => {
                 let _ = at;
                 self.log_action(line.clone());
-                self.toast(ToastLevel::Info, line);
+                // A hook that failed: an error that stays, with its output in the
+                // history.
+                let level = if output.is_some() {
+                    ToastLevel::Error
+                } else {
+                    ToastLevel::Info
+                };
+                let seq = self.notice(level, &line);
+                if let Some(out) = output {
+                    self.shell.notices.attach_detail(seq, &out);
+                }
             }
             Msg::OperatorDone { ok, summary, at } => {
                 let _ = at;

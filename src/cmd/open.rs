@@ -57,6 +57,7 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
     }
     app.set_themes(themes);
     app.set_fps(cfg.fps);
+    app.set_osc52(cfg.osc52);
     let (scenarios, problems) = super::ceremony::load_for_console(&cfg.scenario_dirs);
     app.set_ceremony_scenarios(scenarios);
     for p in problems {

@@ -50,7 +50,7 @@ impl Ops {
             }
             // Routed by the console (cmd/open.rs) to the ledger reader and to the
             // Prometheus backfill task before this.
-            Command::Ledger(_) | Command::Backfill(_) => {}
+            Command::Ledger(_) | Command::Backfill(_) | Command::CopyToClipboard { .. } => {}
             // Routed to the Alertmanager link when `alertmanager_url` is set; without
             // it there is nothing to post to.
             Command::Alerts(_) => {}
@@ -165,6 +165,7 @@ impl Ops {
                     .send(Msg::OperatorProgress {
                         line: self.relative(&line),
                         at: Utc::now(),
+                        output: None,
                     })
                     .await;
             }
@@ -196,6 +197,7 @@ impl Ops {
                 .send(Msg::OperatorProgress {
                     line,
                     at: Utc::now(),
+                    output: None,
                 })
                 .await;
         }
@@ -238,6 +240,22 @@ impl Ops {
                 let fwd = tx.clone();
                 let forward = tokio::spawn(async move {
                     while let Some(p) = prx.recv().await {
+                        // A hook that did not succeed: its whole output (bounded) goes
+                        // to the notification history.
+                        let output = match &p {
+                            ActionProgress::BranchDone(r)
+                                if r.status != "success" && r.status != "recorded" =>
+                            {
+                                Some(if r.output.trim().is_empty() {
+                                    "(the hook printed nothing)".to_string()
+                                } else if r.truncated {
+                                    format!("{}\n[output cut at the capture limit]", r.output)
+                                } else {
+                                    r.output.clone()
+                                })
+                            }
+                            _ => None,
+                        };
                         let line = match p {
                             ActionProgress::Requested { ledger_id } => {
                                 format!("rollback_requested on the ledger ({ledger_id})")
@@ -281,6 +299,7 @@ impl Ops {
                             .send(Msg::OperatorProgress {
                                 line,
                                 at: Utc::now(),
+                                output,
                             })
                             .await;
                     }

@@ -39,7 +39,7 @@ where
     let mut commands = app.update(Event::Resize(size.width, size.height));
     commands.extend(app.update(Event::Tick(Utc::now())));
     for c in commands {
-        exec(c);
+        run_command(&mut guard, &mut exec, c);
     }
     draw(&mut guard, &mut app)?;
     // Test hook (docs/RELIABILITY.md): `LUMEN_TEST_PANIC=after-first-frame` panics here
@@ -89,7 +89,7 @@ where
             _ = sigint.recv() => break Ok(()),
         }
         for c in commands {
-            exec(c);
+            run_command(&mut guard, &mut exec, c);
         }
         if app.shell().should_quit {
             break Ok(());
@@ -98,6 +98,26 @@ where
     cancel.cancel();
     drop(guard);
     result
+}
+
+/// One command: a copy goes to the terminal here (an OSC 52 escape on the screen's
+/// own output, between frames); everything else to the executor.
+fn run_command<E: FnMut(crate::protocol::Command)>(
+    guard: &mut TerminalGuard,
+    exec: &mut E,
+    c: crate::protocol::Command,
+) {
+    match c {
+        crate::protocol::Command::CopyToClipboard { text } => {
+            use std::io::Write as _;
+            let out = guard.terminal.backend_mut();
+            let seq = crate::runtime::clipboard::osc52(&text);
+            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                tracing::warn!("copy (OSC 52) failed: {e}");
+            }
+        }
+        c => exec(c),
+    }
 }
 
 /// Draw a frame and hand its layout back to the app (mouse hits, page sizes).

@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::{App, Pane, ScreenMap, SourceStatus, ToastLevel, fmt_age};
+use crate::app::{App, Pane, ScreenMap, SourceStatus, fmt_age};
 use crate::domain::sanitize::sanitize;
 use crate::protocol::{Action, SourceId};
 
@@ -27,6 +27,8 @@ pub struct Screen {
     pub notice: Option<Rect>,
     pub tabs: Option<Rect>,
     pub panes: Vec<(Pane, Rect)>,
+    /// The notice strip: rows of its own above the footer, only while a notice shows.
+    pub strip: Option<Rect>,
     pub footer: Rect,
 }
 
@@ -64,6 +66,24 @@ pub fn layout(area: Rect, app: &App) -> Screen {
         (rest, Rect::default())
     };
     s.footer = footer;
+    // The notice strip takes its rows from the panes (never drawn over them).
+    let shown = app
+        .shell()
+        .notices
+        .strip(
+            app.shell().now,
+            crate::app::notifications::strip_rows(area.height),
+        )
+        .rows
+        .len() as u16;
+    let body = if shown > 0 && body.height > shown + 2 {
+        let [b, strip] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(shown)]).areas(body);
+        s.strip = Some(strip);
+        b
+    } else {
+        body
+    };
     let tiled = area.width >= TILE_MIN.0 && area.height >= TILE_MIN.1;
     if app.shell().zoom {
         s.panes.push((app.shell().focus, body));
@@ -120,9 +140,16 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     }
     render_footer(frame, app, screen.footer);
     let alerts = app.alerts();
-    let below_header = Rect {
+    // The alerts view covers the panes, between the header and the notices strip
+    // (or the footer), so new notices stay visible above it.
+    let bottom = screen
+        .strip
+        .map(|s| s.y)
+        .or((screen.footer.height > 0).then_some(screen.footer.y))
+        .unwrap_or(area.y + area.height);
+    let view_area = Rect {
         y: area.y.saturating_add(1),
-        height: area.height.saturating_sub(1),
+        height: bottom.saturating_sub(area.y.saturating_add(1)),
         ..area
     };
     let cx = widgets::alerts::Ctx {
@@ -137,13 +164,35 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
         }),
     };
     if alerts.open {
-        widgets::alerts::render_view(frame, below_header, alerts, &cx);
+        widgets::alerts::render_view(frame, view_area, alerts, &cx);
     }
-    widgets::toast::render(frame, app, area);
+    if let Some(strip) = screen.strip {
+        let shell = app.shell();
+        let rows = shell.notices.strip(shell.now, usize::from(strip.height));
+        widgets::toast::draw_strip(frame, &shell.theme, &shell.keymap, strip, &rows);
+    }
+    if let Some(p) = &app.shell().palette {
+        let shell = app.shell();
+        widgets::palette::draw(frame, &shell.theme, &shell.keymap, area, screen.footer, p);
+    }
     if let Some(f) = &alerts.form {
         widgets::alerts::render_form(frame, area, f, t);
     }
     widgets::confirm::render(frame, app, area);
+    if let Some(h) = &app.shell().history {
+        let shell = app.shell();
+        let b = crate::app::help::overlay_box(area.width, area.height, crate::app::HISTORY_MAX_W);
+        let rows = crate::app::notifications::history_rows(&shell.notices, b.text_width);
+        widgets::notifications::draw(
+            frame,
+            &shell.theme,
+            area,
+            b,
+            &rows,
+            h.scroll,
+            shell.notices.dropped(),
+        );
+    }
     if app.shell().help {
         widgets::help::render(frame, app, area);
     }
@@ -638,14 +687,5 @@ impl App {
                 .readonly_reason
                 .as_deref()
                 .is_some_and(|r| r.contains("refused"))
-    }
-}
-
-pub(crate) fn toast_style(app: &App, level: ToastLevel) -> Style {
-    let t = &app.shell().theme;
-    match level {
-        ToastLevel::Info => t.fg(t.info),
-        ToastLevel::Warn => t.fg(t.warn),
-        ToastLevel::Error => t.fg(t.error),
     }
 }

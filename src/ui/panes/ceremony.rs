@@ -302,16 +302,29 @@ fn render_running(frame: &mut Frame, app: &App, r: &Rehearsal, inner: Rect) {
     if let (Some(left), Some(cur)) = (r.remaining_ms(app.shell().now), &v.current) {
         let (text, style) = if left >= 0 {
             (
-                format!("  ⏱ {} left of {}", fmt_ms(left), fmt_secs(cur.budget_secs)),
+                format!(
+                    "  step ⏱ {} left of {}",
+                    fmt_ms(left),
+                    fmt_secs(cur.budget_secs)
+                ),
                 t.fg(t.ok),
             )
         } else {
             (
-                format!("  ⏱ {} over budget (half points)", fmt_ms(left)),
+                format!("  step ⏱ {} over budget (half points)", fmt_ms(left)),
                 t.fg(t.warn).add_modifier(Modifier::BOLD),
             )
         };
         head.push(Span::styled(text, style));
+    }
+    if r.phase() != crate::domain::ceremony::machine::Phase::Done {
+        let elapsed = i64::try_from(r.now_ms(app.shell().now)).unwrap_or(i64::MAX);
+        let clock = format!("  ceremony {}", fmt_ms(elapsed));
+        // Only whole: a cut "ceremon" would say nothing.
+        let used: usize = head.iter().map(Span::width).sum();
+        if used + clock.chars().count() <= usize::from(inner.width) {
+            head.push(Span::styled(clock, t.dimmed()));
+        }
     }
     let [head_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);

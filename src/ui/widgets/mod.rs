@@ -3,5 +3,7 @@
 pub mod alerts;
 pub mod confirm;
 pub mod help;
+pub mod notifications;
+pub mod palette;
 pub mod spark;
 pub mod toast;
