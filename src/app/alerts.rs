@@ -910,8 +910,14 @@ impl super::App {
         self.alerts_notice(&t, first);
     }
 
-    /// A notice when alerts start firing: the worst new one, or how many.
+    /// A notice when alerts start firing: the worst new one, or how many. A bad
+    /// file is left out: the standing notice under the header already names it.
     fn alerts_notice(&mut self, t: &Transitions, first: bool) {
+        let fired: Vec<&Alert> = t
+            .fired
+            .iter()
+            .filter(|a| a.alertname != crate::domain::alerts::AlertName::FileInvalid)
+            .collect();
         let key = self
             .shell
             .keymap
@@ -924,7 +930,7 @@ impl super::App {
             Severity::Warning => super::ToastLevel::Warn,
             Severity::Info => super::ToastLevel::Info,
         };
-        match t.fired.as_slice() {
+        match fired.as_slice() {
             [] => {}
             // The first evaluation reports what already fired: the header says it.
             _ if first => {}
