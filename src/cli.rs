@@ -107,6 +107,14 @@ pub struct DemoArgs {
     /// Seed for the simulated world
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Keep the demo directory (HQ root, ledger, transcripts and the demo operator's
+    /// private key) on quit and print where it is; by default it is removed
+    #[arg(long)]
+    pub keep: bool,
+    /// Keep deploying while the kill switch is on, to show the critical
+    /// KillSwitchViolation alert (by default the demo's automation obeys it)
+    #[arg(long)]
+    pub chaos: bool,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +131,9 @@ pub struct SimulateArgs {
     /// Seed for the simulated world
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Keep deploying while the kill switch is on (shows the KillSwitchViolation alert)
+    #[arg(long)]
+    pub chaos: bool,
 }
 
 #[derive(Debug, Args)]

@@ -296,24 +296,24 @@ impl Theme {
         Theme {
             name: "dark".into(),
             fg: Color::Rgb(0xd8, 0xde, 0xe9),
-            bg: Color::Reset,
-            dim: Color::Rgb(0x7b, 0x88, 0xa1),
+            bg: Color::Rgb(0x1d, 0x21, 0x28),
+            dim: Color::Rgb(0x8f, 0x9b, 0xb3),
             accent: Color::Rgb(0x88, 0xc0, 0xd0),
-            border: Color::Rgb(0x4c, 0x56, 0x6a),
+            border: Color::Rgb(0x61, 0x6e, 0x88),
             border_focused: Color::Rgb(0x88, 0xc0, 0xd0),
             title: Color::Rgb(0xec, 0xef, 0xf4),
-            selection_bg: Color::Rgb(0x3b, 0x42, 0x52),
+            selection_bg: Color::Rgb(0x2e, 0x34, 0x40),
             selection_fg: Color::Rgb(0xec, 0xef, 0xf4),
             ok: Color::Rgb(0xa3, 0xbe, 0x8c),
             warn: Color::Rgb(0xeb, 0xcb, 0x8b),
-            error: Color::Rgb(0xbf, 0x61, 0x6a),
+            error: Color::Rgb(0xe0, 0x82, 0x8a),
             info: Color::Rgb(0x81, 0xa1, 0xc1),
             status: StatusColors {
                 up: Color::Rgb(0xa3, 0xbe, 0x8c),
                 degraded: Color::Rgb(0xeb, 0xcb, 0x8b),
-                down: Color::Rgb(0xbf, 0x61, 0x6a),
-                maintenance: Color::Rgb(0xb4, 0x8e, 0xad),
-                unknown: Color::Rgb(0x7b, 0x88, 0xa1),
+                down: Color::Rgb(0xe0, 0x82, 0x8a),
+                maintenance: Color::Rgb(0xbc, 0x97, 0xb5),
+                unknown: Color::Rgb(0x96, 0xa0, 0xb5),
             },
             series: [
                 Color::Rgb(0x88, 0xc0, 0xd0),
@@ -321,12 +321,117 @@ impl Theme {
                 Color::Rgb(0xa3, 0xbe, 0x8c),
                 Color::Rgb(0xd0, 0x87, 0x70),
             ],
-            threshold: Color::Rgb(0x61, 0x6e, 0x88),
+            threshold: Color::Rgb(0x8f, 0x9b, 0xb3),
             marker: Color::Rgb(0xeb, 0xcb, 0x8b),
-            banner_bg: Color::Rgb(0xbf, 0x61, 0x6a),
-            banner_fg: Color::Rgb(0xec, 0xef, 0xf4),
+            banner_bg: Color::Rgb(0xd0, 0x87, 0x70),
+            banner_fg: Color::Rgb(0x1d, 0x21, 0x28),
             color: true,
         }
+    }
+
+    /// The theme's own text on its own background: painted over the whole frame
+    /// first, and over every popup after it is cleared, so the theme never depends
+    /// on the terminal's background. Plain when colours are off (or `bg: reset`).
+    pub fn base(&self) -> Style {
+        if self.color {
+            Style::new().fg(self.fg).bg(self.bg)
+        } else {
+            Style::new()
+        }
+    }
+
+    /// Every colour drawn as text, by its key in the theme file.
+    pub fn text_colors(&self) -> Vec<(String, Color)> {
+        let mut v: Vec<(String, Color)> = [
+            ("fg", self.fg),
+            ("dim", self.dim),
+            ("accent", self.accent),
+            ("title", self.title),
+            ("border_focused", self.border_focused),
+            ("ok", self.ok),
+            ("warn", self.warn),
+            ("error", self.error),
+            ("info", self.info),
+            ("threshold", self.threshold),
+            ("marker", self.marker),
+            ("status.up", self.status.up),
+            ("status.degraded", self.status.degraded),
+            ("status.down", self.status.down),
+            ("status.maintenance", self.status.maintenance),
+            ("status.unknown", self.status.unknown),
+        ]
+        .into_iter()
+        .map(|(k, c)| (k.to_string(), c))
+        .collect();
+        for (i, c) in self.series.iter().enumerate() {
+            v.push((format!("series[{i}]"), *c));
+        }
+        v
+    }
+
+    /// Every (text key, background key, text, background) pair the console draws,
+    /// with the minimum contrast ratio it must meet: text on `bg` (4.5:1, WCAG AA),
+    /// the selection, the banners (kill switch on `banner_bg`, ledger alarm on
+    /// `error`), the status colours on a selected row (all 4.5:1), and `border` on
+    /// `bg` (3:1, WCAG's minimum for non-text UI parts).
+    pub fn contrast_pairs(&self) -> Vec<ContrastPair> {
+        let mut v = Vec::new();
+        let mut push = |fg_key: String, fg: Color, bg_key: &str, bg: Color, min: f64| {
+            v.push(ContrastPair {
+                fg_key,
+                fg,
+                bg_key: bg_key.to_string(),
+                bg,
+                min,
+            });
+        };
+        for (k, c) in self.text_colors() {
+            push(k, c, "bg", self.bg, AA_TEXT);
+        }
+        push(
+            "selection_fg".into(),
+            self.selection_fg,
+            "selection_bg",
+            self.selection_bg,
+            AA_TEXT,
+        );
+        for (k, c) in [
+            ("status.up", self.status.up),
+            ("status.degraded", self.status.degraded),
+            ("status.down", self.status.down),
+            ("status.maintenance", self.status.maintenance),
+            ("status.unknown", self.status.unknown),
+        ] {
+            push(k.into(), c, "selection_bg", self.selection_bg, AA_TEXT);
+        }
+        push(
+            "banner_fg".into(),
+            self.banner_fg,
+            "banner_bg",
+            self.banner_bg,
+            AA_TEXT,
+        );
+        push(
+            "banner_fg".into(),
+            self.banner_fg,
+            "error",
+            self.error,
+            AA_TEXT,
+        );
+        push("border".into(), self.border, "bg", self.bg, AA_NON_TEXT);
+        v
+    }
+
+    /// The pairs that miss their minimum; a pair whose colours cannot be known
+    /// (`reset`) is reported with `ratio: None`.
+    pub fn contrast_problems(&self) -> Vec<(ContrastPair, Option<f64>)> {
+        self.contrast_pairs()
+            .into_iter()
+            .filter_map(|p| match contrast_ratio(p.fg, p.bg) {
+                Some(r) if r >= p.min => None,
+                r => Some((p, r)),
+            })
+            .collect()
     }
 
     /// A style in colour `c`, or plain when colours are off.
@@ -360,6 +465,100 @@ impl Theme {
             Style::new().add_modifier(Modifier::REVERSED)
         }
     }
+}
+
+/// WCAG AA minimum for normal text.
+pub const AA_TEXT: f64 = 4.5;
+/// WCAG minimum for non-text UI components (borders).
+pub const AA_NON_TEXT: f64 = 3.0;
+
+/// A foreground drawn on a background, and the contrast it must reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContrastPair {
+    pub fg_key: String,
+    pub fg: Color,
+    pub bg_key: String,
+    pub bg: Color,
+    pub min: f64,
+}
+
+/// The 16 ANSI colours as xterm draws them by default. A terminal may be set to
+/// other values, which is why shipped themes use `#rrggbb` only.
+const ANSI16: [(u8, u8, u8); 16] = [
+    (0x00, 0x00, 0x00),
+    (0xcd, 0x00, 0x00),
+    (0x00, 0xcd, 0x00),
+    (0xcd, 0xcd, 0x00),
+    (0x00, 0x00, 0xee),
+    (0xcd, 0x00, 0xcd),
+    (0x00, 0xcd, 0xcd),
+    (0xe5, 0xe5, 0xe5),
+    (0x7f, 0x7f, 0x7f),
+    (0xff, 0x00, 0x00),
+    (0x00, 0xff, 0x00),
+    (0xff, 0xff, 0x00),
+    (0x5c, 0x5c, 0xff),
+    (0xff, 0x00, 0xff),
+    (0x00, 0xff, 0xff),
+    (0xff, 0xff, 0xff),
+];
+
+/// The RGB a colour is drawn in: exact for `#rrggbb`, xterm's defaults for ANSI
+/// names and indexes 0–255; `None` for `reset` (the terminal's own colour).
+pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+    let ansi = |i: usize| ANSI16.get(i).copied();
+    match c {
+        Color::Reset => None,
+        Color::Rgb(r, g, b) => Some((r, g, b)),
+        Color::Black => ansi(0),
+        Color::Red => ansi(1),
+        Color::Green => ansi(2),
+        Color::Yellow => ansi(3),
+        Color::Blue => ansi(4),
+        Color::Magenta => ansi(5),
+        Color::Cyan => ansi(6),
+        Color::Gray => ansi(7),
+        Color::DarkGray => ansi(8),
+        Color::LightRed => ansi(9),
+        Color::LightGreen => ansi(10),
+        Color::LightYellow => ansi(11),
+        Color::LightBlue => ansi(12),
+        Color::LightMagenta => ansi(13),
+        Color::LightCyan => ansi(14),
+        Color::White => ansi(15),
+        Color::Indexed(i) if i < 16 => ansi(usize::from(i)),
+        Color::Indexed(i) if i < 232 => {
+            // The 6×6×6 cube: 0, 95, 135, 175, 215, 255.
+            let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+            let i = i - 16;
+            Some((level(i / 36), level(i / 6 % 6), level(i % 6)))
+        }
+        Color::Indexed(i) => {
+            let v = 8 + 10 * (i - 232);
+            Some((v, v, v))
+        }
+    }
+}
+
+/// WCAG 2 relative luminance of an sRGB colour.
+pub fn relative_luminance((r, g, b): (u8, u8, u8)) -> f64 {
+    let lin = |v: u8| {
+        let c = f64::from(v) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+}
+
+/// WCAG 2 contrast ratio (1 to 21) of two colours; `None` when either is `reset`.
+pub fn contrast_ratio(a: Color, b: Color) -> Option<f64> {
+    let la = relative_luminance(rgb(a)?);
+    let lb = relative_luminance(rgb(b)?);
+    let (hi, lo) = if la >= lb { (la, lb) } else { (lb, la) };
+    Some((hi + 0.05) / (lo + 0.05))
 }
 
 impl Default for Theme {

@@ -247,6 +247,12 @@ fn hook_failure_halts_and_records_it() {
     assert_eq!(last["branch"], "koosy");
     assert_eq!(last["status"], "failed");
     assert_eq!(last["exit_code"], 3);
+    // The reason survives on the ledger: the hook's last output line(s).
+    assert_eq!(last["hook_output"], json!(["broke"]));
+    // A successful run's entry carries none.
+    let ok = &lines[lines.len() - 2];
+    assert_eq!(ok["status"], "success", "{ok}");
+    assert!(ok.get("hook_output").is_none(), "{ok}");
     assert_eq!(lines.len(), 6 + 3);
     hq.verify_ok();
 }

@@ -106,3 +106,96 @@ async fn a_missing_program_is_a_failure_not_a_panic() {
     let r = run_hook(&[], Duration::from_secs(1), dir.path()).await;
     assert_eq!(r.status(), "failed");
 }
+
+/// The ledger keeps the last lines of a failed run: stderr after stdout, blank lines
+/// skipped, escape sequences and control characters removed, at most 3 lines and
+/// 400 bytes.
+#[tokio::test]
+async fn the_output_tail_is_the_last_lines_bounded_and_sanitised() {
+    use lumen::operator::hook::{TAIL_BYTES, TAIL_LINES};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let r = run_hook(
+        &argv(&[
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do echo \"step $i\"; done; \
+             printf 'deploying \\033[31mred\\033[0m\\a\\n\\n   \\n' ; \
+             echo 'health check did not recover' >&2; exit 1",
+        ]),
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(r.status(), "failed", "{r:?}");
+    assert_eq!(
+        r.output_tail(),
+        vec![
+            "step 5".to_string(),
+            "deploying red".to_string(),
+            "health check did not recover".to_string(),
+        ]
+    );
+    assert_eq!(TAIL_LINES, 3);
+
+    // One huge line: cut to the byte bound at a character boundary.
+    let r = run_hook(
+        &argv(&[
+            "sh",
+            "-c",
+            "echo short; printf 'é%.0s' $(seq 1 2000); echo; exit 2",
+        ]),
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let tail = r.output_tail();
+    assert_eq!(
+        tail.len(),
+        1,
+        "an older line does not fit after a cut one: {tail:?}"
+    );
+    let only = tail.first().cloned().unwrap_or_default();
+    assert!(only.len() <= TAIL_BYTES, "{} bytes", only.len());
+    assert!(only.len() > TAIL_BYTES - 8, "{} bytes", only.len());
+    assert!(only.ends_with('…') && only.starts_with("éé"), "{only}");
+
+    // Lines that fit together are kept together, the newest last.
+    let long = "x".repeat(250);
+    let r = run_hook(
+        &argv(&[
+            "sh",
+            "-c",
+            &format!("echo {long}; echo a; echo b >&2; exit 3"),
+        ]),
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(r.output_tail(), vec![long.clone(), "a".into(), "b".into()]);
+    let r = run_hook(
+        &argv(&[
+            "sh",
+            "-c",
+            &format!("echo {long}; echo {long}; echo c; exit 3"),
+        ]),
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        r.output_tail(),
+        vec![long, "c".to_string()],
+        "within 400 bytes"
+    );
+
+    // A program that cannot start: the spawn error is the reason.
+    let r = run_hook(
+        &argv(&["/nonexistent/hook"]),
+        Duration::from_secs(5),
+        dir.path(),
+    )
+    .await;
+    let tail = r.output_tail();
+    assert_eq!(tail.len(), 1, "{tail:?}");
+    assert!(!tail[0].is_empty());
+}

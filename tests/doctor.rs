@@ -352,3 +352,88 @@ fn an_over_long_ledger_line_is_one_reject_and_its_neighbours_survive() {
         "{v}"
     );
 }
+
+/// A user theme whose text misses WCAG AA against its background is a warning that
+/// names the theme file and the colour key; a legible one is fine; a broken one is a
+/// warning with its position; `bg: reset` is a warning (its contrast is unknowable).
+#[test]
+fn user_themes_below_aa_contrast_are_warnings_naming_the_file_and_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let root = init(home.path());
+    let themes = home.path().join("config/lumen/themes");
+    std::fs::create_dir_all(&themes).expect("mkdir");
+    // #777777 on white is 4.48:1 (just below AA); #595959 on white is 7.0:1.
+    std::fs::write(
+        themes.join("greyish.yaml"),
+        "bg: \"#ffffff\"\nfg: \"#595959\"\ndim: \"#777777\"\n",
+    )
+    .expect("write");
+    std::fs::write(themes.join("fine.yaml"), "bg: \"#000000\"\n").expect("write");
+    std::fs::write(themes.join("broken.yaml"), "bg: \"#00000\"\n").expect("write");
+    std::fs::write(themes.join("terminal.yaml"), "bg: reset\n").expect("write");
+    let (code, v) = doctor_json(home.path(), &root, &[]);
+    assert_eq!(code, 0, "theme findings are warnings, not errors: {v}");
+    let themed: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == "theme")
+        .collect();
+    let of = |file: &str| -> Vec<&Value> {
+        themed
+            .iter()
+            .copied()
+            .filter(|f| f["location"].as_str().unwrap_or("").contains(file))
+            .collect()
+    };
+    let grey = of("greyish.yaml");
+    let dim = grey
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("`dim` #777777")
+        })
+        .unwrap_or_else(|| panic!("no finding for dim: {grey:?}"));
+    assert_eq!(dim["level"], "warning");
+    let msg = dim["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("theme `greyish`") && msg.contains("4.48:1"),
+        "{msg}"
+    );
+    assert!(
+        !grey
+            .iter()
+            .any(|f| f["message"].as_str().unwrap_or("").contains("`fg` ")),
+        "fg #595959 on white passes: {grey:?}"
+    );
+    // Every other colour came from the dark theme (light text) and fails on white.
+    assert!(
+        grey.iter()
+            .any(|f| f["message"].as_str().unwrap_or("").contains("`status.up`")),
+        "{grey:?}"
+    );
+    // The dark theme's colours on black: all fine.
+    let fine = of("fine.yaml");
+    assert!(
+        fine.len() == 1 && fine[0]["level"] == "ok",
+        "fine.yaml: {fine:?}"
+    );
+    let broken = of("broken.yaml");
+    assert!(
+        broken.len() == 1
+            && broken[0]["level"] == "warning"
+            && broken[0]["location"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("broken.yaml:1:5"),
+        "broken.yaml: {broken:?}"
+    );
+    let terminal = of("terminal.yaml");
+    assert!(
+        terminal.iter().any(|f| f["level"] == "warning"
+            && f["message"].as_str().unwrap_or("").contains("`bg: reset`")),
+        "terminal.yaml: {terminal:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! End to end: rehearse `witness-no-show` in the real `lumen demo` by keypress, to
 //! the summary; the transcript file exists and `lumen ceremony verify` accepts it,
-//! and the ceremony_rehearsal ledger entry was written (the demo has an operator key).
+//! and the ceremony_rehearsal ledger entry was written (the demo has an operator key);
+//! on `q` the transcript is kept in the data directory and the demo says where.
 
 mod common;
 
@@ -72,4 +73,23 @@ fn rehearse_a_scenario_by_keypress_to_a_verified_transcript() {
     pty.send(b"q");
     assert_eq!(pty.wait_exit(T), 0);
     assert!(pty.restored());
+    // The demo directory is gone, but the transcript was kept in the data directory
+    // and the last lines say where.
+    assert!(!std::path::Path::new(&path).exists(), "{path} left behind");
+    let name = std::path::Path::new(&path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_else(|| panic!("transcript name"))
+        .to_string();
+    let kept = home.path().join("data/lumen/demo-transcripts").join(&name);
+    assert!(kept.is_file(), "{} not kept", kept.display());
+    pty.wait_for("where the transcript went", T, |s| {
+        s.contains("lumen demo: ceremony transcript kept in") && s.contains(&name)
+    });
+    let out = common::bin::lumen()
+        .args(["ceremony", "verify"])
+        .arg(&kept)
+        .output()
+        .unwrap_or_else(|e| panic!("lumen ceremony verify: {e}"));
+    assert!(out.status.success(), "the kept transcript verifies");
 }

@@ -311,4 +311,24 @@ exit 3"#,
     assert!(output.starts_with("x\u{1b}]52;"), "{:?}", &output.get(..20));
     assert_eq!(v["results"][0]["truncated"], true);
     assert!(!o.stdout.contains(&0x1b), "raw ESC inside the JSON");
+
+    // The ledger keeps the reason bounded and sanitised: the last lines only (here
+    // the 64 KiB of `b`s, cut to 400 bytes), no escape or control character.
+    let text = String::from_utf8_lossy(&hq.ledger_bytes()).into_owned();
+    let last: Value = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap_or_default();
+    assert_eq!(last["event"], "rollback", "{last}");
+    let tail = last["hook_output"].as_array().cloned().unwrap_or_default();
+    assert!(!tail.is_empty() && tail.len() <= 3, "{last}");
+    let bytes: usize = tail.iter().filter_map(Value::as_str).map(str::len).sum();
+    assert!(bytes <= 400, "{bytes} bytes of hook output on the ledger");
+    for l in tail.iter().filter_map(Value::as_str) {
+        assert!(!l.chars().any(char::is_control), "{l:?}");
+    }
+    // The escape-laden first line, now older than the bound, is not there.
+    let first = tail.first().and_then(Value::as_str).unwrap_or_default();
+    assert!(!first.contains("52;c"), "{first}");
 }

@@ -66,8 +66,9 @@ fn buffer(app: &App) -> Buffer {
 }
 
 /// The pane drawn with `branch` not selected: the selected row is drawn in the
-/// selection colours as a whole (its own style runs are in the snapshot below), so
-/// the first row (papafly) is checked with the selection moved one row down.
+/// selection colours except its status, which keeps its colour on the selection
+/// background (its style runs are in the snapshot below), so the first row (papafly)
+/// is checked with the selection moved one row down.
 fn unselected(theme: Theme, branch: &str) -> Buffer {
     let mut app = health_app(theme);
     if branch == "papafly" {

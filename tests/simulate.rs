@@ -380,3 +380,98 @@ fn exposition_passes_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Append one ledger line under the ledger lock, as the console does.
+fn append_ledger_line(ledger: &Path, id: &str, event: &str) {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(ledger)
+        .expect("open ledger");
+    f.lock().expect("lock ledger");
+    let line = format!(
+        "{{\"id\":\"{id}\",\"branch\":\"hq\",\"event\":\"{event}\",\"actor\":\"test\",\"timestamp\":\"{}\"}}\n",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    f.write_all(line.as_bytes()).expect("append");
+    f.unlock().expect("unlock");
+}
+
+fn is_deploy(line: &str) -> bool {
+    ["\"deploy\"", "\"deploy_test\"", "\"deploy_failed\""]
+        .iter()
+        .any(|e| line.contains(&format!("\"event\":{e}")))
+}
+
+/// Turn the kill switch on (a `kill_switch_activated` line) and read the next `n`
+/// lines the generator writes after it.
+fn lines_after_activation(ledger: &Path, n: usize) -> Vec<String> {
+    append_ledger_line(ledger, "TXN-TEST-KS-ON", "kill_switch_activated");
+    let at = lines(ledger)
+        .iter()
+        .position(|l| l.contains("TXN-TEST-KS-ON"))
+        .expect("the activation line");
+    poll(30, "lines after the activation", || {
+        let all = lines(ledger);
+        (all.len() > at + n).then(|| all[at + 1..].to_vec())
+    })
+}
+
+/// The demo's automation obeys its kill switch: not one deploy line after the
+/// activation, and deploys resume once it is released.
+#[test]
+fn simulate_writes_no_deploy_while_the_kill_switch_is_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("hq");
+    let (_child, _) = simulate(&root, &["--events-per-sec", "300", "--seed", "6"]);
+    let ledger = root.join(paths::LEDGER);
+    let start = lines(&ledger).len();
+    poll(30, "live deploys", || {
+        lines(&ledger)[start..]
+            .iter()
+            .any(|l| is_deploy(l))
+            .then_some(())
+    });
+    let after = lines_after_activation(&ledger, 600);
+    let deploys: Vec<&String> = after.iter().filter(|l| is_deploy(l)).collect();
+    assert!(
+        deploys.is_empty(),
+        "{} deploy lines after kill_switch_activated, first: {:?}",
+        deploys.len(),
+        deploys.first()
+    );
+    // ~35 % of draws are rollout steps: 600 lines without one is the switch at work.
+    append_ledger_line(&ledger, "TXN-TEST-KS-OFF", "kill_switch_released");
+    let off = lines(&ledger)
+        .iter()
+        .position(|l| l.contains("TXN-TEST-KS-OFF"))
+        .expect("the release line");
+    poll(30, "deploys after the release", || {
+        lines(&ledger)[off + 1..]
+            .iter()
+            .any(|l| is_deploy(l))
+            .then_some(())
+    });
+}
+
+/// `--chaos`: the automation keeps deploying with the kill switch on (the path that
+/// raises the critical KillSwitchViolation alert).
+#[test]
+fn simulate_chaos_keeps_deploying_through_the_kill_switch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("hq");
+    let (_child, _) = simulate(
+        &root,
+        &["--events-per-sec", "300", "--seed", "6", "--chaos"],
+    );
+    let ledger = root.join(paths::LEDGER);
+    let start = lines(&ledger).len();
+    poll(30, "live lines", || {
+        (lines(&ledger).len() > start).then_some(())
+    });
+    let after = lines_after_activation(&ledger, 300);
+    assert!(
+        after.iter().filter(|l| is_deploy(l)).count() > 10,
+        "--chaos should keep deploying after kill_switch_activated"
+    );
+}

@@ -131,6 +131,7 @@ pub fn diagnose(g: &GlobalArgs) -> Result<Report, CmdError> {
             cfg
         }
     };
+    check_themes(&mut c, &cfg);
     let root = cfg.hq_root.clone();
     if !check_layout(&mut c, &root) {
         return Ok(finish(c));
@@ -883,6 +884,108 @@ fn check_sources(c: &mut Collector, cfg: &Config) -> Result<(), CmdError> {
 }
 
 /// Free space on the HQ root's file system.
+/// User themes (`<config dir>/themes/*.yaml`): each must parse, and every colour it
+/// draws text in must reach WCAG AA contrast (4.5:1; borders 3:1) against the
+/// background it is drawn on. Warnings: a theme only matters once chosen, and the
+/// chosen one's parse errors are already reported as config errors.
+fn check_themes(c: &mut Collector, cfg: &Config) {
+    let Some(dir) = cfg.theme_dir.as_deref() else {
+        return;
+    };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<std::path::PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let shown = Some(path.display().to_string());
+        let theme = match crate::theme::load_theme_colors(name, Some(dir)) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut f = e;
+                f.path = path.clone();
+                c.file_error(
+                    "theme",
+                    &f,
+                    "correct the theme file at that position (see docs/configuration.md)",
+                );
+                if let Some(last) = c.findings.last_mut() {
+                    last.level = Level::Warning;
+                }
+                continue;
+            }
+        };
+        let mut problems = theme.contrast_problems();
+        let reset_bg = crate::theme::rgb(theme.bg).is_none();
+        if reset_bg {
+            c.push(
+                Level::Warning,
+                "theme",
+                format!(
+                    "theme `{name}`: `bg: reset` leaves the background to the terminal, which may be light or dark, so its text contrast cannot be known"
+                ),
+                shown.clone(),
+                "set `bg` to a \"#rrggbb\" colour the text colours are chosen for (see docs/configuration.md, Themes)",
+            );
+            problems.retain(|(p, _)| p.bg_key != "bg");
+        }
+        if problems.is_empty() {
+            if reset_bg {
+                continue;
+            }
+            c.push(
+                Level::Ok,
+                "theme",
+                format!("theme `{name}`: every text colour reaches 4.5:1 on its background"),
+                shown,
+                String::new(),
+            );
+            continue;
+        }
+        for (p, ratio) in problems {
+            let message = match ratio {
+                Some(r) => format!(
+                    "theme `{name}`: `{}` {} on `{}` {} is {r:.2}:1, below {}:1 (WCAG AA)",
+                    p.fg_key,
+                    color_label(p.fg),
+                    p.bg_key,
+                    color_label(p.bg),
+                    p.min
+                ),
+                None => format!(
+                    "theme `{name}`: `{}` on `{}` cannot be checked: `reset` is the terminal's own colour, which may be light or dark",
+                    p.fg_key, p.bg_key
+                ),
+            };
+            c.push(
+                Level::Warning,
+                "theme",
+                message,
+                shown.clone(),
+                format!(
+                    "set `{}` (or `{}`) to a \"#rrggbb\" colour with more contrast (see docs/configuration.md, Themes)",
+                    p.fg_key, p.bg_key
+                ),
+            );
+        }
+    }
+}
+
+/// `#rrggbb` for RGB colours, the name or index otherwise.
+fn color_label(c: ratatui::style::Color) -> String {
+    match c {
+        ratatui::style::Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        other => other.to_string(),
+    }
+}
+
 fn check_disk(c: &mut Collector, root: &Path) {
     let shown = Some(root.display().to_string());
     match rustix::fs::statvfs(root) {

@@ -461,7 +461,13 @@ pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
     let demo = super::sim::prepare_demo(args.seed).map_err(CmdError::Io)?;
     let rt = super::runtime()?;
     let world = rt
-        .block_on(crate::sim::start(&demo.root, "127.0.0.1:0", args.seed, 2.0))
+        .block_on(crate::sim::start_with(
+            &demo.root,
+            "127.0.0.1:0",
+            args.seed,
+            2.0,
+            args.chaos,
+        ))
         .map_err(CmdError::Io)?;
     cfg.hq_root = demo.root.clone();
     cfg.key = if g.readonly {
@@ -481,8 +487,140 @@ pub fn run_demo(args: &DemoArgs, g: &GlobalArgs) -> CmdResult {
     let witness = Some(demo.root.join(".demo").join("witness"));
     let result = run_console(prepared, &rt, witness);
     rt.block_on(world.shutdown());
-    drop(demo);
+    // The terminal is restored (or gone, after SIGHUP): clean up first, then say what
+    // happened on stdout.
+    let report = finish_demo(demo, args.keep);
+    for line in report {
+        outln!("{line}");
+    }
     result
+}
+
+/// Where `lumen demo` keeps ceremony transcripts after its directory is removed:
+/// `<data dir>/demo-transcripts/` (`~/.local/share/lumen/demo-transcripts/`).
+pub fn demo_transcript_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "lumen").map(|d| d.data_dir().join("demo-transcripts"))
+}
+
+/// End of a demo: with `keep`, leave the directory in place and say where it is;
+/// otherwise copy the ceremony transcripts saved during the run out of it, then remove
+/// it (with the demo operator's private key). Returns the lines to print.
+fn finish_demo(demo: super::sim::DemoHq, keep: bool) -> Vec<String> {
+    let saved = demo_transcripts(&demo.root);
+    if keep {
+        let key = demo.key_path.clone();
+        let root = demo.root.clone();
+        let dir = demo.dir.keep();
+        let mut out = vec![format!(
+            "lumen demo: kept the demo directory {} (HQ root {}).",
+            dir.display(),
+            root.display()
+        )];
+        for t in &saved {
+            out.push(format!("lumen demo: ceremony transcript {}", t.display()));
+        }
+        out.push(format!(
+            "lumen demo: it holds the demo operator's private key ({}); remove the directory when done.",
+            key.display()
+        ));
+        return out;
+    }
+    let mut out = Vec::new();
+    if !saved.is_empty() {
+        match demo_transcript_dir() {
+            Some(dest) => match copy_transcripts(&saved, &dest) {
+                Ok(kept) => {
+                    for t in kept {
+                        out.push(format!("lumen demo: ceremony transcript kept in {}", t.display()));
+                    }
+                }
+                Err(e) => out.push(format!(
+                    "lumen demo: could not keep the ceremony transcripts in {}: {e} (run `lumen demo --keep` to keep the whole demo directory)",
+                    dest.display()
+                )),
+            },
+            None => out.push(
+                "lumen demo: no data directory to keep the ceremony transcripts in (run `lumen demo --keep` to keep the whole demo directory)".to_string(),
+            ),
+        }
+    }
+    let dir = demo.dir.path().to_path_buf();
+    match demo.dir.close() {
+        Ok(()) => out.push(format!(
+            "lumen demo: removed the demo directory {} and its operator key (`lumen demo --keep` keeps it).",
+            dir.display()
+        )),
+        Err(e) => out.push(format!(
+            "lumen demo: could not remove the demo directory {}: {e}; it holds the demo operator's private key, remove it by hand.",
+            dir.display()
+        )),
+    }
+    out
+}
+
+/// The transcripts a demo run saved (`<root>/custody/sim/artifacts/*.jsonl`), sorted.
+fn demo_transcripts(root: &Path) -> Vec<std::path::PathBuf> {
+    let dir = crate::operator::rehearsal::transcript_dir(root);
+    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Copy each transcript into `dest` under its own name (never overwriting: a name
+/// taken gets `-1`, `-2`…). Returns the new paths.
+pub fn copy_transcripts(
+    files: &[std::path::PathBuf],
+    dest: &Path,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dest)?;
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f)?;
+        let stem = f
+            .file_stem()
+            .map_or_else(|| "transcript".into(), |s| s.to_string_lossy().into_owned());
+        let mut written = None;
+        for n in 0..1000 {
+            let name = if n == 0 {
+                format!("{stem}.jsonl")
+            } else {
+                format!("{stem}-{n}.jsonl")
+            };
+            let path = dest.join(name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write as _;
+                    file.write_all(&bytes)?;
+                    file.sync_all()?;
+                    written = Some(path);
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        match written {
+            Some(p) => out.push(p),
+            None => {
+                return Err(std::io::Error::other(format!(
+                    "too many transcripts named {stem} in {}",
+                    dest.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn display_root(p: &Path) -> String {

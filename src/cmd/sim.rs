@@ -45,9 +45,15 @@ pub fn run_simulate(args: &SimulateArgs, g: &GlobalArgs) -> CmdResult {
     }
     let rt = super::runtime()?;
     rt.block_on(async {
-        let world = crate::sim::start(root, &args.listen, args.seed, args.events_per_sec)
-            .await
-            .map_err(|e| CmdError::Usage(format!("{e:#}")))?;
+        let world = crate::sim::start_with(
+            root,
+            &args.listen,
+            args.seed,
+            args.events_per_sec,
+            args.chaos,
+        )
+        .await
+        .map_err(|e| CmdError::Usage(format!("{e:#}")))?;
         outln!("{}", world.exporter_url);
         errln!(
             "lumen simulate: HQ root {}; health endpoints http://{}/health/<branch>; \

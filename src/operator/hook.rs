@@ -13,6 +13,11 @@ use tokio::process::Command;
 /// child never blocks on a full pipe.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 
+/// Lines of a run's output kept on the ledger ([`HookResult::output_tail`]).
+pub const TAIL_LINES: usize = 3;
+/// Bytes of a run's output kept on the ledger, in all.
+pub const TAIL_BYTES: usize = 400;
+
 /// After a kill, how long we still wait for the pipes to close (a grandchild may hold
 /// them open; we do not wait for it).
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
@@ -48,6 +53,44 @@ impl HookResult {
         } else {
             "failed"
         }
+    }
+
+    /// The last lines the run printed, for the ledger's `rollback` entry (the reason
+    /// a failed rollback failed survives the console): the last [`TAIL_LINES`]
+    /// non-blank lines of stdout then stderr (then the spawn error), each sanitised
+    /// (no control characters or escape sequences) and trimmed, at most
+    /// [`TAIL_BYTES`] bytes in all — the newest lines are kept first, and a single
+    /// line longer than that is cut at a character boundary with `…`.
+    pub fn output_tail(&self) -> Vec<String> {
+        let all = self.output();
+        let mut out: Vec<String> = Vec::new();
+        let mut bytes = 0usize;
+        for raw in all.lines().rev() {
+            let line = crate::domain::sanitize::sanitize(raw).trim().to_string();
+            if line.is_empty() {
+                continue;
+            }
+            if out.len() == TAIL_LINES {
+                break;
+            }
+            let room = TAIL_BYTES.saturating_sub(bytes);
+            if line.len() <= room {
+                bytes += line.len();
+                out.push(line);
+                continue;
+            }
+            // Only the newest line is ever cut; an older one that does not fit ends it.
+            if out.is_empty() {
+                let mut cut = room.saturating_sub('…'.len_utf8());
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                out.push(format!("{}…", line.get(..cut).unwrap_or_default()));
+            }
+            break;
+        }
+        out.reverse();
+        out
     }
 
     /// stdout then stderr, for a viewer.

@@ -210,7 +210,7 @@ pub async fn execute_rollback(
     let mut skipped = Vec::new();
     for (i, branch) in order.iter().enumerate() {
         let run = plan.runs.iter().find(|r| &r.branch == branch);
-        let (status, exit_code, duration_ms, output, truncated) = match (hook, run) {
+        let (status, exit_code, duration_ms, output, truncated, tail) = match (hook, run) {
             (Some(h), Some(run)) => {
                 let argv = run.argv.clone();
                 let _ = progress
@@ -226,10 +226,18 @@ pub async fn execute_rollback(
                     r.duration_ms,
                     r.output(),
                     r.truncated,
+                    r.output_tail(),
                 )
             }
             // No hook configured (checked above: then there are no runs either).
-            _ => ("recorded".to_string(), None, 0, String::new(), false),
+            _ => (
+                "recorded".to_string(),
+                None,
+                0,
+                String::new(),
+                false,
+                Vec::new(),
+            ),
         };
         let mut fields = obj(json!({
             "branch": branch,
@@ -242,6 +250,11 @@ pub async fn execute_rollback(
             fields.insert("exit_code".into(), json!(exit_code));
         }
         fields.insert("duration_ms".into(), json!(duration_ms));
+        // Why it failed, in the hook's own words: its last output lines (bounded,
+        // sanitised), so the reason outlives the console's notice.
+        if status != "success" && !tail.is_empty() {
+            fields.insert("hook_output".into(), json!(tail));
+        }
         if let Some(c) = &plan.change {
             fields.insert("change".into(), Value::String(c.clone()));
         }

@@ -34,6 +34,9 @@ where
     // end in a normal quit (terminal restored), never in the default kill.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // SIGHUP: the terminal went away (window closed, ssh dropped). Quit normally so
+    // callers clean up (the demo removes its directory and its operator key).
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     let mut commands = app.update(Event::Resize(size.width, size.height));
@@ -87,6 +90,7 @@ where
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
+            _ = sighup.recv() => break Ok(()),
         }
         for c in commands {
             run_command(&mut guard, &mut exec, c);

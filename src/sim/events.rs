@@ -172,6 +172,11 @@ pub struct Event {
 }
 
 impl Event {
+    /// The automation's deploy lines, which the kill switch halts.
+    pub fn is_deploy(&self) -> bool {
+        matches!(self.event, "deploy" | "deploy_test" | "deploy_failed")
+    }
+
     fn new(branch: &str, event: &'static str) -> Event {
         Event {
             branch: branch.to_string(),
@@ -218,6 +223,8 @@ pub struct EventGen {
     rng: StdRng,
     catalog: Catalog,
     rollout: Option<Rollout>,
+    /// The kill switch is on: no deploys (the rollout waits).
+    halted: bool,
 }
 
 impl EventGen {
@@ -226,7 +233,15 @@ impl EventGen {
             rng: StdRng::seed_from_u64(seed ^ 0x5eed_1ed6_e700_0001),
             catalog,
             rollout: None,
+            halted: false,
         }
+    }
+
+    /// While halted (kill switch on), the automation writes no `deploy`,
+    /// `deploy_test` or `deploy_failed`: those draws become `llm_generate` lines and
+    /// the current rollout resumes where it stopped once released.
+    pub fn set_halted(&mut self, halted: bool) {
+        self.halted = halted;
     }
 
     fn pick_branch(&mut self) -> Option<BranchInfo> {
@@ -254,6 +269,10 @@ impl EventGen {
     pub fn next_event(&mut self) -> Option<Event> {
         let roll = self.rng.random_range(0..100);
         let b = self.pick_branch()?;
+        if self.halted && matches!(roll, 45..80 | 92..96) {
+            let tokens = self.rng.random_range(200..2500);
+            return Some(self.llm(&b, tokens));
+        }
         Some(match roll {
             0..45 => {
                 let tokens = self.rng.random_range(200..2500);
@@ -676,6 +695,33 @@ mod tests {
         let last = prev.expect("non-empty");
         assert!(now - last.with_timezone(&Utc) < Duration::seconds(60));
         assert_eq!(history(5, now, &catalog()), lines, "deterministic");
+    }
+
+    /// The kill switch halts the automation: no deploy line while halted, the
+    /// rollout resumes after, and other traffic goes on.
+    #[test]
+    fn no_deploys_while_halted_and_the_rollout_resumes() {
+        let mut g = EventGen::new(9, catalog());
+        let deploys = |g: &mut EventGen, n: usize| {
+            let evs: Vec<Event> = (0..n).filter_map(|_| g.next_event()).collect();
+            assert_eq!(evs.len(), n);
+            evs.iter().filter(|e| e.is_deploy()).count()
+        };
+        assert!(deploys(&mut g, 300) > 50, "deploys flow normally");
+        let paused = g.rollout.as_ref().map(|r| (r.change.clone(), r.next));
+        g.set_halted(true);
+        assert_eq!(
+            deploys(&mut g, 2000),
+            0,
+            "a deploy while the kill switch is on"
+        );
+        assert_eq!(
+            g.rollout.as_ref().map(|r| (r.change.clone(), r.next)),
+            paused,
+            "the rollout waits"
+        );
+        g.set_halted(false);
+        assert!(deploys(&mut g, 300) > 50, "deploys resume");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,17 +71,36 @@ impl Drop for World {
 /// One append for the writer thread.
 enum Append {
     Ledger(String),
+    /// A `deploy`, `deploy_test` or `deploy_failed` line: the demo's automation, which
+    /// the kill switch halts.
+    Deploy(String),
     Rule(String),
     Csv(String),
 }
 
 /// Start the world for the HQ root at `root` on the current tokio runtime, listening
-/// on `listen` ("127.0.0.1:0" for a random port).
+/// on `listen` ("127.0.0.1:0" for a random port). The generator's automation obeys
+/// the kill switch (see [`start_with`] for `--chaos`).
 pub async fn start(
     root: &Path,
     listen: &str,
     seed: u64,
     events_per_sec: f64,
+) -> anyhow::Result<World> {
+    start_with(root, listen, seed, events_per_sec, false).await
+}
+
+/// [`start`], with `chaos`: keep deploying while the kill switch is on (to show the
+/// `KillSwitchViolation` alert). Without it, no deploy line is written while the
+/// kill switch is on — neither the last `kill_switch_*` entry of the ledger nor
+/// `killSwitch` in `decision-engine.json` — checked under the ledger lock right
+/// before each deploy line is appended.
+pub async fn start_with(
+    root: &Path,
+    listen: &str,
+    seed: u64,
+    events_per_sec: f64,
+    chaos: bool,
 ) -> anyhow::Result<World> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -135,11 +155,13 @@ pub async fn start(
     });
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel::<Append>();
+    let halted = Arc::new(AtomicBool::new(false));
     let writer = {
         let root = root.clone();
+        let halted = halted.clone();
         std::thread::Builder::new()
             .name("lumen-sim-writer".into())
-            .spawn(move || write_loop(&root, rx))
+            .spawn(move || write_loop(&root, rx, &halted, chaos))
             .context("cannot start the writer thread")?
     };
 
@@ -171,6 +193,7 @@ pub async fn start(
         tx,
         EventGen::new(seed, catalog),
         events_per_sec,
+        (!chaos).then_some(halted),
         cancel.clone(),
     ));
     Ok(World {
@@ -326,6 +349,7 @@ async fn event_loop(
     tx: mpsc::Sender<Append>,
     mut generator: EventGen,
     events_per_sec: f64,
+    halted: Option<Arc<AtomicBool>>,
     cancel: CancellationToken,
 ) {
     if !(events_per_sec.is_finite() && events_per_sec > 0.0) {
@@ -346,13 +370,20 @@ async fn event_loop(
         // Bounded so that an absurd rate cannot starve the runtime.
         let n = due.floor().min(10_000.0);
         due -= n;
+        // The kill switch as the writer last saw it: no new deploys while it is on
+        // (the rollout pauses and resumes when it is released).
+        generator.set_halted(halted.as_ref().is_some_and(|h| h.load(Ordering::Relaxed)));
         for _ in 0..n as u32 {
             let Some(ev) = generator.next_event() else {
                 break;
             };
             let now = Utc::now();
             let line = ev.to_line(&ids.next(now), now);
-            let _ = tx.send(Append::Ledger(line));
+            let _ = tx.send(if ev.is_deploy() {
+                Append::Deploy(line)
+            } else {
+                Append::Ledger(line)
+            });
             let mut e = exposed(&state);
             match ev.run {
                 RunOutcome::None => {}
@@ -372,13 +403,22 @@ async fn event_loop(
 /// The writer thread: append each line with one `write_all` on an `O_APPEND`
 /// descriptor. Ledger appends cooperate with the console's lock (docs/formats.md: `flock` on
 /// the file, and a missing final `\n` from a dead writer is completed first).
-fn write_loop(root: &Path, rx: mpsc::Receiver<Append>) {
+fn write_loop(root: &Path, rx: mpsc::Receiver<Append>, halted: &AtomicBool, chaos: bool) {
     let ledger = root.join(paths::LEDGER);
     let rules = root.join(paths::RULES_HISTORY);
     let csv = root.join(paths::METRICS_CSV);
+    let mut watch = KillWatch::new(root.join(paths::DECISION_ENGINE));
     for a in rx {
         let r = match &a {
-            Append::Ledger(l) => append_locked(&ledger, l),
+            Append::Ledger(l) => append_locked(&ledger, l, |f| {
+                halted.store(watch.on(f), Ordering::Relaxed);
+                true
+            }),
+            Append::Deploy(l) => append_locked(&ledger, l, |f| {
+                let on = watch.on(f);
+                halted.store(on, Ordering::Relaxed);
+                chaos || !on
+            }),
             Append::Rule(l) => append(&rules, l.as_bytes()),
             Append::Csv(row) => append_csv(&csv, row),
         };
@@ -392,7 +432,10 @@ fn open_append(path: &PathBuf) -> anyhow::Result<File> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    // Readable too: the ledger append reads the last byte (a torn line from a dead
+    // writer is completed first) and the kill switch entries under the lock.
     OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .open(path)
@@ -417,10 +460,110 @@ fn append_csv(path: &PathBuf, row: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot append to {}", path.display()))
 }
 
-fn append_locked(path: &PathBuf, line: &str) -> anyhow::Result<()> {
+/// Whether the kill switch is on, as the sim's writer sees it: the last
+/// `kill_switch_activated` / `kill_switch_released` entry of the ledger (read
+/// incrementally, under the ledger lock, so an activation the console just appended
+/// is seen before the next deploy line), or `killSwitch: true` in
+/// `decision-engine.json` (re-read at most twice a second).
+struct KillWatch {
+    decision: PathBuf,
+    /// Ledger bytes scanned so far (always at a line start).
+    scanned: u64,
+    ledger_on: bool,
+    file_on: bool,
+    file_read: Option<Instant>,
+}
+
+impl KillWatch {
+    fn new(decision: PathBuf) -> KillWatch {
+        KillWatch {
+            decision,
+            scanned: 0,
+            ledger_on: false,
+            file_on: false,
+            file_read: None,
+        }
+    }
+
+    /// Scan the ledger's new complete lines (`f` is locked) and the decision file.
+    fn on(&mut self, f: &File) -> bool {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < self.scanned {
+            // Truncated or replaced: start over.
+            self.scanned = 0;
+            self.ledger_on = false;
+        }
+        const CHUNK: usize = 1 << 20;
+        let mut buf = vec![0u8; CHUNK];
+        while self.scanned < len {
+            let want = usize::try_from(len - self.scanned)
+                .unwrap_or(usize::MAX)
+                .min(CHUNK);
+            let Some(chunk) = buf.get_mut(..want) else {
+                break;
+            };
+            let Ok(n) = f.read_at(chunk, self.scanned) else {
+                break;
+            };
+            let Some(read) = chunk.get(..n).filter(|r| !r.is_empty()) else {
+                break;
+            };
+            // Only whole lines; a line longer than the buffer is skipped whole.
+            let end = match read.iter().rposition(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None if n == CHUNK => n,
+                None => break,
+            };
+            for line in read.get(..end).unwrap_or_default().split(|b| *b == b'\n') {
+                if let Some(on) = kill_switch_event(line) {
+                    self.ledger_on = on;
+                }
+            }
+            self.scanned += end as u64;
+        }
+        if self
+            .file_read
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(500))
+        {
+            self.file_read = Some(Instant::now());
+            if let Ok(bytes) = std::fs::read(&self.decision)
+                && let Ok(d) = crate::domain::hq::parse_decision_engine(&self.decision, &bytes)
+            {
+                self.file_on = d.kill_switch;
+            }
+        }
+        self.ledger_on || self.file_on
+    }
+}
+
+/// `Some(true)` for a `kill_switch_activated` line, `Some(false)` for
+/// `kill_switch_released`, `None` otherwise.
+fn kill_switch_event(line: &[u8]) -> Option<bool> {
+    const NEEDLE: &[u8] = b"kill_switch_";
+    if !line.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    match v.get("event")?.as_str()? {
+        "kill_switch_activated" => Some(true),
+        "kill_switch_released" => Some(false),
+        _ => None,
+    }
+}
+
+/// Append `line` under the ledger lock if `keep(file)` (called under the lock) agrees.
+fn append_locked(
+    path: &PathBuf,
+    line: &str,
+    keep: impl FnOnce(&File) -> bool,
+) -> anyhow::Result<()> {
     let mut f = open_append(path)?;
     f.lock()
         .with_context(|| format!("cannot lock {}", path.display()))?;
+    if !keep(&f) {
+        let _ = f.unlock();
+        return Ok(());
+    }
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut last = [0u8; 1];
     let needs_newline = len > 0 && f.read_at(&mut last, len - 1).is_ok() && last[0] != b'\n';
@@ -438,6 +581,38 @@ fn append_locked(path: &PathBuf, line: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kill_watch_follows_the_ledger_and_the_decision_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = dir.path().join("ledger.jsonl");
+        let decision = dir.path().join("decision-engine.json");
+        let line = |id: &str, event: &str| {
+            format!(
+                r#"{{"id":"{id}","branch":"hq","event":"{event}","timestamp":"2026-12-01T00:00:00Z"}}"#
+            )
+        };
+        let add = |l: String| append_locked(&ledger, &l, |_| true).expect("append");
+        let mut w = KillWatch::new(decision.clone());
+        add(line("TXN-1", "deploy"));
+        // The file as the writer holds it (opened for append, under the lock).
+        let on = |w: &mut KillWatch| w.on(&open_append(&ledger).expect("open"));
+        assert!(!on(&mut w));
+        add(line("TXN-2", "kill_switch_activated"));
+        assert!(on(&mut w), "activation seen");
+        add(line("TXN-3", "llm_generate"));
+        assert!(on(&mut w), "still on");
+        add(line("TXN-4", "kill_switch_released"));
+        assert!(!on(&mut w), "release seen");
+        // The file alone turns it on (re-read at most twice a second).
+        std::fs::write(&decision, r#"{"killSwitch": true}"#).expect("write");
+        w.file_read = None;
+        assert!(on(&mut w), "decision-engine.json killSwitch");
+        // A deploy is refused under the lock while on.
+        let before = std::fs::read_to_string(&ledger).expect("read");
+        append_locked(&ledger, &line("TXN-5", "deploy"), |f| !w.on(f)).expect("append");
+        assert_eq!(std::fs::read_to_string(&ledger).expect("read"), before);
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn world_starts_on_demo_and_stops_on_cancel() {

@@ -1208,15 +1208,15 @@ enum IdBytes {
 }
 
 impl IdBytes {
-    fn of(line: &[u8], id: &std::borrow::Cow<'_, str>) -> IdBytes {
-        if let std::borrow::Cow::Borrowed(b) = id {
-            // A borrowed id is a slice of the line: keep where, not a copy.
-            let start = (b.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
-            if line.get(start..start.saturating_add(b.len())) == Some(b.as_bytes()) {
-                return IdBytes::At(start, b.len());
-            }
+    fn of(line: &[u8], id: &str) -> IdBytes {
+        // An id borrowed from the line is a slice of it: keep where, not a copy. The
+        // bytes are compared, so an id that is not in the line (unescaped, owned)
+        // can never be mistaken for a slice of it.
+        let start = (id.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+        if line.get(start..start.saturating_add(id.len())) == Some(id.as_bytes()) {
+            return IdBytes::At(start, id.len());
         }
-        IdBytes::Owned(id.as_ref().into())
+        IdBytes::Owned(id.into())
     }
 
     fn bytes<'a>(&'a self, line: &'a [u8]) -> &'a [u8] {

@@ -121,6 +121,8 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     let area = frame.area();
     let screen = layout(area, app);
     let t = &app.shell().theme;
+    // The theme's background under everything, whatever the terminal's own is.
+    frame.buffer_mut().set_style(area, t.base());
     if area.width < 4 || area.height < 1 {
         frame.render_widget(Paragraph::new("lumen").style(t.text()), area);
         return ScreenMap::default();
@@ -661,10 +663,17 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+/// Clear `area` down to the theme's background (what is under it is not drawn
+/// through).
+pub fn clear(frame: &mut Frame, app: &App, area: Rect) {
+    frame.render_widget(Clear, area);
+    frame.buffer_mut().set_style(area, app.shell().theme.base());
+}
+
 /// Clear `area` and draw a bordered popup with `title`; returns the inner area.
 pub fn popup(frame: &mut Frame, app: &App, area: Rect, title: &str) -> Rect {
     let t = &app.shell().theme;
-    frame.render_widget(Clear, area);
+    clear(frame, app, area);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)

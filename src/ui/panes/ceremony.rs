@@ -106,9 +106,9 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
             if !split {
                 spans.push(Span::styled(
                     format!(
-                        "  {} steps · {} anomalies · {}",
-                        s.steps,
-                        s.anomalies,
+                        "  {} · {} · {}",
+                        super::count(s.steps, "step", "steps"),
+                        super::count(s.anomalies, "anomaly", "anomalies"),
                         sanitize(&s.title)
                     ),
                     t.dimmed(),
@@ -137,8 +137,10 @@ fn render_list(frame: &mut Frame, app: &App, inner: Rect) {
         )),
         Line::from(Span::styled(
             format!(
-                "{} steps · {} anomalies · pass mark {}%",
-                s.steps, s.anomalies, s.pass_mark
+                "{} · {} · pass mark {}%",
+                super::count(s.steps, "step", "steps"),
+                super::count(s.anomalies, "anomaly", "anomalies"),
+                s.pass_mark
             ),
             t.fg(t.accent),
         )),

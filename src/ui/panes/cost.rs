@@ -302,17 +302,48 @@ fn render_totals(frame: &mut Frame, app: &App, area: Rect) {
         Span::styled(" · ", t.dimmed()),
         Span::styled(format!("projected ${:.2}", tot.projected_cost), t.text()),
     ];
-    if over > 0 {
+    // "1 branch over its limit · 4 branches projected over": a count, what it
+    // counts, and a separator, never two bare numbers side by side. When that does
+    // not fit: "1 over limit · 4 projected over".
+    let long = [
+        (over > 0).then(|| {
+            format!(
+                "{} over {}",
+                super::count(over, "branch", "branches"),
+                if over == 1 {
+                    "its limit"
+                } else {
+                    "their limits"
+                }
+            )
+        }),
+        (heading > 0).then(|| {
+            format!(
+                "{} projected over",
+                super::count(heading, "branch", "branches")
+            )
+        }),
+    ];
+    let base: usize = spans.iter().map(|s| s.width()).sum();
+    let extra: usize = long.iter().flatten().map(|s| s.chars().count() + 3).sum();
+    let [over_text, heading_text] = if base + extra <= usize::from(area.width) {
+        long
+    } else {
+        [
+            (over > 0).then(|| format!("{over} over limit")),
+            (heading > 0).then(|| format!("{heading} projected over")),
+        ]
+    };
+    if let Some(text) = over_text {
+        spans.push(Span::styled(" · ", t.dimmed()));
         spans.push(Span::styled(
-            format!("  {over} over limit"),
+            text,
             t.fg(t.error).add_modifier(Modifier::BOLD),
         ));
     }
-    if heading > 0 {
-        spans.push(Span::styled(
-            format!("  {heading} heading over"),
-            t.fg(t.warn),
-        ));
+    if let Some(text) = heading_text {
+        spans.push(Span::styled(" · ", t.dimmed()));
+        spans.push(Span::styled(text, t.fg(t.warn)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -13,8 +13,11 @@ use crate::app::{
 };
 use crate::domain::sanitize::sanitize;
 use crate::protocol::SourceId;
-use crate::ui::{pane_block, staleness, widgets::spark::spark};
+use crate::ui::{pane_block, staleness, widgets::spark::spark_scaled};
 
+/// Columns, and which go first when the pane is narrow (highest `prio` first): what
+/// acts — status, failures in 24 h, escalation — stays; trend, source, tier,
+/// protocol and cost go.
 const COLS: [Col; 11] = [
     Col {
         title: "branch",
@@ -34,17 +37,17 @@ const COLS: [Col; 11] = [
     Col {
         title: "latency",
         width: 7,
-        prio: 2,
+        prio: 4,
     },
     Col {
         title: "trend",
         width: 10,
-        prio: 3,
+        prio: 6,
     },
     Col {
         title: "checked",
         width: 7,
-        prio: 4,
+        prio: 5,
     },
     Col {
         title: "protocol",
@@ -54,7 +57,7 @@ const COLS: [Col; 11] = [
     Col {
         title: "fail 24h",
         width: 8,
-        prio: 7,
+        prio: 2,
     },
     Col {
         title: "cost",
@@ -64,12 +67,12 @@ const COLS: [Col; 11] = [
     Col {
         title: "escalation",
         width: 17,
-        prio: 5,
+        prio: 3,
     },
     Col {
         title: "src",
         width: 5,
-        prio: 6,
+        prio: 7,
     },
 ];
 
@@ -132,22 +135,53 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let sel = app.panes().health.sel.min(n - 1);
     let offset = scroll_into_view(v.offset, sel, page, n);
     let end = (offset + page).min(n);
-    let rows = v
-        .visible
-        .get(offset..end)
-        .unwrap_or_default()
-        .iter()
-        .map(|id| fitted_row(row_cells(app, id), &keep));
+    let shown = v.visible.get(offset..end).unwrap_or_default();
+    let scale = trend_scale(app, shown);
+    let rows = shown.iter().enumerate().map(|(i, id)| {
+        let selected = offset + i == sel;
+        let row = fitted_row(row_cells(app, id, scale, selected), &keep);
+        if selected {
+            row.style(t.selected())
+        } else {
+            row
+        }
+    });
     let widths = fitted_widths(&COLS, &keep);
     let table = Table::new(rows, widths)
         .header(header)
-        .row_highlight_style(t.selected())
+        // With colour the selected row styles itself (its status keeps its colour);
+        // without, reverse video marks it.
+        .row_highlight_style(if t.color { Style::new() } else { t.selected() })
         .highlight_symbol(Line::from("▌"));
     let mut state = TableState::default().with_selected(Some(sel - offset));
     frame.render_stateful_widget(table, inner, &mut state);
 }
 
-fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
+/// Latency below which the trend column stays flat: the sparklines' scale is the
+/// slowest recent latency among the rows on screen, but never under this, so 1↔2 ms
+/// jitter does not draw full-height bars.
+pub const TREND_FLOOR_MS: u64 = 100;
+
+/// One scale for every trend sparkline on screen (so rows compare).
+fn trend_scale(app: &App, ids: &[String]) -> u64 {
+    ids.iter()
+        .filter_map(|id| app.data().health.get(id))
+        .flat_map(|h| {
+            let n = h.latencies.len();
+            h.latencies
+                .iter()
+                .skip(n.saturating_sub(TREND_WIDTH))
+                .copied()
+        })
+        .max()
+        .unwrap_or(0)
+        .max(TREND_FLOOR_MS)
+}
+
+/// Cells of the trend sparkline.
+const TREND_WIDTH: usize = 10;
+
+fn row_cells<'a>(app: &App, id: &str, scale: u64, selected: bool) -> [Cell<'a>; 11] {
     let t = &app.shell().theme;
     let empty = BranchHealth::default();
     let h = app.data().health.get(id).unwrap_or(&empty);
@@ -170,27 +204,40 @@ fn row_cells<'a>(app: &App, id: &str) -> [Cell<'a>; 11] {
         .cost_row(id)
         .map_or(("—", t.dimmed()), |r| super::cost::state_label(app, r));
     let (dot, status_style) = status_look(app, status);
+    // The selected row is drawn in the selection colours, except its status, which
+    // keeps its own colour on the selection background (themes keep that pair at
+    // 4.5:1), so selecting a down branch does not hide that it is down.
+    let (sel, status_style) = if selected && t.color {
+        let bg = t.selected();
+        (
+            Some(bg),
+            status_style.bg(t.selection_bg).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        (None, status_style)
+    };
+    let st = |s: Style| sel.unwrap_or(s);
     [
-        Cell::from(Span::styled(sanitize(id).into_owned(), t.text())),
-        Cell::from(Span::styled(tier, t.dimmed())),
+        Cell::from(Span::styled(sanitize(id).into_owned(), st(t.text()))),
+        Cell::from(Span::styled(tier, st(t.dimmed()))),
         Cell::from(Span::styled(
             format!("{dot} {}", status.label()),
             status_style,
         )),
-        Cell::from(Span::styled(latency, t.text())),
+        Cell::from(Span::styled(latency, st(t.text()))),
         Cell::from(Span::styled(
-            spark(h.latencies.iter().copied(), 10),
-            t.fg(t.accent),
+            spark_scaled(h.latencies.iter().copied(), TREND_WIDTH, scale),
+            st(t.fg(t.accent)),
         )),
-        Cell::from(Span::styled(checked, t.dimmed())),
-        Cell::from(Span::styled(proto, proto_style)),
+        Cell::from(Span::styled(checked, st(t.dimmed()))),
+        Cell::from(Span::styled(proto, st(proto_style))),
         Cell::from(Span::styled(
             fails.to_string(),
-            if fails == 0 { t.dimmed() } else { t.fg(t.warn) },
+            st(if fails == 0 { t.dimmed() } else { t.fg(t.warn) }),
         )),
-        Cell::from(Span::styled(cost, cost_style)),
-        Cell::from(Span::styled(esc.label(), escalation_style(app, esc))),
-        Cell::from(Span::styled(short_source(h.source()), t.dimmed())),
+        Cell::from(Span::styled(cost, st(cost_style))),
+        Cell::from(Span::styled(esc.label(), st(escalation_style(app, esc)))),
+        Cell::from(Span::styled(short_source(h.source()), st(t.dimmed()))),
     ]
 }
 

@@ -22,13 +22,20 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let hist_h = if inner.height >= 14 { 3 } else { 0 };
     let v = &app.panes().ledger_view;
-    let filter_h = u16::from(
-        (v.active.is_some()
-            || v.filter_error.is_some()
-            || v.index.building
-            || app.ledger_notice().is_some())
-            && inner.height >= 4,
-    );
+    // The filter row wraps (an error is never cut): as many rows as it needs, up to
+    // a third of the pane.
+    let filter_h = if (v.active.is_some()
+        || v.filter_error.is_some()
+        || v.index.building
+        || app.ledger_notice().is_some())
+        && inner.height >= 4
+    {
+        let w = usize::from(inner.width.max(1));
+        let need = filter_row_line(app).width().div_ceil(w).max(1);
+        need.min(usize::from((inner.height / 3).max(1))) as u16
+    } else {
+        0
+    };
     let [badges, filter_row, body, hist] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(filter_h),
@@ -57,10 +64,13 @@ fn render_badges(frame: &mut Frame, app: &App, area: Rect) {
     let l = &app.panes().ledger;
     let v = &app.panes().ledger_view;
     let mut spans = vec![
-        Span::styled(format!("{} entries", l.entries), t.text()),
+        Span::styled(
+            super::count(l.entries as usize, "entry", "entries"),
+            t.text(),
+        ),
         Span::styled(" · ", t.dimmed()),
         Span::styled(
-            format!("{} rejects", l.rejects),
+            super::count(l.rejects as usize, "reject", "rejects"),
             if l.rejects > 0 {
                 t.fg(t.error).add_modifier(Modifier::BOLD)
             } else {
@@ -159,6 +169,14 @@ fn percent(done: u64, total: u64) -> u64 {
 /// Index progress, the active filter with its match count and scan progress, or the
 /// error of a refused filter.
 fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
+    frame.render_widget(
+        Paragraph::new(filter_row_line(app)).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// The filter row: notice, filter, progress, matches and the filter error in full.
+fn filter_row_line(app: &App) -> Line<'static> {
     let t = &app.shell().theme;
     let v = &app.panes().ledger_view;
     let mut spans = Vec::new();
@@ -210,11 +228,11 @@ fn render_filter_row(frame: &mut Frame, app: &App, area: Rect) {
     }
     if let Some(e) = &v.filter_error {
         spans.push(Span::styled(
-            format!(" ✗ {}", short(&sanitize(e), 100)),
+            format!(" ✗ {}", sanitize(e)),
             t.fg(t.error).add_modifier(Modifier::BOLD),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 fn render_lines(frame: &mut Frame, app: &App, area: Rect) {
@@ -277,10 +295,19 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
     let t = &app.shell().theme;
     match &r.parsed {
         Ok(e) => {
+            // The id is never cut: when the line is narrow, the timestamp loses its
+            // date and the event column narrows first.
+            let id_need = unicode_width::UnicodeWidthStr::width(e.id.as_str()) + 3;
+            let narrow = width < num_width(app) + 1 + 15 + 13 + 21 + id_need;
+            let (ts_fmt, event_w) = if narrow {
+                ("%H:%M:%S", 14)
+            } else {
+                ("%m-%d %H:%M:%S", 20)
+            };
             let ts = e
                 .timestamp
                 .with_timezone(&chrono::Utc)
-                .format("%m-%d %H:%M:%S")
+                .format(ts_fmt)
                 .to_string();
             let mut spans = vec![
                 Span::styled(format!("{:>w$} ", r.line, w = num_width(app)), t.dimmed()),
@@ -290,10 +317,19 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
                     t.text(),
                 ),
                 Span::styled(
-                    format!("{:<20} ", short(&sanitize(&e.event), 20)),
+                    format!("{:<event_w$} ", short(&sanitize(&e.event), event_w),),
                     event_style(app, &e.event, e.status.as_deref()),
                 ),
             ];
+            // The id in full, right after the event (confirmations ask you to type
+            // it); what follows is cut to the space left.
+            let mut id = sanitize(&e.id).into_owned();
+            if e.signed {
+                id.push_str(" ✎");
+            }
+            id.push(' ');
+            let id_w = unicode_width::UnicodeWidthStr::width(id.as_str());
+            spans.push(Span::styled(id, t.text()));
             let mut rest = String::new();
             if let Some(s) = &e.status {
                 rest.push_str(&format!("{} ", sanitize(s)));
@@ -310,15 +346,13 @@ fn record_line<'a>(app: &App, r: &LedgerRecord, width: usize) -> Line<'a> {
             if let Some(target) = &e.target {
                 rest.push_str(&format!("→ {} ", sanitize(target)));
             }
-            rest.push_str(&sanitize(&e.id));
-            if e.signed {
-                rest.push_str(" ✎");
+            let used = num_width(app) + 1 + ts.len() + 1 + 13 + event_w + 1 + id_w;
+            let room = width.saturating_sub(used);
+            let rest = rest.trim_end();
+            // A stub like `b…` says nothing: the rest shows only with room for a word.
+            if room >= 8 && !rest.is_empty() {
+                spans.push(Span::styled(short(rest, room), t.dimmed()));
             }
-            let used = num_width(app) + 1 + 15 + 13 + 21;
-            spans.push(Span::styled(
-                short(&rest, width.saturating_sub(used)),
-                t.dimmed(),
-            ));
             Line::from(spans)
         }
         Err(reason) => Line::from(vec![

@@ -24,6 +24,11 @@ pub fn render(frame: &mut Frame, app: &App, pane: Pane, area: Rect) {
     }
 }
 
+/// `1 anomaly`, `2 anomalies`, `0 branches`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A column that is shown only when the pane is wide enough (lower `prio` first).
 pub struct Col {
     pub title: &'static str,

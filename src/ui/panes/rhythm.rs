@@ -67,10 +67,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     // Narrow panes put the resonance on one line under the chart; wide ones beside it.
     let side = inner.width >= 100 && inner.height >= 10;
-    let compact_res = !side && inner.height >= 14;
+    let compact = if !side && inner.height >= 14 {
+        compact_resonance(app, inner.width)
+    } else {
+        Vec::new()
+    };
     let errors = error_spans(app);
     let info_h: u16 = if inner.height >= 12 {
-        3 + u16::from(compact_res) + errors.len().min(2) as u16
+        3 + compact.len() as u16 + errors.len().min(2) as u16
     } else {
         0
     };
@@ -114,7 +118,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         render_resonance(frame, app, r);
     }
     if info_h > 0 {
-        render_info(frame, app, info, compact_res, errors);
+        render_info(frame, app, info, compact, errors);
     }
 }
 
@@ -480,7 +484,9 @@ fn render_chart(frame: &mut Frame, app: &App, area: Rect) {
                 ])
                 .style(t.dimmed()),
         )
-        .legend_position(None);
+        .legend_position(None)
+        // The chart's canvas paints its own background: the theme's, not the terminal's.
+        .style(t.base());
     frame.render_widget(chart, area);
 }
 
@@ -530,7 +536,7 @@ fn render_info(
     frame: &mut Frame,
     app: &App,
     area: Rect,
-    compact_res: bool,
+    compact: Vec<Line<'static>>,
     errors: Vec<Line<'static>>,
 ) {
     let t = &app.shell().theme;
@@ -585,24 +591,58 @@ fn render_info(
             lines.push(Line::default());
         }
     }
-    if compact_res && let Some((status, rows)) = resonance_rows(app) {
-        let title = if area.width >= 80 { "resonance " } else { "" };
-        let mut spans = vec![Span::styled(
-            format!("{title}{} ", status_word(status)),
-            t.fg(status_color(app, status)).add_modifier(Modifier::BOLD),
-        )];
-        for (k, v, style) in rows {
-            // The compact form drops the parenthesised notes.
-            let v = v.split(" (").next().unwrap_or(&v).to_string();
-            let k = k.get(..3).unwrap_or(&k).to_string();
-            spans.push(Span::styled(format!("{k} "), t.dimmed()));
-            spans.push(Span::styled(format!("{v} "), style));
-        }
-        lines.push(Line::from(spans));
-    }
+    lines.extend(compact);
     lines.extend(errors);
     lines.push(Line::from(status_spans(app)));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The resonance under the chart when it is not beside it, its coordinates spelled
+/// out (`coherence 0.97 phase 0.12 …`, never `coh`/`pha`): one line when it fits
+/// `width`, else two (three coordinates each). The parenthesised notes are dropped.
+fn compact_resonance(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.shell().theme;
+    let Some((status, rows)) = resonance_rows(app) else {
+        return Vec::new();
+    };
+    let head = Span::styled(
+        format!("resonance {} ", status_word(status)),
+        t.fg(status_color(app, status)).add_modifier(Modifier::BOLD),
+    );
+    let pairs: Vec<(Span<'static>, Span<'static>)> = rows
+        .into_iter()
+        .map(|(k, v, style)| {
+            let v = v.split(" (").next().unwrap_or(&v).to_string();
+            (
+                Span::styled(format!("{k} "), t.dimmed()),
+                Span::styled(format!("{v}  "), style),
+            )
+        })
+        .collect();
+    let width_of = |spans: &[(Span, Span)]| -> usize {
+        spans.iter().map(|(a, b)| a.width() + b.width()).sum()
+    };
+    if head.width() + width_of(&pairs) <= usize::from(width) {
+        let mut spans = vec![head];
+        for (a, b) in pairs {
+            spans.push(a);
+            spans.push(b);
+        }
+        return vec![Line::from(spans)];
+    }
+    let half = pairs.len().div_ceil(2);
+    let indent = " ".repeat(head.width());
+    let mut lines = Vec::new();
+    let mut first = Some(head);
+    for chunk in pairs.chunks(half) {
+        let mut spans = vec![first.take().unwrap_or_else(|| Span::raw(indent.clone()))];
+        for (a, b) in chunk {
+            spans.push(a.clone());
+            spans.push(b.clone());
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
 }
 
 /// What is wrong with the exporter or Prometheus, and since when: a line each.
@@ -657,8 +697,8 @@ fn status_spans<'a>(app: &App) -> Vec<Span<'a>> {
         .unwrap_or_default();
     let mut bits = vec![Span::styled(
         format!(
-            "{} markers · creative ≥ {} · risk ≤ {}",
-            app.panes().rhythm.rules.len(),
+            "{} · creative ≥ {} · risk ≤ {}",
+            super::count(app.panes().rhythm.rules.len(), "marker", "markers"),
             gw.creative_band_min,
             gw.risk_band_max
         ),
