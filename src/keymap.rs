@@ -364,6 +364,8 @@ impl Default for Keymap {
             (p(K::Char('o')), A::ToggleSeries),
             (p(K::Char('s')), A::CycleSort),
             (p(K::Char('c')), A::CycleContext),
+            (p(K::Char('a')), A::ToggleAlerts),
+            (p(K::Char('S')), A::SilenceAlert),
             (p(K::Char('m')), A::OpenNotifications),
             (p(K::Char('d')), A::DismissNotices),
             (p(K::Char('y')), A::Copy),

@@ -52,6 +52,8 @@ pub enum Action {
     ToggleSeries,
     CycleSort,
     CycleContext,
+    ToggleAlerts,
+    SilenceAlert,
     OpenNotifications,
     DismissNotices,
     Copy,
@@ -63,7 +65,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in help-overlay order.
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 45] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -100,6 +102,8 @@ impl Action {
         Action::ToggleSeries,
         Action::CycleSort,
         Action::CycleContext,
+        Action::ToggleAlerts,
+        Action::SilenceAlert,
         Action::OpenNotifications,
         Action::DismissNotices,
         Action::Copy,
@@ -148,6 +152,8 @@ impl Action {
             Action::ToggleSeries => "rhythm: browse every other exporter series",
             Action::CycleSort => "cycle the sort order (health, cost)",
             Action::CycleContext => "context lines around matches",
+            Action::ToggleAlerts => "open / close the alerts view",
+            Action::SilenceAlert => "alerts view: silence the selected alert in Alertmanager",
             Action::OpenNotifications => "notification history (every notice, newest first)",
             Action::DismissNotices => "dismiss the error notices that stay until seen",
             Action::Copy => "copy the selected id or line to the clipboard (OSC 52)",
@@ -321,6 +327,41 @@ pub enum Msg {
         path: std::path::PathBuf,
         result: Result<Box<ed25519_dalek::SigningKey>, String>,
     },
+    /// The console's Alertmanager link reported (a listing, a post, a failure).
+    Alertmanager(AmReport),
+}
+
+/// What the console's Alertmanager link (`operator::am_link`) reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AmReport {
+    /// Alertmanager's active alerts (from every poster, Prometheus rules included)
+    /// and its silences. Raw network text: sanitised before it is shown.
+    Listed {
+        alerts: Vec<crate::domain::alerts::ListedAlert>,
+        silences: Vec<crate::domain::alerts::Silence>,
+        at: DateTime<Utc>,
+    },
+    /// This console's firing alerts (and recent resolutions) were accepted.
+    Posted { alerts: usize, at: DateTime<Utc> },
+    /// A request failed; the link tries again after `retry_in` (backing off).
+    Failed {
+        error: String,
+        at: DateTime<Utc>,
+        retry_in: Duration,
+    },
+}
+
+/// Work for the console's Alertmanager link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertsRequest {
+    /// An evaluation changed what fires (fired, resolved, and everything firing now):
+    /// post it, and keep re-posting what fires before Alertmanager would resolve it.
+    Evaluated {
+        at: DateTime<Utc>,
+        transitions: Box<crate::domain::alerts::Transitions>,
+    },
+    /// List Alertmanager's alerts and silences now (the alerts view opened).
+    Poll,
 }
 
 /// An operator action waiting for (or past) its typed confirmation.
@@ -337,6 +378,13 @@ pub enum PendingAction {
         on: bool,
     },
     RuleRollback,
+    /// Silence the alerts matching `labels` in Alertmanager for `duration`: a signed
+    /// `alert_silenced` ledger entry first, then the silence (`createdBy` = signer).
+    SilenceAlert {
+        labels: std::collections::BTreeMap<String, String>,
+        duration: Duration,
+        comment: String,
+    },
 }
 
 /// Work `update` asks the run loop to start (it never does I/O itself).
@@ -361,6 +409,9 @@ pub enum Command {
         role: usize,
         path: std::path::PathBuf,
     },
+    /// For the Alertmanager link (routed to it by the console when
+    /// `alertmanager_url` is set; dropped otherwise).
+    Alerts(AlertsRequest),
 }
 
 /// The last background verification of the whole ledger (docs/ledger.md).
@@ -523,6 +574,7 @@ impl Action {
             Action::Maintenance | Action::BranchLock => Some(Operation::Maintenance),
             Action::KillSwitch => Some(Operation::KillSwitch),
             Action::RuleRollback => Some(Operation::RuleRollback),
+            Action::SilenceAlert => Some(Operation::AlertSilence),
             _ => None,
         }
     }

@@ -196,7 +196,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keymap_unknown_action.yaml",
-        "keymap_unknown_action.yaml:3:12: unknown action `explode`; expected one of quit, toggle_help, focus_next, focus_prev, focus_health, focus_ledger, focus_cost, focus_rhythm, focus_ceremony, toggle_zoom, cycle_theme, up, down, page_up, page_down, top, bottom, left, right, select, back, toggle_follow, open_filter, open_palette, next_match, prev_match, show_rejects, rollback, rule_rollback, kill_switch, maintenance, narrower_window, wider_window, toggle_series, cycle_sort, cycle_context, open_notifications, dismiss_notices, copy, custody_view, sync_view, policy_overlay, branch_lock",
+        "keymap_unknown_action.yaml:3:12: unknown action `explode`; expected one of quit, toggle_help, focus_next, focus_prev, focus_health, focus_ledger, focus_cost, focus_rhythm, focus_ceremony, toggle_zoom, cycle_theme, up, down, page_up, page_down, top, bottom, left, right, select, back, toggle_follow, open_filter, open_palette, next_match, prev_match, show_rejects, rollback, rule_rollback, kill_switch, maintenance, narrower_window, wider_window, toggle_series, cycle_sort, cycle_context, toggle_alerts, silence_alert, open_notifications, dismiss_notices, copy, custody_view, sync_view, policy_overlay, branch_lock",
     ),
     (
         "keymap_bad_key.yaml",

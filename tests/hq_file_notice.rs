@@ -59,6 +59,9 @@ fn a_failed_file_is_a_standing_notice_until_it_is_fixed() {
     // Fixed: the notice is gone and the screen is as before.
     reload(&mut app, snapshot(), 602);
     assert!(app.file_errors().is_empty());
+    // Past the alert's own notice (a toast) and its evaluation: nothing names it.
+    app.update(Event::Tick(t0() + chrono::Duration::seconds(611)));
+    assert!(!screen_text(&draw(&app, 160, 48)).contains("1 bad file"));
     let text = screen_text(&draw(&app, 160, 48));
     assert!(!text.contains("rollback-hook.json"), "{text}");
     assert_eq!(

@@ -142,6 +142,14 @@ const EVERYWHERE: Rows = &[
     (&[Action::Back], "close a detail or overlay; leave the zoom"),
     (&[Action::CycleTheme], "next theme"),
     (
+        &[Action::ToggleAlerts],
+        "alerts view: what fires, critical first; enter goes to it",
+    ),
+    (
+        &[Action::SilenceAlert],
+        "silence the selected alert in Alertmanager (alerts view)",
+    ),
+    (
         &[Action::PolicyOverlay],
         "policy rules, decision engine modes, escalation",
     ),

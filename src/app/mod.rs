@@ -18,6 +18,7 @@ use crate::keymap::Keymap;
 use crate::protocol::{Action, HealthResult, LedgerRecord, Msg, SourceId};
 use crate::theme::Theme;
 
+pub mod alerts;
 mod ceremony;
 mod cost;
 mod custody;
@@ -164,6 +165,10 @@ pub enum Overlay {
     CeremonyAbandon,
     /// The help screen.
     Help,
+    /// The silence form (duration, comment, typed confirmation) over the alerts view.
+    SilenceForm,
+    /// The alerts view (`a`).
+    Alerts,
     /// A rehearsal step, anomaly or quiz in the focused ceremony pane: digits and
     /// letters answer it (they never switch panes or run other keys there).
     CeremonyAnswer,
@@ -173,14 +178,16 @@ pub enum Overlay {
 
 impl Overlay {
     /// Key order, top first.
-    pub const STACK: [Overlay; 8] = [
+    pub const STACK: [Overlay; 10] = [
         Overlay::Confirm,
+        Overlay::SilenceForm,
         Overlay::Prompt,
         Overlay::Palette,
         Overlay::History,
         Overlay::CeremonyAbandon,
         Overlay::Help,
         Overlay::Policy,
+        Overlay::Alerts,
         Overlay::CeremonyAnswer,
     ];
 }
@@ -304,6 +311,8 @@ pub struct Shared {
     pub health: BTreeMap<String, BranchHealth>,
     /// When each branch was first seen with an outdated protocol version.
     pub first_outdated: BTreeMap<String, DateTime<Utc>>,
+    /// What fires (evaluated from all of the above), the alerts view, the silence form.
+    pub alerts: alerts::AlertsState,
 }
 
 /// Each pane's own state. Read through [`App::panes`].
@@ -509,6 +518,7 @@ impl App {
         }
         self.rhythm_tick(new_second);
         self.refresh_health_order_if_dirty();
+        self.alerts_tick(now);
         let shown = self
             .shell
             .notices
@@ -552,6 +562,8 @@ impl App {
             Overlay::History => self.shell.history.is_some(),
             Overlay::CeremonyAbandon => return Handled::from(self.ceremony_key(k)),
             Overlay::Help => self.shell.help,
+            Overlay::SilenceForm => self.data.alerts.form.is_some(),
+            Overlay::Alerts => self.data.alerts.open,
             Overlay::CeremonyAnswer => return Handled::from(self.ceremony_answer_key(k)),
             Overlay::Policy => {
                 let a = self.shell.keymap.action_for(k);
@@ -564,6 +576,8 @@ impl App {
         match overlay {
             Overlay::Confirm => self.handle_confirm_key(*k),
             Overlay::Prompt => self.handle_prompt_key(*k),
+            Overlay::SilenceForm => self.silence_form_key(k),
+            Overlay::Alerts => self.alerts_view_key(k),
             Overlay::Palette => self.palette_key(*k),
             Overlay::History => self.history_key(k),
             Overlay::CeremonyAbandon | Overlay::CeremonyAnswer | Overlay::Policy => {}
@@ -719,6 +733,15 @@ impl App {
             Action::FocusCeremony => self.shell.focus = Pane::Ceremony,
             Action::ToggleZoom => self.shell.zoom = !self.shell.zoom,
             Action::CycleTheme => self.cycle_theme(),
+            Action::ToggleAlerts => self.toggle_alerts(),
+            Action::SilenceAlert => {
+                let key = self.shell.keymap.keys_for(Action::ToggleAlerts);
+                let key = key.first().map_or("the alerts key".into(), |k| k.label());
+                self.toast(
+                    ToastLevel::Info,
+                    format!("silence: open the alerts view ({key}) and select the alert first"),
+                );
+            }
             Action::Back => self.back(),
             _ => self.pane_action(a),
         }
@@ -982,6 +1005,11 @@ impl App {
     }
 
     fn handle_mouse(&mut self, m: MouseEvent) {
+        // The alerts view covers the panes: the wheel moves its selection.
+        if self.data.alerts.open || self.data.alerts.form.is_some() {
+            self.alerts_mouse(m.kind);
+            return;
+        }
         let pos = Position {
             x: m.column,
             y: m.row,
@@ -1039,6 +1067,9 @@ impl App {
 
     fn handle_msg(&mut self, m: Msg) {
         self.shell.dirty = true;
+        if alerts::changes_facts(&m) {
+            self.data.alerts.touch();
+        }
         match m {
             Msg::MetricsScraped {
                 source,
@@ -1074,11 +1105,13 @@ impl App {
                 self.rhythm_note_ledger(&records);
                 self.note_health_ledger(&records);
                 self.seed_note_ledger(&records);
+                self.alerts_note_ledger(&records);
                 self.panes.ledger.ingest(records, self.shell.now.max(at));
                 self.source_ok(SourceId::Ledger, at);
             }
             Msg::LedgerPending { bytes } => self.panes.ledger.pending_bytes = bytes,
             Msg::LedgerReset { reason } => {
+                self.data.alerts.reset_ledger();
                 self.panes.ledger = LedgerState {
                     resets: self.panes.ledger.resets + 1,
                     ..Default::default()
@@ -1238,6 +1271,7 @@ impl App {
                 self.on_participant_key(role, path, result)
             }
             Msg::LedgerView(m) => self.on_ledger_view(m),
+            Msg::Alertmanager(r) => self.data.alerts.on_report(r),
         }
     }
 

@@ -76,6 +76,20 @@ pub const COMMANDS: &[CommandSpec] = &[
         "every notice of this session, newest first",
     ),
     cmd(
+        "alerts",
+        &["firing"],
+        "",
+        Some(Action::ToggleAlerts),
+        "what fires now, critical first; Alertmanager's alerts and silences",
+    ),
+    cmd(
+        "silence",
+        &[],
+        "",
+        Some(Action::SilenceAlert),
+        "silence the alert selected in the alerts view (Alertmanager)",
+    ),
+    cmd(
         "help",
         &["keys"],
         "",

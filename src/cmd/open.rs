@@ -87,6 +87,10 @@ pub fn prepare(cfg: Config, label: String) -> Result<Prepared, CmdError> {
         },
     };
     app.set_operator(access);
+    app.set_alertmanager(
+        cfg.alertmanager_url.clone(),
+        crate::operator::alertmanager::hq_label(&cfg.hq_root),
+    );
 
     app.set_exporter_urls(cfg.exporters.iter().map(|e| e.url.clone()).collect());
     app.set_health_prometheus(
@@ -362,12 +366,41 @@ fn run_console(
             tx.clone(),
             cancel_for_verify.clone(),
         );
+        let link =
+            spawn_alertmanager_link(&cfg, who.clone(), tx.clone(), cancel_for_verify.clone());
         let ops = crate::operator::exec::Ops {
             root: cfg.hq_root.clone(),
             who,
             recheck,
         };
         move |c| match c {
+            crate::protocol::Command::Alerts(r) => {
+                if let Some(l) = &link
+                    && l.try_send(crate::operator::am_link::LinkRequest::Alerts(r))
+                        .is_err()
+                {
+                    tracing::warn!("Alertmanager link busy: an evaluation was not handed over");
+                }
+            }
+            crate::protocol::Command::Execute(crate::protocol::PendingAction::SilenceAlert {
+                labels,
+                duration,
+                comment,
+            }) if link.is_some() => {
+                let req = crate::operator::am_link::LinkRequest::Silence {
+                    labels,
+                    duration,
+                    comment,
+                };
+                if link.as_ref().is_some_and(|l| l.try_send(req).is_err()) {
+                    let _ = tx.try_send(Msg::OperatorDone {
+                        ok: false,
+                        summary: "silence not sent: the Alertmanager link is busy; try again"
+                            .into(),
+                        at: Utc::now(),
+                    });
+                }
+            }
             crate::protocol::Command::Backfill(r) => {
                 prom_req_tx.send_replace(Some(r));
             }
@@ -382,6 +415,35 @@ fn run_console(
     }))
     .map_err(CmdError::Io)?;
     Ok(Outcome::Ok)
+}
+
+/// With `alertmanager_url`: the task that posts this console's alerts, lists
+/// Alertmanager's alerts and silences, and creates silences (ledger entry first).
+fn spawn_alertmanager_link(
+    cfg: &Config,
+    who: Option<std::sync::Arc<crate::store::append::Identity>>,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+) -> Option<mpsc::Sender<crate::operator::am_link::LinkRequest>> {
+    use crate::operator::am_link;
+    let url = cfg.alertmanager_url.as_deref()?;
+    let client = match crate::operator::alertmanager::AmClient::new(url, am_link::TIMEOUT) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("Alertmanager: {e:#}");
+            return None;
+        }
+    };
+    let (req_tx, req_rx) = mpsc::channel(1024);
+    let link = am_link::LinkConfig {
+        client,
+        hq: crate::operator::alertmanager::hq_label(&cfg.hq_root),
+        root: cfg.hq_root.clone(),
+        who,
+        poll_every: am_link::POLL_EVERY,
+    };
+    tokio::spawn(am_link::run(link, req_rx, tx, cancel));
+    Some(req_tx)
 }
 
 /// `lumen [--hq DIR]`.

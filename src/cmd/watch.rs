@@ -14,7 +14,7 @@
 //! within their timeouts and are recorded). It logs to its log file, never to the
 //! terminal. docs/alerts.md describes it for operators.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -23,7 +23,7 @@ use super::alert_facts::Collector;
 use super::{CmdError, CmdResult, Outcome, runtime};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::domain::alerts::{AmOutbox, RoutingRules, Transitions, route};
-use crate::operator::alertmanager::AmClient;
+use crate::operator::alertmanager::{AmClient, hq_label};
 use crate::operator::notify::{NotifyOptions, send_each};
 use crate::store::sent_log;
 
@@ -44,15 +44,6 @@ struct Watch {
     sent_log: PathBuf,
     collector: Collector,
     am: Option<Am>,
-}
-
-/// The `hq` label: the HQ root directory's name (the same on every machine that
-/// mounts it under the same name).
-fn hq_label(root: &Path) -> String {
-    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    abs.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "hq".into())
 }
 
 pub fn run_watch(a: &WatchArgs, g: &GlobalArgs) -> CmdResult {

@@ -14,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::alerts::AmAlert;
+pub use crate::domain::alerts::{ListedAlert, ListedStatus, Matcher, Silence, SilenceStatus};
 
 /// Largest answer read from Alertmanager.
 pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
@@ -23,21 +24,6 @@ pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 pub struct AmClient {
     base: String,
     http: reqwest::Client,
-}
-
-/// One label matcher of a silence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Matcher {
-    pub name: String,
-    pub value: String,
-    #[serde(rename = "isRegex")]
-    pub is_regex: bool,
-    #[serde(rename = "isEqual", default = "yes")]
-    pub is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// A silence to create.
@@ -53,46 +39,14 @@ pub struct NewSilence {
     pub comment: String,
 }
 
-/// A silence as Alertmanager lists it (the fields Lumen shows).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Silence {
-    pub id: String,
-    pub matchers: Vec<Matcher>,
-    #[serde(rename = "startsAt")]
-    pub starts_at: String,
-    #[serde(rename = "endsAt")]
-    pub ends_at: String,
-    #[serde(rename = "createdBy", default)]
-    pub created_by: String,
-    #[serde(default)]
-    pub comment: String,
-    pub status: SilenceStatus,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SilenceStatus {
-    pub state: String,
-}
-
-/// An alert as Alertmanager lists it (from any poster: Lumen, Prometheus rules…).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListedAlert {
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    #[serde(rename = "startsAt")]
-    pub starts_at: String,
-    #[serde(rename = "endsAt", default)]
-    pub ends_at: String,
-    pub fingerprint: String,
-    pub status: ListedStatus,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListedStatus {
-    pub state: String,
-    #[serde(rename = "silencedBy", default)]
-    pub silenced_by: Vec<String>,
+/// The `hq` label every poster of this HQ uses: the HQ root directory's name (the
+/// same on every machine that mounts it under the same name), so `watch` and every
+/// console post identical label sets and Alertmanager keeps one alert.
+pub fn hq_label(root: &Path) -> String {
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    abs.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hq".into())
 }
 
 fn describe(e: reqwest::Error) -> String {

@@ -51,6 +51,9 @@ impl Ops {
             // Routed by the console (cmd/open.rs) to the ledger reader and to the
             // Prometheus backfill task before this.
             Command::Ledger(_) | Command::Backfill(_) | Command::CopyToClipboard { .. } => {}
+            // Routed to the Alertmanager link when `alertmanager_url` is set; without
+            // it there is nothing to post to.
+            Command::Alerts(_) => {}
             Command::Execute(action) => {
                 tokio::spawn(async move {
                     let msg = ops.execute(action, &tx).await;
@@ -349,6 +352,12 @@ impl Ops {
                     Err(e) => done(false, format!("maintenance: {e}")),
                 }
             }
+            // The console routes silences to its Alertmanager link; reaching here
+            // means there is none.
+            PendingAction::SilenceAlert { .. } => done(
+                false,
+                "silence refused: no Alertmanager is configured (alertmanager_url)".into(),
+            ),
             PendingAction::RuleRollback => {
                 let r = tokio::task::spawn_blocking(move || rollback_rule(&root, &who)).await;
                 match r {

@@ -141,6 +141,33 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
         panes::render(frame, app, *pane, *rect);
     }
     render_footer(frame, app, screen.footer);
+    let alerts = app.alerts();
+    // The alerts view covers the panes, between the header and the notices strip
+    // (or the footer), so new notices stay visible above it.
+    let bottom = screen
+        .strip
+        .map(|s| s.y)
+        .or((screen.footer.height > 0).then_some(screen.footer.y))
+        .unwrap_or(area.y + area.height);
+    let view_area = Rect {
+        y: area.y.saturating_add(1),
+        height: bottom.saturating_sub(area.y.saturating_add(1)),
+        ..area
+    };
+    let cx = widgets::alerts::Ctx {
+        theme: t,
+        now: app.shell().now,
+        keymap: &app.shell().keymap,
+        readonly: app.shell().readonly.then(|| {
+            app.shell()
+                .readonly_reason
+                .as_deref()
+                .unwrap_or("read-only console")
+        }),
+    };
+    if alerts.open {
+        widgets::alerts::render_view(frame, view_area, alerts, &cx);
+    }
     widgets::policy::render(frame, app, area);
     if let Some(strip) = screen.strip {
         let shell = app.shell();
@@ -150,6 +177,9 @@ pub fn render(frame: &mut Frame, app: &App) -> ScreenMap {
     if let Some(p) = &app.shell().palette {
         let shell = app.shell();
         widgets::palette::draw(frame, &shell.theme, &shell.keymap, area, screen.footer, p);
+    }
+    if let Some(f) = &alerts.form {
+        widgets::alerts::render_form(frame, area, f, t);
     }
     widgets::confirm::render(frame, app, area);
     if let Some(h) = &app.shell().history {
@@ -278,37 +308,29 @@ pub fn short(s: &str, max: usize) -> String {
     out
 }
 
+/// The top line: the alerts summary first (what is broken, coloured by severity),
+/// then, as room allows, READ-ONLY, failing sources, the HQ and the clock. The
+/// summary keeps a third of the line (at most 40 columns) free for that context, so
+/// 80 columns show its short form.
 fn render_header(frame: &mut Frame, app: &App, area: Rect) {
+    use unicode_width::UnicodeWidthStr;
     let t = &app.shell().theme;
-    let mut spans = vec![
-        Span::styled(" ◆ lumen ", t.fg(t.accent).add_modifier(Modifier::BOLD)),
-        Span::styled(
-            crate::domain::sanitize::sanitize(&app.shell().hq_label).into_owned(),
-            t.text(),
-        ),
-    ];
-    if let Some(reg) = app.data().hq.as_ref().and_then(|h| h.registry.as_ref()) {
-        spans.push(Span::styled(
-            format!(
-                "  hq v{} · {} branches",
-                crate::domain::sanitize::sanitize(&reg.hq_version),
-                reg.branches.len()
-            ),
-            t.dimmed(),
-        ));
-    }
-    if app.kill_switch() {
-        spans.push(Span::styled(
-            "  ⏻ KILL SWITCH ON",
-            t.fg(t.error).add_modifier(Modifier::BOLD),
-        ));
-    }
-    if app.shell().readonly {
-        spans.push(Span::styled(
-            "  READ-ONLY",
-            t.fg(t.warn).add_modifier(Modifier::BOLD),
-        ));
-    }
+    let width = usize::from(area.width);
+    let mark = Span::styled(" ◆ lumen ", t.fg(t.accent).add_modifier(Modifier::BOLD));
+    let readonly = app
+        .shell()
+        .readonly
+        .then(|| Span::styled("  READ-ONLY", t.fg(t.warn).add_modifier(Modifier::BOLD)));
+    let fixed = mark.content.width() + readonly.as_ref().map_or(0, |s| s.content.width());
+    let budget = width.saturating_sub(fixed + (width / 3).min(40));
+    let mut spans = vec![mark];
+    spans.extend(widgets::alerts::summary_spans(
+        app.alerts().summary(),
+        budget.max(width.saturating_sub(fixed).min(12)),
+        t,
+    ));
+    spans.extend(readonly);
+    let mut used: usize = spans.iter().map(|s| s.content.width()).sum();
     let failing: Vec<String> = app
         .data()
         .sources
@@ -316,16 +338,39 @@ fn render_header(frame: &mut Frame, app: &App, area: Rect) {
         .filter(|(_, s)| s.failing())
         .map(|(id, _)| id.label())
         .collect();
+    let mut context = Vec::new();
     if !failing.is_empty() {
-        spans.push(Span::styled(
+        context.push(Span::styled(
             format!("  ✗ {}", failing.join(", ")),
             t.fg(t.error),
         ));
     }
+    let mut label = format!(
+        "  {}",
+        crate::domain::sanitize::sanitize(&app.shell().hq_label)
+    );
+    if let Some(reg) = app.data().hq.as_ref().and_then(|h| h.registry.as_ref()) {
+        label.push_str(&format!(
+            " · hq v{} · {} branches",
+            crate::domain::sanitize::sanitize(&reg.hq_version),
+            reg.branches.len()
+        ));
+    }
+    context.push(Span::styled(label, t.dimmed()));
+    for s in context {
+        let w = s.content.width();
+        if used + w <= width {
+            used += w;
+            spans.push(s);
+        } else if width.saturating_sub(used) > 12 {
+            let room = width - used;
+            spans.push(Span::styled(short(&s.content, room), s.style));
+            used = width;
+        }
+    }
     let clock = format!("{} UTC ", app.shell().now.format("%Y-%m-%d %H:%M:%S"));
-    let left = Line::from(spans);
-    frame.render_widget(Paragraph::new(left), area);
-    if area.width as usize > clock.len() + 40 {
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    if used + clock.len() + 2 <= width {
         frame.render_widget(
             Paragraph::new(Span::styled(clock, t.dimmed())).alignment(Alignment::Right),
             area,

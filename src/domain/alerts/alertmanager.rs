@@ -174,3 +174,83 @@ impl AmOutbox {
         self.dirty = false;
     }
 }
+
+// ---- What Alertmanager lists (`GET /api/v2/alerts`, `GET /api/v2/silences`) ----
+// Raw network text: sanitise before showing any of it.
+
+/// One label matcher of a silence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "isRegex")]
+    pub is_regex: bool,
+    #[serde(rename = "isEqual", default = "yes")]
+    pub is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A silence as Alertmanager lists it (the fields Lumen shows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    #[serde(rename = "startsAt")]
+    pub starts_at: String,
+    #[serde(rename = "endsAt")]
+    pub ends_at: String,
+    #[serde(rename = "createdBy", default)]
+    pub created_by: String,
+    #[serde(default)]
+    pub comment: String,
+    pub status: SilenceStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SilenceStatus {
+    pub state: String,
+}
+
+/// An alert as Alertmanager lists it (from any poster: Lumen, Prometheus rules…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedAlert {
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt")]
+    pub starts_at: String,
+    #[serde(rename = "endsAt", default)]
+    pub ends_at: String,
+    pub fingerprint: String,
+    pub status: ListedStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedStatus {
+    pub state: String,
+    #[serde(rename = "silencedBy", default)]
+    pub silenced_by: Vec<String>,
+}
+
+/// An Alertmanager timestamp (RFC 3339), or `None` when it is not one (Alertmanager
+/// writes `0001-01-01T00:00:00Z` for "not set").
+pub fn parse_am_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .filter(|t| t.timestamp() > 0)
+}
+
+/// The labels a silence of one alert matches: every label but `severity`, so the
+/// silence keeps holding when the same condition escalates (a branch down going from
+/// warning to critical is still the branch the operator silenced).
+pub fn silence_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "severity")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

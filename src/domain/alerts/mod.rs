@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use alertmanager::{
-    AmAlert, AmOutbox, REPOST_INTERVAL, RESOLVED_RETENTION, am_alert, am_labels,
+    AmAlert, AmOutbox, ListedAlert, ListedStatus, Matcher, REPOST_INTERVAL, RESOLVED_RETENTION,
+    Silence, SilenceStatus, am_alert, am_labels, parse_am_time, silence_labels,
 };
 pub use eval::{
     DEPLOY_FAILED_TTL, Evaluator, KILL_SWITCH_VIOLATION_TTL, MAX_OPEN, REJECTS_QUIET, RHYTHM_HOLD,

@@ -1,5 +1,6 @@
 //! Overlays and small widgets shared by the panes.
 
+pub mod alerts;
 pub mod confirm;
 pub mod custody;
 pub mod help;
