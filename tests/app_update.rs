@@ -390,14 +390,15 @@ fn cost_alert_fires_once_per_branch_and_level() {
         .collect();
     assert_eq!(alerts.len(), 1, "one notice on screen: {alerts:?}");
     // Four branches bill as standard (1,000 tokens) and are far over: suspend.
-    assert_eq!(
-        commands.len(),
-        4,
-        "one notification per branch: {commands:?}"
+    assert!(alerts[0].text.contains("4 branches"), "{alerts:?}");
+    // The console notifies nobody itself: `lumen watch` or Alertmanager does, once
+    // per HQ however many consoles are open.
+    assert!(
+        !commands
+            .iter()
+            .any(|c| matches!(c, lumen::protocol::Command::Notify { .. })),
+        "{commands:?}"
     );
-    assert!(commands.iter().all(
-        |c| matches!(c, lumen::protocol::Command::Notify { text, .. } if text.contains("suspend"))
-    ));
     // Ticks and redraws do not repeat it.
     let mut later = Vec::new();
     for s in 2..10 {

@@ -203,7 +203,8 @@ fn binary_run_writes_a_verifiable_transcript_and_json() {
             "score",
             "max",
             "transcript",
-            "ledger_id"
+            "ledger_id",
+            "schedule"
         ]
     );
     assert_eq!(v["passed"], true);

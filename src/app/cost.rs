@@ -1,6 +1,5 @@
 //! Cost meter state kept on `App`: rows refreshed per second, alerts once per level.
 
-use crate::protocol::Command;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -176,10 +175,11 @@ impl App {
         self.alert_cost();
     }
 
-    /// `cost_limit_exceeded`: once per branch and level (throttle, notify, suspend), in
-    /// the banner and — from a console with an operator key, so that many read-only
-    /// consoles do not all post — through the notification rules. A level that drops
-    /// (a new month) re-arms the alert.
+    /// `cost_limit_exceeded`: once per branch and level (throttle, notify, suspend), as
+    /// a notice on screen. The console never sends it to people itself: one process per
+    /// HQ does (`lumen watch`, or Alertmanager, to which the console posts its
+    /// `CostOverLimit` alert), so three open consoles never notify three times. A
+    /// level that drops (a new month) re-arms the notice.
     pub(crate) fn alert_cost(&mut self) {
         use crate::domain::cost::Escalation as E;
         let mut fired = Vec::new();
@@ -219,14 +219,6 @@ impl App {
                     many.len()
                 ),
             ),
-        }
-        if !self.shell.readonly {
-            for text in fired {
-                self.commands.push(Command::Notify {
-                    events: vec!["cost_limit_exceeded".into()],
-                    text,
-                });
-            }
         }
     }
 

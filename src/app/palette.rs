@@ -83,6 +83,27 @@ pub const COMMANDS: &[CommandSpec] = &[
         "what fires now, critical first; Alertmanager's alerts and silences",
     ),
     cmd(
+        "custody",
+        &["trust"],
+        "",
+        Some(Action::CustodyView),
+        "custody view: root, signer certificate, CRL, seal audits",
+    ),
+    cmd(
+        "sync",
+        &["conflicts"],
+        "",
+        Some(Action::SyncView),
+        "sync detail: where changes reached, open conflicts",
+    ),
+    cmd(
+        "policy",
+        &["escalation"],
+        "",
+        Some(Action::PolicyOverlay),
+        "policy rules, decision engine modes, escalation matrix",
+    ),
+    cmd(
         "silence",
         &[],
         "",
@@ -123,6 +144,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         "[BRANCH [on|off]]",
         Some(Action::Maintenance),
         "maintenance for a branch (or the selected one)",
+    ),
+    cmd(
+        "branch-lock",
+        &["lock"],
+        "",
+        Some(Action::BranchLock),
+        "branch lock the selected branch (maintenance on)",
     ),
     cmd(
         "filter",

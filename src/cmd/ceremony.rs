@@ -481,13 +481,13 @@ pub fn run_run(args: &CeremonyRunArgs, g: &GlobalArgs) -> CmdResult {
     };
     if g.json {
         print_json(&json!({
-            "schedule": schedule,
             "scenario": summary.scenario,
             "passed": summary.passed,
             "score": summary.score,
             "max": summary.max,
             "transcript": path.display().to_string(),
             "ledger_id": ledger_id,
+            "schedule": schedule,
         }))?;
     } else {
         outln!(
