@@ -324,15 +324,33 @@ fn render_totals(frame: &mut Frame, app: &App, area: Rect) {
             )
         }),
     ];
-    let base: usize = spans.iter().map(|s| s.width()).sum();
-    let extra: usize = long.iter().flatten().map(|s| s.chars().count() + 3).sum();
-    let [over_text, heading_text] = if base + extra <= usize::from(area.width) {
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    let extra = |texts: &[Option<String>; 2]| -> usize {
+        texts.iter().flatten().map(|s| s.chars().count() + 3).sum()
+    };
+    let room = usize::from(area.width);
+    let [over_text, heading_text] = if width(&spans) + extra(&long) <= room {
         long
     } else {
-        [
+        let short = [
             (over > 0).then(|| format!("{over} over limit")),
             (heading > 0).then(|| format!("{heading} projected over")),
-        ]
+        ];
+        // The counts act; the totals inform: when even the short counts do not fit,
+        // today's total goes first, then the projection, so the counts are never cut.
+        for drop in [1, 2] {
+            if width(&spans) + extra(&short) <= room || spans.len() < 4 {
+                break;
+            }
+            if drop == 1 {
+                // "HQ ", "today $…", " · " → "HQ "
+                spans.drain(1..3);
+            } else if let Some(last) = spans.len().checked_sub(2) {
+                // " · ", "projected $…"
+                spans.truncate(last);
+            }
+        }
+        short
     };
     if let Some(text) = over_text {
         spans.push(Span::styled(" · ", t.dimmed()));
