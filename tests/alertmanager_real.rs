@@ -10,6 +10,8 @@
 mod bin;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/net.rs"]
+mod net;
 #[path = "common/pty.rs"]
 mod pty;
 use http::read_request;
@@ -62,14 +64,6 @@ fn receiver() -> (u16, Arc<Mutex<Vec<serde_json::Value>>>) {
     (port, got)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Am {
     child: Child,
     url: String,
@@ -93,19 +87,22 @@ fn start_alertmanager(hook_port: u16) -> Am {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let child = Command::new(BIN)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // The one port helper (tests/common/net.rs): retries on another port when the
+    // chosen one was taken between the check and Alertmanager's bind.
+    let (child, port) = net::spawn_on_free_port("alertmanager", Duration::from_secs(30), |port| {
+        Command::new(BIN)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join(format!("data-{port}")).display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    });
     let url = format!("http://127.0.0.1:{port}");
     let am = Am {
         child,
