@@ -114,3 +114,47 @@ fn cost_not_configured() {
     app.update(Event::Tick(t0() + chrono::Duration::seconds(1)));
     snap_both("cost_with_limits", &mut app);
 }
+
+/// The cost header keeps its counts whole when the pane is narrow: the totals give
+/// way first (today's, then the projection), never "1 over limit · " cut mid-count.
+#[test]
+fn narrow_cost_header_keeps_the_over_limit_count_whole() {
+    use chrono::Duration;
+    use lumen::domain::hq::{CostPolicy, CostTier};
+    let mut app = fixture_app();
+    let mut hq = common::snapshot();
+    let tier = |limit| CostTier {
+        monthly_token_limit: limit,
+        rate: 0.00002,
+    };
+    hq.cost_policy = Some(CostPolicy {
+        tiers: [
+            ("standard".to_string(), tier(1_000)),
+            ("canary".to_string(), tier(1_000_000)),
+        ]
+        .into_iter()
+        .collect(),
+        escalation: Default::default(),
+    });
+    app.update(Event::Msg(Msg::RegistryReloaded {
+        hq: Box::new(hq),
+        at: t0(),
+    }));
+    app.update(Event::Tick(t0() + Duration::seconds(1)));
+    for (w, h) in [(160, 48), (120, 32)] {
+        let text = common::screen_text(&draw(&app, w, h));
+        let header = text
+            .lines()
+            .find(|l| l.contains("MTD $"))
+            .unwrap_or_else(|| panic!("no cost header at {w}x{h}:\n{text}"));
+        assert!(
+            header.contains("4 over limit") || header.contains("4 branches over their limits"),
+            "{w}x{h}: the count is cut: {header:?}"
+        );
+        assert!(
+            !header.contains("over limit · │")
+                && !header.trim_end_matches(['│', ' ']).ends_with('·'),
+            "{w}x{h}: {header:?}"
+        );
+    }
+}
