@@ -120,22 +120,9 @@ fn cost_not_configured() {
 #[test]
 fn narrow_cost_header_keeps_the_over_limit_count_whole() {
     use chrono::Duration;
-    use lumen::domain::hq::{CostPolicy, CostTier};
     let mut app = fixture_app();
-    let mut hq = common::snapshot();
-    let tier = |limit| CostTier {
-        monthly_token_limit: limit,
-        rate: 0.00002,
-    };
-    hq.cost_policy = Some(CostPolicy {
-        tiers: [
-            ("standard".to_string(), tier(1_000)),
-            ("canary".to_string(), tier(1_000_000)),
-        ]
-        .into_iter()
-        .collect(),
-        escalation: Default::default(),
-    });
+    // Four branches bill as standard (1,000 tokens a month) and are far over.
+    let hq = common::snapshot_over_budget();
     app.update(Event::Msg(Msg::RegistryReloaded {
         hq: Box::new(hq),
         at: t0(),

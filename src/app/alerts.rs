@@ -604,7 +604,7 @@ impl AlertsState {
             | Action::PageDown
             | Action::Top
             | Action::Bottom => {
-                self.sel = move_sel(self.sel, n, a, page.max(1));
+                self.sel = super::move_sel(self.sel, n, a, page.max(1));
                 Outcome::Nothing
             }
             Action::Select => match self.selected() {
@@ -777,22 +777,6 @@ pub fn source_facts(
         interval: st.every.unwrap_or(default_every),
         error: Some(error.clone()),
     })
-}
-
-/// Move a list selection for an action.
-fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
-    let Some(last) = n.checked_sub(1) else {
-        return 0;
-    };
-    match a {
-        Action::Up => cur.saturating_sub(1),
-        Action::Down => cur.saturating_add(1).min(last),
-        Action::PageUp => cur.saturating_sub(page),
-        Action::PageDown => cur.saturating_add(page).min(last),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => cur.min(last),
-    }
 }
 
 // ---- The console's side: evaluation on tick, the view and the form as overlays --

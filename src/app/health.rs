@@ -433,17 +433,7 @@ impl HealthView {
             _ => {}
         }
         let n = self.visible.len();
-        self.touched |= matches!(
-            a,
-            Action::Up
-                | Action::Down
-                | Action::PageUp
-                | Action::PageDown
-                | Action::Top
-                | Action::Bottom
-        );
-        self.sel = move_sel(self.sel, n, a, page.saturating_sub(1).max(1));
-        self.offset = scroll_into_view(self.offset, self.sel, page, n);
+        self.touched |= super::step_table(&mut self.sel, &mut self.offset, n, a, page);
         false
     }
 }

@@ -1409,19 +1409,42 @@ pub(crate) fn series_key(s: &Sample) -> String {
 
 /// Move a list selection for an action; other actions leave it.
 pub(crate) fn move_sel(cur: usize, n: usize, a: Action, page: usize) -> usize {
-    if n == 0 {
+    let Some(last) = n.checked_sub(1) else {
         return 0;
-    }
-    let last = n - 1;
+    };
     match a {
         Action::Up => cur.saturating_sub(1),
-        Action::Down => (cur + 1).min(last),
+        Action::Down => cur.saturating_add(1).min(last),
         Action::PageUp => cur.saturating_sub(page),
-        Action::PageDown => (cur + page).min(last),
+        Action::PageDown => cur.saturating_add(page).min(last),
         Action::Top => 0,
         Action::Bottom => last,
         _ => cur.min(last),
     }
+}
+
+/// Move a table's selection for a navigation action and keep it in view; returns
+/// whether the action was a move (the user touched the selection). Shared by the
+/// health and cost tables.
+pub(crate) fn step_table(
+    sel: &mut usize,
+    offset: &mut usize,
+    n: usize,
+    a: Action,
+    page: usize,
+) -> bool {
+    let moved = matches!(
+        a,
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+    );
+    *sel = move_sel(*sel, n, a, page.saturating_sub(1).max(1));
+    *offset = health::scroll_into_view(*offset, *sel, page, n);
+    moved
 }
 
 /// Human age: "4s", "3m", "2h", "5d".

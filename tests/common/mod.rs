@@ -294,3 +294,24 @@ impl std::ops::DerefMut for Console {
         &mut self.app
     }
 }
+
+/// [`snapshot`] with a cost policy that puts the four `standard` branches far over
+/// their monthly limit (1,000 tokens) and the canary well under.
+pub fn snapshot_over_budget() -> HqSnapshot {
+    use lumen::domain::hq::{CostPolicy, CostTier};
+    let mut hq = snapshot();
+    let tier = |limit| CostTier {
+        monthly_token_limit: limit,
+        rate: 0.00002,
+    };
+    hq.cost_policy = Some(CostPolicy {
+        tiers: [
+            ("standard".to_string(), tier(1_000)),
+            ("canary".to_string(), tier(1_000_000)),
+        ]
+        .into_iter()
+        .collect(),
+        escalation: Default::default(),
+    });
+    hq
+}
